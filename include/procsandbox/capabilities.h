@@ -1,0 +1,127 @@
+// procsandbox/capabilities.h: what a manager can enforce here, and what it did.
+//
+// `Manager::capabilities()` says, for each limit, which mechanism would
+// enforce it on this host (or why none can), and which features are present.
+// `Process::enforcement()` says the same for the limits one process asked for.
+// In strict mode a limit that cannot be enforced fails Start() with
+// FailedPrecondition; otherwise the run goes on and the report says so.
+//
+// Example:
+//   for (const auto& e : process->enforcement().limits) {
+//     if (!e.enforced()) LOG(WARNING) << e;   // "memory_bytes: none (no
+//     cgroup)"
+//   }
+#ifndef PROCSANDBOX_CAPABILITIES_H_
+#define PROCSANDBOX_CAPABILITIES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "procsandbox/export.h"
+#include "procsandbox/format.h"
+#include "procsandbox/limits.h"
+
+namespace procsandbox {
+
+enum class Mechanism {
+  kNone,       // not enforced; see the detail for why
+  kVirtual,    // the in-memory manager's simulation
+  kReactor,    // the library's own timers and accounting
+  kRlimit,     // setrlimit in the child (per process, not per tree)
+  kCgroupV2,   // a cgroup v2 controller (whole tree)
+  kCgroupV1,   // a cgroup v1 controller (whole tree)
+  kJobObject,  // a Windows Job Object (whole tree)
+};
+
+// "none", "virtual", "reactor", "rlimit", "cgroup-v2", "cgroup-v1",
+// "job-object".
+PROCSANDBOX_EXPORT absl::string_view MechanismName(Mechanism mechanism);
+
+struct PROCSANDBOX_EXPORT LimitEnforcement {
+  LimitKind limit = LimitKind::kWallTime;
+  Mechanism mechanism = Mechanism::kNone;
+  // Why it is not enforced, or what enforces it (a file, a scope).
+  std::string detail;
+
+  bool enforced() const { return mechanism != Mechanism::kNone; }
+
+  friend bool operator==(const LimitEnforcement& a, const LimitEnforcement& b) {
+    return a.limit == b.limit && a.mechanism == b.mechanism &&
+           a.detail == b.detail;
+  }
+  friend bool operator!=(const LimitEnforcement& a, const LimitEnforcement& b) {
+    return !(a == b);
+  }
+};
+
+// Per limit a process asked for: how it is enforced.
+struct PROCSANDBOX_EXPORT Enforcement {
+  std::vector<LimitEnforcement> limits;
+
+  // The entry for `kind`, or null when the process did not ask for it.
+  const LimitEnforcement* Find(LimitKind kind) const;
+  // True when every entry is enforced.
+  bool all_enforced() const;
+
+  friend bool operator==(const Enforcement& a, const Enforcement& b) {
+    return a.limits == b.limits;
+  }
+  friend bool operator!=(const Enforcement& a, const Enforcement& b) {
+    return !(a == b);
+  }
+};
+
+// A named feature of the host ("pidfd", "clone3", "cgroup-v2", ...).
+struct PROCSANDBOX_EXPORT Feature {
+  std::string name;
+  bool available = false;
+  std::string detail;
+
+  friend bool operator==(const Feature& a, const Feature& b) {
+    return a.name == b.name && a.available == b.available &&
+           a.detail == b.detail;
+  }
+  friend bool operator!=(const Feature& a, const Feature& b) {
+    return !(a == b);
+  }
+};
+
+struct PROCSANDBOX_EXPORT Capabilities {
+  // "memory" (the fake), "linux", "posix", "windows".
+  std::string backend;
+  // Strict mode: Start() fails when a requested limit is not enforced.
+  bool strict = false;
+  // One entry per LimitKind.
+  std::vector<LimitEnforcement> limits;
+  std::vector<Feature> features;
+
+  const LimitEnforcement* Find(LimitKind kind) const;
+  // True when a feature of that name is listed and available.
+  bool Has(absl::string_view feature) const;
+
+  friend bool operator==(const Capabilities& a, const Capabilities& b) {
+    return a.backend == b.backend && a.strict == b.strict &&
+           a.limits == b.limits && a.features == b.features;
+  }
+  friend bool operator!=(const Capabilities& a, const Capabilities& b) {
+    return !(a == b);
+  }
+};
+
+// "memory_bytes: cgroup-v1 (memory.limit_in_bytes)", "cpu_weight: none (...)".
+PROCSANDBOX_EXPORT std::string ToString(const LimitEnforcement& enforcement);
+PROCSANDBOX_EXPORT std::string ToString(const Enforcement& enforcement);
+PROCSANDBOX_EXPORT std::string ToString(const Capabilities& capabilities);
+inline std::string ToString(Mechanism mechanism) {
+  return std::string(MechanismName(mechanism));
+}
+
+}  // namespace procsandbox
+
+PROCSANDBOX_FORMATTER(procsandbox::LimitEnforcement)
+PROCSANDBOX_FORMATTER(procsandbox::Enforcement)
+PROCSANDBOX_FORMATTER(procsandbox::Capabilities)
+PROCSANDBOX_FORMATTER(procsandbox::Mechanism)
+
+#endif  // PROCSANDBOX_CAPABILITIES_H_

@@ -1,0 +1,282 @@
+// procsandbox/memory_manager.h: the in-memory manager, a fake for host tests.
+//
+// `MemoryManager` is a complete `Manager` that runs *scripted programs* on a
+// virtual clock instead of spawning anything. A host's unit tests inject it
+// where production injects an OS manager and exercise all their process logic
+// (timeouts, limits, failures, streaming, interactive servers) in
+// microseconds, without privileges, on any platform.
+//
+// Example:
+//   procsandbox::MemoryManager fake;
+//   fake.Register("go", [](procsandbox::FakeProcess& p) {
+//     p.WriteStdout("building\n");
+//     p.Sleep(absl::Seconds(3));      // virtual time: returns at once
+//     p.UseMemory(200 << 20);         // over a 100M limit -> kMemoryExceeded
+//     return 0;                       // the exit code
+//   });
+//   procsandbox::Command cmd("go", {"build"});
+//   cmd.limits.memory_bytes = 100 << 20;
+//   auto result = procsandbox::Run(fake, cmd);   // kMemoryExceeded at t=3s
+//   fake.History();                    // every command: argv, env, outcome...
+//
+// The model. A scripted program is a function run on its own thread; it
+// takes no virtual time except in its blocking calls (Sleep, UseCpu, reading
+// stdin, writing to a full pipe, waiting while suspended). Only one program
+// runs at a time, in a fixed order, and every host call (Start, Write,
+// Signal, Advance, ...) returns only when every program it woke is blocked
+// again, so a test sees the same interleaving on every run. Signals, limits
+// and deadlines reach a program in its blocking calls.
+//
+// The clock. By default it auto-advances: when every live program is blocked
+// and some host thread waits on the fake (Wait, WaitFor, ReadLine, Read),
+// time jumps to the next wake-up or deadline. So a program sleeping 10
+// virtual minutes under a 1 s wall_time ends kTimedOut at once, while host
+// calls between Start() and a wait all happen at the same virtual instant.
+// With `auto_advance` off only `clock().Advance()` moves time.
+//
+// Fidelity. Start failures (program not found, not executable), causes of
+// death, output capping, the TERM/grace/KILL sequence and the outcome
+// reporting follow the OS manager; the conformance suite runs one set of
+// tests against both. A difference between the fake and the real thing is a
+// bug in the fake.
+//
+// What it does not model: directories (any working_dir is accepted), real
+// files (Stdio::File and WriteFile use a fake file system, SetFile/GetFile),
+// and child processes as programs (SpawnChildren only counts them; a program
+// may start another through the manager, see the tests). History() keeps each
+// Command, so a Stdio::Lines callback stays alive there with what it
+// captured: capture by value or shared_ptr, not references to locals.
+//
+// Thread-safety: MemoryManager and its processes may be used from any thread.
+// A FakeProcess may be used only by its own program, on its own thread.
+#ifndef PROCSANDBOX_MEMORY_MANAGER_H_
+#define PROCSANDBOX_MEMORY_MANAGER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/command.h"
+#include "procsandbox/export.h"
+#include "procsandbox/limits.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
+
+namespace procsandbox {
+
+namespace memory_internal {
+class Core;
+struct ProgramState;
+}  // namespace memory_internal
+
+// The handle a scripted program gets: its arguments, its streams, and the
+// resources it "uses". Only the program's own thread may call it.
+class PROCSANDBOX_EXPORT FakeProcess {
+ public:
+  FakeProcess(const FakeProcess&) = delete;
+  FakeProcess& operator=(const FakeProcess&) = delete;
+
+  // --- What the program was started with. ----------------------------------
+  Pid pid() const;
+  // argv: the program as given, then the arguments.
+  const std::vector<std::string>& argv() const;
+  const std::vector<std::string>& args() const;
+  // The registered name or path that matched.
+  const std::string& resolved_program() const;
+  const Environment& env() const;
+  const std::string& working_dir() const;
+  // The limits it runs under (merged over the manager's defaults).
+  const Limits& limits() const;
+  // Virtual time now.
+  absl::Time Now() const;
+
+  // --- Streams. -------------------------------------------------------------
+  // Writes to stdout / stderr. Blocks (in virtual time) while a Stdio::Pipe
+  // is full and the host does not read, as a real pipe does.
+  void WriteStdout(absl::string_view data);
+  void WriteStderr(absl::string_view data);
+  // The next stdin line without '\n' (a last partial line at end of file);
+  // nullopt at end of file. Blocks until the host writes or closes stdin.
+  std::optional<std::string> ReadLine();
+  // Up to `max_bytes` bytes of stdin as soon as any are there; "" at end of
+  // file.
+  std::string Read(std::size_t max_bytes);
+  // All of stdin up to end of file.
+  std::string ReadAll();
+
+  // --- Time and resources. --------------------------------------------------
+  // Sleeps `duration` of virtual time (wall time passes, CPU time does not).
+  void Sleep(absl::Duration duration);
+  // Burns `duration` of CPU (user time): takes that much virtual wall time
+  // while not suspended, and trips Limits::cpu_time (kCpuTimeExceeded).
+  void UseCpu(absl::Duration duration);
+  // Allocates and touches `bytes` more memory. Over Limits::memory_bytes the
+  // program is OOM-killed (SIGKILL, kMemoryExceeded).
+  void UseMemory(int64_t bytes);
+  // Frees `bytes` (down to zero).
+  void FreeMemory(int64_t bytes);
+  // Opens `count` more descriptors beyond the three standard ones.
+  // ResourceExhausted (EMFILE, as open(2) reports it) over Limits::open_files;
+  // nothing is opened then.
+  absl::Status OpenFiles(int64_t count);
+  void CloseFiles(int64_t count);
+  // Forks `count` child processes that live until this program ends.
+  // ResourceExhausted (EAGAIN, as fork(2) reports it) when the tree would
+  // exceed Limits::processes; none is forked then.
+  absl::Status SpawnChildren(int64_t count);
+  // Writes a file of the fake file system (see MemoryManager::SetFile).
+  // Past Limits::file_size_bytes the program gets SIGXFSZ
+  // (kFileSizeExceeded), with the file cut at the limit.
+  void WriteFile(absl::string_view path, absl::string_view contents,
+                 bool append = false);
+  // A file of the fake file system, nullopt when there is none.
+  std::optional<std::string> ReadFile(absl::string_view path) const;
+
+  // --- Signals and ending. --------------------------------------------------
+  // Runs `handler` on this program's thread when `signo` arrives, inside the
+  // blocking call it interrupts; the call resumes when the handler returns.
+  // The handler may block (Sleep) and may Exit(). SIGKILL and SIGSTOP cannot
+  // be caught: InvalidArgument. A program that does not catch SIGTERM dies
+  // of it.
+  absl::Status OnSignal(int signo, std::function<void()> handler);
+  // Ignores `signo` (SIGTERM, SIGINT, SIGHUP, ...). InvalidArgument for
+  // SIGKILL and SIGSTOP.
+  absl::Status IgnoreSignal(int signo);
+  // Ends the program now with `code` (as returning it would).
+  [[noreturn]] void Exit(int code);
+  // Ends the program now, killed by `signo` (as raise() would), e.g.
+  // SIGSEGV or SIGABRT.
+  [[noreturn]] void Die(int signo);
+
+  // Implementation details follow.
+  FakeProcess(memory_internal::Core* core, memory_internal::ProgramState* state)
+      : core_(core), state_(state) {}
+
+ private:
+  memory_internal::Core* core_;
+  memory_internal::ProgramState* state_;
+};
+
+// A scripted program: returns its exit code (0..255). A program ends early
+// through FakeProcess::Exit/Die, or when a signal or limit kills it; then the
+// library unwinds its stack with an internal exception, so a program must not
+// swallow exceptions with `catch (...)` without rethrowing. Any other
+// exception escaping the program ends it as SIGABRT (as std::terminate
+// would), with its what() on stderr.
+using FakeProgram = std::function<int(FakeProcess&)>;
+
+// The virtual clock of a MemoryManager.
+class PROCSANDBOX_EXPORT VirtualClock {
+ public:
+  absl::Time Now() const;
+  // Moves time forward by `duration`, firing every wake-up and deadline in
+  // order, and returns when every program woken is blocked again.
+  // InvalidArgument for a negative duration.
+  absl::Status Advance(absl::Duration duration);
+  // See the file comment. On by default.
+  void SetAutoAdvance(bool on);
+  bool auto_advance() const;
+
+  // Implementation details follow.
+  explicit VirtualClock(memory_internal::Core* core) : core_(core) {}
+
+ private:
+  memory_internal::Core* core_;
+};
+
+// One command the fake was asked to start, and what became of it.
+struct PROCSANDBOX_EXPORT FakeRun {
+  Pid pid = 0;                   // 0 when Start() failed
+  Command command;               // as started (secrets stay marked)
+  std::string resolved_program;  // the registration that matched
+  Limits limits;                 // as applied
+  absl::Status start_status;     // Start()'s result
+  absl::Time start_time;
+  std::optional<absl::Time> end_time;
+  std::optional<Outcome> outcome;
+  std::string stdin_data;   // every byte the program received on stdin
+  std::string stdout_data;  // every byte it wrote, whatever the sink
+  std::string stderr_data;
+};
+
+struct PROCSANDBOX_EXPORT MemoryManagerOptions {
+  // The clock's first reading.
+  absl::Time start_time = absl::FromUnixSeconds(1'700'000'000);
+  bool auto_advance = true;
+  // The first pid handed out; each start takes the next one.
+  Pid first_pid = 1000;
+  // Strict mode: Start() fails with FailedPrecondition when a requested
+  // limit is listed in `unenforced`.
+  bool strict = false;
+  // Limits this fake pretends it cannot enforce here, with the reason (to
+  // test how a host handles a degraded machine). They are reported by
+  // capabilities() and enforcement() and not applied.
+  std::vector<LimitEnforcement> unenforced;
+  // Capacity of a Stdio::Pipe() stream before the writer blocks.
+  std::size_t pipe_capacity = 64 * 1024;
+  // Keep at most this many FakeRun entries (the oldest go first).
+  std::size_t history_limit = 10'000;
+};
+
+class PROCSANDBOX_EXPORT MemoryManager final : public Manager {
+ public:
+  explicit MemoryManager(MemoryManagerOptions options = {});
+  // Terminates, kills and reaps (in virtual time) everything still running,
+  // then waits for every program thread to finish.
+  ~MemoryManager() override;
+
+  MemoryManager(const MemoryManager&) = delete;
+  MemoryManager& operator=(const MemoryManager&) = delete;
+
+  // Registers a scripted program. `name_or_path` is either a bare name
+  // ("go": found by a command "go" whatever its PATH) or a path
+  // ("/usr/bin/go": found by the command "/usr/bin/go", and by "go" when
+  // "/usr/bin" is on the command's PATH). A later registration replaces an
+  // earlier one of the same key.
+  void Register(std::string name_or_path, FakeProgram program);
+  // Makes starting `name_or_path` fail with `error` (nothing runs), e.g.
+  // absl::PermissionDeniedError(...).
+  void RegisterStartError(std::string name_or_path, absl::Status error);
+  // Makes starting `name_or_path` fail as a file that is not executable does
+  // on the OS manager (PermissionDenied, EACCES).
+  void RegisterNotExecutable(std::string name_or_path);
+
+  // The fake file system seen by Stdio::File, FakeProcess::WriteFile and
+  // ReadFile (the real one is never touched).
+  void SetFile(std::string path, std::string contents);
+  std::optional<std::string> GetFile(absl::string_view path) const;
+
+  VirtualClock& clock() { return clock_; }
+
+  // Every command started (or refused at start), oldest first.
+  std::vector<FakeRun> History() const;
+  void ClearHistory();
+
+  // Manager.
+  using Manager::New;
+  std::shared_ptr<Process> New(Command command) override;
+  absl::StatusOr<std::shared_ptr<Process>> Get(Pid pid) const override;
+  std::vector<std::shared_ptr<Process>> List() const override;
+  absl::Status SetDefaultLimits(const Limits& limits) override;
+  Limits GetDefaultLimits() const override;
+  Capabilities capabilities() const override;
+  absl::Time Now() const override;
+
+ private:
+  std::shared_ptr<memory_internal::Core> core_;
+  VirtualClock clock_;
+};
+
+}  // namespace procsandbox
+
+#endif  // PROCSANDBOX_MEMORY_MANAGER_H_

@@ -1,0 +1,16 @@
+// procsandbox/procsandbox.h: the whole public API in one include.
+#ifndef PROCSANDBOX_PROCSANDBOX_H_
+#define PROCSANDBOX_PROCSANDBOX_H_
+
+#include "procsandbox/capabilities.h"
+#include "procsandbox/command.h"
+#include "procsandbox/environment.h"
+#include "procsandbox/limits.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/memory_manager.h"
+#include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
+#include "procsandbox/run.h"
+#include "procsandbox/stdio.h"
+
+#endif  // PROCSANDBOX_PROCSANDBOX_H_

@@ -1,0 +1,32 @@
+// Start-failure Statuses that every manager reports in the same words, so a
+// host's handling of them is tested on the fake and holds on the OS.
+#ifndef PROCSANDBOX_SRC_COMMON_EXEC_ERRORS_H_
+#define PROCSANDBOX_SRC_COMMON_EXEC_ERRORS_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "procsandbox/environment.h"
+
+namespace procsandbox::internal {
+
+// The PATH searched when a command's environment has none.
+inline constexpr absl::string_view kDefaultSearchPath =
+    "/usr/local/bin:/usr/bin:/bin";
+
+// The PATH a command's program is looked up in: env's PATH, else the default.
+std::string SearchPathOf(const Environment& env);
+
+// NotFound: `exec "go": not found in PATH "/usr/bin:/bin" (ENOENT)`, or for a
+// path: `exec "/no/such": no such file (ENOENT)`.
+absl::Status ProgramNotFoundError(absl::string_view program,
+                                  absl::string_view search_path);
+// PermissionDenied: `exec "/etc/passwd": permission denied (EACCES)`.
+absl::Status ProgramNotExecutableError(absl::string_view path);
+// NotFound: `open stdin file "in.txt": no such file (ENOENT)`.
+absl::Status StdinFileNotFoundError(absl::string_view path);
+
+}  // namespace procsandbox::internal
+
+#endif  // PROCSANDBOX_SRC_COMMON_EXEC_ERRORS_H_

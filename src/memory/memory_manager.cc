@@ -1,0 +1,220 @@
+#include "procsandbox/memory_manager.h"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/exec_errors.h"
+#include "common/fmt_absl.h"
+#include "fmt/format.h"
+#include "memory/core.h"
+#include "memory/memory_process.h"
+
+namespace procsandbox {
+
+using memory_internal::Core;
+using memory_internal::MemoryProcess;
+using memory_internal::Phase;
+using memory_internal::ProgramState;
+
+namespace {
+
+// The host handle of a started process: the one the host holds, or a new
+// one when the host dropped it.
+std::shared_ptr<Process> HandleOf(const std::shared_ptr<Core>& core,
+                                  const std::shared_ptr<ProgramState>& p) {
+  std::shared_ptr<Process> handle = p->handle.lock();
+  if (handle == nullptr) {
+    handle = std::make_shared<MemoryProcess>(core, p);
+    p->handle = handle;
+  }
+  return handle;
+}
+
+FakeRun ToFakeRun(const ProgramState& p) {
+  FakeRun run;
+  run.pid = p.pid;
+  run.command = p.command;
+  run.resolved_program = p.resolved;
+  run.limits = p.limits;
+  run.start_status = p.start_status;
+  run.start_time = p.start_time;
+  if (p.outcome.has_value()) {
+    run.end_time = p.end_time;
+    run.outcome = p.outcome;
+  }
+  run.stdin_data = p.stdin_seen;
+  run.stdout_data = p.stdout_seen;
+  run.stderr_data = p.stderr_seen;
+  return run;
+}
+
+}  // namespace
+
+// --- VirtualClock
+// ---------------------------------------------------------------
+
+absl::Time VirtualClock::Now() const {
+  absl::MutexLock lock(&core_->mu);
+  return core_->now;
+}
+
+absl::Status VirtualClock::Advance(absl::Duration duration) {
+  return core_->AdvanceBy(duration);
+}
+
+void VirtualClock::SetAutoAdvance(bool on) {
+  absl::MutexLock lock(&core_->mu);
+  core_->auto_advance = on;
+  core_->changed.SignalAll();
+}
+
+bool VirtualClock::auto_advance() const {
+  absl::MutexLock lock(&core_->mu);
+  return core_->auto_advance;
+}
+
+// --- MemoryManager
+// --------------------------------------------------------------
+
+MemoryManager::MemoryManager(MemoryManagerOptions options)
+    : core_(std::make_shared<Core>(std::move(options))), clock_(core_.get()) {}
+
+MemoryManager::~MemoryManager() { core_->Shutdown(); }
+
+void MemoryManager::Register(std::string name_or_path, FakeProgram program) {
+  absl::MutexLock lock(&core_->mu);
+  core_->programs[std::move(name_or_path)] = memory_internal::Registration{
+      std::make_shared<const FakeProgram>(std::move(program)),
+      absl::OkStatus()};
+}
+
+void MemoryManager::RegisterStartError(std::string name_or_path,
+                                       absl::Status error) {
+  if (error.ok()) {
+    error = absl::InternalError(fmt::format(
+        "RegisterStartError(\"{}\") was given an OK status", name_or_path));
+  }
+  absl::MutexLock lock(&core_->mu);
+  core_->programs[std::move(name_or_path)] =
+      memory_internal::Registration{nullptr, std::move(error)};
+}
+
+void MemoryManager::RegisterNotExecutable(std::string name_or_path) {
+  absl::Status error = internal::ProgramNotExecutableError(name_or_path);
+  RegisterStartError(std::move(name_or_path), std::move(error));
+}
+
+void MemoryManager::SetFile(std::string path, std::string contents) {
+  absl::MutexLock lock(&core_->mu);
+  core_->MaterializeAllLocked();  // started programs take their first steps
+  core_->QuiesceLocked();
+  core_->files[std::move(path)] = std::move(contents);
+}
+
+std::optional<std::string> MemoryManager::GetFile(
+    absl::string_view path) const {
+  absl::MutexLock lock(&core_->mu);
+  core_->MaterializeAllLocked();
+  core_->QuiesceLocked();
+  auto it = core_->files.find(path);
+  if (it == core_->files.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<FakeRun> MemoryManager::History() const {
+  absl::MutexLock lock(&core_->mu);
+  core_->MaterializeAllLocked();
+  core_->QuiesceLocked();
+  std::vector<FakeRun> runs;
+  runs.reserve(core_->history.size());
+  for (const auto& p : core_->history) runs.push_back(ToFakeRun(*p));
+  return runs;
+}
+
+void MemoryManager::ClearHistory() {
+  absl::MutexLock lock(&core_->mu);
+  core_->history.clear();
+}
+
+std::shared_ptr<Process> MemoryManager::New(Command command) {
+  auto state = std::make_shared<ProgramState>();
+  state->command = std::move(command);
+  auto process = std::make_shared<MemoryProcess>(core_, state);
+  state->handle = process;
+  return process;
+}
+
+absl::StatusOr<std::shared_ptr<Process>> MemoryManager::Get(Pid pid) const {
+  absl::MutexLock lock(&core_->mu);
+  auto it = core_->live.find(pid);
+  if (it != core_->live.end()) {
+    std::shared_ptr<ProgramState> p = it->second;
+    if (p->phase == Phase::kLazy) {
+      core_->MaterializeLocked(p);
+      core_->QuiesceLocked();
+    }
+    if (p->phase != Phase::kEnded) return HandleOf(core_, p);
+  }
+  return absl::NotFoundError(
+      fmt::format("get process {}: no running process of this manager", pid));
+}
+
+std::vector<std::shared_ptr<Process>> MemoryManager::List() const {
+  absl::MutexLock lock(&core_->mu);
+  core_->MaterializeAllLocked();
+  core_->QuiesceLocked();
+  std::vector<std::shared_ptr<Process>> processes;
+  processes.reserve(core_->live.size());
+  for (const auto& [pid, p] : core_->live) {
+    processes.push_back(HandleOf(core_, p));
+  }
+  return processes;
+}
+
+absl::Status MemoryManager::SetDefaultLimits(const Limits& limits) {
+  if (absl::Status s = ValidateLimits(limits); !s.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("set default limits: {}", s.message()));
+  }
+  absl::MutexLock lock(&core_->mu);
+  core_->defaults = limits;
+  return absl::OkStatus();
+}
+
+Limits MemoryManager::GetDefaultLimits() const {
+  absl::MutexLock lock(&core_->mu);
+  return core_->defaults;
+}
+
+Capabilities MemoryManager::capabilities() const {
+  Capabilities caps;
+  caps.backend = "memory";
+  caps.strict = core_->options.strict;
+  for (LimitKind kind : kAllLimitKinds) {
+    LimitEnforcement e{kind, Mechanism::kVirtual, "simulated"};
+    for (const LimitEnforcement& u : core_->options.unenforced) {
+      if (u.limit == kind) e = {kind, Mechanism::kNone, u.detail};
+    }
+    caps.limits.push_back(std::move(e));
+  }
+  caps.features = {
+      {"virtual-clock", true, "time moves only in blocking calls"},
+      {"tree-kill", true, "simulated"},
+      {"suspend", true, "simulated"},
+  };
+  return caps;
+}
+
+absl::Time MemoryManager::Now() const {
+  absl::MutexLock lock(&core_->mu);
+  return core_->now;
+}
+
+}  // namespace procsandbox

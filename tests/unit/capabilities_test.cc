@@ -1,0 +1,129 @@
+#include "procsandbox/capabilities.h"
+
+#include <sstream>
+#include <string>
+#include <utility>
+
+#include "fmt/format.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/limits.h"
+
+namespace procsandbox {
+namespace {
+
+LimitEnforcement Entry(LimitKind limit, Mechanism mechanism,
+                       std::string detail = "") {
+  LimitEnforcement entry;
+  entry.limit = limit;
+  entry.mechanism = mechanism;
+  entry.detail = std::move(detail);
+  return entry;
+}
+
+Capabilities LinuxCapabilities() {
+  Capabilities capabilities;
+  capabilities.backend = "linux";
+  capabilities.limits = {
+      Entry(LimitKind::kWallTime, Mechanism::kReactor),
+      Entry(LimitKind::kMemory, Mechanism::kCgroupV2, "memory.max"),
+      Entry(LimitKind::kCpuWeight, Mechanism::kNone, "no cpu controller"),
+  };
+  capabilities.features = {{"pidfd", true, ""},
+                           {"clone3", false, "kernel 5.2"}};
+  return capabilities;
+}
+
+TEST(MechanismNameTest, NamesEveryMechanism) {
+  EXPECT_EQ(MechanismName(Mechanism::kNone), "none");
+  EXPECT_EQ(MechanismName(Mechanism::kVirtual), "virtual");
+  EXPECT_EQ(MechanismName(Mechanism::kReactor), "reactor");
+  EXPECT_EQ(MechanismName(Mechanism::kRlimit), "rlimit");
+  EXPECT_EQ(MechanismName(Mechanism::kCgroupV2), "cgroup-v2");
+  EXPECT_EQ(MechanismName(Mechanism::kCgroupV1), "cgroup-v1");
+  EXPECT_EQ(MechanismName(Mechanism::kJobObject), "job-object");
+  EXPECT_EQ(fmt::format("{}", Mechanism::kRlimit), "rlimit");
+}
+
+TEST(LimitEnforcementTest, EnforcedUnlessTheMechanismIsNone) {
+  EXPECT_TRUE(Entry(LimitKind::kMemory, Mechanism::kRlimit).enforced());
+  EXPECT_FALSE(Entry(LimitKind::kMemory, Mechanism::kNone).enforced());
+}
+
+TEST(EnforcementTest, FindReturnsTheEntryForAKind) {
+  Enforcement enforcement;
+  enforcement.limits = {Entry(LimitKind::kWallTime, Mechanism::kReactor),
+                        Entry(LimitKind::kMemory, Mechanism::kRlimit)};
+  const LimitEnforcement* memory = enforcement.Find(LimitKind::kMemory);
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->mechanism, Mechanism::kRlimit);
+  EXPECT_EQ(enforcement.Find(LimitKind::kProcesses), nullptr);
+}
+
+TEST(EnforcementTest, AllEnforcedIsFalseWithOneUnenforcedEntry) {
+  Enforcement enforcement;
+  EXPECT_TRUE(enforcement.all_enforced());
+  enforcement.limits = {Entry(LimitKind::kWallTime, Mechanism::kReactor)};
+  EXPECT_TRUE(enforcement.all_enforced());
+  enforcement.limits.push_back(
+      Entry(LimitKind::kCpuWeight, Mechanism::kNone, "no cgroup"));
+  EXPECT_FALSE(enforcement.all_enforced());
+}
+
+TEST(CapabilitiesTest, FindReturnsTheEntryForAKind) {
+  const Capabilities capabilities = LinuxCapabilities();
+  const LimitEnforcement* memory = capabilities.Find(LimitKind::kMemory);
+  ASSERT_NE(memory, nullptr);
+  EXPECT_EQ(memory->detail, "memory.max");
+  EXPECT_EQ(capabilities.Find(LimitKind::kOpenFiles), nullptr);
+}
+
+TEST(CapabilitiesTest, HasOnlyListedAvailableFeatures) {
+  const Capabilities capabilities = LinuxCapabilities();
+  EXPECT_TRUE(capabilities.Has("pidfd"));
+  EXPECT_FALSE(capabilities.Has("clone3"));
+  EXPECT_FALSE(capabilities.Has("seccomp"));
+}
+
+TEST(CapabilitiesTest, EqualityComparesEveryField) {
+  EXPECT_EQ(LinuxCapabilities(), LinuxCapabilities());
+  Capabilities other = LinuxCapabilities();
+  other.strict = true;
+  EXPECT_NE(LinuxCapabilities(), other);
+  other = LinuxCapabilities();
+  other.features[0].available = false;
+  EXPECT_NE(LinuxCapabilities(), other);
+}
+
+TEST(CapabilitiesToStringTest, PrintsAnEntryWithItsDetail) {
+  EXPECT_EQ(ToString(Entry(LimitKind::kMemory, Mechanism::kCgroupV1,
+                           "memory.limit_in_bytes")),
+            "memory_bytes: cgroup-v1 (memory.limit_in_bytes)");
+  EXPECT_EQ(ToString(Entry(LimitKind::kWallTime, Mechanism::kReactor)),
+            "wall_time: reactor");
+}
+
+TEST(CapabilitiesToStringTest, PrintsAnEnforcementReport) {
+  Enforcement enforcement;
+  EXPECT_EQ(ToString(enforcement), "{}");
+  enforcement.limits = {
+      Entry(LimitKind::kWallTime, Mechanism::kReactor),
+      Entry(LimitKind::kMemory, Mechanism::kNone, "no cgroup")};
+  EXPECT_EQ(ToString(enforcement),
+            "{wall_time: reactor, memory_bytes: none (no cgroup)}");
+}
+
+TEST(CapabilitiesToStringTest, PrintsBackendLimitsAndFeatures) {
+  const std::string expected =
+      "{backend=linux, strict=false, limits={wall_time: reactor, "
+      "memory_bytes: cgroup-v2 (memory.max), cpu_weight: none (no cpu "
+      "controller)}, features={pidfd=yes, clone3=no (kernel 5.2)}}";
+  EXPECT_EQ(ToString(LinuxCapabilities()), expected);
+  std::ostringstream os;
+  os << LinuxCapabilities();
+  EXPECT_EQ(os.str(), expected);
+  EXPECT_EQ(fmt::format("{}", LinuxCapabilities()), expected);
+}
+
+}  // namespace
+}  // namespace procsandbox

@@ -1,0 +1,442 @@
+// MemoryManager: the virtual clock, deadlines, limits, signals, suspension.
+#include <csignal>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/memory_manager.h"
+#include "procsandbox/run.h"
+
+namespace procsandbox {
+namespace {
+
+using ::testing::HasSubstr;
+
+void SleepForever(FakeProcess& p) { p.Sleep(absl::InfiniteDuration()); }
+
+TEST(MemoryTimeTest, SleepTakesVirtualTimeOnly) {
+  MemoryManager fake;
+  const absl::Time t0 = fake.Now();
+  fake.Register("sleep", [](FakeProcess& p) {
+    p.Sleep(absl::Hours(3));
+    return 0;
+  });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("sleep"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.wall_time, absl::Hours(3));
+  EXPECT_EQ(r->outcome.user_time, absl::ZeroDuration());
+  EXPECT_EQ(fake.Now() - t0, absl::Hours(3));
+}
+
+TEST(MemoryTimeTest, WallTimeLimitEndsALongSleepAsTimedOutAtOnce) {
+  MemoryManager fake;
+  fake.Register("slow", [](FakeProcess& p) {
+    p.Sleep(absl::Minutes(10));
+    return 0;
+  });
+  Command cmd("slow");
+  cmd.limits.wall_time = absl::Seconds(1);
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
+  EXPECT_EQ(r->outcome.signal, SIGTERM);
+  EXPECT_EQ(r->outcome.exit_code, -1);
+  EXPECT_EQ(r->outcome.wall_time, absl::Seconds(1));
+}
+
+TEST(MemoryTimeTest, ProgramIgnoringTermIsKilledAfterTheGrace) {
+  MemoryManager fake;
+  fake.Register("stubborn", [](FakeProcess& p) {
+    (void)p.IgnoreSignal(SIGTERM);
+    SleepForever(p);
+    return 0;
+  });
+  Command cmd("stubborn");
+  cmd.limits.wall_time = absl::Seconds(1);
+  cmd.kill_grace = absl::Milliseconds(500);
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
+  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.wall_time, absl::Milliseconds(1500));
+}
+
+TEST(MemoryTimeTest, ProgramCatchingTermCleansUpWithinTheGrace) {
+  MemoryManager fake;
+  fake.Register("polite", [](FakeProcess& p) {
+    (void)p.OnSignal(SIGTERM, [&p] {
+      p.Sleep(absl::Milliseconds(200));
+      p.WriteStdout("cleaned up\n");
+      p.Exit(0);
+    });
+    SleepForever(p);
+    return 1;
+  });
+  Command cmd("polite");
+  cmd.limits.wall_time = absl::Seconds(1);
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
+  EXPECT_EQ(r->outcome.signal, 0);
+  EXPECT_EQ(r->outcome.exit_code, 0);
+  EXPECT_EQ(r->outcome.wall_time, absl::Milliseconds(1200));
+  EXPECT_EQ(r->stdout_, "cleaned up\n");
+}
+
+TEST(MemoryTimeTest, ZeroGraceKillsAtTheDeadline) {
+  MemoryManager fake;
+  fake.Register("slow", [](FakeProcess& p) {
+    SleepForever(p);
+    return 0;
+  });
+  Command cmd("slow");
+  cmd.limits.wall_time = absl::Seconds(2);
+  cmd.kill_grace = absl::ZeroDuration();
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
+  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.wall_time, absl::Seconds(2));
+}
+
+TEST(MemoryTimeTest, MemoryOverTheLimitIsAnOomKill) {
+  MemoryManager fake;
+  fake.Register("hog", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(3));
+    p.UseMemory(200 << 20);
+    return 0;
+  });
+  Command cmd("hog");
+  cmd.limits.memory_bytes = 100 << 20;
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kMemoryExceeded);
+  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.wall_time, absl::Seconds(3));
+  EXPECT_EQ(r->outcome.peak_memory_bytes, 100 << 20);
+}
+
+TEST(MemoryTimeTest, PeakMemoryIsTheHighestUse) {
+  MemoryManager fake;
+  fake.Register("wave", [](FakeProcess& p) {
+    p.UseMemory(30 << 20);
+    p.FreeMemory(20 << 20);
+    p.UseMemory(5 << 20);
+    return 0;
+  });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("wave"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.peak_memory_bytes, 30 << 20);
+}
+
+TEST(MemoryTimeTest, CpuOverTheLimitIsCpuTimeExceeded) {
+  MemoryManager fake;
+  fake.Register("spin", [](FakeProcess& p) {
+    p.UseCpu(absl::Seconds(10));
+    return 0;
+  });
+  Command cmd("spin");
+  cmd.limits.cpu_time = absl::Seconds(2);
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kCpuTimeExceeded);
+  EXPECT_EQ(r->outcome.signal, SIGXCPU);
+  EXPECT_EQ(r->outcome.user_time, absl::Seconds(2));
+  EXPECT_EQ(r->outcome.wall_time, absl::Seconds(2));
+}
+
+TEST(MemoryTimeTest, CpuUnderTheLimitCountsAsUserTime) {
+  MemoryManager fake;
+  fake.Register("work", [](FakeProcess& p) {
+    p.UseCpu(absl::Seconds(1));
+    p.Sleep(absl::Seconds(1));
+    p.UseCpu(absl::Seconds(1));
+    return 0;
+  });
+  Command cmd("work");
+  cmd.limits.cpu_time = absl::Seconds(5);
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
+  EXPECT_EQ(r->outcome.user_time, absl::Seconds(2));
+  EXPECT_EQ(r->outcome.wall_time, absl::Seconds(3));
+}
+
+TEST(MemoryTimeTest, FileOverTheSizeLimitIsFileSizeExceeded) {
+  MemoryManager fake;
+  fake.Register("writer", [](FakeProcess& p) {
+    p.WriteFile("/out.bin", std::string(100, 'x'));
+    p.WriteFile("/out.bin", std::string(100, 'y'), /*append=*/true);
+    return 0;
+  });
+  Command cmd("writer");
+  cmd.limits.file_size_bytes = 150;
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kFileSizeExceeded);
+  EXPECT_EQ(r->outcome.signal, SIGXFSZ);
+  EXPECT_EQ(fake.GetFile("/out.bin")->size(), 150u);
+}
+
+TEST(MemoryTimeTest, OpenFilesOverTheLimitFailInsideTheProgram) {
+  MemoryManager fake;
+  fake.Register("opener", [](FakeProcess& p) {
+    if (!p.OpenFiles(5).ok()) return 1;
+    absl::Status s = p.OpenFiles(10);
+    p.WriteStderr(std::string(s.message()));
+    return s.code() == absl::StatusCode::kResourceExhausted ? 0 : 2;
+  });
+  Command cmd("opener");
+  cmd.limits.open_files = 10;
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.exit_code, 0);
+  EXPECT_THAT(r->stderr_, HasSubstr("EMFILE"));
+}
+
+TEST(MemoryTimeTest, ForkOverTheProcessLimitFailsInsideTheProgram) {
+  MemoryManager fake;
+  fake.Register("forker", [](FakeProcess& p) {
+    int forked = 0;
+    while (p.SpawnChildren(1).ok()) ++forked;
+    return forked;
+  });
+  Command cmd("forker");
+  cmd.limits.processes = 32;
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.exit_code, 31);  // 32 processes with itself
+}
+
+TEST(MemoryTimeTest, TerminateIsCancelledWithTheSignalRecorded) {
+  MemoryManager fake;
+  fake.Register("server", [](FakeProcess& p) {
+    SleepForever(p);
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("server"));
+  ASSERT_TRUE(p->Start().ok());
+  EXPECT_TRUE(p->Running());
+  ASSERT_TRUE(p->Terminate().ok());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
+  EXPECT_EQ(outcome->signal, SIGTERM);
+  EXPECT_EQ(outcome->wall_time, absl::ZeroDuration());
+  EXPECT_TRUE(p->Terminate().ok());  // again, after the end
+  EXPECT_TRUE(p->Kill().ok());
+}
+
+TEST(MemoryTimeTest, KillIsCancelledBySigkill) {
+  MemoryManager fake;
+  fake.Register("server", [](FakeProcess& p) {
+    (void)p.IgnoreSignal(SIGTERM);
+    SleepForever(p);
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("server"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Kill().ok());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
+  EXPECT_EQ(outcome->signal, SIGKILL);
+  EXPECT_FALSE(p->ExitCode().has_value());
+}
+
+TEST(MemoryTimeTest, AnUncaughtSignalFromTheHostIsCancelled) {
+  MemoryManager fake;
+  fake.Register("server", [](FakeProcess& p) {
+    SleepForever(p);
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("server"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Signal(SIGINT).ok());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
+  EXPECT_EQ(outcome->signal, SIGINT);
+  EXPECT_EQ(p->Signal(SIGINT).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(MemoryTimeTest, ACaughtSignalRunsTheHandlerAndTheProgramGoesOn) {
+  MemoryManager fake;
+  fake.Register("reloader", [](FakeProcess& p) {
+    int reloads = 0;
+    (void)p.OnSignal(SIGHUP, [&reloads] { ++reloads; });
+    p.Sleep(absl::Seconds(10));
+    return reloads;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("reloader"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Signal(SIGHUP).ok());
+  ASSERT_TRUE(p->Signal(SIGHUP).ok());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kExited);
+  EXPECT_EQ(outcome->exit_code, 2);
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(10));
+}
+
+TEST(MemoryTimeTest, SignalRejectsABadNumber) {
+  MemoryManager fake;
+  fake.Register("s", [](FakeProcess& p) {
+    SleepForever(p);
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("s"));
+  ASSERT_TRUE(p->Start().ok());
+  EXPECT_EQ(p->Signal(0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(p->Signal(999).code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MemoryTimeTest, KillAndStopCannotBeCaught) {
+  MemoryManager fake;
+  absl::Status kill_status, stop_status;
+  fake.Register("t", [&](FakeProcess& p) {
+    kill_status = p.OnSignal(SIGKILL, [] {});
+    stop_status = p.IgnoreSignal(SIGSTOP);
+    return 0;
+  });
+  ASSERT_TRUE(procsandbox::Run(fake, Command("t")).ok());
+  EXPECT_EQ(kill_status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(stop_status.code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MemoryTimeTest, ADeathTheHostDidNotAskForIsSignaled) {
+  MemoryManager fake;
+  fake.Register("crash", [](FakeProcess& p) -> int { p.Die(SIGSEGV); });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("crash"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
+  EXPECT_EQ(r->outcome.signal, SIGSEGV);
+}
+
+TEST(MemoryTimeTest, SuspendStopsCpuButNotTheWallClock) {
+  MemoryManager fake;
+  fake.clock().SetAutoAdvance(false);
+  fake.Register("spin", [](FakeProcess& p) {
+    p.UseCpu(absl::Seconds(10));
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("spin"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(2)).ok());
+  ASSERT_TRUE(p->Suspend().ok());
+  EXPECT_EQ(p->state(), ProcessState::kSuspended);
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(5)).ok());
+  EXPECT_EQ(p->Usage().user_time, absl::Seconds(2));
+  EXPECT_EQ(p->Usage().wall_time, absl::Seconds(7));
+  ASSERT_TRUE(p->Resume().ok());
+  EXPECT_EQ(p->state(), ProcessState::kRunning);
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(8)).ok());
+  EXPECT_EQ(p->state(), ProcessState::kEnded);
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->user_time, absl::Seconds(10));
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(15));
+}
+
+TEST(MemoryTimeTest, DeadlinesRunOnWhileSuspended) {
+  MemoryManager fake;
+  fake.Register("s", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(1));
+    return 0;
+  });
+  Command cmd("s");
+  cmd.limits.wall_time = absl::Seconds(5);
+  std::shared_ptr<Process> p = fake.New(cmd);
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Suspend().ok());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kTimedOut);
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(5));
+}
+
+TEST(MemoryTimeTest, ManualClockMovesOnlyWhenAdvanced) {
+  MemoryManager fake;
+  fake.clock().SetAutoAdvance(false);
+  EXPECT_FALSE(fake.clock().auto_advance());
+  fake.Register("s", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(5));
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("s"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(4)).ok());
+  EXPECT_TRUE(p->Running());
+  EXPECT_EQ(p->TryWait().status().code(), absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(1)).ok());
+  EXPECT_FALSE(p->Running());
+  EXPECT_EQ(p->ExitCode(), 0);
+}
+
+TEST(MemoryTimeTest, AdvanceRejectsANegativeDuration) {
+  MemoryManager fake;
+  EXPECT_EQ(fake.clock().Advance(absl::Seconds(-1)).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MemoryTimeTest, WaitForGivesUpAfterItsTimeoutInVirtualTime) {
+  MemoryManager fake;
+  fake.Register("s", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(10));
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("s"));
+  ASSERT_TRUE(p->Start().ok());
+  const absl::Time t0 = fake.Now();
+  absl::StatusOr<Outcome> early = p->WaitFor(absl::Seconds(3));
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(std::string(early.status().message()), HasSubstr("3s"));
+  EXPECT_EQ(fake.Now() - t0, absl::Seconds(3));
+  absl::StatusOr<Outcome> done = p->WaitFor(absl::Seconds(30));
+  ASSERT_TRUE(done.ok());
+  EXPECT_EQ(fake.Now() - t0, absl::Seconds(10));
+}
+
+TEST(MemoryTimeTest, HostCallsBetweenStartAndAWaitHappenAtTheSameInstant) {
+  MemoryManager fake;
+  fake.Register("slow", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(1));
+    return 0;
+  });
+  Command cmd("slow");
+  cmd.limits.wall_time = absl::Milliseconds(100);
+  std::shared_ptr<Process> p = fake.New(cmd);
+  ASSERT_TRUE(p->Start().ok());
+  // Nobody waits, so no time passes: the process is still running.
+  EXPECT_TRUE(p->Running());
+  EXPECT_EQ(p->Usage().wall_time, absl::ZeroDuration());
+}
+
+TEST(MemoryTimeTest, UsageIsLiveWhileRunning) {
+  MemoryManager fake;
+  fake.clock().SetAutoAdvance(false);
+  fake.Register("busy", [](FakeProcess& p) {
+    p.UseMemory(4096);
+    (void)p.SpawnChildren(2);
+    p.WriteStdout("12345");
+    p.UseCpu(absl::Seconds(4));
+    return 0;
+  });
+  std::shared_ptr<Process> p = fake.New(Command("busy"));
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(fake.clock().Advance(absl::Seconds(1)).ok());
+  ResourceUsage usage = p->Usage();
+  EXPECT_EQ(usage.user_time, absl::Seconds(1));
+  EXPECT_EQ(usage.memory_bytes, 4096);
+  EXPECT_EQ(usage.processes, 3);
+  EXPECT_EQ(usage.output_bytes, 5);
+  ASSERT_TRUE(p->Kill().ok());
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_EQ(p->Usage().processes, 0);
+}
+
+}  // namespace
+}  // namespace procsandbox
