@@ -1,0 +1,101 @@
+#include "procsandbox/testing/mocks.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/command.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
+#include "procsandbox/testing/matchers.h"
+
+namespace {
+
+using ::procsandbox::Command;
+using ::procsandbox::Outcome;
+using ::procsandbox::testing::ExitedWith;
+using ::procsandbox::testing::MockManager;
+using ::procsandbox::testing::MockProcess;
+using ::procsandbox::testing::StatusIs;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::Field;
+using ::testing::HasSubstr;
+using ::testing::InSequence;
+using ::testing::Return;
+
+// The host function of mocks.h's example: it only knows a Manager&.
+absl::StatusOr<Outcome> RunTool(procsandbox::Manager& m) {
+  std::shared_ptr<procsandbox::Process> p = m.New("tool", {"--check"});
+  if (absl::Status s = p->Start(); !s.ok()) return s;
+  return p->Wait();
+}
+
+TEST(MocksTest, HostFunctionGetsTheOutcomeTheMockReturns) {
+  auto process = std::make_shared<MockProcess>();
+  Outcome exited;
+  exited.exit_code = 3;
+  {
+    InSequence in_order;
+    EXPECT_CALL(*process, Start()).WillOnce(Return(absl::OkStatus()));
+    EXPECT_CALL(*process, Wait()).WillOnce(Return(exited));
+  }
+  MockManager manager;
+  EXPECT_CALL(manager, New(Field(&Command::program, "tool")))
+      .WillOnce(Return(process));
+
+  EXPECT_THAT(RunTool(manager), ExitedWith(3));
+}
+
+TEST(MocksTest, NewWithProgramAndArgsReachesTheMockedNew) {
+  MockManager manager;
+  EXPECT_CALL(manager,
+              New(AllOf(Field(&Command::program, "tool"),
+                        Field(&Command::args, ElementsAre("--check")))))
+      .WillOnce(Return(std::make_shared<MockProcess>()));
+
+  EXPECT_NE(manager.New("tool", {"--check"}), nullptr);
+}
+
+TEST(MocksTest, HostFunctionReturnsAStartFailureWithoutWaiting) {
+  auto process = std::make_shared<MockProcess>();
+  EXPECT_CALL(*process, Start())
+      .WillOnce(Return(absl::NotFoundError("exec \"tool\": no such file")));
+  EXPECT_CALL(*process, Wait()).Times(0);
+  MockManager manager;
+  EXPECT_CALL(manager, New(::testing::_)).WillOnce(Return(process));
+
+  EXPECT_THAT(RunTool(manager),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"tool\"")));
+}
+
+TEST(MocksTest, TryWaitReachesTheMockedWaitFor) {
+  MockProcess process;
+  EXPECT_CALL(process, WaitFor(absl::ZeroDuration()))
+      .WillOnce(Return(absl::DeadlineExceededError("still running")));
+
+  EXPECT_THAT(process.TryWait(), StatusIs(absl::StatusCode::kDeadlineExceeded));
+}
+
+TEST(MocksTest, ManagerStateMethodsAreMockable) {
+  MockManager manager;
+  const absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  procsandbox::Limits limits;
+  limits.wall_time = absl::Seconds(10);
+  EXPECT_CALL(manager, Now()).WillOnce(Return(now));
+  EXPECT_CALL(manager, GetDefaultLimits()).WillOnce(Return(limits));
+  EXPECT_CALL(manager, Get(1234))
+      .WillOnce(Return(absl::NotFoundError("no process 1234")));
+
+  EXPECT_EQ(manager.Now(), now);
+  EXPECT_EQ(manager.GetDefaultLimits(), limits);
+  EXPECT_THAT(manager.Get(1234), StatusIs(absl::StatusCode::kNotFound));
+}
+
+}  // namespace
