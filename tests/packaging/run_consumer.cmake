@@ -1,0 +1,141 @@
+# Driver of the packaging tests (tests/packaging/CMakeLists.txt):
+#
+#   cmake -DMODE=<mode> -D<var>=<value>... -P run_consumer.cmake
+#
+# MODE=install     rm -rf PREFIX, then `cmake --install BUILD_DIR --prefix PREFIX`;
+#                  check that the EXPECT_FILES ("|"-separated) are there.
+# MODE=cmake       configure the CMake project SOURCE_DIR in a fresh WORK_DIR
+#                  with the parent build's generator, compiler, flags and
+#                  CONFIG (+ ARGS, "|"-separated -D options); unless
+#                  CONFIGURE_ONLY, build it, then run RUN (a program in
+#                  WORK_DIR) and/or its tests (CTEST=ON). KEEP_OBJECTS: see below.
+#                  EXPECT_FAILURE_REGEX: the configure must fail, printing this.
+# MODE=pkg_config  compile SOURCE with `CXX CXX_FLAGS $(pkg-config --cflags
+#                  --libs procsandbox)`, PKG_CONFIG_PATH=PKG_CONFIG_DIR, and run it.
+#
+# REQUIRE_FILE: when it does not exist, print "PROCSANDBOX_SKIP: <why>" and
+# stop; the test's SKIP_REGULAR_EXPRESSION turns that into a skip (cmake -P
+# cannot pick its exit code before CMake 3.29).
+cmake_minimum_required(VERSION 3.20)
+
+function(ps_fail)
+  string(JOIN "" msg ${ARGN})
+  message(FATAL_ERROR "${msg}")
+endfunction()
+
+# Runs a command, echoing it; fails the test when it fails.
+function(ps_run)
+  cmake_parse_arguments(PARSE_ARGV 0 arg "" "WORKING_DIRECTORY" "COMMAND")
+  list(JOIN arg_COMMAND " " shown)
+  message(STATUS "$ ${shown}")
+  if(NOT arg_WORKING_DIRECTORY)
+    set(arg_WORKING_DIRECTORY "${CMAKE_CURRENT_BINARY_DIR}")
+  endif()
+  execute_process(COMMAND ${arg_COMMAND}
+    WORKING_DIRECTORY "${arg_WORKING_DIRECTORY}"
+    RESULT_VARIABLE rc)
+  if(NOT rc EQUAL 0)
+    ps_fail("failed (${rc}): ${shown}")
+  endif()
+endfunction()
+
+if(REQUIRE_FILE AND NOT EXISTS "${REQUIRE_FILE}")
+  message("PROCSANDBOX_SKIP: ${REQUIRE_FILE} does not exist yet")
+  return()
+endif()
+
+separate_arguments(cxx_flags UNIX_COMMAND "${CXX_FLAGS}")
+separate_arguments(exe_linker_flags UNIX_COMMAND "${EXE_LINKER_FLAGS}")
+
+if(MODE STREQUAL "install")
+  file(REMOVE_RECURSE "${PREFIX}")
+  ps_run(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${PREFIX}"
+                 --config "${CONFIG}")
+  string(REPLACE "|" ";" expect_files "${EXPECT_FILES}")
+  foreach(f IN LISTS expect_files)
+    if(NOT EXISTS "${PREFIX}/${f}")
+      ps_fail("the install lacks ${f}")
+    endif()
+  endforeach()
+
+elseif(MODE STREQUAL "cmake")
+  # A first-time configure each run: a stale cache would hide what a new user
+  # sees. With KEEP_OBJECTS (the tests that compile the library or GTest
+  # code), ninja's objects and logs stay, so unchanged sources are not
+  # recompiled: a regenerated build.ninja with the same commands rebuilds
+  # nothing, and depfiles still catch a changed installed header or library.
+  # FRESH=ON wipes everything.
+  if(KEEP_OBJECTS AND NOT FRESH AND EXISTS "${WORK_DIR}/CMakeCache.txt")
+    file(GLOB stale "${WORK_DIR}/CMakeFiles/[0-9]*" "${WORK_DIR}/CMakeFiles/*.log")
+    file(REMOVE_RECURSE "${WORK_DIR}/CMakeCache.txt" ${stale})
+  else()
+    file(REMOVE_RECURSE "${WORK_DIR}")
+  endif()
+  file(MAKE_DIRECTORY "${WORK_DIR}")
+  set(configure "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}"
+    -G "${GENERATOR}"
+    "-DCMAKE_BUILD_TYPE=${CONFIG}"
+    "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}"
+    "-DCMAKE_CXX_FLAGS=${CXX_FLAGS}"
+    "-DCMAKE_EXE_LINKER_FLAGS=${EXE_LINKER_FLAGS}"
+    "-DCMAKE_SHARED_LINKER_FLAGS=${SHARED_LINKER_FLAGS}")
+  if(MAKE_PROGRAM)
+    list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
+  endif()
+  if(ARGS)
+    string(REPLACE "|" ";" args "${ARGS}")
+    list(APPEND configure ${args})
+  endif()
+
+  if(EXPECT_FAILURE_REGEX)
+    list(JOIN configure " " shown)
+    message(STATUS "$ ${shown}    (must fail)")
+    execute_process(COMMAND ${configure} RESULT_VARIABLE rc
+      OUTPUT_VARIABLE out ERROR_VARIABLE out)
+    message("${out}")
+    if(rc EQUAL 0)
+      ps_fail("the configure succeeded; it should have failed with: ${EXPECT_FAILURE_REGEX}")
+    endif()
+    string(REGEX REPLACE "[ \t\r\n]+" " " flat "${out}")
+    if(NOT flat MATCHES "${EXPECT_FAILURE_REGEX}")
+      ps_fail("the configure failed, but without: ${EXPECT_FAILURE_REGEX}")
+    endif()
+    message(STATUS "failed as expected")
+    return()
+  endif()
+
+  ps_run(COMMAND ${configure})
+  if(CONFIGURE_ONLY)
+    return()
+  endif()
+  ps_run(COMMAND "${CMAKE_COMMAND}" --build "${WORK_DIR}" --config "${CONFIG}")
+  if(RUN)
+    ps_run(COMMAND "${WORK_DIR}/${RUN}")
+  endif()
+  if(CTEST)
+    ps_run(COMMAND "${CMAKE_CTEST_COMMAND}" --test-dir "${WORK_DIR}" -C "${CONFIG}"
+                   --output-on-failure --no-tests=error
+           WORKING_DIRECTORY "${WORK_DIR}")
+  endif()
+
+elseif(MODE STREQUAL "pkg_config")
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  file(MAKE_DIRECTORY "${WORK_DIR}")
+  set(ENV{PKG_CONFIG_PATH} "${PKG_CONFIG_DIR}")
+  ps_run(COMMAND "${PKG_CONFIG}" --print-errors --validate procsandbox)
+  execute_process(COMMAND "${PKG_CONFIG}" --print-errors --cflags --libs procsandbox
+    RESULT_VARIABLE rc OUTPUT_VARIABLE pc_flags OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(NOT rc EQUAL 0)
+    ps_fail("pkg-config --cflags --libs procsandbox failed (${rc})")
+  endif()
+  message(STATUS "pkg-config --cflags --libs procsandbox: ${pc_flags}")
+  separate_arguments(pc_flags UNIX_COMMAND "${pc_flags}")
+  ps_run(COMMAND "${CXX_COMPILER}" -std=c++17 ${cxx_flags} "${SOURCE}"
+                 -o "${WORK_DIR}/consumer" ${pc_flags} ${exe_linker_flags})
+  # A shared libprocsandbox.so sits in the test prefix, off the loader's path.
+  set(ENV{LD_LIBRARY_PATH} "${LIB_DIR}:$ENV{LD_LIBRARY_PATH}")
+  ps_run(COMMAND "${WORK_DIR}/consumer")
+
+else()
+  ps_fail("run_consumer.cmake: unknown MODE '${MODE}'")
+endif()
