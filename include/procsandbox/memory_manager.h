@@ -40,7 +40,9 @@
 // tests against both. A difference between the fake and the real thing is a
 // bug in the fake.
 //
-// What it does not model: directories (any working_dir is accepted), real
+// What it does not model: Command::isolation (accepted and recorded, with
+// nothing to isolate), CPU contention (cpu_weight is recorded), directories
+// (any working_dir is accepted), real
 // files (Stdio::File and WriteFile use a fake file system, SetFile/GetFile),
 // and child processes as programs (SpawnChildren only counts them; a program
 // may start another through the manager, see the tests). History() keeps each

@@ -127,6 +127,16 @@ std::string NormalizePath(absl::string_view path) {
 
 }  // namespace
 
+LimitEnforcement VirtualEnforcement(LimitKind kind) {
+  // Scripted programs never compete for a CPU in virtual time, so a weight
+  // has nothing to act on; it is recorded, not simulated.
+  if (kind == LimitKind::kCpuWeight) {
+    return {kind, Mechanism::kVirtual,
+            "recorded; no CPU contention in virtual time"};
+  }
+  return {kind, Mechanism::kVirtual, "simulated"};
+}
+
 ProgramState* Core::CurrentProgram() const {
   return current_program.core == this ? current_program.program : nullptr;
 }
@@ -700,7 +710,6 @@ absl::Status Core::OpenStreamsLocked(ProgramState& p) {
       break;
     }
     case Stdio::Kind::kPipe:
-      p.stdin_is_pipe = true;
       p.stdin_closed = false;
       break;
     default:
@@ -736,7 +745,7 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
     p->enforcement.limits.clear();
     for (LimitKind kind : kAllLimitKinds) {
       if (!p->limits.has(kind)) continue;
-      LimitEnforcement e{kind, Mechanism::kVirtual, "simulated"};
+      LimitEnforcement e = VirtualEnforcement(kind);
       for (const LimitEnforcement& u : options.unenforced) {
         if (u.limit == kind) e = {kind, Mechanism::kNone, u.detail};
       }

@@ -132,7 +132,6 @@ struct ProgramState {
   std::string stdin_buffer;
   std::size_t stdin_pos = 0;
   bool stdin_closed = true;  // the host's end (EOF once drained)
-  bool stdin_is_pipe = false;
   OutputSink out;
   OutputSink err;
   bool err_to_out = false;
@@ -157,6 +156,9 @@ struct Registration {
   std::shared_ptr<const FakeProgram> program;
   absl::Status error;  // a registered start failure
 };
+
+// How the fake enforces `kind` when nothing is configured otherwise.
+LimitEnforcement VirtualEnforcement(LimitKind kind);
 
 class Core : public std::enable_shared_from_this<Core> {
  public:

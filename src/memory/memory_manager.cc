@@ -198,7 +198,7 @@ Capabilities MemoryManager::capabilities() const {
   caps.backend = "memory";
   caps.strict = core_->options.strict;
   for (LimitKind kind : kAllLimitKinds) {
-    LimitEnforcement e{kind, Mechanism::kVirtual, "simulated"};
+    LimitEnforcement e = memory_internal::VirtualEnforcement(kind);
     for (const LimitEnforcement& u : core_->options.unenforced) {
       if (u.limit == kind) e = {kind, Mechanism::kNone, u.detail};
     }

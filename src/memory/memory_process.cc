@@ -241,7 +241,7 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
   State& p = *p_;
   if (absl::Status s = CheckStartedLocked("write to stdin of"); !s.ok())
     return s;
-  if (!p.stdin_is_pipe) {
+  if (p.command.stdin_.kind() != Stdio::Kind::kPipe) {
     return absl::FailedPreconditionError(
         fmt::format("write to stdin of \"{}\": stdin is not a pipe (it is {})",
                     p.command.label(), p.command.stdin_));
@@ -287,7 +287,7 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
 absl::Status MemoryProcess::CloseStdin() {
   absl::MutexLock lock(&core_->mu);
   if (absl::Status s = CheckStartedLocked("close stdin of"); !s.ok()) return s;
-  if (!p_->stdin_is_pipe) {
+  if (p_->command.stdin_.kind() != Stdio::Kind::kPipe) {
     return absl::FailedPreconditionError(
         fmt::format("close stdin of \"{}\": stdin is not a pipe (it is {})",
                     p_->command.label(), p_->command.stdin_));
