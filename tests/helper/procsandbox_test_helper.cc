@@ -1,0 +1,599 @@
+// procsandbox_test_helper: the program the conformance and Linux suites run.
+// Its arguments are steps (README.md), each a word and its operands, run in
+// order once the whole command line has been checked:
+//
+//   procsandbox_test_helper write-stdout 10 sleep-ms 50 exit 3
+//
+// Exit codes: the one asked for; 0 after the last step; 125 for a bad command
+// line; 12 when memory runs out; 27 on EFBIG; 1 on other failures (stderr says
+// which). Linked statically against libc and libstdc++ alone, so it starts
+// fast. Output goes through write(2), never stdio: nothing sits in a buffer
+// across fork() or is lost when a signal ends the process.
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+extern char** environ;
+
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitNoMemory = 12;
+constexpr int kExitFileTooBig = 27;
+constexpr int kExitUsage = 125;
+constexpr size_t kBlock = 64 * 1024;
+// Bound of counts (ms * 1e6 and MiB << 20 cannot overflow): 1 TiB, 35 years.
+constexpr long long kMaxCount = 1LL << 40;
+// fork-bomb stops here: a test without a pids limit fails, the machine lives.
+constexpr int kForkBombCap = 4096;
+
+// --- Output and input --------------------------------------------------------
+
+// Writes all of data[0, size) to fd, restarting on EINTR and short writes.
+// Returns 0 or the errno.
+int WriteAll(int fd, const char* data, size_t size) {
+  while (size > 0) {
+    const ssize_t n = write(fd, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Reports "procsandbox_test_helper: <what>[: <strerror(err)>]" on stderr and
+// exits with code.
+[[noreturn]] void Fail(const std::string& what, int err,
+                       int code = kExitFailure) {
+  std::string message = "procsandbox_test_helper: " + what;
+  if (err != 0) message += std::string(": ") + std::strerror(err);
+  message += '\n';
+  WriteAll(STDERR_FILENO, message.data(), message.size());
+  std::exit(code);
+}
+
+void Write(int fd, const char* data, size_t size) {
+  const int err = WriteAll(fd, data, size);
+  if (err != 0) {
+    Fail("write to fd " + std::to_string(fd), err,
+         err == EFBIG ? kExitFileTooBig : kExitFailure);
+  }
+}
+
+void PrintLine(std::string line, int fd = STDOUT_FILENO) {
+  line += '\n';
+  Write(fd, line.data(), line.size());
+}
+
+// Reads up to size bytes from fd; 0 at end of file. Restarts on EINTR.
+size_t Read(int fd, char* buffer, size_t size) {
+  for (;;) {
+    const ssize_t n = read(fd, buffer, size);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) Fail("read fd " + std::to_string(fd), errno);
+  }
+}
+
+// Calls on_line with each line of stdin, '\n' included (the last line may
+// lack it), as soon as the line is complete. Through stdio: the steps that
+// use it read to end of file, so no other step sees what stdio buffered. No
+// handler of ours returns, so read(2) is not interrupted (EINTR).
+template <typename OnLine>
+void ForEachLine(OnLine on_line) {
+  char* line = nullptr;
+  size_t capacity = 0;
+  ssize_t n = 0;
+  while ((n = getline(&line, &capacity, stdin)) > 0) {
+    on_line(std::string(line, static_cast<size_t>(n)));
+  }
+  if (n < 0 && ferror(stdin)) Fail("read stdin", errno);
+  std::free(line);
+}
+
+// Byte i of each write-* stream is 'a' + i % 26, across blocks. Returns the
+// kBlock bytes that follow stream position `position`.
+const char* PatternAt(unsigned long long position) {
+  static const std::string pattern = [] {
+    std::string s(kBlock + 26, '\0');
+    for (size_t i = 0; i < s.size(); ++i)
+      s[i] = static_cast<char>('a' + i % 26);
+    return s;
+  }();
+  return pattern.data() + position % 26;
+}
+
+// --- Operands ----------------------------------------------------------------
+
+struct Args {
+  long long number[2] = {0, 0};
+  int id = 0;  // A signal or an RLIMIT_* resource.
+  const char* text = "";
+};
+
+struct Named {
+  const char* name;
+  int value;
+};
+
+constexpr Named kSignals[] = {
+    {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},
+    {"ILL", SIGILL},       {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},
+    {"BUS", SIGBUS},       {"FPE", SIGFPE},   {"KILL", SIGKILL},
+    {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE},     {"ALRM", SIGALRM}, {"TERM", SIGTERM},
+    {"CHLD", SIGCHLD},     {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+    {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"URG", SIGURG},       {"XCPU", SIGXCPU}, {"XFSZ", SIGXFSZ},
+    {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
+    {"SYS", SIGSYS},
+};
+
+constexpr Named kRlimits[] = {
+    {"cpu", RLIMIT_CPU},       {"as", RLIMIT_AS},       {"fsize", RLIMIT_FSIZE},
+    {"nofile", RLIMIT_NOFILE}, {"nproc", RLIMIT_NPROC},
+};
+
+bool ParseNumber(const char* s, long long low, long long high, long long* out) {
+  if (*s < '0' || *s > '9') return false;  // No sign, space or empty string.
+  errno = 0;
+  char* end = nullptr;
+  const long long value = std::strtoll(s, &end, 10);
+  if (errno != 0 || *end != '\0' || value < low || value > high) return false;
+  *out = value;
+  return true;
+}
+
+template <size_t N>
+bool ParseName(const char* s, const Named (&names)[N], int* out) {
+  const Named* named = std::find_if(names, names + N, [s](const Named& n) {
+    return std::strcmp(n.name, s) == 0;
+  });
+  if (named != names + N) *out = named->value;
+  return named != names + N;
+}
+
+// Parses operand `s` of kind `kind` (a letter of Step::operands) into args.
+bool ParseOperand(char kind, const char* s, int* number_index, Args* args) {
+  switch (kind) {
+    case 'N':
+    case 'E':
+      return ParseNumber(s, 0, kind == 'E' ? 255 : kMaxCount,
+                         &args->number[(*number_index)++]);
+    case 'S': {  // TERM, SIGTERM or 15.
+      long long number = 0;
+      if (!ParseNumber(s, 1, NSIG - 1, &number)) {
+        return ParseName(std::strncmp(s, "SIG", 3) == 0 ? s + 3 : s, kSignals,
+                         &args->id);
+      }
+      args->id = static_cast<int>(number);
+      return true;
+    }
+    case 'R':
+      return ParseName(s, kRlimits, &args->id);
+    default:  // 'T'
+      args->text = s;
+      return true;
+  }
+}
+
+// --- Steps -------------------------------------------------------------------
+
+void SleepMs(long long ms) {
+  timespec left{static_cast<time_t>(ms / 1000),
+                static_cast<long>(ms % 1000 * 1000000)};
+  while (nanosleep(&left, &left) != 0 && errno == EINTR) {
+  }
+}
+
+[[noreturn]] void PauseForever() {
+  for (;;) pause();
+}
+
+void SetDisposition(int signo, void (*handler)(int)) {
+  struct sigaction action = {};
+  action.sa_handler = handler;
+  sigemptyset(&action.sa_mask);
+  if (sigaction(signo, &action, nullptr) != 0) {
+    Fail("sigaction " + std::to_string(signo), errno);
+  }
+}
+
+void Exit(const Args& a) { std::exit(static_cast<int>(a.number[0])); }
+
+void RaiseSignal(const Args& a) {
+  if (a.id != SIGKILL && a.id != SIGSTOP) SetDisposition(a.id, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, a.id);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  raise(a.id);
+}
+
+void Abort(const Args&) { std::abort(); }
+void Sleep(const Args& a) { SleepMs(a.number[0]); }
+void SleepForever(const Args&) { PauseForever(); }
+
+void EchoStdin(const Args&) {
+  char block[kBlock];
+  while (const size_t n = Read(STDIN_FILENO, block, sizeof(block))) {
+    Write(STDOUT_FILENO, block, n);
+  }
+}
+
+void EchoLines(const Args&) {
+  ForEachLine([](const std::string& line) {
+    Write(STDOUT_FILENO, line.data(), line.size());
+  });
+}
+
+void CountStdin(const Args&) {
+  char block[kBlock];
+  unsigned long long total = 0;
+  while (const size_t n = Read(STDIN_FILENO, block, sizeof(block))) total += n;
+  PrintLine(std::to_string(total));
+}
+
+// Writes total bytes of the pattern to fd, in 64 KiB blocks; with `also`,
+// the same to that descriptor, alternating blocks (write-both: blocks unless
+// the reader drains both pipes at once).
+void WritePattern(long long total, int fd, int also = -1) {
+  const auto end = static_cast<unsigned long long>(total);
+  for (unsigned long long at = 0; at < end; at += kBlock) {
+    const size_t size =
+        static_cast<size_t>(std::min<unsigned long long>(kBlock, end - at));
+    Write(fd, PatternAt(at), size);
+    if (also >= 0) Write(also, PatternAt(at), size);
+  }
+}
+
+void WriteStdout(const Args& a) { WritePattern(a.number[0], STDOUT_FILENO); }
+void WriteStderr(const Args& a) { WritePattern(a.number[0], STDERR_FILENO); }
+void WriteBoth(const Args& a) {
+  WritePattern(a.number[0], STDOUT_FILENO, STDERR_FILENO);
+}
+
+void Print(const Args& a) { PrintLine(a.text); }
+void PrintStderr(const Args& a) { PrintLine(a.text, STDERR_FILENO); }
+
+void PrintEnv(const Args&) {
+  std::vector<std::string> lines;
+  for (char** entry = environ; *entry != nullptr; ++entry) {
+    lines.emplace_back(*entry);
+  }
+  std::sort(lines.begin(), lines.end());
+  for (const std::string& line : lines) PrintLine(line);
+}
+
+void PrintCwd(const Args&) {
+  char cwd[4096];  // PATH_MAX on Linux.
+  if (getcwd(cwd, sizeof(cwd)) == nullptr) Fail("getcwd", errno);
+  PrintLine(cwd);
+}
+
+void PrintFds(const Args&) {
+#if defined(__linux__)
+  const char* const kFdDir = "/proc/self/fd";
+#else
+  const char* const kFdDir = "/dev/fd";
+#endif
+  DIR* dir = opendir(kFdDir);
+  if (dir == nullptr) Fail(std::string("opendir ") + kFdDir, errno);
+  std::vector<long long> fds;
+  long long fd = 0;
+  while (const dirent* entry = readdir(dir)) {
+    if (ParseNumber(entry->d_name, 0, kMaxCount, &fd) && fd != dirfd(dir)) {
+      fds.push_back(fd);
+    }
+  }
+  closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  for (long long open_fd : fds) PrintLine(std::to_string(open_fd));
+}
+
+void PrintPid(const Args&) { PrintLine(std::to_string(getpid())); }
+void PrintPpid(const Args&) { PrintLine(std::to_string(getppid())); }
+void PrintPgid(const Args&) { PrintLine(std::to_string(getpgrp())); }
+void PrintSid(const Args&) { PrintLine(std::to_string(getsid(0))); }
+
+// "uid=1000 gid=1000 euid=1000 egid=1000 groups=24,27" (groups sorted).
+void PrintIds(const Args&) {
+  // getgroups(0, ...) returns the count and cannot fail.
+  std::vector<gid_t> groups(static_cast<size_t>(getgroups(0, nullptr)));
+  getgroups(static_cast<int>(groups.size()), groups.data());
+  std::sort(groups.begin(), groups.end());
+  std::string line = "uid=" + std::to_string(getuid()) +
+                     " gid=" + std::to_string(getgid()) +
+                     " euid=" + std::to_string(geteuid()) +
+                     " egid=" + std::to_string(getegid()) + " groups=";
+  for (size_t i = 0; i < groups.size(); ++i) {
+    line += (i == 0 ? "" : ",") + std::to_string(groups[i]);
+  }
+  PrintLine(line);
+}
+
+void PrintRlimit(const Args& a) {
+  rlimit limit = {};
+  if (getrlimit(a.id, &limit) != 0) Fail("getrlimit", errno);
+  const auto soft = static_cast<unsigned long long>(limit.rlim_cur);
+  PrintLine(limit.rlim_cur == RLIM_INFINITY ? "unlimited"
+                                            : std::to_string(soft));
+}
+
+// Prints the value of the "<field>:" line of /proc/self/status.
+void PrintProcStatus(const std::string& field) {
+  const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) Fail("open /proc/self/status", errno);
+  char block[kBlock];  // The file is about 1.5 KiB: one read returns it all.
+  const std::string status(block, Read(fd, block, sizeof(block)));
+  close(fd);
+  const size_t at = status.find("\n" + field + ":");
+  if (at == std::string::npos) Fail("no " + field + " in /proc/self/status", 0);
+  const size_t begin = status.find_first_not_of(" \t", at + field.size() + 2);
+  PrintLine(status.substr(begin, status.find('\n', begin) - begin));
+}
+
+void PrintSigmask(const Args&) { PrintProcStatus("SigBlk"); }
+void PrintSigign(const Args&) { PrintProcStatus("SigIgn"); }
+
+void PrintNoNewPrivs(const Args&) {
+#if defined(__linux__)
+  const int value = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  if (value < 0) Fail("prctl PR_GET_NO_NEW_PRIVS", errno);
+  PrintLine(std::to_string(value));
+#else
+  Fail("print-no-new-privs: Linux only", 0);
+#endif
+}
+
+// Allocates mib MiB and writes a byte to every page so that it is resident.
+void AllocateAndTouch(long long mib) {
+  const size_t size = static_cast<size_t>(mib) << 20;
+  if (size == 0) return;
+  // Volatile stores: the allocation is never read, and must not be elided.
+  volatile char* memory = static_cast<char*>(std::malloc(size));
+  if (memory == nullptr || (size >> 20) != static_cast<size_t>(mib)) {
+    Fail("alloc " + std::to_string(mib) + " MiB", ENOMEM, kExitNoMemory);
+  }
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  for (size_t i = 0; i < size; i += page) memory[i] = 1;
+}
+
+void AllocMb(const Args& a) { AllocateAndTouch(a.number[0]); }
+
+void AllocForever(const Args&) {
+  for (;;) AllocateAndTouch(16);
+}
+
+long long CpuNanos() {
+  timespec now = {};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<long long>(now.tv_sec) * 1000000000 + now.tv_nsec;
+}
+
+void BurnMs(const Args& a) {
+  const long long end = CpuNanos() + a.number[0] * 1000000;
+  while (CpuNanos() < end) {
+  }
+}
+
+void BurnForever(const Args&) {
+  for (volatile unsigned long spins = 0;; spins = spins + 1) {
+  }
+}
+
+// Forks a child that pauses until killed; with `detach`, its stdio is on
+// /dev/null so that it does not hold the parent's pipes. Returns fork's value.
+pid_t ForkPausing(bool detach) {
+  const pid_t pid = fork();
+  if (pid != 0) return pid;
+  const int null = detach ? open("/dev/null", O_RDWR) : -1;
+  for (int fd = 0; fd <= 2 && null >= 0; ++fd) dup2(null, fd);
+  if (null > 2) close(null);
+  PauseForever();
+}
+
+void Fork(const Args& a) {
+  for (long long i = 0; i < a.number[0]; ++i) {
+    if (ForkPausing(/*detach=*/true) < 0) Fail("fork", errno);
+  }
+}
+
+void ForkBomb(const Args&) {
+  int made = 0;
+  while (made < kForkBombCap && ForkPausing(/*detach=*/true) > 0) ++made;
+  PrintLine(std::to_string(made));
+}
+
+// The grandchild pauses in its own session, holding stdout and stderr; the
+// intermediate child exits and is reaped at once.
+void Daemonize(const Args&) {
+  const pid_t child = fork();
+  if (child < 0) Fail("fork", errno);
+  if (child == 0) {
+    setsid();
+    _exit(ForkPausing(/*detach=*/false) < 0 ? kExitFailure : 0);
+  }
+  while (waitpid(child, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void GrandchildHoldsPipe(const Args&) {
+  if (ForkPausing(/*detach=*/false) < 0) Fail("fork", errno);
+}
+
+void WaitChildren(const Args&) {
+  while (waitpid(-1, nullptr, 0) > 0 || errno == EINTR) {
+  }
+}
+
+void Ignore(const Args& a) { SetDisposition(a.id, SIG_IGN); }
+
+int term_exit_code = 0;
+long long term_delay_ms = 0;
+
+// Only async-signal-safe calls: nanosleep and _exit are system calls.
+void OnTerm(int) {
+  SleepMs(term_delay_ms);
+  _exit(term_exit_code);
+}
+
+void CatchTermExit(const Args& a) {
+  term_exit_code = static_cast<int>(a.number[0]);
+  term_delay_ms = a.number[1];
+  SetDisposition(SIGTERM, OnTerm);
+}
+
+void WriteFile(const Args& a) {
+  const int fd = open(a.text, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) Fail(std::string("open ") + a.text, errno);
+  WritePattern(a.number[0], fd);
+  close(fd);
+}
+
+void OpenFiles(const Args& a) {
+  long long opened = 0;
+  while (opened < a.number[0] && open("/dev/null", O_RDONLY) >= 0) ++opened;
+  PrintLine(std::to_string(opened));
+}
+
+// The integer after "id": in line, if any (no JSON parser: tests send
+// one request per line).
+bool FindId(const std::string& line, long long* id) {
+  const size_t at = line.find("\"id\":");
+  if (at == std::string::npos) return false;
+  const char* start = line.c_str() + at + 5;
+  char* end = nullptr;
+  *id = std::strtoll(start, &end, 10);  // Skips white space.
+  return end != start;
+}
+
+void JsonRpc(const Args&) {
+  ForEachLine([](std::string line) {
+    line.erase(line.find_last_not_of("\r\n") + 1);  // All of it if blank.
+    long long id = 0;
+    if (!FindId(line, &id)) return;  // A notification: no reply.
+    PrintLine("{\"jsonrpc\":\"2.0\",\"id\":" + std::to_string(id) +
+              ",\"result\":" + line + "}");
+  });
+}
+
+void StopSelf(const Args&) { raise(SIGSTOP); }
+
+// Operand kinds: N count (0..2^40), E exit code (0..255), S signal (TERM,
+// SIGTERM or 15), R rlimit name, T text.
+struct Step {
+  const char* name;
+  const char* operands;
+  const char* usage;
+  void (*run)(const Args&);
+};
+
+constexpr Step kSteps[] = {
+    {"exit", "E", "CODE", Exit},
+    {"signal", "S", "NAME|N", RaiseSignal},
+    {"abort", "", "", Abort},
+    {"sleep-ms", "N", "MS", Sleep},
+    {"sleep-forever", "", "", SleepForever},
+    {"echo-stdin", "", "", EchoStdin},
+    {"echo-lines", "", "", EchoLines},
+    {"count-stdin", "", "", CountStdin},
+    {"write-stdout", "N", "BYTES", WriteStdout},
+    {"write-stderr", "N", "BYTES", WriteStderr},
+    {"write-both", "N", "BYTES", WriteBoth},
+    {"print", "T", "TEXT", Print},
+    {"print-stderr", "T", "TEXT", PrintStderr},
+    {"print-env", "", "", PrintEnv},
+    {"print-cwd", "", "", PrintCwd},
+    {"print-fds", "", "", PrintFds},
+    {"print-pid", "", "", PrintPid},
+    {"print-ppid", "", "", PrintPpid},
+    {"print-pgid", "", "", PrintPgid},
+    {"print-sid", "", "", PrintSid},
+    {"print-ids", "", "", PrintIds},
+    {"print-rlimit", "R", "cpu|as|fsize|nofile|nproc", PrintRlimit},
+    {"print-sigmask", "", "", PrintSigmask},
+    {"print-sigign", "", "", PrintSigign},
+    {"print-no-new-privs", "", "", PrintNoNewPrivs},
+    {"alloc-mb", "N", "MIB", AllocMb},
+    {"alloc-forever", "", "", AllocForever},
+    {"burn-ms", "N", "MS", BurnMs},
+    {"burn-forever", "", "", BurnForever},
+    {"fork", "N", "COUNT", Fork},
+    {"fork-bomb", "", "", ForkBomb},
+    {"daemonize", "", "", Daemonize},
+    {"grandchild-holds-pipe", "", "", GrandchildHoldsPipe},
+    {"wait-children", "", "", WaitChildren},
+    {"ignore", "S", "NAME|N", Ignore},
+    {"catch-term-exit", "EN", "CODE MS", CatchTermExit},
+    {"write-file", "TN", "PATH BYTES", WriteFile},
+    {"open-files", "N", "COUNT", OpenFiles},
+    {"json-rpc", "", "", JsonRpc},
+    {"stop-self", "", "", StopSelf},
+};
+
+[[noreturn]] void Usage(const std::string& problem) {
+  std::string text = problem + "\nusage: procsandbox_test_helper STEP...";
+  for (const Step& step : kSteps) {
+    text += std::string("\n  ") + step.name;
+    if (*step.usage != '\0') text += std::string(" ") + step.usage;
+  }
+  Fail(text, 0, kExitUsage);
+}
+
+// Checks the whole command line before anything runs.
+std::vector<std::pair<const Step*, Args>> Plan(int argc, char** argv) {
+  if (argc < 2) Usage("no step given");
+  std::vector<std::pair<const Step*, Args>> plan;
+  for (int i = 1; i < argc;) {
+    const Step* step = std::find_if(
+        std::begin(kSteps), std::end(kSteps),
+        [&](const Step& s) { return std::strcmp(s.name, argv[i]) == 0; });
+    if (step == std::end(kSteps)) {
+      Fail(std::string("unknown step '") + argv[i] + "'", 0, kExitUsage);
+    }
+    std::pair<const Step*, Args> planned{step, Args{}};
+    int number_index = 0;
+    ++i;
+    for (const char* kind = step->operands; *kind != '\0'; ++kind, ++i) {
+      if (i >= argc) {
+        Fail(std::string("step '") + step->name + "' needs " + step->usage, 0,
+             kExitUsage);
+      }
+      if (!ParseOperand(*kind, argv[i], &number_index, &planned.second)) {
+        Fail(std::string("step '") + step->name + "': bad operand '" + argv[i] +
+                 "' (want " + step->usage + ")",
+             0, kExitUsage);
+      }
+    }
+    plan.push_back(planned);
+  }
+  return plan;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (const auto& [step, args] : Plan(argc, argv)) step->run(args);
+  return 0;
+}
