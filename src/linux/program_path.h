@@ -1,0 +1,26 @@
+// Finding the program to exec, before the spawn (the child must not search).
+#ifndef PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_
+#define PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace procsandbox::linux_internal {
+
+// execvpe's search, done in the parent: a program containing '/' is used as
+// given (a relative one is relative to the child's working directory, as
+// execve after chdir sees it). A bare name is looked up in each entry of
+// `search_path` (an empty entry is "."; relative entries are relative to
+// `working_dir`, or to the host's directory when it is empty); the first
+// regular file we may execute wins. Errors: NotFound naming the program and
+// the PATH (the same text as the in-memory manager's), PermissionDenied when
+// only non-executable candidates exist.
+absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
+                                           absl::string_view search_path,
+                                           absl::string_view working_dir);
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_

@@ -1,0 +1,204 @@
+#include "linux/spawn.h"
+
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "linux/errno_status.h"
+#include "linux/spawn_child.h"
+
+namespace procsandbox::linux_internal {
+namespace {
+
+// The child's stack: one per spawning thread, reused (CLONE_VFORK suspends
+// the thread until the child has exec'd, so one child at a time uses it).
+class ChildStack {
+ public:
+  static constexpr std::size_t kSize = 64 * 1024;
+
+  ~ChildStack() {
+    if (base_ != nullptr) munmap(base_, kSize);
+  }
+  // The top of the stack (it grows down), or null when mmap failed.
+  void* top() {
+    if (base_ == nullptr) {
+      void* mem = mmap(nullptr, kSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+      if (mem == MAP_FAILED) return nullptr;
+      base_ = mem;
+    }
+    return static_cast<char*>(base_) + kSize;
+  }
+
+ private:
+  void* base_ = nullptr;
+};
+
+thread_local ChildStack child_stack;
+
+std::vector<char*> PointersTo(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  pointers.reserve(strings.size() + 1);
+  // execve takes char* const[]; it does not write through them.
+  for (const std::string& s : strings)
+    pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+const char* ResourceName(int resource) {
+  switch (resource) {
+    case RLIMIT_CPU:
+      return "RLIMIT_CPU";
+    case RLIMIT_AS:
+      return "RLIMIT_AS";
+    case RLIMIT_FSIZE:
+      return "RLIMIT_FSIZE";
+    case RLIMIT_NOFILE:
+      return "RLIMIT_NOFILE";
+    case RLIMIT_NPROC:
+      return "RLIMIT_NPROC";
+    case RLIMIT_CORE:
+      return "RLIMIT_CORE";
+    default:
+      return "rlimit";
+  }
+}
+
+// The Status of a failed child step, naming what it was doing.
+absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
+                       int index) {
+  auto quoted = [](const std::string& s) {
+    return absl::StrCat("\"", s, "\"");
+  };
+  switch (step) {
+    case ChildStep::kExec: {
+      absl::Status s =
+          ErrnoStatus(err, absl::StrCat("exec ", quoted(plan.path)));
+      // ENOEXEC and friends are about the file, not the caller's state.
+      if (err == ENOEXEC || err == E2BIG) {
+        return absl::InvalidArgumentError(s.message());
+      }
+      return s;
+    }
+    case ChildStep::kChdir: {
+      absl::Status s =
+          ErrnoStatus(err, absl::StrCat("change to working directory ",
+                                        quoted(plan.working_dir)));
+      return absl::FailedPreconditionError(s.message());
+    }
+    case ChildStep::kSetsid:
+      return ErrnoStatus(err, "start a new session");
+    case ChildStep::kSetpgid:
+      return ErrnoStatus(err, "start a new process group");
+    case ChildStep::kDeathSignal:
+      return ErrnoStatus(err, "set the parent-death signal");
+    case ChildStep::kParentGone:
+      return ErrnoStatus(err, "start: the parent exited");
+    case ChildStep::kSetgroups:
+      return ErrnoStatus(err, "set supplementary groups");
+    case ChildStep::kSetgid:
+      return ErrnoStatus(err, absl::StrCat("set gid ", plan.gid.value_or(0)));
+    case ChildStep::kSetuid:
+      return ErrnoStatus(err, absl::StrCat("set uid ", plan.uid.value_or(0)));
+    case ChildStep::kRlimit: {
+      const RlimitSetting& r = plan.rlimits[static_cast<std::size_t>(index)];
+      return ErrnoStatus(
+          err, absl::StrCat("set ", ResourceName(r.resource), " to ", r.soft));
+    }
+    case ChildStep::kNoNewPrivs:
+      return ErrnoStatus(err, "set no_new_privs");
+    case ChildStep::kStdio:
+      return ErrnoStatus(err, absl::StrCat("set up descriptor ", index));
+    case ChildStep::kCloseFds:
+      return ErrnoStatus(err, "close inherited descriptors");
+    case ChildStep::kResetSignals:
+    case ChildStep::kNone:
+      break;
+  }
+  return absl::InternalError(
+      absl::StrCat("spawn: unknown child step ", static_cast<int>(step)));
+}
+
+// Blocks every signal for the lifetime of the object, then restores the
+// thread's mask (and errno, which the CLONE_VM child shares).
+class SignalsBlocked {
+ public:
+  SignalsBlocked() : saved_errno_(errno) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &saved_);
+  }
+  ~SignalsBlocked() {
+    pthread_sigmask(SIG_SETMASK, &saved_, nullptr);
+    errno = saved_errno_;
+  }
+  SignalsBlocked(const SignalsBlocked&) = delete;
+  SignalsBlocked& operator=(const SignalsBlocked&) = delete;
+
+ private:
+  sigset_t saved_;
+  int saved_errno_;
+};
+
+}  // namespace
+
+absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
+  if (plan.path.empty() || plan.argv.empty()) {
+    return absl::InvalidArgumentError("spawn: empty program path or argv");
+  }
+  const std::vector<char*> argv = PointersTo(plan.argv);
+  const std::vector<char*> envp = PointersTo(plan.envp);
+  std::vector<unsigned int> groups(plan.groups.begin(), plan.groups.end());
+
+  ChildContext context;
+  context.plan = &plan;
+  context.argv = argv.data();
+  context.envp = envp.data();
+  context.groups = groups.data();
+  context.group_count = groups.size();
+  context.parent_pid = getpid();
+
+  void* stack = child_stack.top();
+  if (stack == nullptr)
+    return ErrnoStatus(errno, "spawn: map the child's stack");
+
+  int pidfd = -1;
+  pid_t pid = -1;
+  int clone_errno = 0;
+  {
+    SignalsBlocked blocked;
+    pid =
+        clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+              &context, &pidfd);
+    if (pid < 0) clone_errno = errno;
+  }
+  if (pid < 0) return ErrnoStatus(clone_errno, "spawn: clone");
+
+  Spawned spawned{pid, UniqueFd(pidfd)};
+  if (context.failed_step != ChildStep::kNone) {
+    // The child _exit'ed: reap it so nothing is left behind.
+    siginfo_t info;
+    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd),
+                  &info, WEXITED) != 0 &&
+           errno == EINTR) {
+    }
+    return StepError(plan, context.failed_step, context.failed_errno,
+                     context.failed_index);
+  }
+  return spawned;
+}
+
+}  // namespace procsandbox::linux_internal

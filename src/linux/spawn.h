@@ -1,0 +1,79 @@
+// Spawn: start one program with everything set up before its first
+// instruction, without fork.
+//
+// The parent prepares a `SpawnPlan` as plain data (resolved program path,
+// argv, envp, the descriptors for 0/1/2, credentials, rlimits). `Spawn()`
+// blocks every signal, clones with CLONE_VM | CLONE_VFORK | CLONE_PIDFD on a
+// private stack (the parent's memory is shared, not copied: the cost does not
+// grow with the parent's size, unlike fork), and the child runs the steps of
+// spawn_child.cc — raw, async-signal-safe calls only — up to execve. The
+// parent resumes when the child has exec'd or failed; a failure comes back as
+// {step, errno} through the shared memory and becomes the Status of Spawn().
+//
+// Reap the child with waitid(P_PIDFD) on its pidfd: never waitpid(-1), which
+// would take the host's own children. (A host that itself reaps with
+// waitpid(-1) can take ours: execve makes every child an ordinary SIGCHLD
+// child, whatever the clone flags said.)
+#ifndef PROCSANDBOX_SRC_LINUX_SPAWN_H_
+#define PROCSANDBOX_SRC_LINUX_SPAWN_H_
+
+#include <sys/types.h>
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "linux/unique_fd.h"
+
+namespace procsandbox::linux_internal {
+
+// In SpawnPlan::stdio: leave the host's descriptor in place.
+inline constexpr int kKeepFd = -1;
+
+struct RlimitSetting {
+  int resource;   // RLIMIT_CPU, RLIMIT_AS, ...
+  uint64_t soft;  // RLIM_INFINITY for none
+  uint64_t hard;
+};
+
+struct SpawnPlan {
+  // What execve gets: a path (absolute, or relative to working_dir).
+  std::string path;
+  std::vector<std::string> argv;
+  std::vector<std::string> envp;  // "NAME=VALUE"
+  // The child's working directory; empty: the host's.
+  std::string working_dir;
+  // The descriptor to install as 0, 1, 2 (the parent keeps its own), or
+  // kKeepFd. Every other descriptor is closed in the child.
+  std::array<int, 3> stdio = {kKeepFd, kKeepFd, kKeepFd};
+  bool new_session = false;
+  bool new_process_group = true;
+  bool no_new_privs = true;
+  // PR_SET_PDEATHSIG(SIGKILL): the child dies with the *thread* that
+  // spawned it (a kernel rule), so spawn from a thread that lives as long as
+  // the children should.
+  bool die_with_parent = false;
+  std::optional<uint32_t> uid;
+  std::optional<uint32_t> gid;
+  std::vector<uint32_t> groups;  // set whenever uid or gid is
+  std::vector<RlimitSetting> rlimits;
+};
+
+struct Spawned {
+  pid_t pid = 0;
+  UniqueFd pidfd;  // CLONE_PIDFD: signal and wait without pid reuse races
+};
+
+// Starts `plan.path`. On failure nothing is left behind (the failed child is
+// reaped) and the Status names the step and errno: NotFound (ENOENT),
+// PermissionDenied (EACCES, EPERM), FailedPrecondition (a bad working
+// directory), InvalidArgument (ENOEXEC, E2BIG, EINVAL), ResourceExhausted
+// (EAGAIN, ENOMEM, EMFILE).
+absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan);
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_SPAWN_H_
