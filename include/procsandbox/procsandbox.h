@@ -8,6 +8,7 @@
 #include "procsandbox/limits.h"
 #include "procsandbox/manager.h"
 #include "procsandbox/memory_manager.h"
+#include "procsandbox/os_manager.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
 #include "procsandbox/run.h"

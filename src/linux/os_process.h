@@ -1,0 +1,156 @@
+// The Linux OS manager's process and the state its processes share.
+#ifndef PROCSANDBOX_SRC_LINUX_OS_PROCESS_H_
+#define PROCSANDBOX_SRC_LINUX_OS_PROCESS_H_
+
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "linux/reactor.h"
+#include "linux/unique_fd.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/os_manager.h"
+#include "procsandbox/process.h"
+
+namespace procsandbox::linux_internal {
+
+class OsProcess;
+
+// What every process of one manager shares. Outlives the manager while a
+// process handle does.
+struct OsManagerCore {
+  OsManagerOptions options;
+  std::unique_ptr<Reactor> reactor;
+  Capabilities capabilities;
+  rlim_t original_nofile_soft = 0;  // the host's, restored in children
+
+  absl::Mutex mu;
+  Limits defaults ABSL_GUARDED_BY(mu);
+  bool shut_down ABSL_GUARDED_BY(mu) = false;
+  std::map<Pid, std::shared_ptr<OsProcess>> live ABSL_GUARDED_BY(mu);
+};
+
+class OsProcess final : public Process,
+                        public std::enable_shared_from_this<OsProcess> {
+ public:
+  OsProcess(std::shared_ptr<OsManagerCore> core, Command command)
+      : core_(std::move(core)), command_(std::move(command)) {}
+  ~OsProcess() override;
+
+  absl::Status SetStdin(Stdio stdio) override;
+  absl::Status SetStdout(Stdio stdio) override;
+  absl::Status SetStderr(Stdio stdio) override;
+  absl::Status SetLimits(const Limits& limits) override;
+  Limits GetLimits() const override;
+  Command command() const override;
+
+  absl::Status Start() override;
+  absl::StatusOr<Outcome> Wait() override;
+  absl::StatusOr<Outcome> WaitFor(absl::Duration timeout) override;
+  absl::Status Signal(int signo) override;
+  absl::Status Terminate() override;
+  absl::Status Kill() override;
+  absl::Status Suspend() override;
+  absl::Status Resume() override;
+  absl::Status Write(absl::string_view data) override;
+  absl::Status CloseStdin() override;
+  absl::StatusOr<std::string> ReadLine(Stream stream,
+                                       absl::Duration timeout) override;
+  absl::StatusOr<std::string> Read(Stream stream, std::size_t max_bytes,
+                                   absl::Duration timeout) override;
+  Pid Id() const override;
+  procsandbox::ProcessState state() const override;
+  bool Running() const override;
+  std::optional<int> ExitCode() const override;
+  ResourceUsage Usage() const override;
+  Enforcement enforcement() const override;
+  CapturedOutput Captured() const override;
+
+ private:
+  // One output stream the library reads (capture or lines), or the host
+  // reads (pipe).
+  struct Output {
+    Stdio::Kind kind = Stdio::Kind::kNull;
+    UniqueFd fd;             // the parent's read end (capture, lines, pipe)
+    bool open = false;       // not at end of file yet (capture, lines)
+    std::string kept;        // capture
+    bool truncated = false;  // capture
+    std::string partial;     // lines: the unterminated tail
+    Stdio::LineCallback callback;
+    std::string host_buffer;  // pipe: read by the host, not returned yet
+    bool host_eof = false;    // pipe
+  };
+
+  absl::Status SetStream(Stream stream, Stdio stdio);
+  absl::Status StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckStartedLocked(absl::string_view action) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Signals the child's group (or the child) while it is not reaped.
+  void SignalTreeLocked(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TerminateLocked(ExitReason cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Reactor thread.
+  void Arm();
+  void OnExit();
+  void OnOutput(Stream stream);
+  void OnStdinWritable();
+  void OnDeadline();
+  void MaybeFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  absl::StatusOr<std::string> ReadPipe(Stream stream, std::size_t max_bytes,
+                                       bool line, absl::Duration timeout);
+
+  const std::shared_ptr<OsManagerCore> core_;
+  mutable absl::Mutex mu_;
+  absl::CondVar ended_;
+  Command command_ ABSL_GUARDED_BY(mu_);
+  enum class Phase {
+    kNew,
+    kRunning,
+    kEnded
+  } phase_ ABSL_GUARDED_BY(mu_) = Phase::kNew;
+  Limits limits_ ABSL_GUARDED_BY(mu_);
+  Enforcement enforcement_ ABSL_GUARDED_BY(mu_);
+  pid_t pid_ ABSL_GUARDED_BY(mu_) = 0;
+  UniqueFd pidfd_ ABSL_GUARDED_BY(mu_);
+  bool group_ ABSL_GUARDED_BY(mu_) = false;  // the child leads a group
+  bool suspended_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t start_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t end_ns_ ABSL_GUARDED_BY(mu_) = 0;
+
+  UniqueFd stdin_fd_ ABSL_GUARDED_BY(mu_);  // Data (reactor) or Pipe (host)
+  std::string stdin_data_ ABSL_GUARDED_BY(mu_);
+  std::size_t stdin_written_ ABSL_GUARDED_BY(mu_) = 0;
+  Output out_ ABSL_GUARDED_BY(mu_);
+  Output err_ ABSL_GUARDED_BY(mu_);
+  int64_t received_ ABSL_GUARDED_BY(mu_) = 0;  // output bytes read
+  int64_t kept_ ABSL_GUARDED_BY(mu_) = 0;      // captured or delivered
+
+  std::optional<ExitReason> cause_ ABSL_GUARDED_BY(mu_);
+  std::set<int> host_signals_ ABSL_GUARDED_BY(mu_);
+  bool kill_scheduled_ ABSL_GUARDED_BY(mu_) = false;
+  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  siginfo_t status_ ABSL_GUARDED_BY(mu_) = {};
+  struct rusage rusage_ ABSL_GUARDED_BY(mu_) = {};
+  bool drain_expired_ ABSL_GUARDED_BY(mu_) = false;
+  std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
+  uint64_t deadline_timer_ = 0;  // reactor thread
+};
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_OS_PROCESS_H_

@@ -1,0 +1,77 @@
+// Reactor: the one thread of an OS manager that watches all of its children.
+//
+// epoll over the children's pidfds and pipes, one timerfd (absolute
+// CLOCK_MONOTONIC) for every deadline, and an eventfd to wake it for work
+// posted from other threads. Threads do not grow with the number of
+// processes. Every callback runs on the reactor thread; Watch, Unwatch,
+// AddTimer and CancelTimer must be called there too (post a closure from
+// elsewhere).
+#ifndef PROCSANDBOX_SRC_LINUX_REACTOR_H_
+#define PROCSANDBOX_SRC_LINUX_REACTOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "linux/unique_fd.h"
+
+namespace procsandbox::linux_internal {
+
+// CLOCK_MONOTONIC in nanoseconds.
+int64_t MonotonicNanos();
+
+class Reactor {
+ public:
+  using FdCallback = std::function<void(uint32_t events)>;
+
+  static absl::StatusOr<std::unique_ptr<Reactor>> Create();
+  // Stops the thread; pending closures and timers are dropped.
+  ~Reactor();
+
+  // Runs `fn` on the reactor thread soon. Thread-safe.
+  void Post(std::function<void()> fn);
+  bool OnReactorThread() const;
+
+  // Reactor thread only.
+  absl::Status Watch(int fd, uint32_t events, FdCallback callback);
+  void Unwatch(int fd);
+  // Calls `fn` at `deadline_ns` (MonotonicNanos) or soon after; returns an id
+  // for CancelTimer.
+  uint64_t AddTimer(int64_t deadline_ns, std::function<void()> fn);
+  void CancelTimer(uint64_t id);
+
+ private:
+  Reactor(UniqueFd epoll, UniqueFd wake, UniqueFd timer);
+  void Loop();
+  void ArmTimerFd();
+  void RunDueTimers();
+
+  UniqueFd epoll_;
+  UniqueFd wake_;   // eventfd
+  UniqueFd timer_;  // timerfd
+  std::thread thread_;
+
+  absl::Mutex mu_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Reactor-thread state.
+  absl::flat_hash_map<int, std::shared_ptr<FdCallback>> watches_;
+  std::multimap<int64_t, uint64_t> timers_by_time_;
+  absl::flat_hash_map<uint64_t, std::pair<int64_t, std::function<void()>>>
+      timers_;
+  uint64_t next_timer_id_ = 1;
+  int64_t armed_for_ = 0;
+};
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_REACTOR_H_
