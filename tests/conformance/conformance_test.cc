@@ -1,0 +1,492 @@
+// The conformance suite: one set of tests, run against every manager (the
+// in-memory fake with the helper's twin, and the OS manager with the real
+// helper), through the public API only. A difference between them is a bug in
+// the fake. Tests assert order and outcome, never durations: real time is
+// not the fake's virtual time.
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "conformance/helper_twin.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/command.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/memory_manager.h"
+#include "procsandbox/os_manager.h"
+#include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
+#include "procsandbox/run.h"
+#include "procsandbox/stdio.h"
+#include "procsandbox/testing/matchers.h"
+
+namespace procsandbox::conformance {
+namespace {
+
+using ::procsandbox::testing::Cancelled;
+using ::procsandbox::testing::EndedWith;
+using ::procsandbox::testing::ExceededCpuTime;
+using ::procsandbox::testing::ExceededFileSize;
+using ::procsandbox::testing::ExitedWith;
+using ::procsandbox::testing::IsOk;
+using ::procsandbox::testing::IsOkAndHolds;
+using ::procsandbox::testing::KilledBy;
+using ::procsandbox::testing::StatusIs;
+using ::procsandbox::testing::TimedOut;
+using ::testing::AllOf;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::ResultOf;
+
+constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
+// How long a test waits for a line it expects: only a bound on a hang.
+constexpr absl::Duration kLineTimeout = absl::Seconds(10);
+// A wall_time that only turns a hang into a failing outcome.
+constexpr absl::Duration kSafetyNet = absl::Seconds(60);
+
+// One manager the suite runs against.
+struct ManagerParam {
+  std::string name;
+  // The manager, or the reason it cannot run here (the tests are skipped).
+  std::function<absl::StatusOr<std::unique_ptr<Manager>>()> factory;
+  // The helper program's path (the fake registers its twin there).
+  std::string helper;
+};
+
+void PrintTo(const ManagerParam& param, std::ostream* os) { *os << param.name; }
+
+absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
+  auto fake = std::make_unique<MemoryManager>();
+  RegisterHelperTwin(*fake, kHelper);
+  return std::unique_ptr<Manager>(std::move(fake));
+}
+
+absl::StatusOr<std::unique_ptr<Manager>> NewLinux() { return NewOsManager(); }
+
+// The helper's write-* pattern: byte i is 'a' + i % 26.
+std::string Pattern(std::size_t size) {
+  std::string pattern(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) {
+    pattern[i] = static_cast<char>('a' + i % 26);
+  }
+  return pattern;
+}
+
+// `size` bytes of every value, newlines and NULs included.
+std::string BinaryData(std::size_t size) {
+  std::string data(size, '\0');
+  uint32_t state = 12345;
+  for (char& c : data) {
+    state = state * 1103515245u + 12345u;
+    c = static_cast<char>(state >> 24);
+  }
+  return data;
+}
+
+// The descriptors this process has open (without the one listing them).
+std::vector<int> OpenFds() {
+  std::vector<int> fds;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return fds;  // Not Linux: nothing to compare.
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const int fd = std::atoi(entry->d_name);
+    if (fd != dirfd(dir)) fds.push_back(fd);
+  }
+  closedir(dir);
+  std::sort(fds.begin(), fds.end());
+  return fds;
+}
+
+// True when this process has a child, running or a zombie (none is reaped).
+bool HasChildren() {
+  siginfo_t info = {};
+  return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+class ConformanceTest : public ::testing::TestWithParam<ManagerParam> {
+ protected:
+  void SetUp() override {
+    fds_before_ = OpenFds();
+    absl::StatusOr<std::unique_ptr<Manager>> manager = GetParam().factory();
+    if (!manager.ok()) {
+      GTEST_SKIP() << "no " << GetParam().name
+                   << " manager here: " << manager.status();
+    }
+    manager_ = *std::move(manager);
+  }
+
+  // Nothing is left: no child, no descriptor, no temp dir of ours.
+  void TearDown() override {
+    manager_.reset();
+    if (!temp_dir_.empty()) {
+      std::error_code error;
+      std::filesystem::remove_all(temp_dir_, error);
+      EXPECT_FALSE(error) << "remove " << temp_dir_ << ": " << error.message();
+    }
+    if (IsSkipped()) return;
+    EXPECT_EQ(OpenFds(), fds_before_) << "a descriptor is left open";
+    EXPECT_FALSE(HasChildren()) << "a child process is left";
+  }
+
+  Manager& manager() { return *manager_; }
+  void DestroyManager() { manager_.reset(); }
+  // The fake, when this run is on it.
+  MemoryManager* fake() { return dynamic_cast<MemoryManager*>(manager_.get()); }
+
+  // The helper running `steps`.
+  Command Helper(std::vector<std::string> steps) const {
+    return Command(GetParam().helper, std::move(steps));
+  }
+
+  // A directory of this test (its real path), removed in TearDown().
+  const std::string& TempDir() {
+    if (temp_dir_.empty()) {
+      std::string pattern = ::testing::TempDir() + "conformance.XXXXXX";
+      if (mkdtemp(pattern.data()) == nullptr) {
+        ADD_FAILURE() << "mkdtemp " << pattern << ": " << std::strerror(errno);
+        return temp_dir_;
+      }
+      char resolved[PATH_MAX];
+      temp_dir_ = realpath(pattern.c_str(), resolved) != nullptr
+                      ? std::string(resolved)
+                      : pattern;
+    }
+    return temp_dir_;
+  }
+
+  // The contents of a file the child wrote: the fake file system on the fake,
+  // the disk otherwise.
+  std::optional<std::string> WrittenFile(const std::string& path) {
+    if (MemoryManager* memory = fake()) return memory->GetFile(path);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  std::unique_ptr<Manager> manager_;
+  std::vector<int> fds_before_;
+  std::string temp_dir_;
+};
+
+// --- Exit and death ----------------------------------------------------------
+
+TEST_P(ConformanceTest, ReportsTheExitCodeTheProgramExitedWith) {
+  for (int code : {0, 1, 42, 255}) {
+    EXPECT_THAT(
+        procsandbox::Run(manager(), Helper({"exit", std::to_string(code)})),
+        ExitedWith(code))
+        << "exit " << code;
+  }
+}
+
+TEST_P(ConformanceTest, ReportsDeathByASignalTheProgramRaisedAsSignaled) {
+  const std::pair<const char*, int> kSignals[] = {{"SEGV", SIGSEGV},
+                                                  {"ABRT", SIGABRT},
+                                                  {"KILL", SIGKILL},
+                                                  {"TERM", SIGTERM}};
+  for (const auto& [name, signo] : kSignals) {
+    EXPECT_THAT(procsandbox::Run(manager(), Helper({"signal", name})),
+                AllOf(EndedWith(ExitReason::kSignaled), KilledBy(signo)))
+        << "signal " << name;
+  }
+}
+
+TEST_P(ConformanceTest, ReportsAbortAsDeathBySigabrt) {
+  EXPECT_THAT(procsandbox::Run(manager(), Helper({"abort"})),
+              AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGABRT)));
+}
+
+TEST_P(ConformanceTest, RejectsAnUnknownHelperStepWithExitCode125) {
+  absl::StatusOr<RunResult> r =
+      procsandbox::Run(manager(), Helper({"exit", "0", "no-such-step"}));
+  EXPECT_THAT(r, ExitedWith(125));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->stderr_, HasSubstr("unknown step 'no-such-step'"));
+}
+
+// --- Streams -----------------------------------------------------------------
+
+TEST_P(ConformanceTest, EchoesTenMegabytesOfStdinData) {
+  const std::string data = BinaryData(10 << 20);
+  Command cmd = Helper({"echo-stdin"});
+  cmd.stdin_ = Stdio::Data(data);
+  cmd.limits.wall_time = kSafetyNet;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_.size(), data.size());
+  EXPECT_TRUE(r->stdout_ == data) << "stdout differs from stdin";
+  EXPECT_FALSE(r->stdout_truncated);
+}
+
+TEST_P(ConformanceTest, CapturesTwentyMegabytesOnBothStreamsWithoutDeadlock) {
+  constexpr std::size_t kSize = 20 << 20;
+  Command cmd = Helper({"write-both", std::to_string(kSize)});
+  cmd.limits.wall_time = kSafetyNet;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, ExitedWith(0));
+  const std::string expected = Pattern(kSize);
+  EXPECT_EQ(r->stdout_.size(), kSize);
+  EXPECT_EQ(r->stderr_.size(), kSize);
+  EXPECT_TRUE(r->stdout_ == expected) << "stdout is not the pattern";
+  EXPECT_TRUE(r->stderr_ == expected) << "stderr is not the pattern";
+}
+
+TEST_P(ConformanceTest, TruncatesCapturedStdoutAtTheOutputLimit) {
+  Command cmd = Helper({"write-stdout", "100000"});
+  cmd.limits.output_bytes = 1000;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, Pattern(1000));
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_FALSE(r->stderr_truncated);
+}
+
+TEST_P(ConformanceTest, DeliversEveryLineOfStdoutToALinesCallback) {
+  struct Lines {
+    std::mutex mu;
+    std::vector<std::string> lines;
+  };
+  auto lines = std::make_shared<Lines>();
+  Command cmd = Helper({"print", "a", "print", "b", "print", "c"});
+  cmd.stdout_ = Stdio::Lines([lines](absl::string_view line) {
+    std::lock_guard<std::mutex> lock(lines->mu);
+    lines->lines.emplace_back(line);
+  });
+  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)), ExitedWith(0));
+  std::lock_guard<std::mutex> lock(lines->mu);
+  EXPECT_THAT(lines->lines, ElementsAre("a", "b", "c"));
+}
+
+TEST_P(ConformanceTest, AnswersJsonRpcRequestsOverInteractivePipes) {
+  std::shared_ptr<Process> p = manager().New(Helper({"json-rpc"}));
+  ASSERT_THAT(p->SetStdin(Stdio::Pipe()), IsOk());
+  ASSERT_THAT(p->SetStdout(Stdio::Pipe()), IsOk());
+  ASSERT_THAT(p->Start(), IsOk());
+
+  const std::string first = R"({"jsonrpc":"2.0","id":1,"method":"echo"})";
+  ASSERT_THAT(p->Write(first + "\n"), IsOk());
+  EXPECT_THAT(
+      p->ReadLine(Stream::kStdout, kLineTimeout),
+      IsOkAndHolds(R"({"jsonrpc":"2.0","id":1,"result":)" + first + "}"));
+  // A notification (no id) gets no reply: the next line answers request 2.
+  ASSERT_THAT(p->Write(R"({"jsonrpc":"2.0","method":"note"})"
+                       "\n"),
+              IsOk());
+  const std::string second = R"({"jsonrpc":"2.0","id":2,"method":"echo"})";
+  ASSERT_THAT(p->Write(second + "\n"), IsOk());
+  EXPECT_THAT(
+      p->ReadLine(Stream::kStdout, kLineTimeout),
+      IsOkAndHolds(R"({"jsonrpc":"2.0","id":2,"result":)" + second + "}"));
+
+  ASSERT_THAT(p->CloseStdin(), IsOk());
+  EXPECT_THAT(p->ReadLine(Stream::kStdout, kLineTimeout),
+              StatusIs(absl::StatusCode::kOutOfRange));
+  EXPECT_THAT(p->Wait(), ExitedWith(0));
+}
+
+// --- Environment and working directory ---------------------------------------
+
+TEST_P(ConformanceTest, GivesTheProgramExactlyTheGivenEnvironment) {
+  Command cmd = Helper({"print-env"});
+  ASSERT_THAT(cmd.env.Set("GAMMA", "x=y"), IsOk());
+  ASSERT_THAT(cmd.env.Set("ALPHA", "1"), IsOk());
+  ASSERT_THAT(cmd.env.Set("EMPTY", ""), IsOk());
+  ASSERT_THAT(cmd.env.Set("BETA", "two words"), IsOk());
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, ExitedWith(0));
+  // Nothing of the host's (PATH, HOME, ...) is inherited.
+  EXPECT_EQ(r->stdout_, "ALPHA=1\nBETA=two words\nEMPTY=\nGAMMA=x=y\n");
+}
+
+TEST_P(ConformanceTest, RunsTheProgramInTheGivenWorkingDirectory) {
+  const std::string dir = TempDir();
+  ASSERT_FALSE(dir.empty());
+  Command cmd = Helper({"print-cwd"});
+  cmd.working_dir = dir;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, dir + "\n");
+}
+
+// --- Start failures
+// ------------------------------------------------------------
+
+TEST_P(ConformanceTest, FailsToStartAProgramNotOnThePathWithNotFoundNamingIt) {
+  Command cmd("procsandbox-conformance-no-such-program");
+  ASSERT_THAT(cmd.env.Set("PATH", "/usr/bin:/bin"), IsOk());
+  std::shared_ptr<Process> p = manager().New(std::move(cmd));
+  EXPECT_THAT(p->Start(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       HasSubstr("procsandbox-conformance-no-such-program")));
+  EXPECT_EQ(p->state(), ProcessState::kNew);
+}
+
+TEST_P(ConformanceTest, FailsToStartAMissingAbsolutePathWithNotFoundNamingIt) {
+  const std::string path = TempDir() + "/no-such-program";
+  EXPECT_THAT(procsandbox::Run(manager(), Command(path)),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(path)));
+}
+
+TEST_P(ConformanceTest, FailsToStartANonExecutableFileWithPermissionDenied) {
+  const std::string path = TempDir() + "/not-executable";
+  {
+    std::ofstream out(path);
+    out << "#!/bin/sh\nexit 0\n";
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0) << std::strerror(errno);
+  if (MemoryManager* memory = fake()) memory->RegisterNotExecutable(path);
+  EXPECT_THAT(procsandbox::Run(manager(), Command(path)),
+              StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(path)));
+}
+
+// --- Limits
+// ----------------------------------------------------------------------
+
+TEST_P(ConformanceTest,
+       KillsAProgramIgnoringTermWhenItsWallTimeAndGraceRunOut) {
+  Command cmd = Helper({"ignore", "TERM", "sleep-forever"});
+  cmd.limits.wall_time = absl::Milliseconds(300);
+  cmd.kill_grace = absl::Milliseconds(200);
+  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+              AllOf(TimedOut(), KilledBy(SIGKILL)));
+}
+
+TEST_P(ConformanceTest,
+       LetsATermCatchingProgramExitWithinTheGraceAfterItsWallTime) {
+  Command cmd = Helper({"catch-term-exit", "0", "50", "sleep-forever"});
+  cmd.limits.wall_time = absl::Milliseconds(300);
+  cmd.kill_grace = absl::Seconds(5);
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  ASSERT_THAT(r, TimedOut());
+  EXPECT_EQ(r->outcome.exit_code, 0);
+  EXPECT_EQ(r->outcome.signal, 0);
+}
+
+TEST_P(ConformanceTest, EndsAProgramOverItsCpuTimeWithSigxcpu) {
+  Command cmd = Helper({"burn-forever"});
+  cmd.limits.cpu_time = absl::Seconds(1);
+  cmd.limits.wall_time = kSafetyNet;
+  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+              AllOf(ExceededCpuTime(), KilledBy(SIGXCPU)));
+}
+
+TEST_P(ConformanceTest, EndsAProgramWritingPastTheFileSizeLimitWithSigxfsz) {
+  const std::string path = TempDir() + "/f";
+  Command cmd = Helper({"write-file", path, "1000000"});
+  cmd.limits.file_size_bytes = 1000;
+  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+              AllOf(ExceededFileSize(), KilledBy(SIGXFSZ)));
+  // The kernel writes up to the limit before the signal.
+  EXPECT_EQ(WrittenFile(path), Pattern(1000));
+}
+
+// --- Stopping, suspending, waiting
+// -----------------------------------------------
+
+TEST_P(ConformanceTest, TerminateCancelsASleepingProgramWithSigterm) {
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Terminate(), IsOk());
+  EXPECT_THAT(p->Wait(), AllOf(Cancelled(), KilledBy(SIGTERM)));
+}
+
+TEST_P(ConformanceTest, KillCancelsASleepingProgramWithSigkill) {
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), AllOf(Cancelled(), KilledBy(SIGKILL)));
+}
+
+TEST_P(ConformanceTest, ASuspendedProgramFinishesOnceResumed) {
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-ms", "200"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());
+  EXPECT_EQ(p->state(), ProcessState::kSuspended);
+  EXPECT_TRUE(p->Running());
+  ASSERT_THAT(p->Resume(), IsOk());
+  EXPECT_THAT(p->Wait(), ExitedWith(0));
+  EXPECT_EQ(p->state(), ProcessState::kEnded);
+}
+
+TEST_P(ConformanceTest, WaitForRunsOutOnASleepingProgramThenKillEndsIt) {
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  EXPECT_THAT(p->WaitFor(absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  EXPECT_TRUE(p->Running());
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), AllOf(Cancelled(), KilledBy(SIGKILL)));
+}
+
+// --- The manager
+// ---------------------------------------------------------------
+
+TEST_P(ConformanceTest, ListsAndGetsARunningProcessButNotAFinishedOne) {
+  auto id = [](const std::shared_ptr<Process>& process) {
+    return process->Id();
+  };
+  absl::StatusOr<RunResult> finished =
+      procsandbox::Run(manager(), Helper({"exit", "0"}));
+  ASSERT_THAT(finished, ExitedWith(0));
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+
+  EXPECT_THAT(manager().Get(p->Id()), IsOkAndHolds(ResultOf(id, p->Id())));
+  EXPECT_THAT(manager().List(), Contains(ResultOf(id, p->Id())));
+  EXPECT_THAT(manager().Get(finished->pid),
+              StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(manager().List(), Not(Contains(ResultOf(id, finished->pid))));
+
+  ASSERT_THAT(p->Kill(), IsOk());
+  ASSERT_THAT(p->Wait(), Cancelled());
+  EXPECT_THAT(manager().Get(p->Id()), StatusIs(absl::StatusCode::kNotFound));
+  EXPECT_THAT(manager().List(), Not(Contains(ResultOf(id, p->Id()))));
+}
+
+TEST_P(ConformanceTest, DestroyingTheManagerCancelsItsRunningProcess) {
+  std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  DestroyManager();
+  EXPECT_THAT(p->Wait(), Cancelled());
+  EXPECT_FALSE(p->Running());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Managers, ConformanceTest,
+    ::testing::Values(ManagerParam{"Fake", NewFake, kHelper},
+                      ManagerParam{"Linux", NewLinux, kHelper}),
+    [](const ::testing::TestParamInfo<ManagerParam>& param_info) {
+      return param_info.param.name;
+    });
+
+}  // namespace
+}  // namespace procsandbox::conformance
