@@ -27,7 +27,7 @@
 namespace procsandbox::linux_internal {
 namespace {
 
-constexpr std::size_t kReadBlock = 256 * 1024;
+constexpr std::size_t kReadBlock = 1024 * 1024;
 
 absl::Duration NanosToDuration(int64_t ns) { return absl::Nanoseconds(ns); }
 

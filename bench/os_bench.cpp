@@ -1,0 +1,284 @@
+// The Linux OS manager against its floors, each measured in the same run.
+//
+//   build/release/bench/procsandbox_os_bench "[spawn]"     # vs posix_spawn
+//   build/release/bench/procsandbox_os_bench "[many]"      # 2,000 children
+//   build/release/bench/procsandbox_os_bench "[capture]"   # vs a raw read loop
+//   build/release/bench/procsandbox_os_bench "[deadline]"  # timeout precision
+//
+// Variants that are compared run interleaved (round-robin, rotating the
+// first), and ratios are ratios of medians from the same run.
+#define CATCH_CONFIG_MAIN
+#include <dirent.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "catch2/catch.hpp"
+#include "procsandbox/procsandbox.h"
+
+extern char** environ;
+
+namespace {
+
+using procsandbox::Command;
+using procsandbox::Manager;
+using procsandbox::Stdio;
+
+constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
+constexpr char kTiny[] = PROCSANDBOX_TINY_HELPER;
+
+std::unique_ptr<Manager> NewManager() {
+  auto m = procsandbox::NewOsManager();
+  if (!m.ok()) FAIL(std::string(m.status().message()));
+  return *std::move(m);
+}
+
+double Now() {
+  return std::chrono::duration<double>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+double Percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<std::size_t>(
+                                      p * static_cast<double>(v.size())))];
+}
+
+bool PosixSpawnWait(const char* path) {
+  pid_t pid = 0;
+  char* argv[] = {const_cast<char*>(path), nullptr};
+  if (posix_spawn(&pid, path, nullptr, nullptr, argv, environ) != 0)
+    return false;
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid;
+}
+
+bool ManagerSpawnWait(Manager& m, const char* path) {
+  Command cmd(path);
+  // Capture off, no limits: the streams are the host's, as posix_spawn's.
+  cmd.stdin_ = Stdio::Inherit();
+  cmd.stdout_ = Stdio::Inherit();
+  cmd.stderr_ = Stdio::Inherit();
+  std::shared_ptr<procsandbox::Process> p = m.New(std::move(cmd));
+  return p->Start().ok() && p->Wait().ok();
+}
+
+struct Variant {
+  std::string name;
+  std::function<bool()> run;
+  std::vector<double> samples;
+};
+
+void Interleave(std::vector<Variant>& variants, int iterations) {
+  for (int w = 0; w < 20; ++w) {
+    for (Variant& v : variants) v.run();
+  }
+  for (int i = 0; i < iterations; ++i) {
+    for (std::size_t k = 0; k < variants.size(); ++k) {
+      Variant& v =
+          variants[(k + static_cast<std::size_t>(i)) % variants.size()];
+      const double t0 = Now();
+      if (!v.run()) FAIL("run failed: " + v.name);
+      v.samples.push_back(Now() - t0);
+    }
+  }
+}
+
+long StatusField(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0)
+      return std::stol(line.substr(std::strlen(field)));
+  }
+  return -1;
+}
+
+int OpenFds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d) != nullptr) ++n;
+    closedir(d);
+  }
+  return n - 3;  // ".", "..", and the DIR's own descriptor
+}
+
+}  // namespace
+
+TEST_CASE("spawn+wait through the manager vs posix_spawn", "[spawn]") {
+  auto m = NewManager();
+  std::vector<Variant> v = {
+      {"posix_spawn+waitpid /bin/true",
+       [] { return PosixSpawnWait("/bin/true"); },
+       {}},
+      {"manager New+Start+Wait /bin/true",
+       [&] { return ManagerSpawnWait(*m, "/bin/true"); },
+       {}},
+      {"posix_spawn+waitpid tiny", [] { return PosixSpawnWait(kTiny); }, {}},
+      {"manager New+Start+Wait tiny",
+       [&] { return ManagerSpawnWait(*m, kTiny); },
+       {}},
+  };
+  Interleave(v, 1000);
+  const double small = Median(v[1].samples);
+  std::printf(
+      "\n%-40s %8.1f us\n%-40s %8.1f us  %.3fx\n%-40s %8.1f us\n%-40s %8.1f us "
+      " %.3fx\n",
+      v[0].name.c_str(), Median(v[0].samples) * 1e6, v[1].name.c_str(),
+      small * 1e6, small / Median(v[0].samples), v[2].name.c_str(),
+      Median(v[2].samples) * 1e6, v[3].name.c_str(), Median(v[3].samples) * 1e6,
+      Median(v[3].samples) / Median(v[2].samples));
+
+  const std::size_t big = std::size_t{4} << 30;
+  void* mem = mmap(nullptr, big, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  REQUIRE(mem != MAP_FAILED);
+  std::memset(mem, 1, big);
+  std::vector<Variant> large = {
+      {"posix_spawn+waitpid /bin/true, 4 GiB parent",
+       [] { return PosixSpawnWait("/bin/true"); },
+       {}},
+      {"manager /bin/true, 4 GiB parent",
+       [&] { return ManagerSpawnWait(*m, "/bin/true"); },
+       {}},
+  };
+  Interleave(large, 400);
+  munmap(mem, big);
+  std::printf(
+      "%-40s %8.1f us\n%-40s %8.1f us  %.3fx posix_spawn, %.3fx its "
+      "small-parent figure\n\n",
+      large[0].name.c_str(), Median(large[0].samples) * 1e6,
+      large[1].name.c_str(), Median(large[1].samples) * 1e6,
+      Median(large[1].samples) / Median(large[0].samples),
+      Median(large[1].samples) / small);
+  CHECK(small > 0);
+}
+
+TEST_CASE("2,000 concurrent sleeping children", "[many]") {
+  auto m = NewManager();
+  constexpr int kChildren = 2000;
+  const long threads_before = StatusField("Threads:");
+  const long rss_before = StatusField("VmRSS:");
+  const int fds_before = OpenFds();
+  std::vector<std::shared_ptr<procsandbox::Process>> children;
+  const double t0 = Now();
+  for (int i = 0; i < kChildren; ++i) {
+    Command cmd(kHelper, {"sleep-forever"});
+    auto p = m->New(std::move(cmd));
+    REQUIRE(p->Start().ok());
+    children.push_back(std::move(p));
+  }
+  const double spawned = Now() - t0;
+  const long threads = StatusField("Threads:");
+  const long rss = StatusField("VmRSS:");
+  const int fds = OpenFds();
+  const double k0 = Now();
+  for (auto& p : children) REQUIRE(p->Kill().ok());
+  for (auto& p : children) REQUIRE(p->Wait().ok());
+  const double killed = Now() - k0;
+  std::printf(
+      "\n%d children: spawned in %.3f s (%.0f/s); threads %ld -> %ld; parent "
+      "RSS +%ld KiB "
+      "(%.1f KiB/child); descriptors %.2f per child; kill+reap all %.1f ms\n\n",
+      kChildren, spawned, kChildren / spawned, threads_before, threads,
+      rss - rss_before, static_cast<double>(rss - rss_before) / kChildren,
+      static_cast<double>(fds - fds_before) / kChildren, killed * 1e3);
+  CHECK(threads == threads_before);
+}
+
+TEST_CASE("capture throughput vs a raw read loop on a 1 MiB pipe",
+          "[capture]") {
+  auto m = NewManager();
+  constexpr long long kBytes = 2LL << 30;
+  const std::string bytes = std::to_string(kBytes);
+  auto raw = [&] {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return false;
+    fcntl(fds[0], F_SETPIPE_SZ, 1 << 20);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    pid_t pid = 0;
+    char* argv[] = {const_cast<char*>(kHelper),
+                    const_cast<char*>("write-stdout"),
+                    const_cast<char*>(bytes.c_str()), nullptr};
+    posix_spawn(&pid, kHelper, &actions, nullptr, argv, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    static std::vector<char> block(256 * 1024);
+    long long total = 0;
+    for (ssize_t n; (n = read(fds[0], block.data(), block.size())) > 0;)
+      total += n;
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return total == kBytes;
+  };
+  auto managed = [&] {
+    Command cmd(kHelper, {"write-stdout", bytes});
+    cmd.limits.output_bytes = 64 << 20;  // keep 64 MiB, read and drop the rest
+    auto r = procsandbox::Run(*m, std::move(cmd));
+    return r.ok() && r->stdout_truncated;
+  };
+  std::vector<Variant> v = {{"raw read loop, 1 MiB pipe", raw, {}},
+                            {"manager capture (Run)", managed, {}}};
+  for (int i = 0; i < 10; ++i) {
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      Variant& x = v[(k + static_cast<std::size_t>(i)) % v.size()];
+      const double t0 = Now();
+      REQUIRE(x.run());
+      x.samples.push_back(Now() - t0);
+    }
+  }
+  const double gib = static_cast<double>(kBytes) / (1 << 30);
+  std::printf("\n%-30s %6.2f GiB/s\n%-30s %6.2f GiB/s  (%.0f%% of raw)\n\n",
+              v[0].name.c_str(), gib / Median(v[0].samples), v[1].name.c_str(),
+              gib / Median(v[1].samples),
+              100 * Median(v[0].samples) / Median(v[1].samples));
+  CHECK(Median(v[1].samples) > 0);
+}
+
+TEST_CASE("deadline precision", "[deadline]") {
+  auto m = NewManager();
+  for (absl::Duration limit :
+       {absl::Milliseconds(100), absl::Milliseconds(400)}) {
+    std::vector<double> late;
+    const int n = limit < absl::Milliseconds(200) ? 100 : 25;
+    for (int i = 0; i < n; ++i) {
+      Command cmd(kHelper, {"sleep-forever"});
+      cmd.limits.wall_time = limit;
+      cmd.kill_grace = absl::ZeroDuration();  // SIGKILL at the deadline
+      auto r = procsandbox::Run(*m, std::move(cmd));
+      REQUIRE(r.ok());
+      late.push_back(absl::ToDoubleMicroseconds(r->outcome.wall_time - limit));
+    }
+    std::printf(
+        "\ndeadline %s: start->reaped minus the limit: median %.0f us, p90 "
+        "%.0f us, "
+        "p99 %.0f us, max %.0f us (n=%d)\n",
+        absl::FormatDuration(limit).c_str(), Median(late),
+        Percentile(late, 0.9), Percentile(late, 0.99), Percentile(late, 1.0),
+        n);
+  }
+  std::printf("\n");
+}
