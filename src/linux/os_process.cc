@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
@@ -101,6 +103,47 @@ absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
   return child;
 }
 
+// Live figures of a running child from /proc (the final ones come from
+// its rusage): CPU time from stat, memory from status. Best effort: a child
+// that just ended leaves the fields as they were.
+void ReadProcUsage(pid_t pid, ResourceUsage& usage) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  if (FILE* f = std::fopen(path, "re")) {
+    char buf[1024];
+    const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
+    std::fclose(f);
+    buf[n] = '\0';
+    // Fields after the command name (which may hold spaces) start past ')'.
+    if (const char* rest = std::strrchr(buf, ')')) {
+      unsigned long utime = 0, stime = 0;
+      // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+      // utime stime
+      if (std::sscanf(rest + 2,
+                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                      &utime, &stime) == 2) {
+        const long ticks = sysconf(_SC_CLK_TCK);
+        usage.user_time = absl::Seconds(static_cast<double>(utime) /
+                                        static_cast<double>(ticks));
+        usage.system_time = absl::Seconds(static_cast<double>(stime) /
+                                          static_cast<double>(ticks));
+      }
+    }
+  }
+  std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
+  if (FILE* f = std::fopen(path, "re")) {
+    char line[256];
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+      long kib = 0;
+      if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+        usage.memory_bytes = kib * 1024;
+      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+        usage.peak_memory_bytes = kib * 1024;
+    }
+    std::fclose(f);
+  }
+}
+
 RlimitSetting Rlimit(int resource, uint64_t value) {
   return {resource, value, value};
 }
@@ -173,6 +216,17 @@ absl::Status OsProcess::StartLocked() {
         "start \"{}\": already started (pid {})", command_.label(), pid_));
   }
   if (absl::Status s = ValidateCommand(command_); !s.ok()) return s;
+  // With SIGCHLD ignored (SIG_IGN or SA_NOCLDWAIT) the kernel reaps children
+  // at once and waitid on the pidfd fails: the exit status would be lost.
+  struct sigaction sigchld = {};
+  if (sigaction(SIGCHLD, nullptr, &sigchld) == 0 &&
+      (sigchld.sa_handler == SIG_IGN ||
+       (sigchld.sa_flags & SA_NOCLDWAIT) != 0)) {
+    return absl::FailedPreconditionError(fmt::format(
+        "start \"{}\": the host ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT), so "
+        "the kernel would reap the child and lose its exit status",
+        command_.label()));
+  }
   {
     absl::MutexLock core_lock(&core_->mu);
     if (core_->shut_down) {
@@ -829,6 +883,7 @@ ResourceUsage OsProcess::Usage() const {
   }
   usage.wall_time = NanosToDuration(MonotonicNanos() - start_ns_);
   usage.processes = 1;
+  ReadProcUsage(pid_, usage);
   return usage;
 }
 
