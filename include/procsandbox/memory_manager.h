@@ -137,10 +137,11 @@ class PROCSANDBOX_EXPORT FakeProcess {
   // exceed Limits::processes; none is forked then.
   absl::Status SpawnChildren(int64_t count);
   // Writes a file of the fake file system (see MemoryManager::SetFile).
-  // Past Limits::file_size_bytes the program gets SIGXFSZ
-  // (kFileSizeExceeded), with the file cut at the limit.
-  void WriteFile(absl::string_view path, absl::string_view contents,
-                 bool append = false);
+  // Past Limits::file_size_bytes the file is cut at the limit and the program
+  // gets SIGXFSZ (kFileSizeExceeded); when it ignores or catches SIGXFSZ,
+  // the write fails with OutOfRange (EFBIG) instead, as write(2) would.
+  absl::Status WriteFile(absl::string_view path, absl::string_view contents,
+                         bool append = false);
   // A file of the fake file system, nullopt when there is none.
   std::optional<std::string> ReadFile(absl::string_view path) const;
 

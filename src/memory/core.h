@@ -221,8 +221,8 @@ class Core : public std::enable_shared_from_this<Core> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The sink `stream` writes to (stderr may go to stdout's).
   static OutputSink& SinkFor(ProgramState& p, Stream stream);
-  void WriteFileLocked(ProgramState& p, absl::string_view path,
-                       absl::string_view contents, bool append)
+  absl::Status WriteFileLocked(ProgramState& p, absl::string_view path,
+                               absl::string_view contents, bool append)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   absl::Duration CpuUsedLocked(const ProgramState& p) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

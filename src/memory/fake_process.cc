@@ -235,12 +235,14 @@ absl::Status FakeProcess::SpawnChildren(int64_t count) {
   return absl::OkStatus();
 }
 
-void FakeProcess::WriteFile(absl::string_view path, absl::string_view contents,
-                            bool append) {
+absl::Status FakeProcess::WriteFile(absl::string_view path,
+                                    absl::string_view contents, bool append) {
   absl::MutexLock lock(&core_->mu);
   core_->PollLocked(*state_);
-  core_->WriteFileLocked(*state_, path, contents, append);
+  absl::Status written =
+      core_->WriteFileLocked(*state_, path, contents, append);
   core_->PollLocked(*state_);
+  return written;
 }
 
 std::optional<std::string> FakeProcess::ReadFile(absl::string_view path) const {

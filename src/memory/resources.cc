@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
@@ -69,7 +71,8 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
   OutputSink& sink = SinkFor(p, stream);
   switch (sink.kind) {
     case Stdio::Kind::kFile:
-      WriteFileLocked(p, sink.path, data, /*append=*/true);
+      // stdout redirected to a file counts against the file size limit too.
+      (void)WriteFileLocked(p, sink.path, data, /*append=*/true);
       return;
     case Stdio::Kind::kCapture:
     case Stdio::Kind::kLines:
@@ -104,22 +107,34 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
   sink.partial_line.erase(0, start);
 }
 
-void Core::WriteFileLocked(ProgramState& p, absl::string_view path,
-                           absl::string_view contents, bool append) {
+absl::Status Core::WriteFileLocked(ProgramState& p, absl::string_view path,
+                                   absl::string_view contents, bool append) {
   std::string& file = files[std::string(path)];
   if (!append) file.clear();
   if (p.limits.file_size_bytes.has_value()) {
     const auto limit = static_cast<std::size_t>(*p.limits.file_size_bytes);
     if (file.size() + contents.size() > limit) {
-      // The kernel writes up to the limit, then raises SIGXFSZ.
+      // The kernel writes up to the limit, then raises SIGXFSZ; a program
+      // that ignores or catches it sees the write fail with EFBIG.
       if (file.size() < limit) {
         file.append(contents.data(), limit - file.size());
       }
-      KillLocked(p, ExitReason::kFileSizeExceeded, internal::kSigXfsz);
-      return;
+      const bool ignored = p.ignored.count(internal::kSigXfsz) != 0;
+      const bool caught = p.handlers.count(internal::kSigXfsz) != 0;
+      if (!ignored && !caught) {
+        KillLocked(p, ExitReason::kFileSizeExceeded, internal::kSigXfsz);
+        return absl::OkStatus();  // the caller's poll unwinds the program
+      }
+      if (caught) p.pending.push_back(internal::kSigXfsz);
+      return absl::OutOfRangeError(
+          absl::StrCat("write \"", path,
+                       "\": file too large (EFBIG): limit "
+                       "file_size_bytes ",
+                       *p.limits.file_size_bytes));
     }
   }
   file.append(contents.data(), contents.size());
+  return absl::OkStatus();
 }
 
 }  // namespace procsandbox::memory_internal

@@ -365,7 +365,7 @@ void WriteFile(Twin& t, const Args& a) {
   if (path.empty() || (path[0] != '/' && !t.p.working_dir().empty())) {
     path = t.p.working_dir() + "/" + path;
   }
-  t.p.WriteFile(path, "");  // O_CREAT | O_TRUNC
+  (void)t.p.WriteFile(path, "");  // O_CREAT | O_TRUNC
   const std::optional<int64_t>& limit = t.p.limits().file_size_bytes;
   const auto end = static_cast<unsigned long long>(a.number[0]);
   for (unsigned long long at = 0; at < end; at += kBlock) {
@@ -376,12 +376,12 @@ void WriteFile(Twin& t, const Args& a) {
       // SIGXFSZ ignored: the write stops at the limit, then fails (EFBIG).
       const auto room = static_cast<unsigned long long>(*limit) -
                         std::min<unsigned long long>(at, *limit);
-      t.p.WriteFile(path, PatternAt(at, static_cast<std::size_t>(room)),
-                    /*append=*/true);
+      (void)t.p.WriteFile(path, PatternAt(at, static_cast<std::size_t>(room)),
+                          /*append=*/true);
       Fail(t.p, "write to fd " + std::to_string(3 + t.open_files), EFBIG,
            kExitFileTooBig);
     }
-    t.p.WriteFile(path, PatternAt(at, size), /*append=*/true);
+    (void)t.p.WriteFile(path, PatternAt(at, size), /*append=*/true);
   }
 }
 

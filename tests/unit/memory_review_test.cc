@@ -245,7 +245,7 @@ TEST(MemoryReviewTest, AKilledProgramInWaitForLeavesNoClockEventBehind) {
 TEST(MemoryReviewTest, AStartedProgramsFirstStepIsVisibleToGetFile) {
   MemoryManager fake;
   fake.Register("writer", [](FakeProcess& p) {
-    p.WriteFile("/tmp/ready", "1");
+    (void)p.WriteFile("/tmp/ready", "1");
     p.Sleep(absl::Hours(1));
     return 0;
   });

@@ -168,8 +168,8 @@ TEST(MemoryTimeTest, CpuUnderTheLimitCountsAsUserTime) {
 TEST(MemoryTimeTest, FileOverTheSizeLimitIsFileSizeExceeded) {
   MemoryManager fake;
   fake.Register("writer", [](FakeProcess& p) {
-    p.WriteFile("/out.bin", std::string(100, 'x'));
-    p.WriteFile("/out.bin", std::string(100, 'y'), /*append=*/true);
+    (void)p.WriteFile("/out.bin", std::string(100, 'x'));
+    (void)p.WriteFile("/out.bin", std::string(100, 'y'), /*append=*/true);
     return 0;
   });
   Command cmd("writer");
@@ -178,6 +178,24 @@ TEST(MemoryTimeTest, FileOverTheSizeLimitIsFileSizeExceeded) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kFileSizeExceeded);
   EXPECT_EQ(r->outcome.signal, SIGXFSZ);
+  EXPECT_EQ(fake.GetFile("/out.bin")->size(), 150u);
+}
+
+TEST(MemoryTimeTest, IgnoringSigxfszMakesTheWriteFailWithEfbig) {
+  MemoryManager fake;
+  fake.Register("writer", [](FakeProcess& p) {
+    (void)p.IgnoreSignal(SIGXFSZ);
+    absl::Status s = p.WriteFile("/out.bin", std::string(200, 'x'));
+    p.WriteStderr(std::string(s.message()));
+    return s.code() == absl::StatusCode::kOutOfRange ? 27 : 0;
+  });
+  Command cmd("writer");
+  cmd.limits.file_size_bytes = 150;
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
+  EXPECT_EQ(r->outcome.exit_code, 27);
+  EXPECT_THAT(r->stderr_, HasSubstr("EFBIG"));
   EXPECT_EQ(fake.GetFile("/out.bin")->size(), 150u);
 }
 
