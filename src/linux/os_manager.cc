@@ -146,6 +146,16 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
     return absl::InvalidArgumentError(
         fmt::format("default limits: {}", s.message()));
   }
+  // pidfds (CLONE_PIDFD, waitid(P_PIDFD)) need Linux 5.4.
+  const long pidfd = syscall(SYS_pidfd_open, getpid(), 0U);
+  if (pidfd < 0) {
+    return absl::FailedPreconditionError(
+        fmt::format("create the Linux OS manager: pidfd_open failed ({}): it "
+                    "needs Linux 5.4 "
+                    "or later",
+                    linux_internal::ErrnoName(errno)));
+  }
+  close(static_cast<int>(pidfd));
   auto core = std::make_shared<OsManagerCore>();
   absl::StatusOr<std::unique_ptr<linux_internal::Reactor>> reactor =
       linux_internal::Reactor::Create();

@@ -418,7 +418,16 @@ void OsProcess::OnStdinWritable() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;  // a child that does not read
-    break;  // EPIPE: the child closed stdin or ended
+    if (n < 0 && errno == EPIPE) {
+      // The child closed stdin or ended. The SIGPIPE this raised is blocked
+      // on the reactor thread: consume it.
+      sigset_t pipe_set;
+      sigemptyset(&pipe_set);
+      sigaddset(&pipe_set, SIGPIPE);
+      const struct timespec zero = {0, 0};
+      sigtimedwait(&pipe_set, nullptr, &zero);
+    }
+    break;
   }
   core_->reactor->Unwatch(stdin_fd_.get());
   stdin_fd_.reset();

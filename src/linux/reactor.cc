@@ -1,5 +1,6 @@
 #include "linux/reactor.h"
 
+#include <signal.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/timerfd.h>
@@ -42,7 +43,14 @@ absl::StatusOr<std::unique_ptr<Reactor>> Reactor::Create() {
   }
   std::unique_ptr<Reactor> reactor(
       new Reactor(std::move(epoll), std::move(wake), std::move(timer)));
+  // The reactor thread starts with every signal blocked: the host's
+  // signals go to the host's threads, and a SIGPIPE from writing a child's
+  // stdin stays pending here instead of killing the process.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   reactor->thread_ = std::thread([r = reactor.get()] { r->Loop(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return reactor;
 }
 
