@@ -1,13 +1,34 @@
-// The Linux OS manager, for real (the shared behaviour is in tests/conformance).
+// The Linux OS manager, for real (the shared behaviour is in
+// tests/conformance).
 #include "procsandbox/os_manager.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -21,7 +42,9 @@ using ::procsandbox::testing::Cancelled;
 using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::KilledBy;
+using ::procsandbox::testing::StatusIs;
 using ::procsandbox::testing::TimedOut;
+using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 
@@ -31,12 +54,14 @@ std::unique_ptr<Manager> NewManager() {
   return m.ok() ? *std::move(m) : nullptr;
 }
 
-Command Helper(std::vector<std::string> steps) { return Command(kHelper, std::move(steps)); }
+Command Helper(std::vector<std::string> steps) {
+  return Command(kHelper, std::move(steps));
+}
 
 TEST(OsManagerTest, RunsAProgramAndCapturesBothStreams) {
   auto m = NewManager();
-  absl::StatusOr<RunResult> r =
-      procsandbox::Run(*m, Helper({"print", "out", "print-stderr", "err", "exit", "3"}));
+  absl::StatusOr<RunResult> r = procsandbox::Run(
+      *m, Helper({"print", "out", "print-stderr", "err", "exit", "3"}));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r, ExitedWith(3));
   EXPECT_EQ(r->stdout_, "out\n");
@@ -81,6 +106,398 @@ TEST(OsManagerTest, DestroyingTheManagerStopsItsChildren) {
     ASSERT_THAT(p->Start(), IsOk());
   }
   EXPECT_THAT(p->Wait(), Cancelled());
+}
+
+// ---------------------------------------------------------------------------
+// Real-process behaviour the conformance suite cannot express: descriptors,
+// zombies, process groups, sessions, credentials, pipes and signals of the
+// host itself.
+
+constexpr char kTinyHelper[] = PROCSANDBOX_TINY_HELPER;
+
+// No child of this test process is left: neither running nor a zombie.
+void ExpectNoChildren() {
+  siginfo_t info = {};
+  errno = 0;
+  EXPECT_EQ(waitid(P_ALL, 0, &info, WEXITED | WNOHANG), -1)
+      << "a child is left: pid " << info.si_pid;
+  EXPECT_EQ(errno, ECHILD);
+}
+
+std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// What /proc/<pid>/stat says about one process.
+struct ProcStat {
+  pid_t pid = 0;
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+};
+
+// Every process visible in /proc (one that ends while listed is skipped).
+std::vector<ProcStat> ListProcesses() {
+  std::vector<ProcStat> list;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    ADD_FAILURE() << "opendir /proc: " << std::strerror(errno);
+    return list;
+  }
+  while (const struct dirent* entry = readdir(proc)) {
+    const std::string name = entry->d_name;
+    if (name.empty() ||
+        name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const std::string stat = ReadWholeFile("/proc/" + name + "/stat");
+    // The command name may hold spaces and parentheses: fields follow the
+    // last ')'.
+    const std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    ProcStat p;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    std::istringstream fields(stat.substr(paren + 1));
+    if (fields >> p.state >> p.ppid >> p.pgrp >> p.session) list.push_back(p);
+  }
+  closedir(proc);
+  return list;
+}
+
+// The NUL-separated arguments of `pid`, empty when it is gone.
+std::vector<std::string> CommandLineOf(pid_t pid) {
+  const std::string raw =
+      ReadWholeFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  return absl::StrSplit(raw, '\0', absl::SkipEmpty());
+}
+
+// Makes this process the reaper of its orphaned descendants while in scope
+// (PR_SET_CHILD_SUBREAPER, Linux 3.4), so a test can reap the grandchildren
+// it provokes instead of leaving zombies to an init that may never reap
+// them.
+class ScopedSubreaper {
+ public:
+  ScopedSubreaper() {
+    EXPECT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0)
+        << std::strerror(errno);
+  }
+  ~ScopedSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); }
+  ScopedSubreaper(const ScopedSubreaper&) = delete;
+  ScopedSubreaper& operator=(const ScopedSubreaper&) = delete;
+};
+
+// Runs `body` in a child that gtest starts by re-executing this binary, and
+// expects it to exit 0: a signal that would kill the host (SIGPIPE) fails
+// this one test instead of ending the whole binary. `body` returns what went
+// wrong, or "" when all is well.
+void ExpectHostSurvives(const std::function<std::string()>& body) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        const std::string error = body();
+        std::fputs(error.c_str(), stderr);
+        std::_Exit(error.empty() ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(OsManagerTest, DescriptorsStayPrivateWhileEightThreadsStartProcesses) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  std::atomic<bool> stop{false};
+  // Descriptors without O_CLOEXEC come and go while children are spawned:
+  // none may reach a child.
+  std::thread churn([&stop] {
+    while (!stop.load()) {
+      const int fds[] = {open("/dev/null", O_RDONLY), dup(STDERR_FILENO)};
+      for (int fd : fds) {
+        if (fd >= 0) close(fd);
+      }
+    }
+  });
+  constexpr int kThreads = 8;
+  constexpr int kRunsPerThread = 20;
+  std::vector<std::vector<std::string>> outputs(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&m, &outputs, t] {
+      for (int i = 0; i < kRunsPerThread; ++i) {
+        absl::StatusOr<RunResult> r =
+            procsandbox::Run(*m, Helper({"print-fds"}));
+        outputs[t].push_back(
+            r.ok() && r->ok()
+                ? r->stdout_
+                : absl::StrCat("failed: ", ::testing::PrintToString(r)));
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  stop = true;
+  churn.join();
+  for (int t = 0; t < kThreads; ++t) {
+    ASSERT_EQ(outputs[t].size(), std::size_t{kRunsPerThread});
+    for (int i = 0; i < kRunsPerThread; ++i) {
+      EXPECT_EQ(outputs[t][i], "0\n1\n2\n") << "thread " << t << ", run " << i;
+    }
+  }
+}
+
+TEST(OsManagerTest, NoZombieIsLeftAfterFiveThousandRuns) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  for (int i = 0; i < 5000; ++i) {
+    absl::StatusOr<RunResult> r =
+        procsandbox::Run(*m, Command(kTinyHelper, {}));
+    ASSERT_THAT(r, ExitedWith(0)) << "run " << i;
+  }
+  const pid_t self = getpid();
+  for (const ProcStat& p : ListProcesses()) {
+    EXPECT_FALSE(p.ppid == self && p.state == 'Z') << "zombie child " << p.pid;
+  }
+  ExpectNoChildren();
+}
+
+TEST(OsManagerTest, ADaemonisedGrandchildInTheGroupIsKilledOnTimeout) {
+  // The helper's forked child is orphaned when the helper dies: as the
+  // subreaper this test becomes its parent and can reap it.
+  ScopedSubreaper subreaper;
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  Command cmd = Helper({"fork", "1", "sleep-forever"});
+  cmd.limits.wall_time = absl::Milliseconds(200);
+  std::shared_ptr<Process> p = m->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  const auto pgid = static_cast<pid_t>(p->Id());
+  ASSERT_GT(pgid, 0);
+  EXPECT_THAT(p->Wait(), TimedOut());
+  // Wait() returned after the manager sent SIGKILL to the group: every member
+  // dies without help. Reap those that were orphaned to us. (The bound only
+  // keeps a regression from hanging the suite.)
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  for (;;) {
+    const pid_t reaped = waitpid(-pgid, nullptr, WNOHANG);
+    if (reaped < 0 && errno == ECHILD) break;
+    if (reaped == 0 && absl::Now() > give_up) {
+      ADD_FAILURE() << "a member of process group " << pgid
+                    << " survived the timeout";
+      kill(-pgid, SIGKILL);
+      while (waitpid(-pgid, nullptr, 0) > 0) {
+      }
+      break;
+    }
+    if (reaped == 0) absl::SleepFor(absl::Milliseconds(1));
+  }
+  errno = 0;
+  EXPECT_EQ(kill(-pgid, 0), -1);
+  EXPECT_EQ(errno, ESRCH);
+  ExpectNoChildren();
+}
+
+TEST(OsManagerTest, AGrandchildThatLeftTheGroupCannotHoldWaitForever) {
+  // The escaped grandchild is orphaned to this test (the subreaper), which
+  // kills and reaps it at the end.
+  ScopedSubreaper subreaper;
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  // The grandchild is a fork of the helper: its command line carries this
+  // marker, which no other process has.
+  const std::string marker =
+      absl::StrCat("MARKER-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
+  absl::StatusOr<RunResult> r = procsandbox::Run(
+      *m, Helper({"daemonize", "print", "done", "print-stderr", marker}));
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, "done\n");
+  EXPECT_EQ(r->stderr_, marker + "\n");
+
+  std::vector<pid_t> escaped;
+  for (const ProcStat& p : ListProcesses()) {
+    const std::vector<std::string> args = CommandLineOf(p.pid);
+    if (!args.empty() && args[0] == kHelper &&
+        std::find(args.begin(), args.end(), marker) != args.end()) {
+      escaped.push_back(p.pid);
+      EXPECT_NE(p.session, getsid(0)) << "the grandchild kept our session";
+    }
+  }
+  EXPECT_EQ(escaped.size(), 1u) << "the daemonised grandchild";
+  for (pid_t pid : escaped) {
+    EXPECT_EQ(kill(pid, SIGKILL), 0);
+    EXPECT_EQ(waitpid(pid, nullptr, 0), pid);
+  }
+  ExpectNoChildren();
+}
+
+TEST(OsManagerTest, TheHostsOwnChildIsLeftForTheHost) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  // A process the manager keeps running while the host's child ends.
+  Command cat = Helper({"count-stdin"});
+  cat.stdin_ = Stdio::Pipe();
+  std::shared_ptr<Process> running = m->New(cat);
+  ASSERT_THAT(running->Start(), IsOk());
+
+  // The host's child exits when its pipe closes (read(2) and _exit(2) only:
+  // this process has threads).
+  int go[2];
+  ASSERT_EQ(pipe2(go, O_CLOEXEC), 0);
+  const pid_t host_child = fork();
+  ASSERT_GE(host_child, 0) << std::strerror(errno);
+  if (host_child == 0) {
+    close(go[1]);
+    char byte;
+    while (read(go[0], &byte, 1) < 0 && errno == EINTR) {
+    }
+    _exit(7);
+  }
+  close(go[0]);
+  close(go[1]);
+  // It has exited (not reaped: WNOWAIT) while the manager's process runs.
+  siginfo_t info = {};
+  ASSERT_EQ(
+      waitid(P_PID, static_cast<id_t>(host_child), &info, WEXITED | WNOWAIT),
+      0);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_THAT(procsandbox::Run(*m, Helper({"exit", absl::StrCat(i)})),
+                ExitedWith(i));
+  }
+  ASSERT_THAT(running->CloseStdin(), IsOk());
+  EXPECT_THAT(running->Wait(), ExitedWith(0));
+
+  int status = 0;
+  ASSERT_EQ(waitpid(host_child, &status, 0), host_child);
+  EXPECT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+  ExpectNoChildren();
+}
+
+TEST(OsManagerTest, CredentialsDropWhenRoot) {
+  if (geteuid() != 0) {
+    GTEST_SKIP() << "setting uid and gid needs root (CAP_SETUID, CAP_SETGID)";
+  }
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  Command cmd = Helper({"print-ids"});
+  cmd.isolation.uid = 65534;
+  cmd.isolation.gid = 65534;
+  absl::StatusOr<RunResult> r = procsandbox::Run(*m, cmd);
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, "uid=65534 gid=65534 euid=65534 egid=65534 groups=\n");
+}
+
+TEST(OsManagerTest, BothStreamsFloodingAHundredMegabytesEachDoNotDeadlock) {
+  constexpr std::size_t kBytes = 100 << 20;
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  Command cmd = Helper({"write-both", absl::StrCat(kBytes)});
+  cmd.stdout_ = Stdio::Capture();
+  cmd.stderr_ = Stdio::Capture();
+  cmd.limits.output_bytes = int64_t{1} << 30;
+  absl::StatusOr<RunResult> r = procsandbox::Run(*m, cmd);
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_FALSE(r->stdout_truncated);
+  EXPECT_FALSE(r->stderr_truncated);
+  // Sizes and the first wrong byte, not 100 MB of gtest output.
+  for (const std::string* stream : {&r->stdout_, &r->stderr_}) {
+    EXPECT_EQ(stream->size(), kBytes);
+    std::size_t wrong = 0;
+    while (wrong < stream->size() &&
+           (*stream)[wrong] == static_cast<char>('a' + wrong % 26)) {
+      ++wrong;
+    }
+    EXPECT_EQ(wrong, stream->size()) << "first byte off the pattern";
+  }
+}
+
+TEST(OsManagerTest, DataForStdinDoesNotBlockTheHostWhenTheChildNeverReads) {
+  ExpectHostSurvives([]() -> std::string {
+    absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+    if (!m.ok()) return m.status().ToString();
+    Command cmd = Helper({"sleep-ms", "100", "exit", "0"});
+    cmd.stdin_ = Stdio::Data(std::string(8 << 20, 'x'));
+    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    if (!r.ok()) return r.status().ToString();
+    if (!r->ok()) return absl::StrCat("outcome: ", ToString(*r));
+    return "";
+  });
+}
+
+TEST(OsManagerTest, WriteToAnEndedProcessIsUnavailableAndRaisesNoSigpipe) {
+  ExpectHostSurvives([]() -> std::string {
+    absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+    if (!m.ok()) return m.status().ToString();
+    Command cmd = Helper({"exit", "0"});
+    cmd.stdin_ = Stdio::Pipe();
+    std::shared_ptr<Process> p = (*m)->New(cmd);
+    if (absl::Status s = p->Start(); !s.ok()) return s.ToString();
+    absl::StatusOr<Outcome> o = p->Wait();
+    if (!o.ok() || !o->ok()) return "exit 0 did not exit 0";
+    const absl::Status written = p->Write("x");
+    if (written.code() != absl::StatusCode::kUnavailable) {
+      return absl::StrCat("Write: want UNAVAILABLE, got ", written.ToString());
+    }
+    return "";
+  });
+}
+
+TEST(OsManagerTest, ReadLineTimesOutOnASilentProgram) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  Command cmd = Helper({"sleep-forever"});
+  cmd.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = m->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  EXPECT_THAT(p->ReadLine(Stream::kStdout, absl::Milliseconds(50)),
+              StatusIs(absl::StatusCode::kDeadlineExceeded));
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+}
+
+TEST(OsManagerTest, StrictModeRefusesALimitNothingEnforcesHere) {
+  Command cmd = Helper({"exit", "0"});
+  cmd.limits.cpu_weight = 100;
+  {
+    OsManagerOptions options;
+    options.strict = true;
+    absl::StatusOr<std::unique_ptr<Manager>> strict = NewOsManager(options);
+    ASSERT_THAT(strict, IsOk());
+    EXPECT_THAT((*strict)->New(cmd)->Start(),
+                StatusIs(absl::StatusCode::kFailedPrecondition,
+                         HasSubstr("cpu_weight")));
+    ExpectNoChildren();
+  }
+  auto lenient = NewManager();
+  ASSERT_NE(lenient, nullptr);
+  absl::StatusOr<RunResult> r = procsandbox::Run(*lenient, cmd);
+  ASSERT_THAT(r, ExitedWith(0));
+  const LimitEnforcement* weight = r->enforcement.Find(LimitKind::kCpuWeight);
+  ASSERT_NE(weight, nullptr);
+  EXPECT_EQ(weight->mechanism, Mechanism::kNone);
+}
+
+TEST(OsManagerTest, AnInvalidCommandFailsBeforeAnythingStarts) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  EXPECT_THAT(m->New(Command("", {}))->Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument));
+  ExpectNoChildren();
+
+  const std::string missing = ::testing::TempDir() + "no-such-stdin-file";
+  Command from_missing_file = Helper({"count-stdin"});
+  from_missing_file.stdin_ = Stdio::File(missing);
+  EXPECT_THAT(m->New(from_missing_file)->Start(),
+              StatusIs(absl::StatusCode::kNotFound, HasSubstr(missing)));
+  ExpectNoChildren();
+
+  const std::string no_dir = ::testing::TempDir() + "no-such-working-dir";
+  Command in_missing_dir = Helper({"print-cwd"});
+  in_missing_dir.working_dir = no_dir;
+  EXPECT_THAT(
+      m->New(in_missing_dir)->Start(),
+      StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(no_dir)));
+  ExpectNoChildren();
 }
 
 }  // namespace
