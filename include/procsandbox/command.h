@@ -33,7 +33,8 @@ namespace procsandbox {
 
 // How the child is set apart from the host. The defaults suit untrusted
 // tools: an own process group (so a stop reaches its children too), no new
-// privileges through setuid binaries, and death with the host.
+// privileges through setuid binaries, and death with the thread that
+// started it (see die_with_parent).
 struct PROCSANDBOX_EXPORT Isolation {
   // The child leads a new process group; Terminate/Kill/Suspend and deadlines
   // signal the whole group. Without it only the child itself is signalled.
@@ -44,7 +45,9 @@ struct PROCSANDBOX_EXPORT Isolation {
   // PR_SET_NO_NEW_PRIVS: setuid/setgid binaries and file capabilities grant
   // nothing to the child.
   bool no_new_privs = true;
-  // The child gets SIGKILL when the thread that started it exits.
+  // The child gets SIGKILL when the thread that started it exits
+  // (PR_SET_PDEATHSIG follows the thread, not the process): start children
+  // from threads that live as long as they should, or turn this off.
   bool die_with_parent = true;
   // Run as this user / group (needs the privilege to switch). Supplementary
   // groups are set to `groups` (empty: none) whenever uid or gid is set.

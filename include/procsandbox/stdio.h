@@ -64,7 +64,10 @@ class PROCSANDBOX_EXPORT Stdio {
   // Called with each line, without its trailing '\n'; a last line without a
   // newline is delivered at end of file. Called from a library thread (the OS
   // manager's reactor, or the fake's program thread), one call at a time per
-  // process; it must not block for long.
+  // process; it must not block for long. On the OS manager it must not wait
+  // for a process of the same manager (Wait() would wait for the thread that
+  // runs it) nor destroy the manager; Kill(), Terminate() and a short Write()
+  // are fine.
   using LineCallback = std::function<void(absl::string_view line)>;
 
   Stdio() = default;

@@ -93,9 +93,9 @@ absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
     default: {  // capture, lines, pipe
       absl::Status s = MakePipe(parent, child, pipe_size);
       if (!s.ok()) return s;
-      if (stdio.kind() != Stdio::Kind::kPipe) {
-        if (absl::Status nb = SetNonBlocking(parent.get()); !nb.ok()) return nb;
-      }
+      // Non-blocking for the reactor, and for host readers (ReadLine) too:
+      // nobody may block in read(2) while holding the process's mutex.
+      if (absl::Status nb = SetNonBlocking(parent.get()); !nb.ok()) return nb;
       break;
     }
   }
@@ -207,7 +207,15 @@ Command OsProcess::command() const {
 
 absl::Status OsProcess::Start() {
   absl::MutexLock lock(&mu_);
-  return StartLocked();
+  const bool was_new = phase_ == Phase::kNew;
+  absl::Status started = StartLocked();
+  if (!started.ok() && was_new && phase_ == Phase::kNew) {
+    // A Start() that fails leaves nothing behind: no pipe stays open.
+    stdin_pipe_.reset();
+    out_ = Output{};
+    err_ = Output{};
+  }
+  return started;
 }
 
 absl::Status OsProcess::StartLocked() {
@@ -320,14 +328,15 @@ absl::Status OsProcess::StartLocked() {
       break;
     case Stdio::Kind::kData:
     case Stdio::Kind::kPipe: {
-      UniqueFd read_end;
-      if (absl::Status s = MakePipe(read_end, stdin_fd_, 0); !s.ok()) return s;
+      UniqueFd read_end, write_end;
+      if (absl::Status s = MakePipe(read_end, write_end, 0); !s.ok()) return s;
       child_in = std::move(read_end);
       plan.stdio[0] = child_in.get();
       if (in.kind() == Stdio::Kind::kData) {
         stdin_data_ = in.data();
-        if (absl::Status s = SetNonBlocking(stdin_fd_.get()); !s.ok()) return s;
+        if (absl::Status s = SetNonBlocking(write_end.get()); !s.ok()) return s;
       }
+      stdin_pipe_ = std::make_shared<UniqueFd>(std::move(write_end));
       break;
     }
     default:  // default, null
@@ -342,7 +351,8 @@ absl::Status OsProcess::StartLocked() {
   if (!out.ok()) return out.status();
   child_out = *std::move(out);
   if (command_.stderr_.kind() == Stdio::Kind::kToStdout) {
-    plan.stdio[2] = plan.stdio[1];
+    // 2>&1: with stdout the host's own, that is the child's descriptor 1.
+    plan.stdio[2] = plan.stdio[1] == kKeepFd ? 1 : plan.stdio[1];
   } else {
     absl::StatusOr<UniqueFd> err = OpenOutput(
         Stream::kStderr, command_.stderr_, pipe_size, err_.fd, plan.stdio[2]);
@@ -358,22 +368,29 @@ absl::Status OsProcess::StartLocked() {
   }
 
   absl::StatusOr<Spawned> spawned = Spawn(plan);
-  if (!spawned.ok()) {
-    stdin_fd_.reset();
-    out_.fd.reset();
-    err_.fd.reset();
-    out_.open = err_.open = false;
-    return spawned.status();
-  }
+  if (!spawned.ok()) return spawned.status();
   start_ns_ = MonotonicNanos();
   pid_ = spawned->pid;
   pidfd_ = std::move(spawned->pidfd);
   group_ = plan.new_session || plan.new_process_group;
   phase_ = Phase::kRunning;
-  {
-    absl::MutexLock core_lock(&core_->mu);
-    core_->live.emplace(pid_, shared_from_this());
+  absl::MutexLock core_lock(&core_->mu);
+  if (core_->shut_down) {
+    // The manager went away while this child was being spawned: stop it
+    // and reap it here, so nothing outlives the manager.
+    kill(-pid_, SIGKILL);
+    syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    siginfo_t info;
+    while (waitid(static_cast<idtype_t>(P_PIDFD),
+                  static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
+           errno == EINTR) {
+    }
+    return absl::FailedPreconditionError(
+        fmt::format("start \"{}\": its manager is gone", command_.label()));
   }
+  // Keyed by pid: a pid is unique among the children not yet reaped, and a
+  // child leaves the table when it is reaped (see OnExit).
+  core_->live.insert_or_assign(pid_, shared_from_this());
   core_->reactor->Post([self = shared_from_this()] { self->Arm(); });
   return absl::OkStatus();
 }
@@ -395,8 +412,8 @@ void OsProcess::Arm() {
     (void)reactor.Watch(err_.fd.get(), EPOLLIN,
                         [self](uint32_t) { self->OnOutput(Stream::kStderr); });
   }
-  if (command_.stdin_.kind() == Stdio::Kind::kData) {
-    (void)reactor.Watch(stdin_fd_.get(), EPOLLOUT,
+  if (command_.stdin_.kind() == Stdio::Kind::kData && stdin_pipe_) {
+    (void)reactor.Watch(stdin_pipe_->get(), EPOLLOUT,
                         [self](uint32_t) { self->OnStdinWritable(); });
   }
   if (limits_.wall_time && !reaped_) {
@@ -408,9 +425,10 @@ void OsProcess::Arm() {
 
 void OsProcess::OnStdinWritable() {
   absl::MutexLock lock(&mu_);
+  if (!stdin_pipe_) return;
   while (stdin_written_ < stdin_data_.size()) {
     const ssize_t n =
-        write(stdin_fd_.get(), stdin_data_.data() + stdin_written_,
+        write(stdin_pipe_->get(), stdin_data_.data() + stdin_written_,
               stdin_data_.size() - stdin_written_);
     if (n > 0) {
       stdin_written_ += static_cast<std::size_t>(n);
@@ -429,8 +447,8 @@ void OsProcess::OnStdinWritable() {
     }
     break;
   }
-  core_->reactor->Unwatch(stdin_fd_.get());
-  stdin_fd_.reset();
+  core_->reactor->Unwatch(stdin_pipe_->get());
+  stdin_pipe_.reset();
 }
 
 void OsProcess::OnOutput(Stream stream) {
@@ -503,6 +521,14 @@ void OsProcess::OnExit() {
   }
   reaped_ = true;
   end_ns_ = MonotonicNanos();
+  {
+    // The pid is free from now on; the table must not hold it. (The
+    // reactor's callback keeps this process alive while it runs.)
+    absl::MutexLock core_lock(&core_->mu);
+    auto it = core_->live.find(pid_);
+    if (it != core_->live.end() && it->second.get() == this)
+      core_->live.erase(it);
+  }
   core_->reactor->Unwatch(pidfd_.get());
   if (deadline_timer_ != 0) core_->reactor->CancelTimer(deadline_timer_);
   if (out_.open || err_.open) {
@@ -529,6 +555,22 @@ void OsProcess::OnDeadline() {
 void OsProcess::MaybeFinish() {
   if (phase_ != Phase::kRunning || !reaped_) return;
   if ((out_.open || err_.open) && !drain_expired_) return;
+  // The drain gave up on pipes a descendant still holds: their unterminated
+  // last lines are delivered all the same, before Wait() can return.
+  std::vector<std::pair<Stdio::LineCallback, std::string>> tails;
+  for (Output* o : {&out_, &err_}) {
+    if (o->open && o->kind == Stdio::Kind::kLines && !o->partial.empty() &&
+        o->callback) {
+      tails.emplace_back(o->callback, std::move(o->partial));
+      o->partial.clear();
+    }
+  }
+  if (!tails.empty()) {
+    mu_.Unlock();
+    for (auto& [callback, line] : tails) callback(line);
+    mu_.Lock();
+    if (phase_ != Phase::kRunning) return;
+  }
   FinishLocked();
 }
 
@@ -539,10 +581,22 @@ void OsProcess::FinishLocked() {
       o->fd.reset();
       o->open = false;
     }
+    if (o->kind == Stdio::Kind::kPipe && o->fd.valid()) {
+      // Nothing stays open after the end: what the host has not read yet
+      // moves to its buffer (ReadLine serves it), then end of file.
+      char block[64 * 1024];
+      for (ssize_t n; (n = read(o->fd.get(), block, sizeof(block))) > 0;) {
+        o->host_buffer.append(block, static_cast<std::size_t>(n));
+      }
+      o->fd.reset();
+      o->host_eof = true;
+    }
   }
-  if (stdin_fd_.valid() && command_.stdin_.kind() == Stdio::Kind::kData) {
-    core_->reactor->Unwatch(stdin_fd_.get());
-    stdin_fd_.reset();
+  if (stdin_pipe_) {
+    if (command_.stdin_.kind() == Stdio::Kind::kData) {
+      core_->reactor->Unwatch(stdin_pipe_->get());
+    }
+    stdin_pipe_.reset();  // nothing is left open once Wait() returns
   }
   Outcome outcome;
   const bool signaled =
@@ -574,10 +628,6 @@ void OsProcess::FinishLocked() {
   phase_ = Phase::kEnded;
   pidfd_.reset();
   ended_.SignalAll();
-  // (The reactor's callback holds a reference to this process while it
-  // runs, so dropping the table's one here cannot destroy it.)
-  absl::MutexLock core_lock(&core_->mu);
-  core_->live.erase(pid_);
 }
 
 // --- Stopping
@@ -585,32 +635,46 @@ void OsProcess::FinishLocked() {
 
 void OsProcess::SignalTreeLocked(int signo) {
   if (reaped_ || pid_ == 0) return;
-  if (group_) {
-    kill(-pid_, signo);
-  } else {
-    syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0);
-  }
+  // The group, and the leader through its pidfd: a leader that moved itself
+  // to another group cannot escape a stop. (Descendants that leave the group
+  // need cgroups: the next issue.)
+  if (group_) kill(-pid_, signo);
+  syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0);
+}
+
+bool OsProcess::ExitedLocked() const {
+  if (reaped_) return true;
+  // A zombie not reaped yet: it ended by itself, whatever is sent now.
+  siginfo_t info = {};
+  return waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd_.get()),
+                &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+         info.si_pid != 0;
 }
 
 void OsProcess::TerminateLocked(ExitReason cause) {
-  if (reaped_) return;
+  if (ExitedLocked()) return;
   if (!cause_) cause_ = cause;
   if (command_.kill_grace <= absl::ZeroDuration()) {
     SignalTreeLocked(SIGKILL);
     return;
   }
   SignalTreeLocked(SIGTERM);
-  SignalTreeLocked(
-      SIGCONT);  // a stopped process acts on TERM only when resumed
+  // A stopped process acts on TERM only when resumed.
+  SignalTreeLocked(SIGCONT);
+  suspended_ = false;
   if (kill_scheduled_) return;
   kill_scheduled_ = true;
   const int64_t at =
       MonotonicNanos() + absl::ToInt64Nanoseconds(command_.kill_grace);
-  std::shared_ptr<OsProcess> self = shared_from_this();
-  auto arm = [self, at] {
-    self->core_->reactor->AddTimer(at, [self] {
-      absl::MutexLock lock(&self->mu_);
-      self->SignalTreeLocked(SIGKILL);
+  std::weak_ptr<OsProcess> weak = weak_from_this();
+  Reactor* reactor = core_->reactor.get();
+  auto arm = [weak, at, reactor] {
+    // A weak reference: a process that ended is not kept for the grace.
+    reactor->AddTimer(at, [weak] {
+      if (std::shared_ptr<OsProcess> self = weak.lock()) {
+        absl::MutexLock lock(&self->mu_);
+        self->SignalTreeLocked(SIGKILL);
+      }
     });
   };
   if (core_->reactor->OnReactorThread()) {
@@ -638,7 +702,7 @@ absl::Status OsProcess::Terminate() {
 absl::Status OsProcess::Kill() {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = CheckStartedLocked("kill"); !s.ok()) return s;
-  if (reaped_) return absl::OkStatus();
+  if (ExitedLocked()) return absl::OkStatus();
   if (!cause_) cause_ = ExitReason::kCancelled;
   SignalTreeLocked(SIGKILL);
   return absl::OkStatus();
@@ -653,7 +717,7 @@ absl::Status OsProcess::Signal(int signo) {
         fmt::format("{} \"{}\": {} is not a signal number", action,
                     command_.label(), signo));
   }
-  if (reaped_) {
+  if (ExitedLocked()) {
     return absl::FailedPreconditionError(fmt::format(
         "{} \"{}\" (pid {}): it has ended", action, command_.label(), pid_));
   }
@@ -696,7 +760,7 @@ absl::StatusOr<Outcome> OsProcess::WaitFor(absl::Duration timeout) {
 // --------------------------------------------------------------------
 
 absl::Status OsProcess::Write(absl::string_view data) {
-  int fd;
+  std::shared_ptr<UniqueFd> pipe;
   {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = CheckStartedLocked("write to stdin of"); !s.ok())
@@ -706,11 +770,16 @@ absl::Status OsProcess::Write(absl::string_view data) {
           "write to stdin of \"{}\": stdin is not a pipe (it is {})",
           command_.label(), command_.stdin_));
     }
-    if (!stdin_fd_.valid()) {
+    if (stdin_closed_) {
       return absl::FailedPreconditionError(fmt::format(
           "write to stdin of \"{}\": stdin was closed", command_.label()));
     }
-    fd = stdin_fd_.get();
+    if (!stdin_pipe_) {
+      return absl::UnavailableError(
+          fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
+                      command_.label(), pid_));
+    }
+    pipe = stdin_pipe_;  // kept open for this call even if CloseStdin() runs
   }
   // A write to a pipe nobody reads raises SIGPIPE: block it in this thread
   // and consume it, so the host never sees it.
@@ -720,7 +789,7 @@ absl::Status OsProcess::Write(absl::string_view data) {
   pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
   int err = 0;
   while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
+    const ssize_t n = write(pipe->get(), data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       err = errno;
@@ -728,9 +797,10 @@ absl::Status OsProcess::Write(absl::string_view data) {
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
-  if (err == EPIPE) {
+  if (err != 0) {
     const struct timespec zero = {0, 0};
-    sigtimedwait(&pipe_set, nullptr, &zero);
+    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
+    }
   }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (err == EPIPE) {
@@ -751,7 +821,8 @@ absl::Status OsProcess::CloseStdin() {
         fmt::format("close stdin of \"{}\": stdin is not a pipe (it is {})",
                     command_.label(), command_.stdin_));
   }
-  stdin_fd_.reset();
+  stdin_closed_ = true;
+  stdin_pipe_.reset();  // closed once no Write() in progress holds it
   return absl::OkStatus();
 }
 
@@ -787,7 +858,7 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
                                 : !o->host_buffer.empty());
   };
   char block[64 * 1024];
-  while (!ready()) {
+  while (!ready() && o->fd.valid()) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     struct pollfd pfd = {o->fd.get(), POLLIN, 0};
@@ -801,12 +872,12 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
     const int r = poll(&pfd, 1, wait_ms);
     mu_.Lock();
     if (r < 0 && errno != EINTR) return ErrnoStatus(errno, "poll a pipe");
-    if (r <= 0) continue;
+    if (r <= 0 || !o->fd.valid()) continue;  // (the process may have ended)
     const ssize_t n = read(o->fd.get(), block, sizeof(block));
     if (n > 0) {
       o->host_buffer.append(block, static_cast<std::size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      o->host_eof = true;
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+      o->host_eof = true;  // (EAGAIN: another reader took the data)
     }
   }
   if (!ready()) {
@@ -888,6 +959,13 @@ ResourceUsage OsProcess::Usage() const {
     usage.user_time = outcome_->user_time;
     usage.system_time = outcome_->system_time;
     usage.peak_memory_bytes = outcome_->peak_memory_bytes;
+    return usage;
+  }
+  if (reaped_) {  // draining its output: the pid may belong to another now
+    usage.wall_time = NanosToDuration(end_ns_ - start_ns_);
+    usage.user_time = TimevalToDuration(rusage_.ru_utime);
+    usage.system_time = TimevalToDuration(rusage_.ru_stime);
+    usage.peak_memory_bytes = int64_t{rusage_.ru_maxrss} * 1024;
     return usage;
   }
   usage.wall_time = NanosToDuration(MonotonicNanos() - start_ns_);

@@ -101,6 +101,8 @@ class OsProcess final : public Process,
   // Signals the child's group (or the child) while it is not reaped.
   void SignalTreeLocked(int signo) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TerminateLocked(ExitReason cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The child has ended (reaped, or a zombie not reaped yet).
+  bool ExitedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Reactor thread.
   void Arm();
@@ -132,7 +134,10 @@ class OsProcess final : public Process,
   int64_t start_ns_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t end_ns_ ABSL_GUARDED_BY(mu_) = 0;
 
-  UniqueFd stdin_fd_ ABSL_GUARDED_BY(mu_);  // Data (reactor) or Pipe (host)
+  // Data (written by the reactor) or Pipe (by the host): shared, so that a
+  // Write() in progress keeps the descriptor while CloseStdin() drops it.
+  std::shared_ptr<UniqueFd> stdin_pipe_ ABSL_GUARDED_BY(mu_);
+  bool stdin_closed_ ABSL_GUARDED_BY(mu_) = false;  // by CloseStdin()
   std::string stdin_data_ ABSL_GUARDED_BY(mu_);
   std::size_t stdin_written_ ABSL_GUARDED_BY(mu_) = 0;
   Output out_ ABSL_GUARDED_BY(mu_);
