@@ -454,6 +454,7 @@ void OsProcess::OnStdinWritable() {
 void OsProcess::OnOutput(Stream stream) {
   std::vector<std::string> lines;
   Stdio::LineCallback callback;
+  bool stream_ended = false;
   {
     absl::MutexLock lock(&mu_);
     Output& o = stream == Stream::kStdout ? out_ : err_;
@@ -499,11 +500,16 @@ void OsProcess::OnOutput(Stream stream) {
         }
         o.partial.erase(0, start);
       }
+      // A short read drained the pipe: back to epoll (level-triggered)
+      // without the read(2) that would only say EAGAIN.
+      if (static_cast<std::size_t>(n) < block.size()) break;
     }
+    stream_ended = !o.open;
     callback = o.callback;
     if (!lines.empty() && !callback) lines.clear();
   }
   for (const std::string& line : lines) callback(line);
+  if (!stream_ended) return;  // only an end of file can finish the process
   absl::MutexLock lock(&mu_);
   MaybeFinish();
 }
