@@ -21,6 +21,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/exec_errors.h"
 #include "common/fmt_absl.h"
+#include "common/line_buffer.h"
 #include "fmt/format.h"
 #include "linux/errno_status.h"
 #include "linux/program_path.h"
@@ -492,13 +493,7 @@ void OsProcess::OnOutput(Stream stream) {
         o.kept.append(data.data(), data.size());
       } else {
         o.partial.append(data.data(), data.size());
-        std::size_t start = 0;
-        for (std::size_t nl = o.partial.find('\n'); nl != std::string::npos;
-             nl = o.partial.find('\n', start)) {
-          lines.emplace_back(o.partial, start, nl - start);
-          start = nl + 1;
-        }
-        o.partial.erase(0, start);
+        internal::TakeCompleteLines(o.partial, lines);
       }
       // A short read drained the pipe: back to epoll (level-triggered)
       // without the read(2) that would only say EAGAIN.
@@ -897,18 +892,7 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
         fmt::format("{} {} of \"{}\" (pid {}): end of file", action,
                     StreamName(stream), command_.label(), pid_));
   }
-  std::string data;
-  if (line) {
-    const std::size_t nl = o->host_buffer.find('\n');
-    const std::size_t end =
-        nl == std::string::npos ? o->host_buffer.size() : nl;
-    data = o->host_buffer.substr(0, end);
-    o->host_buffer.erase(0, nl == std::string::npos ? end : nl + 1);
-  } else {
-    const std::size_t n = std::min(max_bytes, o->host_buffer.size());
-    data = o->host_buffer.substr(0, n);
-    o->host_buffer.erase(0, n);
-  }
+  std::string data = internal::TakeFront(o->host_buffer, line, max_bytes);
   return data;
 }
 

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
+#include "common/line_buffer.h"
 #include "common/signals.h"
 #include "fmt/format.h"
 
@@ -359,18 +360,7 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
         fmt::format("{} {} of \"{}\" (pid {}): end of file", action,
                     StreamName(stream), p.command.label(), p.pid));
   }
-  std::string data;
-  if (line) {
-    const std::size_t nl = sink.host_buffer.find('\n');
-    const std::size_t end =
-        nl == std::string::npos ? sink.host_buffer.size() : nl;
-    data = sink.host_buffer.substr(0, end);
-    sink.host_buffer.erase(0, nl == std::string::npos ? end : nl + 1);
-  } else {
-    const std::size_t n = std::min(max_bytes, sink.host_buffer.size());
-    data = sink.host_buffer.substr(0, n);
-    sink.host_buffer.erase(0, n);
-  }
+  std::string data = internal::TakeFront(sink.host_buffer, line, max_bytes);
   core->QuiesceLocked();
   return data;
 }

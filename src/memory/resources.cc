@@ -10,6 +10,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/line_buffer.h"
 #include "common/signals.h"
 #include "memory/core.h"
 
@@ -98,13 +99,7 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
     return;
   }
   sink.partial_line.append(kept.data(), kept.size());
-  std::size_t start = 0;
-  for (std::size_t nl = sink.partial_line.find('\n'); nl != std::string::npos;
-       nl = sink.partial_line.find('\n', start)) {
-    lines->emplace_back(sink.partial_line, start, nl - start);
-    start = nl + 1;
-  }
-  sink.partial_line.erase(0, start);
+  internal::TakeCompleteLines(sink.partial_line, *lines);
 }
 
 absl::Status Core::WriteFileLocked(ProgramState& p, absl::string_view path,
