@@ -28,6 +28,7 @@
 
 #include "absl/time/time.h"
 #include "catch2/catch.hpp"
+#include "interleave.h"
 #include "procsandbox/procsandbox.h"
 
 extern char** environ;
@@ -37,6 +38,10 @@ namespace {
 using procsandbox::Command;
 using procsandbox::Manager;
 using procsandbox::Stdio;
+using procsandbox::bench::Interleave;
+using procsandbox::bench::Median;
+using procsandbox::bench::Percentile;
+using procsandbox::bench::Variant;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 constexpr char kTiny[] = PROCSANDBOX_TINY_HELPER;
@@ -51,17 +56,6 @@ double Now() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-double Percentile(std::vector<double> v, double p) {
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<std::size_t>(
-                                      p * static_cast<double>(v.size())))];
 }
 
 bool PosixSpawnWait(const char* path) {
@@ -81,27 +75,6 @@ bool ManagerSpawnWait(Manager& m, const char* path) {
   cmd.stderr_ = Stdio::Inherit();
   std::shared_ptr<procsandbox::Process> p = m.New(std::move(cmd));
   return p->Start().ok() && p->Wait().ok();
-}
-
-struct Variant {
-  std::string name;
-  std::function<bool()> run;
-  std::vector<double> samples;
-};
-
-void Interleave(std::vector<Variant>& variants, int iterations) {
-  for (int w = 0; w < 20; ++w) {
-    for (Variant& v : variants) v.run();
-  }
-  for (int i = 0; i < iterations; ++i) {
-    for (std::size_t k = 0; k < variants.size(); ++k) {
-      Variant& v =
-          variants[(k + static_cast<std::size_t>(i)) % variants.size()];
-      const double t0 = Now();
-      if (!v.run()) FAIL("run failed: " + v.name);
-      v.samples.push_back(Now() - t0);
-    }
-  }
 }
 
 long StatusField(const char* field) {

@@ -25,12 +25,16 @@
 #include <vector>
 
 #include "catch2/catch.hpp"
+#include "interleave.h"
 #include "linux/spawn.h"
 
 extern char** environ;
 
 namespace {
 
+using procsandbox::bench::Interleave;
+using procsandbox::bench::Median;
+using procsandbox::bench::Variant;
 using procsandbox::linux_internal::Spawn;
 using procsandbox::linux_internal::SpawnPlan;
 
@@ -66,37 +70,6 @@ SpawnPlan PlanFor(const char* path, int null_fd) {
   return plan;
 }
 
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-double Seconds(const std::function<bool()>& fn) {
-  const auto start = std::chrono::steady_clock::now();
-  if (!fn()) FAIL("spawn failed");
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-struct Variant {
-  std::string name;
-  std::function<bool()> run;
-  std::vector<double> samples;
-};
-
-void Measure(std::vector<Variant>& variants, int iterations) {
-  for (int warm = 0; warm < 20; ++warm) {
-    for (Variant& v : variants) v.run();
-  }
-  for (int i = 0; i < iterations; ++i) {
-    for (std::size_t k = 0; k < variants.size(); ++k) {
-      Variant& v =
-          variants[(k + static_cast<std::size_t>(i)) % variants.size()];
-      v.samples.push_back(Seconds(v.run));
-    }
-  }
-}
-
 void Report(const char* title, std::vector<Variant>& variants,
             std::size_t baseline) {
   std::printf("\n%s\n", title);
@@ -130,7 +103,7 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
        [&] { return LibrarySpawn(tiny_plan); },
        {}},
   };
-  Measure(variants, 1500);
+  Interleave(variants, 1500);
   std::vector<Variant> true_pair = {variants[0], variants[1]};
   std::vector<Variant> tiny_pair = {variants[2], variants[3]};
   Report("small parent, /bin/true", true_pair, 0);
@@ -150,7 +123,7 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
        [&] { return LibrarySpawn(true_plan); },
        {}},
   };
-  Measure(large, 500);
+  Interleave(large, 500);
   Report("4 GiB parent, /bin/true", large, 0);
   const double small_spawn = Median(variants[1].samples);
   std::printf("  Spawn() with a 4 GiB parent / small parent: %5.3fx\n\n",
