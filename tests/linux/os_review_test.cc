@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -88,11 +89,24 @@ int CountOpenFds() {
   return n - 1;  // opendir's own
 }
 
-std::string TempDir() {
-  char tmpl[] = "/tmp/os_review_XXXXXX";
-  const char* dir = mkdtemp(tmpl);
-  return dir != nullptr ? std::string(dir) : std::string("/tmp");
-}
+// A fresh directory under gtest's temp dir, removed with everything in it
+// when it goes out of scope. Bodies run by ExpectCompletesWithin make their
+// own (the child re-runs the test and leaves through _Exit).
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string pattern = ::testing::TempDir() + "os_review_XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~ScopedTempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // The descriptor of this process whose /proc link equals `link`, or -1.
 int FindFdWithLink(const std::string& link) {
@@ -232,7 +246,8 @@ TEST(OsReviewTest, ConcurrentReadLineNeverBlocksKillOrIgnoresItsTimeout) {
 // then calls core->reactor->Post() through a null pointer.
 TEST(OsReviewTest, StartRacingManagerDestructionDoesNotCrashOrLeak) {
   ExpectCompletesWithin(10, []() -> std::string {
-    const std::string fifo = TempDir() + "/stdin.fifo";
+    ScopedTempDir tmp;  // in the child, which runs the body
+    const std::string fifo = tmp.path() + "/stdin.fifo";
     if (mkfifo(fifo.c_str(), 0600) != 0) return "mkfifo failed";
     auto m = NewOsManager();
     if (!m.ok()) return m.status().ToString();
@@ -325,8 +340,9 @@ TEST(OsReviewTest, CloseStdinAndKillDuringABlockedWriteDoNotKillTheHost) {
 // still writing to, so the host's next open() could take it and receive the
 // rest of the data. Now Write() holds the descriptor for the whole call.
 TEST(OsReviewTest, WriteRacingCloseStdinNeverWritesToAReusedDescriptor) {
-  const std::string victim = TempDir() + "/victim.txt";
-  ExpectCompletesWithin(10, [victim]() -> std::string {
+  ExpectCompletesWithin(10, []() -> std::string {
+    ScopedTempDir tmp;  // in the child, which runs the body
+    const std::string victim = tmp.path() + "/victim.txt";
     signal(SIGPIPE, SIG_IGN);  // see 5a; here only the data matters
     auto m = NewOsManager();
     if (!m.ok()) return m.status().ToString();
@@ -433,8 +449,9 @@ TEST(OsReviewTest, KillAfterTheChildExitedByItselfKeepsItsOwnExit) {
 // 8. Stderr ToStdout with stdout Inherit: "the same sink as stdout (2>&1)",
 // but plan.stdio[2] = plan.stdio[1] = kKeepFd leaves stderr on the host's 2.
 TEST(OsReviewTest, StderrToStdoutFollowsAnInheritedStdout) {
-  const std::string dir = TempDir();
-  ExpectCompletesWithin(10, [dir]() -> std::string {
+  ExpectCompletesWithin(10, []() -> std::string {
+    ScopedTempDir tmp;  // in the child, which runs the body
+    const std::string& dir = tmp.path();
     const std::string out = dir + "/out", err = dir + "/err";
     const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
