@@ -169,8 +169,10 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
       nofile.rlim_cur < nofile.rlim_max) {
     const rlim_t original = nofile.rlim_cur;
     nofile.rlim_cur = nofile.rlim_max;
-    if (setrlimit(RLIMIT_NOFILE, &nofile) == 0)
-      core->original_nofile_soft = original;
+    if (setrlimit(RLIMIT_NOFILE, &nofile) == 0) {
+      core->child_nofile = linux_internal::RlimitSetting{
+          RLIMIT_NOFILE, original, nofile.rlim_max};
+    }
   }
   {
     absl::MutexLock lock(&core->mu);

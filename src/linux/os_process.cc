@@ -247,13 +247,9 @@ absl::Status OsProcess::StartLocked() {
   if (limits_.open_files) {
     plan.rlimits.push_back(
         Rlimit(RLIMIT_NOFILE, static_cast<uint64_t>(*limits_.open_files)));
-  } else if (core_->original_nofile_soft != 0) {
-    // The manager raised its own soft limit for many pidfds; children get
-    // the host's original one (select()-based programs break above 1024).
-    struct rlimit current;
-    getrlimit(RLIMIT_NOFILE, &current);
-    plan.rlimits.push_back(
-        {RLIMIT_NOFILE, core_->original_nofile_soft, current.rlim_max});
+  } else if (core_->child_nofile) {
+    // select()-based programs break above 1024 descriptors.
+    plan.rlimits.push_back(*core_->child_nofile);
   }
   if (limits_.processes) {
     plan.rlimits.push_back(

@@ -20,6 +20,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "linux/reactor.h"
+#include "linux/spawn.h"
 #include "linux/unique_fd.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/os_manager.h"
@@ -35,7 +36,9 @@ struct OsManagerCore {
   OsManagerOptions options;
   std::unique_ptr<Reactor> reactor;
   Capabilities capabilities;
-  rlim_t original_nofile_soft = 0;  // the host's, restored in children
+  // The manager raised its own soft RLIMIT_NOFILE (a pidfd per child):
+  // children get the host's original back, unless they ask for open_files.
+  std::optional<RlimitSetting> child_nofile;
 
   absl::Mutex mu;
   Limits defaults ABSL_GUARDED_BY(mu);

@@ -292,9 +292,8 @@ ResourceUsage OsProcess::Usage() const {
   }
   if (reaped_) {  // draining its output: the pid may belong to another now
     usage.wall_time = NanosToDuration(end_ns_ - start_ns_);
-    usage.user_time = TimevalToDuration(rusage_.ru_utime);
-    usage.system_time = TimevalToDuration(rusage_.ru_stime);
-    usage.peak_memory_bytes = int64_t{rusage_.ru_maxrss} * 1024;
+    ApplyRusage(rusage_, usage.user_time, usage.system_time,
+                usage.peak_memory_bytes);
     return usage;
   }
   usage.wall_time = NanosToDuration(MonotonicNanos() - start_ns_);

@@ -245,9 +245,8 @@ void OsProcess::FinishLocked() {
   outcome.exit_code = signaled ? -1 : status_.si_status;
   outcome.signal = signaled ? status_.si_status : 0;
   outcome.wall_time = NanosToDuration(end_ns_ - start_ns_);
-  outcome.user_time = TimevalToDuration(rusage_.ru_utime);
-  outcome.system_time = TimevalToDuration(rusage_.ru_stime);
-  outcome.peak_memory_bytes = int64_t{rusage_.ru_maxrss} * 1024;
+  ApplyRusage(rusage_, outcome.user_time, outcome.system_time,
+              outcome.peak_memory_bytes);
   outcome.limits = limits_;
   // The cause of death, by ordered evidence: our own deadline, cancel or
   // output stop; then the limit signals; then a signal the host sent.
