@@ -1,20 +1,58 @@
-// Interleaved timing for the benchmarks: variants that are compared run
+// What the benchmarks share: the posix_spawn baseline, a parent holding
+// touched memory, and interleaved timing. Variants that are compared run
 // round-robin, rotating which goes first, after a warm-up, so that drift and
 // the other load of a shared machine hit every variant alike. Ratios are
 // then ratios of medians from the same run (see shared BASELINES.md).
-#ifndef PROCSANDBOX_BENCH_INTERLEAVE_H_
-#define PROCSANDBOX_BENCH_INTERLEAVE_H_
+#ifndef PROCSANDBOX_BENCH_BENCH_UTIL_H_
+#define PROCSANDBOX_BENCH_BENCH_UTIL_H_
+
+#include <spawn.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "catch2/catch.hpp"
 
+extern "C" char** environ;
+
 namespace procsandbox::bench {
+
+// The baseline every spawn is compared with: glibc's posix_spawn of `path`
+// (no file actions, the host's environment), then waitpid.
+inline bool PosixSpawnWait(const char* path) {
+  pid_t pid = 0;
+  char* argv[] = {const_cast<char*>(path), nullptr};
+  if (posix_spawn(&pid, path, nullptr, nullptr, argv, environ) != 0)
+    return false;
+  int status = 0;
+  return waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+}
+
+// `bytes` of anonymous memory, every page touched, for as long as it lives:
+// a large parent (where a fork-based spawn copies page tables).
+class TouchedMemory {
+ public:
+  explicit TouchedMemory(std::size_t bytes) : bytes_(bytes) {
+    mem_ = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(mem_ != MAP_FAILED);
+    std::memset(mem_, 1, bytes);
+  }
+  ~TouchedMemory() { munmap(mem_, bytes_); }
+  TouchedMemory(const TouchedMemory&) = delete;
+  TouchedMemory& operator=(const TouchedMemory&) = delete;
+
+ private:
+  void* mem_;
+  std::size_t bytes_;
+};
 
 struct Variant {
   std::string name;
@@ -54,4 +92,4 @@ inline void Interleave(std::vector<Variant>& variants, int iterations) {
 
 }  // namespace procsandbox::bench
 
-#endif  // PROCSANDBOX_BENCH_INTERLEAVE_H_
+#endif  // PROCSANDBOX_BENCH_BENCH_UTIL_H_

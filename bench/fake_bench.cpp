@@ -22,13 +22,16 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "bench_util.h"
 #include "catch2/catch.hpp"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/run.h"
 
-extern char** environ;
-
 namespace {
+
+bool SpawnTrueBaseline() {
+  return procsandbox::bench::PosixSpawnWait("/bin/true");
+}
 
 using procsandbox::Command;
 using procsandbox::FakeProcess;
@@ -62,17 +65,6 @@ bool FakeBuild(MemoryManager& fake) {
   return r.ok() && r->stdout_.size() == 1024;
 }
 
-bool SpawnTrue() {
-  pid_t pid = 0;
-  char arg0[] = "/bin/true";
-  char* argv[] = {arg0, nullptr};
-  if (posix_spawn(&pid, "/bin/true", nullptr, nullptr, argv, environ) != 0) {
-    return false;
-  }
-  int status = 0;
-  return waitpid(pid, &status, 0) == pid && WIFEXITED(status);
-}
-
 // Mean seconds per call of `fn` over `n` calls.
 double TimePerCall(int n, const std::function<bool()>& fn) {
   const auto start = std::chrono::steady_clock::now();
@@ -99,11 +91,11 @@ TEST_CASE("fake run vs real spawn, interleaved", "[ratio]") {
   constexpr int kSpawnCalls = 100;
   std::vector<double> trivial, build, spawn;
   TimePerCall(1000, [&] { return FakeTrue(fake); });  // warm-up
-  TimePerCall(20, SpawnTrue);
+  TimePerCall(20, SpawnTrueBaseline);
   for (int round = 0; round < kRounds; ++round) {
     trivial.push_back(TimePerCall(kFakeCalls, [&] { return FakeTrue(fake); }));
     build.push_back(TimePerCall(kFakeCalls, [&] { return FakeBuild(fake); }));
-    spawn.push_back(TimePerCall(kSpawnCalls, SpawnTrue));
+    spawn.push_back(TimePerCall(kSpawnCalls, SpawnTrueBaseline));
   }
   const double t = Median(trivial), b = Median(build), s = Median(spawn);
   std::printf(
@@ -149,6 +141,6 @@ TEST_CASE("fake benchmarks", "[bench]") {
     return FakeBuild(fake);
   };
   BENCHMARK("baseline: posix_spawn+waitpid of /bin/true") {
-    return SpawnTrue();
+    return SpawnTrueBaseline();
   };
 }

@@ -23,15 +23,14 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "bench_util.h"
 #include "catch2/catch.hpp"
-#include "interleave.h"
 #include "procsandbox/procsandbox.h"
-
-extern char** environ;
 
 namespace {
 
@@ -41,6 +40,8 @@ using procsandbox::Stdio;
 using procsandbox::bench::Interleave;
 using procsandbox::bench::Median;
 using procsandbox::bench::Percentile;
+using procsandbox::bench::PosixSpawnWait;
+using procsandbox::bench::TouchedMemory;
 using procsandbox::bench::Variant;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -56,15 +57,6 @@ double Now() {
   return std::chrono::duration<double>(
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
-}
-
-bool PosixSpawnWait(const char* path) {
-  pid_t pid = 0;
-  char* argv[] = {const_cast<char*>(path), nullptr};
-  if (posix_spawn(&pid, path, nullptr, nullptr, argv, environ) != 0)
-    return false;
-  int status = 0;
-  return waitpid(pid, &status, 0) == pid;
 }
 
 bool ManagerSpawnWait(Manager& m, const char* path) {
@@ -122,11 +114,7 @@ TEST_CASE("spawn+wait through the manager vs posix_spawn", "[spawn]") {
       Median(v[2].samples) * 1e6, v[3].name.c_str(), Median(v[3].samples) * 1e6,
       Median(v[3].samples) / Median(v[2].samples));
 
-  const std::size_t big = std::size_t{4} << 30;
-  void* mem = mmap(nullptr, big, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(mem != MAP_FAILED);
-  std::memset(mem, 1, big);
+  std::optional<TouchedMemory> big(std::in_place, std::size_t{4} << 30);
   std::vector<Variant> large = {
       {"posix_spawn+waitpid /bin/true, 4 GiB parent",
        [] { return PosixSpawnWait("/bin/true"); },
@@ -136,7 +124,7 @@ TEST_CASE("spawn+wait through the manager vs posix_spawn", "[spawn]") {
        {}},
   };
   Interleave(large, 400);
-  munmap(mem, big);
+  big.reset();
   std::printf(
       "%-40s %8.1f us\n%-40s %8.1f us  %.3fx posix_spawn, %.3fx its "
       "small-parent figure\n\n",

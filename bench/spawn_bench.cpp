@@ -24,28 +24,19 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.h"
 #include "catch2/catch.hpp"
-#include "interleave.h"
 #include "linux/spawn.h"
-
-extern char** environ;
 
 namespace {
 
 using procsandbox::bench::Interleave;
 using procsandbox::bench::Median;
+using procsandbox::bench::PosixSpawnWait;
+using procsandbox::bench::TouchedMemory;
 using procsandbox::bench::Variant;
 using procsandbox::linux_internal::Spawn;
 using procsandbox::linux_internal::SpawnPlan;
-
-bool PosixSpawn(const char* path) {
-  pid_t pid = 0;
-  char* argv[] = {const_cast<char*>(path), nullptr};
-  if (posix_spawn(&pid, path, nullptr, nullptr, argv, environ) != 0)
-    return false;
-  int status = 0;
-  return waitpid(pid, &status, 0) == pid && WIFEXITED(status);
-}
 
 // Spawn() with the setup a sandboxed child gets: own process group,
 // no_new_privs, three rlimits, /dev/null on 0-2 (the caller's descriptors).
@@ -91,13 +82,13 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
   const SpawnPlan tiny_plan = PlanFor(PROCSANDBOX_TINY_HELPER, null_fd);
   std::vector<Variant> variants = {
       {"posix_spawn+waitpid /bin/true",
-       [] { return PosixSpawn("/bin/true"); },
+       [] { return PosixSpawnWait("/bin/true"); },
        {}},
       {"Spawn()+waitid /bin/true (sandbox setup)",
        [&] { return LibrarySpawn(true_plan); },
        {}},
       {"posix_spawn+waitpid tiny static",
-       [] { return PosixSpawn(PROCSANDBOX_TINY_HELPER); },
+       [] { return PosixSpawnWait(PROCSANDBOX_TINY_HELPER); },
        {}},
       {"Spawn()+waitid tiny static (sandbox setup)",
        [&] { return LibrarySpawn(tiny_plan); },
@@ -110,14 +101,10 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
   Report("small parent, tiny static helper", tiny_pair, 0);
 
   // The same with 4 GiB of touched memory in the parent.
-  const std::size_t big = std::size_t{4} << 30;
-  void* mem = mmap(nullptr, big, PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  REQUIRE(mem != MAP_FAILED);
-  std::memset(mem, 1, big);
+  TouchedMemory big(std::size_t{4} << 30);
   std::vector<Variant> large = {
       {"posix_spawn+waitpid /bin/true, 4 GiB parent",
-       [] { return PosixSpawn("/bin/true"); },
+       [] { return PosixSpawnWait("/bin/true"); },
        {}},
       {"Spawn()+waitid /bin/true, 4 GiB parent",
        [&] { return LibrarySpawn(true_plan); },
@@ -128,7 +115,6 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
   const double small_spawn = Median(variants[1].samples);
   std::printf("  Spawn() with a 4 GiB parent / small parent: %5.3fx\n\n",
               Median(large[1].samples) / small_spawn);
-  munmap(mem, big);
   close(null_fd);
   CHECK(small_spawn > 0);
 }
