@@ -1,0 +1,168 @@
+// cgroups for the Linux OS manager: one group per process tree, so that
+// memory, process count, CPU time and CPU weight hold for every descendant,
+// usage is exact, and a stop reaches processes that left the process group.
+//
+// A driver (`CgroupDriver`) is one cgroup version in use by one manager; it
+// owns a directory of its own, `procsandbox-<host pid>-<host start time>-<n>`,
+// under the parent group it was given in each hierarchy, and creates one
+// `Cgroup` per process tree below it. On a hybrid host the manager uses both:
+// the v2 group tracks the tree (placement, kill, freeze, CPU accounting) and
+// v1 controllers carry the limits the unified hierarchy has no controller for.
+//
+// Thread-safety: a driver may be used from any thread. A `Cgroup` is used by
+// one process at a time (its mutex guards it).
+#ifndef PROCSANDBOX_SRC_LINUX_CGROUP_H_
+#define PROCSANDBOX_SRC_LINUX_CGROUP_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/limits.h"
+
+namespace procsandbox::linux_internal {
+
+// What one process tree's group is asked to do.
+struct CgroupRequest {
+  std::optional<int64_t> memory_bytes;  // memory.max / memory.limit_in_bytes
+  std::optional<int64_t> processes;     // pids.max
+  std::optional<uint32_t> cpu_weight;   // cpu.weight (1..10000) / cpu.shares
+  // Account CPU time of the tree (cpu.stat / cpuacct), for Limits::cpu_time.
+  bool cpu_accounting = false;
+  // Able to stop and kill the whole tree (cgroup.kill, cgroup.freeze / the v1
+  // freezer).
+  bool track = false;
+  // Account memory of the tree (peak, OOM kills) even without a limit.
+  bool memory_accounting = false;
+};
+
+// What a group says about its tree; what the driver cannot read stays empty.
+struct CgroupUsage {
+  std::optional<int64_t> cpu_user_ns;
+  std::optional<int64_t> cpu_system_ns;
+  std::optional<int64_t> cpu_total_ns;
+  std::optional<int64_t> memory_current;
+  std::optional<int64_t> memory_peak;
+  std::optional<int64_t> processes;  // pids.current
+  // Processes the kernel's OOM killer ended in this group (memory.events
+  // oom_kill; v1 memory.oom_control oom_kill).
+  int64_t oom_kills = 0;
+  // Times the memory limit was hit (memory.events max; v1 memory.failcnt).
+  int64_t memory_limit_hits = 0;
+  // Forks refused at pids.max (pids.events max).
+  int64_t process_limit_hits = 0;
+};
+
+// One process tree's group (one directory per hierarchy used).
+class Cgroup {
+ public:
+  virtual ~Cgroup() = default;
+  // A directory descriptor for clone3(CLONE_INTO_CGROUP), or -1.
+  virtual int clone_into_fd() const = 0;
+  // Open `cgroup.procs` descriptors that the child writes "0" to before it
+  // execs (v1, or v2 when clone3 placement is not used).
+  virtual std::vector<int> join_fds() const = 0;
+  // Stop using CLONE_INTO_CGROUP: the child joins through join_fds().
+  virtual void JoinFromChild() = 0;
+  virtual CgroupUsage ReadUsage() const = 0;
+  // Stops every process of the tree (they stay stopped until Thaw); returns
+  // once the kernel says it is frozen, or after a bounded wait.
+  virtual absl::Status Freeze() = 0;
+  virtual absl::Status Thaw() = 0;
+  virtual bool can_freeze() const = 0;
+  // SIGKILL to every process of the tree, including any forked meanwhile.
+  virtual absl::Status KillAll() = 0;
+  virtual bool can_kill() const = 0;
+  // True when no process is left in the group.
+  virtual bool Empty() const = 0;
+  // Removes the group's directories: Unavailable (EBUSY) while a process is
+  // still in it (the caller retries), other codes for other failures.
+  virtual absl::Status Remove() = 0;
+  // The group's directories, for messages.
+  virtual std::string Describe() const = 0;
+};
+
+class CgroupDriver {
+ public:
+  virtual ~CgroupDriver() = default;
+  virtual Mechanism mechanism() const = 0;  // kCgroupV2 or kCgroupV1
+  // How this driver would enforce `kind` (memory, processes, cpu_time,
+  // cpu_weight): its mechanism and the file, or kNone and why not.
+  virtual LimitEnforcement Enforces(LimitKind kind) const = 0;
+  // Whether a group can be frozen / killed as a whole, and account CPU time.
+  virtual bool can_track() const = 0;
+  virtual bool can_account_cpu() const = 0;
+  virtual bool can_account_memory() const = 0;
+  // A group for one process tree with `request` applied. Takes a directory
+  // made ahead of time when there is one (see Prepare).
+  virtual absl::StatusOr<std::unique_ptr<Cgroup>> Create(
+      const CgroupRequest& request) = 0;
+  // Makes up to `count` empty groups ahead of time, off the spawn path.
+  virtual void Prepare(int count) = 0;
+  // The manager's own directories (one per hierarchy).
+  virtual std::vector<std::string> directories() const = 0;
+  // Removes the spare groups and the manager's directories (at shutdown,
+  // after every process group was removed). Best effort; says what is left.
+  virtual absl::Status RemoveAll() = 0;
+};
+
+// --- Naming, shared by both versions ----------------------------------------
+
+// "procsandbox-<pid>-<start time in clock ticks>-<n>": the name of a
+// manager's own directory.
+std::string ManagerGroupName(int64_t pid, uint64_t start_ticks, int64_t n);
+// The pid and start time in a manager directory's name, or nullopt when the
+// name is not one of ours.
+struct ManagerGroupOwner {
+  int64_t pid = 0;
+  uint64_t start_ticks = 0;
+};
+std::optional<ManagerGroupOwner> ParseManagerGroupName(const std::string& name);
+// The start time of a process (field 22 of /proc/PID/stat), or nullopt when
+// it does not exist.
+std::optional<uint64_t> ProcessStartTicks(int64_t pid);
+
+// --- The v2 driver -------------------------------------------------------------
+
+struct CgroupV2Config {
+  // The directory the manager creates its own group in: the host's own
+  // cgroup (or OsManagerOptions::cgroup_root).
+  std::string parent;
+  std::string name;  // ManagerGroupName(...)
+  // Place children with clone3(CLONE_INTO_CGROUP).
+  bool clone_into = true;
+};
+// Creates the manager's directory and enables the controllers it can in its
+// cgroup.subtree_control. PermissionDenied / FailedPrecondition naming the
+// directory when that is not possible.
+absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV2Driver(
+    const CgroupV2Config& config);
+
+// --- The v1 driver -------------------------------------------------------------
+
+struct CgroupV1Config {
+  // Per controller used ("memory", "pids", "cpu", "cpuacct", "freezer"): the
+  // directory in its hierarchy the manager creates its own group in. Two
+  // controllers mounted together ("cpu,cpuacct") share a directory.
+  std::map<std::string, std::string> parents;
+  std::string name;  // ManagerGroupName(...)
+};
+absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
+    const CgroupV1Config& config);
+
+// Kills and removes the groups of managers that no longer run (named by
+// ManagerGroupName, their host process gone or restarted) directly under
+// `parent`. Never touches another live manager's groups. Returns the
+// directories removed; failures are listed in `failed`.
+std::vector<std::string> RemoveStaleGroups(const std::string& parent,
+                                           std::vector<std::string>* failed);
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_CGROUP_H_
