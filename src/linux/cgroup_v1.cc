@@ -1,11 +1,686 @@
-// The cgroup v1 driver (being written).
+// The cgroup v1 driver: one hierarchy per controller (or per co-mounted set,
+// "cpu,cpuacct"), a manager directory `<parent>/<name>` in each, and one leaf
+// directory per process tree, named by a sequence number, in each hierarchy
+// the tree's request needs:
+//
+//   memory   memory_bytes, memory_accounting  memory.limit_in_bytes (+memsw)
+//   pids     processes                        pids.max
+//   cpu      cpu_weight                       cpu.shares
+//   cpuacct  cpu_accounting                   cpuacct.usage
+//   freezer  track                            freezer.state
+//
+// v1 has no clone-into-cgroup: the child writes "0" to the `cgroup.procs` of
+// each leaf (join_fds) before it execs, and its descendants inherit them all.
+// So every leaf lists the whole tree; the freezer is what makes a kill that a
+// fork cannot race (freeze, kill, thaw).
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/fmt_absl.h"
+#include "fmt/format.h"
 #include "linux/cgroup.h"
+#include "linux/cgroup_fs.h"
+#include "linux/errno_status.h"
+#include "linux/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+namespace {
+
+constexpr absl::Duration kFreezeTimeout = absl::Seconds(1);
+constexpr absl::Duration kKillTimeout = absl::Seconds(2);
+// PID_MAX_LIMIT on 64-bit kernels: pids.max refuses more, and no tree can
+// have more processes anyway, so a larger limit is written as "max".
+constexpr int64_t kPidMaxLimit = int64_t{4} * 1024 * 1024;
+constexpr char kMemoryLimit[] = "memory.limit_in_bytes";
+constexpr char kMemswLimit[] = "memory.memsw.limit_in_bytes";
+constexpr char kFreezerState[] = "freezer.state";
+
+// A file that only a (non-root) directory of `controller`'s hierarchy has, or
+// null for a controller this driver does not know.
+const char* ControllerFile(absl::string_view controller) {
+  if (controller == "memory") return kMemoryLimit;
+  if (controller == "pids") return "pids.max";
+  if (controller == "cpu") return "cpu.shares";
+  if (controller == "cpuacct") return "cpuacct.usage";
+  if (controller == "freezer") return kFreezerState;
+  return nullptr;
+}
+
+// cpu.weight (1..10000, 100 = default) -> cpu.shares (1024 = default), in
+// the kernel's range [2, 262144].
+int64_t CpuShares(uint32_t weight) {
+  return std::clamp<int64_t>(int64_t{weight} * 1024 / 100, 2, 262144);
+}
+
+bool FileExists(int dir, const char* name) {
+  return faccessat(dir, name, F_OK, 0) == 0;
+}
+
+// The number in file `name`, or the value of `key` in it when given.
+std::optional<int64_t> ReadInt(int dir, const char* name,
+                               absl::string_view key = "") {
+  absl::StatusOr<std::string> text = ReadCgroupFile(dir, name);
+  if (!text.ok()) return std::nullopt;
+  return key.empty() ? ParseCgroupInt(*text) : FlatKeyedValue(*text, key);
+}
+
+// mkdir(2) of a group directory; an existing one is fine. `created` (if
+// given) says whether this call made it.
+absl::Status MakeGroupDir(const std::string& path, bool* created = nullptr) {
+  const bool made = mkdir(path.c_str(), 0755) == 0;
+  if (created != nullptr) *created = made;
+  if (made || errno == EEXIST) return absl::OkStatus();
+  const int err = errno;
+  absl::Status s = ErrnoStatus(err, fmt::format("create cgroup \"{}\"", path));
+  if (s.code() == absl::StatusCode::kPermissionDenied) return s;
+  return absl::FailedPreconditionError(s.message());
+}
+
+// rmdir(2) of a leaf: gone is fine; busy (a process is in it) is Unavailable.
+absl::Status RemoveLeafDir(const std::string& path) {
+  if (rmdir(path.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+  const int err = errno;
+  absl::Status s = ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path));
+  if (err == EBUSY) return absl::UnavailableError(s.message());
+  return s;
+}
+
+// What the driver found out about the hierarchies once, for every group.
+struct Facts {
+  bool memsw = false;       // memory.memsw.limit_in_bytes (swap accounting)
+  bool usage_user = false;  // cpuacct.usage_user / usage_sys (nanoseconds)
+  int64_t ticks_per_second = 100;  // USER_HZ, for cpuacct.stat
+};
+
+// One directory of a group, in one hierarchy.
+struct Leaf {
+  std::string path;
+  std::vector<std::string> controllers;  // those of its hierarchy we use
+  UniqueFd dir;
+  UniqueFd procs;  // cgroup.procs, for the child to join
+  bool removed = false;
+
+  bool Has(absl::string_view controller) const {
+    return std::find(controllers.begin(), controllers.end(), controller) !=
+           controllers.end();
+  }
+};
+
+// --- One process tree's group -----------------------------------------------
+
+class V1Cgroup final : public Cgroup {
+ public:
+  V1Cgroup(std::vector<Leaf> leaves, Facts facts)
+      : leaves_(std::move(leaves)), facts_(facts) {}
+
+  // Opens the directories, writes the limits, opens the cgroup.procs files.
+  // On failure the caller removes the group.
+  absl::Status Setup(const CgroupRequest& request);
+
+  int clone_into_fd() const override { return -1; }
+  std::vector<int> join_fds() const override;
+  void JoinFromChild() override {}
+  CgroupUsage ReadUsage() const override;
+  absl::Status Freeze() override;
+  absl::Status Thaw() override;
+  bool can_freeze() const override { return Find("freezer") != nullptr; }
+  absl::Status KillAll() override;
+  bool can_kill() const override { return !leaves_.empty(); }
+  bool Empty() const override;
+  absl::Status Remove() override;
+  std::string Describe() const override;
+
+ private:
+  const Leaf* Find(absl::string_view controller) const;
+  absl::StatusOr<const Leaf*> Freezer(const char* action) const;
+  absl::Status WriteLimits(const CgroupRequest& request) const;
+  void ReadMemory(int dir, CgroupUsage& usage) const;
+  void ReadCpu(int dir, CgroupUsage& usage) const;
+
+  // The directories and descriptors are fixed at construction; mu_ guards
+  // what Remove() changes and serializes freeze / kill / remove.
+  std::vector<Leaf> leaves_;
+  const Facts facts_;
+  mutable absl::Mutex mu_;
+};
+
+const Leaf* V1Cgroup::Find(absl::string_view controller) const {
+  for (const Leaf& leaf : leaves_) {
+    if (leaf.Has(controller)) return &leaf;
+  }
+  return nullptr;
+}
+
+absl::Status V1Cgroup::Setup(const CgroupRequest& request) {
+  for (Leaf& leaf : leaves_) {
+    absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
+    if (!dir.ok()) return dir.status();
+    leaf.dir = std::move(*dir);
+  }
+  if (absl::Status s = WriteLimits(request); !s.ok()) return s;
+  for (Leaf& leaf : leaves_) {
+    leaf.procs.reset(
+        openat(leaf.dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
+    if (!leaf.procs.valid()) {
+      return ErrnoStatus(errno,
+                         fmt::format("open \"{}/cgroup.procs\"", leaf.path));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status V1Cgroup::WriteLimits(const CgroupRequest& request) const {
+  struct Write {
+    const char* controller;
+    const char* file;
+    std::string value;
+  };
+  std::vector<Write> writes;
+  if (request.memory_bytes) {
+    const std::string value = absl::StrCat(*request.memory_bytes);
+    writes.push_back({"memory", kMemoryLimit, value});
+    // memsw (memory + swap) second: the kernel wants memsw >= memory at
+    // every step, and an unlimited memsw would let the tree swap past it.
+    if (facts_.memsw) writes.push_back({"memory", kMemswLimit, value});
+  }
+  if (request.processes) {
+    writes.push_back({"pids", "pids.max",
+                      *request.processes > kPidMaxLimit
+                          ? std::string("max")
+                          : absl::StrCat(*request.processes)});
+  }
+  if (request.cpu_weight) {
+    writes.push_back(
+        {"cpu", "cpu.shares", absl::StrCat(CpuShares(*request.cpu_weight))});
+  }
+  for (const Write& w : writes) {
+    const Leaf* leaf = Find(w.controller);
+    absl::Status s =
+        WriteCgroupFile(leaf->dir.get(), w.file, w.value, leaf->path);
+    if (!s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+std::vector<int> V1Cgroup::join_fds() const {
+  std::vector<int> fds;
+  for (const Leaf& leaf : leaves_) {
+    if (leaf.procs.valid()) fds.push_back(leaf.procs.get());
+  }
+  return fds;
+}
+
+void V1Cgroup::ReadMemory(int dir, CgroupUsage& usage) const {
+  usage.memory_current = ReadInt(dir, "memory.usage_in_bytes");
+  usage.memory_peak = ReadInt(dir, "memory.max_usage_in_bytes");
+  // oom_kill is in memory.oom_control since Linux 4.13.
+  usage.oom_kills = ReadInt(dir, "memory.oom_control", "oom_kill").value_or(0);
+  // A charge is checked against memsw first, then memory: a refused one
+  // counts in one of the two failcnt files. Linux 6.12+ keeps no
+  // memsw.failcnt, so hits at a memsw limit go uncounted there: an OOM kill
+  // is at least one hit.
+  const int64_t failcnt =
+      ReadInt(dir, "memory.failcnt").value_or(0) +
+      (facts_.memsw ? ReadInt(dir, "memory.memsw.failcnt").value_or(0) : 0);
+  usage.memory_limit_hits = std::max(failcnt, usage.oom_kills);
+}
+
+void V1Cgroup::ReadCpu(int dir, CgroupUsage& usage) const {
+  usage.cpu_total_ns = ReadInt(dir, "cpuacct.usage");
+  if (facts_.usage_user) {
+    usage.cpu_user_ns = ReadInt(dir, "cpuacct.usage_user");
+    usage.cpu_system_ns = ReadInt(dir, "cpuacct.usage_sys");
+    return;
+  }
+  // Older kernels: cpuacct.stat in USER_HZ ticks.
+  absl::StatusOr<std::string> stat = ReadCgroupFile(dir, "cpuacct.stat");
+  if (!stat.ok()) return;
+  const int64_t ns_per_tick = 1'000'000'000 / facts_.ticks_per_second;
+  if (std::optional<int64_t> user = FlatKeyedValue(*stat, "user")) {
+    usage.cpu_user_ns = *user * ns_per_tick;
+  }
+  if (std::optional<int64_t> system = FlatKeyedValue(*stat, "system")) {
+    usage.cpu_system_ns = *system * ns_per_tick;
+  }
+}
+
+CgroupUsage V1Cgroup::ReadUsage() const {
+  CgroupUsage usage;
+  if (const Leaf* memory = Find("memory")) ReadMemory(memory->dir.get(), usage);
+  if (const Leaf* pids = Find("pids")) {
+    usage.processes = ReadInt(pids->dir.get(), "pids.current");
+    usage.process_limit_hits =
+        ReadInt(pids->dir.get(), "pids.events", "max").value_or(0);
+  }
+  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(cpuacct->dir.get(), usage);
+  return usage;
+}
+
+absl::StatusOr<const Leaf*> V1Cgroup::Freezer(const char* action) const {
+  if (const Leaf* freezer = Find("freezer")) return freezer;
+  return absl::FailedPreconditionError(
+      fmt::format("{} {}: no freezer directory", action, Describe()));
+}
+
+absl::Status V1Cgroup::Freeze() {
+  absl::StatusOr<const Leaf*> freezer = Freezer("freeze");
+  if (!freezer.ok()) return freezer.status();
+  const int dir = (*freezer)->dir.get();
+  const absl::Time give_up = absl::Now() + kFreezeTimeout;
+  std::string state;
+  for (int round = 0;; ++round) {
+    // Writing FROZEN again while FREEZING retries the tasks that were busy
+    // (in a syscall, or newly forked) on the last pass.
+    if (absl::Status s =
+            WriteCgroupFile(dir, kFreezerState, "FROZEN", (*freezer)->path);
+        !s.ok()) {
+      return s;
+    }
+    absl::StatusOr<std::string> text = ReadCgroupFile(dir, kFreezerState);
+    if (!text.ok()) return text.status();
+    state = std::string(absl::StripAsciiWhitespace(*text));
+    if (state == "FROZEN") return absl::OkStatus();
+    if (absl::Now() >= give_up) break;
+    absl::SleepFor(absl::Microseconds(std::min(1000, 50 * (round + 1))));
+  }
+  return absl::DeadlineExceededError(
+      fmt::format("freeze \"{}\": still {} after {}", (*freezer)->path, state,
+                  procsandbox::FormatDuration(kFreezeTimeout)));
+}
+
+absl::Status V1Cgroup::Thaw() {
+  absl::StatusOr<const Leaf*> freezer = Freezer("thaw");
+  if (!freezer.ok()) return freezer.status();
+  return WriteCgroupFile((*freezer)->dir.get(), kFreezerState, "THAWED",
+                         (*freezer)->path);
+}
+
+absl::Status V1Cgroup::KillAll() {
+  absl::MutexLock lock(&mu_);
+  if (leaves_.empty()) {
+    return absl::FailedPreconditionError(
+        "kill a cgroup v1 group: it has no directory");
+  }
+  const Leaf* freezer = Find("freezer");
+  if (freezer == nullptr) {
+    // Every leaf lists the whole tree; a fork racing the kill shows up in
+    // the next round.
+    return KillEveryProcess(leaves_.front().dir.get(), kKillTimeout);
+  }
+  // Frozen, nothing can fork; SIGKILL is queued and acts once thawed. A
+  // freeze that timed out still stopped most: the kill goes on.
+  (void)Freeze();
+  absl::StatusOr<std::string> procs =
+      ReadCgroupFile(freezer->dir.get(), "cgroup.procs");
+  if (procs.ok()) {
+    for (int64_t pid : ParsePids(*procs)) {
+      kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+  }
+  const absl::Status thawed = Thaw();
+  absl::Status empty = KillEveryProcess(freezer->dir.get(), kKillTimeout);
+  return empty.ok() ? thawed : empty;
+}
+
+bool V1Cgroup::Empty() const {
+  absl::MutexLock lock(&mu_);
+  // Every leaf lists the whole tree: the first says it all. A removed
+  // directory holds nothing (reading it fails).
+  if (leaves_.empty() || leaves_.front().removed) return true;
+  absl::StatusOr<std::string> procs =
+      ReadCgroupFile(leaves_.front().dir.get(), "cgroup.procs");
+  return !procs.ok() || ParsePids(*procs).empty();
+}
+
+absl::Status V1Cgroup::Remove() {
+  absl::MutexLock lock(&mu_);
+  absl::Status result;
+  for (Leaf& leaf : leaves_) {
+    if (leaf.removed) continue;
+    absl::Status s = RemoveLeafDir(leaf.path);
+    if (s.ok()) {
+      leaf.removed = true;
+    } else {
+      result.Update(s);
+    }
+  }
+  return result;
+}
+
+std::string V1Cgroup::Describe() const {
+  std::vector<absl::string_view> paths;
+  for (const Leaf& leaf : leaves_) paths.push_back(leaf.path);
+  return fmt::format("cgroup v1 {{{}}}", absl::StrJoin(paths, ", "));
+}
+
+// --- The driver -------------------------------------------------------------
+
+// One hierarchy the driver uses: its manager directory and the configured
+// controllers mounted there.
+struct Hierarchy {
+  std::string dir;
+  std::vector<std::string> controllers;
+};
+
+class V1Driver final : public CgroupDriver {
+ public:
+  V1Driver(std::vector<Hierarchy> hierarchies, Facts facts)
+      : hierarchies_(std::move(hierarchies)),
+        facts_(facts),
+        spares_(hierarchies_.size()) {}
+
+  Mechanism mechanism() const override { return Mechanism::kCgroupV1; }
+  LimitEnforcement Enforces(LimitKind kind) const override;
+  // Freezing, and a kill that a fork cannot race, need the freezer. Without
+  // it a group can still be killed (Cgroup::can_kill) by listing the
+  // cgroup.procs of its memory or pids leaf and killing round after round.
+  bool can_track() const override { return Has("freezer"); }
+  bool can_account_cpu() const override { return Has("cpuacct"); }
+  bool can_account_memory() const override { return Has("memory"); }
+  absl::StatusOr<std::unique_ptr<Cgroup>> Create(
+      const CgroupRequest& request) override;
+  void Prepare(int count) override;
+  std::vector<std::string> directories() const override;
+  absl::Status RemoveAll() override;
+
+ private:
+  // The index of the hierarchy `controller` is in, or -1.
+  int IndexOf(absl::string_view controller) const;
+  bool Has(absl::string_view controller) const {
+    return IndexOf(controller) >= 0;
+  }
+  // The hierarchies `request` needs, each once; FailedPrecondition when a
+  // controller it needs is not there.
+  absl::StatusOr<std::vector<int>> Needed(const CgroupRequest& request) const;
+  // A leaf in each of `needed`: spares when each has one, else new ones.
+  absl::StatusOr<std::vector<Leaf>> TakeLeaves(const std::vector<int>& needed);
+  std::string LeafPath(int hierarchy, int64_t n) const {
+    return fmt::format(
+        "{}/{}", hierarchies_[static_cast<std::size_t>(hierarchy)].dir, n);
+  }
+
+  const std::vector<Hierarchy> hierarchies_;
+  const Facts facts_;
+  absl::Mutex prepare_mu_;  // one Prepare / RemoveAll at a time
+  absl::Mutex mu_;
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;  // after RemoveAll
+  int64_t next_ ABSL_GUARDED_BY(mu_) = 0;     // the next leaf's number
+  // Per hierarchy: numbers of empty leaves made ahead of time.
+  std::vector<std::deque<int64_t>> spares_ ABSL_GUARDED_BY(mu_);
+};
+
+int V1Driver::IndexOf(absl::string_view controller) const {
+  for (std::size_t i = 0; i < hierarchies_.size(); ++i) {
+    const std::vector<std::string>& c = hierarchies_[i].controllers;
+    if (std::find(c.begin(), c.end(), controller) != c.end()) {
+      return static_cast<int>(i);
+    }
+  }
+  return -1;
+}
+
+LimitEnforcement V1Driver::Enforces(LimitKind kind) const {
+  struct Way {
+    LimitKind kind;
+    const char* controller;
+    const char* detail;
+  };
+  static constexpr Way kWays[] = {
+      {LimitKind::kMemory, "memory",
+       "memory.limit_in_bytes (+ memory.memsw.limit_in_bytes)"},
+      {LimitKind::kProcesses, "pids", "pids.max"},
+      {LimitKind::kCpuTime, "cpuacct",
+       "cpuacct.usage of the tree, checked by the reactor"},
+      {LimitKind::kCpuWeight, "cpu", "cpu.shares"},
+  };
+  for (const Way& way : kWays) {
+    if (way.kind != kind) continue;
+    if (!Has(way.controller)) {
+      return {kind, Mechanism::kNone,
+              fmt::format("{} controller not mounted", way.controller)};
+    }
+    if (kind == LimitKind::kMemory && !facts_.memsw) {
+      return {kind, Mechanism::kCgroupV1,
+              "memory.limit_in_bytes (swap not limited: no memsw)"};
+    }
+    return {kind, Mechanism::kCgroupV1, way.detail};
+  }
+  return {kind, Mechanism::kNone, "not a cgroup limit"};
+}
+
+absl::StatusOr<std::vector<int>> V1Driver::Needed(
+    const CgroupRequest& request) const {
+  if ((request.memory_bytes && *request.memory_bytes < 0) ||
+      (request.processes && *request.processes < 0)) {
+    return absl::InvalidArgumentError(
+        "create a cgroup v1 group: negative memory or process limit");
+  }
+  std::vector<const char*> controllers;
+  if (request.memory_bytes || request.memory_accounting) {
+    controllers.push_back("memory");
+  }
+  if (request.processes) controllers.push_back("pids");
+  if (request.cpu_weight) controllers.push_back("cpu");
+  if (request.cpu_accounting) controllers.push_back("cpuacct");
+  if (request.track) controllers.push_back("freezer");
+  std::vector<int> needed;
+  for (const char* controller : controllers) {
+    const int index = IndexOf(controller);
+    if (index < 0) {
+      return absl::FailedPreconditionError(fmt::format(
+          "create a cgroup v1 group: the {} controller is not mounted",
+          controller));
+    }
+    if (std::find(needed.begin(), needed.end(), index) == needed.end()) {
+      needed.push_back(index);
+    }
+  }
+  return needed;
+}
+
+absl::StatusOr<std::vector<Leaf>> V1Driver::TakeLeaves(
+    const std::vector<int>& needed) {
+  std::vector<int64_t> numbers;
+  bool fresh = false;
+  {
+    absl::MutexLock lock(&mu_);
+    if (closed_) {
+      return absl::FailedPreconditionError(
+          "create a cgroup v1 group: the driver's directories were removed");
+    }
+    fresh = std::any_of(needed.begin(), needed.end(), [&](int h) {
+      return spares_[static_cast<std::size_t>(h)].empty();
+    });
+    const int64_t n = fresh ? next_++ : 0;
+    for (int h : needed) {
+      std::deque<int64_t>& pool = spares_[static_cast<std::size_t>(h)];
+      numbers.push_back(fresh ? n : pool.front());
+      if (!fresh) pool.pop_front();
+    }
+  }
+  std::vector<Leaf> leaves;
+  for (std::size_t i = 0; i < needed.size(); ++i) {
+    Leaf leaf;
+    leaf.path = LeafPath(needed[i], numbers[i]);
+    leaf.controllers =
+        hierarchies_[static_cast<std::size_t>(needed[i])].controllers;
+    if (absl::Status s = fresh ? MakeGroupDir(leaf.path) : absl::OkStatus();
+        !s.ok()) {
+      for (const Leaf& made : leaves) (void)RemoveLeafDir(made.path);
+      return s;
+    }
+    leaves.push_back(std::move(leaf));
+  }
+  return leaves;
+}
+
+absl::StatusOr<std::unique_ptr<Cgroup>> V1Driver::Create(
+    const CgroupRequest& request) {
+  absl::StatusOr<std::vector<int>> needed = Needed(request);
+  if (!needed.ok()) return needed.status();
+  absl::StatusOr<std::vector<Leaf>> leaves = TakeLeaves(*needed);
+  if (!leaves.ok()) return leaves.status();
+  auto group = std::make_unique<V1Cgroup>(std::move(*leaves), facts_);
+  if (absl::Status s = group->Setup(request); !s.ok()) {
+    (void)group->Remove();  // nothing half-made stays
+    return s;
+  }
+  return group;
+}
+
+void V1Driver::Prepare(int count) {
+  absl::MutexLock prepare(&prepare_mu_);
+  // One number at a time, in each hierarchy short of spares (so that a
+  // group's leaves usually share a name); mkdir outside mu_, Create goes on.
+  for (int round = 0; round < count; ++round) {
+    std::vector<int> short_of;
+    int64_t n = 0;
+    {
+      absl::MutexLock lock(&mu_);
+      if (closed_) return;
+      for (std::size_t h = 0; h < spares_.size(); ++h) {
+        if (spares_[h].size() < static_cast<std::size_t>(count)) {
+          short_of.push_back(static_cast<int>(h));
+        }
+      }
+      if (short_of.empty()) return;
+      n = next_++;
+    }
+    std::vector<int> made;
+    for (int h : short_of) {
+      if (MakeGroupDir(LeafPath(h, n)).ok()) made.push_back(h);
+    }
+    absl::MutexLock lock(&mu_);
+    for (int h : made) spares_[static_cast<std::size_t>(h)].push_back(n);
+    if (made.size() != short_of.size()) return;  // best effort
+  }
+}
+
+std::vector<std::string> V1Driver::directories() const {
+  std::vector<std::string> dirs;
+  for (const Hierarchy& h : hierarchies_) dirs.push_back(h.dir);
+  return dirs;
+}
+
+absl::Status V1Driver::RemoveAll() {
+  absl::MutexLock prepare(&prepare_mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    closed_ = true;
+    for (std::deque<int64_t>& pool : spares_) pool.clear();
+  }
+  // The spares, and any group left behind empty, go with the tree.
+  absl::Status worst;  // Unavailable (busy) over any other failure
+  std::vector<std::string> left;
+  for (const Hierarchy& h : hierarchies_) {
+    absl::Status s = RemoveGroupTree(h.dir);
+    if (s.ok()) continue;
+    left.emplace_back(s.message());
+    if (worst.ok() || absl::IsUnavailable(s)) worst = s;
+  }
+  if (left.empty()) return absl::OkStatus();
+  return absl::Status(worst.code(),
+                      fmt::format("remove cgroup v1 directories: {}",
+                                  absl::StrJoin(left, "; ")));
+}
+
+// --- Construction -----------------------------------------------------------
+
+// The configured controllers grouped by parent directory, checked.
+absl::StatusOr<std::vector<Hierarchy>> Group(const CgroupV1Config& config) {
+  if (config.name.empty() || config.name == "." || config.name == ".." ||
+      config.name.find('/') != std::string::npos) {
+    return absl::InvalidArgumentError(fmt::format(
+        "create the cgroup v1 driver: bad group name \"{}\"", config.name));
+  }
+  std::map<std::string, std::vector<std::string>> by_parent;
+  for (const auto& [controller, parent] : config.parents) {
+    if (ControllerFile(controller) == nullptr || parent.empty() ||
+        parent[0] != '/') {
+      return absl::InvalidArgumentError(fmt::format(
+          "create the cgroup v1 driver: unknown controller \"{}\" or "
+          "relative parent \"{}\"",
+          controller, parent));
+    }
+    std::string dir = parent;
+    while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+    by_parent[dir].push_back(controller);
+  }
+  std::vector<Hierarchy> hierarchies;
+  for (auto& [parent, controllers] : by_parent) {
+    hierarchies.push_back(
+        {fmt::format("{}/{}", parent == "/" ? "" : parent, config.name),
+         std::move(controllers)});
+  }
+  return hierarchies;
+}
+
+// Makes a manager directory, checks that it is in the right hierarchy and
+// notes what its files say about the kernel in `facts`.
+absl::Status MakeManagerDir(const Hierarchy& h, bool* created, Facts& facts) {
+  if (absl::Status s = MakeGroupDir(h.dir, created); !s.ok()) return s;
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(h.dir);
+  if (!dir.ok()) return dir.status();
+  const int fd = dir->get();
+  for (const std::string& controller : h.controllers) {
+    const char* file = ControllerFile(controller);
+    if (!FileExists(fd, file)) {
+      return absl::FailedPreconditionError(
+          fmt::format("use \"{}\" for the {} controller: it has no {}", h.dir,
+                      controller, file));
+    }
+    if (controller == "memory") facts.memsw = FileExists(fd, kMemswLimit);
+    if (controller == "cpuacct") {
+      facts.usage_user = FileExists(fd, "cpuacct.usage_user") &&
+                         FileExists(fd, "cpuacct.usage_sys");
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
-    const CgroupV1Config&) {
-  return absl::UnimplementedError("cgroup v1 driver: not written yet");
+    const CgroupV1Config& config) {
+  absl::StatusOr<std::vector<Hierarchy>> hierarchies = Group(config);
+  if (!hierarchies.ok()) return hierarchies.status();
+  Facts facts;
+  facts.ticks_per_second = std::max<int64_t>(1, sysconf(_SC_CLK_TCK));
+  std::vector<std::string> made;
+  for (const Hierarchy& h : *hierarchies) {
+    bool created = false;
+    absl::Status s = MakeManagerDir(h, &created, facts);
+    if (created) made.push_back(h.dir);
+    if (!s.ok()) {
+      for (const std::string& dir : made) (void)RemoveLeafDir(dir);
+      return s;
+    }
+  }
+  return std::unique_ptr<CgroupDriver>(
+      new V1Driver(std::move(*hierarchies), facts));
 }
 
 }  // namespace procsandbox::linux_internal
