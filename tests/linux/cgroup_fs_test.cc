@@ -1,1 +1,203 @@
+// Detection of the host's cgroup hierarchies, the naming of manager groups,
+// stale-group removal on a fake tree, and the small cgroupfs parsers.
+#include "linux/cgroup_fs.h"
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "linux/cgroup.h"
+#include "linux/cgroup_detect.h"
+
+namespace procsandbox::linux_internal {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+// This host's layout, as /proc/self/mountinfo and /proc/self/cgroup say.
+constexpr char kHybridMountinfo[] =
+    "31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755\n"
+    "32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n"
+    "33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup "
+    "rw,cpuacct\n"
+    "35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup "
+    "rw,memory\n"
+    "39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
+    "40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup "
+    "rw,name=systemd\n"
+    "41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
+constexpr char kHybridCgroup[] =
+    "9:name=systemd:/\n8:pids:/\n4:memory:/process_api/abc\n2:cpuacct:/\n"
+    "1:cpu:/\n0::/\n";
+
+TEST(CgroupDetectTest, AHybridHostHasBothAndEachControllersOwnGroup) {
+  const CgroupHost host = ParseCgroupHost(kHybridMountinfo, kHybridCgroup);
+  EXPECT_EQ(host.mode, CgroupHost::Mode::kHybrid);
+  EXPECT_EQ(host.v2_mount, "/sys/fs/cgroup/unified");
+  EXPECT_EQ(host.v2_group, "/sys/fs/cgroup/unified");
+  ASSERT_NE(host.FindV1("memory"), nullptr);
+  EXPECT_EQ(host.FindV1("memory")->group,
+            "/sys/fs/cgroup/memory/process_api/abc");
+  EXPECT_EQ(host.FindV1("pids")->group, "/sys/fs/cgroup/pids");
+  EXPECT_EQ(host.FindV1("freezer"), nullptr);
+  EXPECT_EQ(host.FindV1("systemd"), nullptr);  // a named hierarchy: unused
+  EXPECT_EQ(CgroupModeName(host.mode), "hybrid");
+}
+
+TEST(CgroupDetectTest, AUnifiedHostUsesTheGroupUnderTheMountsRoot) {
+  // A container: the mount's root is the container's own group.
+  const CgroupHost host = ParseCgroupHost(
+      "50 40 0:40 /kubepods/pod1 /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+      "0::/kubepods/pod1/app\n");
+  EXPECT_EQ(host.mode, CgroupHost::Mode::kV2);
+  EXPECT_EQ(host.v2_group, "/sys/fs/cgroup/app");
+  EXPECT_THAT(host.v1, IsEmpty());
+}
+
+TEST(CgroupDetectTest, AGroupOutsideTheMountedSubtreeIsNotVisible) {
+  const CgroupHost host = ParseCgroupHost(
+      "50 40 0:40 /a /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n", "0::/b\n");
+  EXPECT_EQ(host.v2_group, "");
+}
+
+TEST(CgroupDetectTest, CoMountedControllersShareOneHierarchy) {
+  const CgroupHost host = ParseCgroupHost(
+      "32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup "
+      "rw,cpu,cpuacct\n",
+      "2:cpu,cpuacct:/svc\n");
+  EXPECT_EQ(host.mode, CgroupHost::Mode::kV1);
+  ASSERT_EQ(host.v1.size(), 1u);
+  EXPECT_THAT(host.v1[0].controllers, ElementsAre("cpu", "cpuacct"));
+  EXPECT_EQ(host.FindV1("cpuacct")->group, "/sys/fs/cgroup/cpu,cpuacct/svc");
+}
+
+TEST(CgroupDetectTest, EscapedMountPointsAreDecoded) {
+  const CgroupHost host = ParseCgroupHost(
+      "50 40 0:40 / /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw\n", "0::/\n");
+  EXPECT_EQ(host.v2_mount, "/mnt/my cgroups");
+}
+
+TEST(CgroupDetectTest, NoCgroupMountIsModeNone) {
+  const CgroupHost host = ParseCgroupHost(
+      "31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n", "0::/\n");
+  EXPECT_EQ(host.mode, CgroupHost::Mode::kNone);
+  EXPECT_EQ(ParseCgroupHost("", "").mode, CgroupHost::Mode::kNone);
+  // Garbage lines are skipped, not fatal.
+  EXPECT_EQ(ParseCgroupHost("nonsense\n- - -\n", "x\n:::\n").mode,
+            CgroupHost::Mode::kNone);
+}
+
+TEST(CgroupNamingTest, AManagerGroupNameRoundTrips) {
+  const std::string name = ManagerGroupName(1234, 987654, 3);
+  EXPECT_EQ(name, "procsandbox-1234-987654-3");
+  const std::optional<ManagerGroupOwner> owner = ParseManagerGroupName(name);
+  ASSERT_TRUE(owner.has_value());
+  EXPECT_EQ(owner->pid, 1234);
+  EXPECT_EQ(owner->start_ticks, 987654u);
+}
+
+TEST(CgroupNamingTest, OtherNamesAreNotOurs) {
+  for (const char* name :
+       {"procsandbox", "procsandbox-", "procsandbox-1-2", "procsandbox-a-2-3",
+        "procsandbox-1-2-3-4", "procsandbox--1-2-3", "procsandbox-0-2-3",
+        "other-1-2-3", "system.slice", "procsandbox-1-2-x"}) {
+    EXPECT_FALSE(ParseManagerGroupName(name).has_value()) << name;
+  }
+}
+
+TEST(CgroupNamingTest, ThisProcessHasAStartTime) {
+  EXPECT_TRUE(ProcessStartTicks(getpid()).has_value());
+  EXPECT_FALSE(ProcessStartTicks(0).has_value());
+}
+
+TEST(CgroupFsTest, ParsersReadWhatTheKernelWrites) {
+  EXPECT_EQ(ParseCgroupInt("123\n"), 123);
+  EXPECT_EQ(ParseCgroupInt("max\n"), std::nullopt);
+  EXPECT_EQ(ParseCgroupInt(""), std::nullopt);
+  const char events[] = "low 0\nhigh 0\nmax 5\noom 1\noom_kill 2\n";
+  EXPECT_EQ(FlatKeyedValue(events, "oom_kill"), 2);
+  EXPECT_EQ(FlatKeyedValue(events, "max"), 5);
+  EXPECT_EQ(FlatKeyedValue(events, "oom"), 1);
+  EXPECT_EQ(FlatKeyedValue(events, "missing"), std::nullopt);
+  EXPECT_THAT(ParsePids("12\n345\n\n"), ElementsAre(12, 345));
+  EXPECT_THAT(ParsePids(""), IsEmpty());
+}
+
+// A temporary directory standing in for a cgroup parent.
+class FakeParent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/procsandbox-cgroup-fs-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    root_ = dir;
+  }
+  void TearDown() override { EXPECT_TRUE(RemoveGroupTree(root_).ok()); }
+  void MakeDir(const std::string& relative) {
+    ASSERT_EQ(mkdir((root_ + "/" + relative).c_str(), 0755), 0) << relative;
+  }
+  bool Exists(const std::string& relative) {
+    struct stat st;
+    return stat((root_ + "/" + relative).c_str(), &st) == 0;
+  }
+  std::string root_;
+};
+
+// A pid that is certainly not running: a child that exited and was reaped.
+int64_t AFinishedPid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+TEST_F(FakeParent, OnlyGroupsOfManagersThatAreGoneAreRemoved) {
+  const int64_t me = getpid();
+  const uint64_t started = ProcessStartTicks(me).value();
+  const std::string live = ManagerGroupName(me, started, 0);
+  const std::string restarted = ManagerGroupName(me, started + 1, 0);
+  const std::string gone = ManagerGroupName(AFinishedPid(), 5, 1);
+  for (const std::string& d : {live, restarted, gone}) MakeDir(d);
+  MakeDir(gone + "/0");
+  MakeDir(gone + "/1");
+  MakeDir("procsandbox-not-ours");
+  MakeDir("system.slice");
+  std::vector<std::string> failed;
+  std::vector<std::string> removed = RemoveStaleGroups(root_, &failed);
+  std::sort(removed.begin(), removed.end());
+  std::vector<std::string> expected = {root_ + "/" + gone,
+                                       root_ + "/" + restarted};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(removed, expected);
+  EXPECT_THAT(failed, IsEmpty());
+  EXPECT_TRUE(Exists(live));
+  EXPECT_TRUE(Exists("procsandbox-not-ours"));
+  EXPECT_TRUE(Exists("system.slice"));
+  EXPECT_FALSE(Exists(gone));
+}
+
+TEST_F(FakeParent, AMissingParentHasNothingStale) {
+  EXPECT_THAT(RemoveStaleGroups(root_ + "/missing", nullptr), IsEmpty());
+}
+
+TEST_F(FakeParent, WritingAMissingFileNamesItAndTheValue) {
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(root_);
+  ASSERT_TRUE(dir.ok());
+  absl::Status s = WriteCgroupFile(dir->get(), "memory.max", "64", root_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.message()),
+              ::testing::HasSubstr("\"64\" to " + root_ + "/memory.max"));
+  EXPECT_FALSE(OpenDirectory(root_ + "/missing").ok());
+}
+
+}  // namespace
+}  // namespace procsandbox::linux_internal
