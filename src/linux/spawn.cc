@@ -1,5 +1,6 @@
 #include "linux/spawn.h"
 
+#include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -10,6 +11,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -47,6 +49,97 @@ class ChildStack {
 };
 
 thread_local ChildStack child_stack;
+
+#if defined(__x86_64__) && defined(SYS_clone3)
+#define PROCSANDBOX_HAVE_CLONE3_VM 1
+// clone3 has no libc wrapper that runs a function on a new stack, and a
+// CLONE_VM child cannot return through syscall(): it would pop the parent's
+// frames from its fresh stack. This entry does what glibc's clone() does for
+// clone(2): the child (rax == 0, on the stack clone3 gave it) calls fn(arg)
+// and exits with its result; the parent returns clone3's result.
+//   long procsandbox_clone3_vm(struct clone_args* args, size_t size,
+//                              int (*fn)(void*), void* arg);
+// r8 and r9 carry fn and arg across the syscall (it preserves them; the
+// child starts with the parent's registers).
+extern "C" long procsandbox_clone3_vm(void* args, std::size_t size,
+                                      int (*fn)(void*), void* arg);
+asm(R"(
+  .text
+  .globl procsandbox_clone3_vm
+  .hidden procsandbox_clone3_vm
+  .type procsandbox_clone3_vm, @function
+procsandbox_clone3_vm:
+  .cfi_startproc
+  mov %rdx, %r8
+  mov %rcx, %r9
+  mov $435, %eax
+  syscall
+  test %rax, %rax
+  jnz 1f
+  .cfi_undefined %rip
+  xor %ebp, %ebp
+  mov %r9, %rdi
+  call *%r8
+  mov %eax, %edi
+  mov $60, %eax
+  syscall
+  hlt
+1:
+  ret
+  .cfi_endproc
+  .size procsandbox_clone3_vm, .-procsandbox_clone3_vm
+  .text
+)");
+static_assert(SYS_clone3 == 435, "the entry above hard-codes clone3's number");
+
+// struct clone_args of <linux/sched.h>, as of Linux 5.7 (cgroup).
+struct CloneArgs {
+  uint64_t flags;
+  uint64_t pidfd;
+  uint64_t child_tid;
+  uint64_t parent_tid;
+  uint64_t exit_signal;
+  uint64_t stack;
+  uint64_t stack_size;
+  uint64_t tls;
+  uint64_t set_tid;
+  uint64_t set_tid_size;
+  uint64_t cgroup;
+};
+#endif
+
+// clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) running ChildMain on `stack`,
+// through clone3 into `cgroup_fd` when it is set. Returns the pid or -1
+// (errno set).
+pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
+                 int* pidfd) {
+#if PROCSANDBOX_HAVE_CLONE3_VM
+  if (cgroup_fd >= 0) {
+    CloneArgs args = {};
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.pidfd = reinterpret_cast<uint64_t>(pidfd);
+    args.exit_signal = SIGCHLD;
+    args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(stack) -
+                                            ChildStack::kSize);
+    args.stack_size = ChildStack::kSize;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    const long pid =
+        procsandbox_clone3_vm(&args, sizeof(args), ChildMain, &context);
+    if (pid < 0) {
+      errno = static_cast<int>(-pid);
+      return -1;
+    }
+    return static_cast<pid_t>(pid);
+  }
+#else
+  if (cgroup_fd >= 0) {
+    errno = ENOSYS;
+    return -1;
+  }
+#endif
+  return clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+               &context, pidfd);
+}
 
 std::vector<char*> PointersTo(const std::vector<std::string>& strings) {
   std::vector<char*> pointers;
@@ -124,6 +217,8 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
       return ErrnoStatus(err, absl::StrCat("set up descriptor ", index));
     case ChildStep::kCloseFds:
       return ErrnoStatus(err, "close inherited descriptors");
+    case ChildStep::kJoinCgroup:
+      return ErrnoStatus(err, "join the process's cgroup");
     case ChildStep::kResetSignals:
     case ChildStep::kNone:
       break;
@@ -155,6 +250,18 @@ class SignalsBlocked {
 
 }  // namespace
 
+bool Clone3IntoCgroupAvailable() {
+#if PROCSANDBOX_HAVE_CLONE3_VM
+  // clone3 with a too-small size fails with EINVAL where it exists and
+  // ENOSYS where it does not; nothing is created either way.
+  static const bool available =
+      syscall(SYS_clone3, nullptr, std::size_t{0}) < 0 && errno != ENOSYS;
+  return available;
+#else
+  return false;
+#endif
+}
+
 absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   if (plan.path.empty() || plan.argv.empty()) {
     return absl::InvalidArgumentError("spawn: empty program path or argv");
@@ -180,12 +287,14 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   int clone_errno = 0;
   {
     SignalsBlocked blocked;
-    pid =
-        clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
-              &context, &pidfd);
+    pid = CloneChild(context, stack, plan.cgroup_fd, &pidfd);
     if (pid < 0) clone_errno = errno;
   }
-  if (pid < 0) return ErrnoStatus(clone_errno, "spawn: clone");
+  if (pid < 0) {
+    return ErrnoStatus(clone_errno, plan.cgroup_fd >= 0
+                                        ? "spawn: clone3 into the cgroup"
+                                        : "spawn: clone");
+  }
 
   Spawned spawned{pid, UniqueFd(pidfd)};
   if (context.failed_step != ChildStep::kNone) {

@@ -60,12 +60,23 @@ struct SpawnPlan {
   std::optional<uint32_t> gid;
   std::vector<uint32_t> groups;  // set whenever uid or gid is
   std::vector<RlimitSetting> rlimits;
+  // A cgroup directory to start the child in, atomically
+  // (clone3 CLONE_INTO_CGROUP; needs Clone3IntoCgroupAvailable()), or -1.
+  int cgroup_fd = -1;
+  // Open `cgroup.procs` descriptors the child writes "0" to, first thing
+  // after clone: it is in those groups before anything else runs.
+  std::vector<int> cgroup_join_fds;
 };
 
 struct Spawned {
   pid_t pid = 0;
   UniqueFd pidfd;  // CLONE_PIDFD: signal and wait without pid reuse races
 };
+
+// True when Spawn() can honour SpawnPlan::cgroup_fd: clone3 exists (Linux
+// 5.7+ for CLONE_INTO_CGROUP) and this architecture has the library's clone3
+// entry (x86_64).
+bool Clone3IntoCgroupAvailable();
 
 // Starts `plan.path`. On failure nothing is left behind (the failed child is
 // reaped) and the Status names the step and errno: NotFound (ENOENT),

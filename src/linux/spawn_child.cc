@@ -120,6 +120,14 @@ int ChildMain(void* context) {
   auto* c = static_cast<ChildContext*>(context);
   const SpawnPlan& plan = *c->plan;
 
+  // Into its cgroups first: every later step, and the program, runs under
+  // the group's limits.
+  for (std::size_t i = 0; i < plan.cgroup_join_fds.size(); ++i) {
+    if (write(plan.cgroup_join_fds[i], "0", 1) != 1) {
+      Fail(c, ChildStep::kJoinCgroup, static_cast<int>(i));
+    }
+  }
+
   ResetSignalDispositions();
 
   if (plan.new_session) {

@@ -16,6 +16,7 @@ namespace procsandbox::linux_internal {
 enum class ChildStep : int {
   kNone = 0,
   kResetSignals,
+  kJoinCgroup,
   kSetsid,
   kSetpgid,
   kDeathSignal,
