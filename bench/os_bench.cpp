@@ -4,6 +4,7 @@
 //   build/release/bench/procsandbox_os_bench "[many]"      # 2,000 children
 //   build/release/bench/procsandbox_os_bench "[capture]"   # vs a raw read loop
 //   build/release/bench/procsandbox_os_bench "[deadline]"  # timeout precision
+//   build/release/bench/procsandbox_os_bench "[cgroup]"    # vs no cgroup
 //
 // Variants that are compared run interleaved (round-robin, rotating the
 // first), and ratios are ratios of medians from the same run.
@@ -47,8 +48,9 @@ using procsandbox::bench::Variant;
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 constexpr char kTiny[] = PROCSANDBOX_TINY_HELPER;
 
-std::unique_ptr<Manager> NewManager() {
-  auto m = procsandbox::NewOsManager();
+std::unique_ptr<Manager> NewManager(
+    procsandbox::OsManagerOptions options = {}) {
+  auto m = procsandbox::NewOsManager(options);
   if (!m.ok()) FAIL(std::string(m.status().message()));
   return *std::move(m);
 }
@@ -59,8 +61,10 @@ double Now() {
       .count();
 }
 
-bool ManagerSpawnWait(Manager& m, const char* path) {
+bool ManagerSpawnWait(Manager& m, const char* path,
+                      const procsandbox::Limits& limits = {}) {
   Command cmd(path);
+  cmd.limits = limits;
   // Capture off, no limits: the streams are the host's, as posix_spawn's.
   cmd.stdin_ = Stdio::Inherit();
   cmd.stdout_ = Stdio::Inherit();
@@ -242,4 +246,54 @@ TEST_CASE("deadline precision", "[deadline]") {
         n);
   }
   std::printf("\n");
+}
+
+TEST_CASE("spawn+wait with cgroups vs the plain path", "[cgroup]") {
+  procsandbox::OsManagerOptions off;
+  off.cgroups = false;
+  auto plain = NewManager(off);
+  auto grouped = NewManager();
+  const procsandbox::Capabilities caps = grouped->capabilities();
+  std::printf("\n%s\n", procsandbox::ToString(caps).c_str());
+  if (!caps.Has("cgroups")) {
+    WARN("no usable cgroup here: nothing to compare");
+    return;
+  }
+  procsandbox::Limits limits;
+  limits.memory_bytes = 64 << 20;
+  limits.processes = 32;
+  std::vector<Variant> v = {
+      {"plain: no cgroup, no limits",
+       [&] { return ManagerSpawnWait(*plain, "/bin/true"); },
+       {}},
+      {"plain: no cgroup, memory+pids as rlimits",
+       [&] { return ManagerSpawnWait(*plain, "/bin/true", limits); },
+       {}},
+      {"cgroups: tree group only (no limits)",
+       [&] { return ManagerSpawnWait(*grouped, "/bin/true"); },
+       {}},
+      {"cgroups: memory+pids limits",
+       [&] { return ManagerSpawnWait(*grouped, "/bin/true", limits); },
+       {}},
+      {"cgroups: memory+pids limits, tiny",
+       [&] { return ManagerSpawnWait(*grouped, kTiny, limits); },
+       {}},
+      {"plain: no cgroup, no limits, tiny",
+       [&] { return ManagerSpawnWait(*plain, kTiny); },
+       {}},
+  };
+  Interleave(v, 1000);
+  const double base = Median(v[0].samples);
+  const double tiny_base = Median(v[5].samples);
+  std::printf("\n/bin/true:\n");
+  for (std::size_t i = 0; i < 4; ++i) {
+    std::printf("  %-44s %8.1f us  %.3fx\n", v[i].name.c_str(),
+                Median(v[i].samples) * 1e6, Median(v[i].samples) / base);
+  }
+  std::printf(
+      "tiny static helper:\n  %-44s %8.1f us\n  %-44s %8.1f us  "
+      "%.3fx\n\n",
+      v[5].name.c_str(), tiny_base * 1e6, v[4].name.c_str(),
+      Median(v[4].samples) * 1e6, Median(v[4].samples) / tiny_base);
+  CHECK(base > 0);
 }

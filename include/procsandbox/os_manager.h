@@ -20,15 +20,49 @@
 #define PROCSANDBOX_OS_MANAGER_H_
 
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "procsandbox/export.h"
+#include "procsandbox/format.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/manager.h"
 
 namespace procsandbox {
+
+// What the manager did on its own, for the host's logs and metrics.
+struct PROCSANDBOX_EXPORT OsManagerEvent {
+  enum class Kind {
+    // At creation: a group left by an earlier host of this library that
+    // crashed was killed and removed (detail: its directory).
+    kStaleCgroupRemoved,
+    // A group could not be removed after its process ended (detail: which,
+    // and why); the manager tries again when it is destroyed.
+    kCgroupCleanupFailed,
+    // A process ran without a cgroup it should have had, on rlimits
+    // (detail: the limit and why); never in strict mode, which fails Start().
+    kCgroupDegraded,
+  };
+  Kind kind = Kind::kStaleCgroupRemoved;
+  std::string detail;
+
+  friend bool operator==(const OsManagerEvent& a, const OsManagerEvent& b) {
+    return a.kind == b.kind && a.detail == b.detail;
+  }
+  friend bool operator!=(const OsManagerEvent& a, const OsManagerEvent& b) {
+    return !(a == b);
+  }
+};
+
+// "stale_cgroup_removed", "cgroup_cleanup_failed", "cgroup_degraded".
+PROCSANDBOX_EXPORT absl::string_view OsManagerEventKindName(
+    OsManagerEvent::Kind kind);
+// "stale_cgroup_removed: /sys/fs/cgroup/...".
+PROCSANDBOX_EXPORT std::string ToString(const OsManagerEvent& event);
 
 struct PROCSANDBOX_EXPORT OsManagerOptions {
   // Start() fails with FailedPrecondition when a requested limit cannot be
@@ -42,6 +76,22 @@ struct PROCSANDBOX_EXPORT OsManagerOptions {
   // After the child exited, how long output still held open by a descendant
   // (a daemonised grandchild) is drained before Wait() returns anyway.
   absl::Duration drain_after_exit = absl::Milliseconds(200);
+  // Linux: put each process tree in a cgroup of its own where this host
+  // allows it (capabilities() says what it found). Memory, processes, CPU
+  // time and CPU weight then hold for every descendant, usage covers the
+  // whole tree, and a stop reaches processes that left the process group.
+  // Off: rlimits and process groups only.
+  bool cgroups = true;
+  // Linux: where the manager creates its groups. Empty: this process's own
+  // cgroup. Otherwise a directory of the cgroup2 hierarchy delegated to this
+  // process (absolute path); on a host with v1 controllers, a group path
+  // relative to each controller's mount ("/services/runner"). The manager
+  // creates one directory of its own in it and never moves the host.
+  std::string cgroup_root;
+  // Called with what the manager did on its own (see OsManagerEvent), from
+  // the thread that created the manager or from the manager's thread; it
+  // must not call back into the manager. Empty: nothing is reported.
+  std::function<void(const OsManagerEvent&)> on_event;
 };
 
 // The OS manager of this platform. FailedPrecondition when this platform has
@@ -50,5 +100,7 @@ PROCSANDBOX_EXPORT absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
     OsManagerOptions options = {});
 
 }  // namespace procsandbox
+
+PROCSANDBOX_FORMATTER(procsandbox::OsManagerEvent)
 
 #endif  // PROCSANDBOX_OS_MANAGER_H_

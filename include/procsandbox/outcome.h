@@ -81,6 +81,9 @@ struct PROCSANDBOX_EXPORT ResourceUsage {
   int64_t peak_memory_bytes = 0;  // highest seen
   int64_t processes = 0;          // live processes in the tree (0 once ended)
   int64_t output_bytes = 0;       // stdout + stderr bytes the library received
+  // Forks the tree was refused at Limits::processes (cgroup pids.max): a
+  // program that reports "fork failed" hit its limit when this is non-zero.
+  int64_t forks_refused = 0;
 
   friend PROCSANDBOX_EXPORT bool operator==(const ResourceUsage& a,
                                             const ResourceUsage& b);

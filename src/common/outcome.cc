@@ -71,7 +71,8 @@ bool operator==(const ResourceUsage& a, const ResourceUsage& b) {
   return a.wall_time == b.wall_time && a.user_time == b.user_time &&
          a.system_time == b.system_time && a.memory_bytes == b.memory_bytes &&
          a.peak_memory_bytes == b.peak_memory_bytes &&
-         a.processes == b.processes && a.output_bytes == b.output_bytes;
+         a.processes == b.processes && a.output_bytes == b.output_bytes &&
+         a.forks_refused == b.forks_refused;
 }
 
 std::string ToString(const Outcome& outcome) {
@@ -130,7 +131,11 @@ std::string ToString(const ResourceUsage& usage) {
       ", memory_bytes=", FormatByteSize(usage.memory_bytes),
       ", peak_memory_bytes=", FormatByteSize(usage.peak_memory_bytes),
       ", processes=", usage.processes,
-      ", output_bytes=", FormatByteSize(usage.output_bytes), "}");
+      ", output_bytes=", FormatByteSize(usage.output_bytes),
+      usage.forks_refused == 0
+          ? ""
+          : absl::StrCat(", forks_refused=", usage.forks_refused),
+      "}");
 }
 
 }  // namespace procsandbox

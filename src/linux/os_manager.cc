@@ -5,8 +5,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -18,36 +20,72 @@
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "linux/cgroup.h"
+#include "linux/cgroup_detect.h"
 #include "linux/errno_status.h"
 #include "linux/os_process.h"
+#include "linux/spawn.h"
 
 namespace procsandbox {
 namespace linux_internal {
 namespace {
 
-Capabilities Probe(bool strict) {
+// The limits a cgroup can carry.
+bool CgroupKind(LimitKind kind) {
+  return kind == LimitKind::kMemory || kind == LimitKind::kProcesses ||
+         kind == LimitKind::kCpuTime || kind == LimitKind::kCpuWeight;
+}
+
+std::string FeatureDetail(const CgroupDriver* driver, absl::string_view why) {
+  if (driver == nullptr) return std::string(why);
+  std::vector<std::string> parts;
+  for (LimitKind kind : {LimitKind::kMemory, LimitKind::kProcesses,
+                         LimitKind::kCpuTime, LimitKind::kCpuWeight}) {
+    if (driver->Enforces(kind).enforced()) {
+      parts.push_back(std::string(LimitKindName(kind)));
+    }
+  }
+  if (driver->can_track()) parts.push_back("tree kill and freeze");
+  return fmt::format("{}: {}", fmt::join(driver->directories(), ", "),
+                     parts.empty() ? std::string("no controller")
+                                   : fmt::format("{}", fmt::join(parts, ", ")));
+}
+
+struct CgroupSetup {
+  CgroupHost host;
+  std::string v2_why = "no cgroup2 mount";
+  std::string v1_why = "no cgroup v1 controller mounted";
+};
+
+Capabilities Probe(const OsManagerCore& core, const CgroupSetup& setup) {
   Capabilities caps;
   caps.backend = "linux";
-  caps.strict = strict;
+  caps.strict = core.options.strict;
   const bool root = geteuid() == 0;
-  caps.limits = {
-      {LimitKind::kWallTime, Mechanism::kReactor,
-       "timerfd deadline, TERM then KILL"},
-      {LimitKind::kCpuTime, Mechanism::kRlimit,
-       "RLIMIT_CPU: the first process only, not its children"},
-      {LimitKind::kMemory, Mechanism::kRlimit,
-       "RLIMIT_AS: address space, not resident memory; allocations fail, the "
-       "death is not reported as memory_exceeded"},
-      {LimitKind::kFileSize, Mechanism::kRlimit, "RLIMIT_FSIZE"},
-      {LimitKind::kOpenFiles, Mechanism::kRlimit, "RLIMIT_NOFILE"},
-      root ? LimitEnforcement{LimitKind::kProcesses, Mechanism::kNone,
-                              "RLIMIT_NPROC does not apply to root; needs "
-                              "cgroups"}
-           : LimitEnforcement{LimitKind::kProcesses, Mechanism::kRlimit,
-                              "RLIMIT_NPROC: counts all processes of the user"},
-      {LimitKind::kOutput, Mechanism::kReactor, "captured bytes"},
-      {LimitKind::kCpuWeight, Mechanism::kNone, "needs cgroups"},
-  };
+  for (LimitKind kind : kAllLimitKinds) {
+    LimitEnforcement entry = RlimitFallback(kind);
+    if (CgroupKind(kind)) {
+      std::vector<std::string> why;
+      for (const CgroupDriver* d :
+           {core.cgroup_v2.get(), core.cgroup_v1.get()}) {
+        if (d == nullptr) continue;
+        LimitEnforcement e = d->Enforces(kind);
+        if (e.enforced()) {
+          entry = std::move(e);
+          why.clear();
+          break;
+        }
+        why.push_back(
+            fmt::format("{}: {}", MechanismName(d->mechanism()), e.detail));
+      }
+      if (!why.empty()) {
+        entry.detail = fmt::format("{} (no cgroup for it: {})", entry.detail,
+                                   fmt::join(why, "; "));
+      }
+    }
+    caps.limits.push_back(std::move(entry));
+  }
   // close_range(~0, ~0) closes nothing and fails only where it does not
   // exist (ENOSYS).
   const bool close_range = syscall(SYS_close_range, ~0U, ~0U, 0U) == 0;
@@ -55,11 +93,164 @@ Capabilities Probe(bool strict) {
       {"pidfd", true, "CLONE_PIDFD, waitid(P_PIDFD), pidfd_send_signal"},
       {"close_range", close_range,
        close_range ? "" : "falls back to listing /proc/self/fd"},
-      {"cgroups", false, "not used yet"},
+      {"clone3", Clone3IntoCgroupAvailable(),
+       core.clone_into_cgroup
+           ? "CLONE_INTO_CGROUP places children"
+           : (Clone3IntoCgroupAvailable() ? "available, not used"
+                                          : "children join their cgroups "
+                                            "themselves before exec")},
+      {"cgroups", core.cgroup_v2 != nullptr || core.cgroup_v1 != nullptr,
+       fmt::format("mode {}", CgroupModeName(setup.host.mode))},
+      {"cgroup-v2", core.cgroup_v2 != nullptr,
+       FeatureDetail(core.cgroup_v2.get(), setup.v2_why)},
+      {"cgroup-v1", core.cgroup_v1 != nullptr,
+       FeatureDetail(core.cgroup_v1.get(), setup.v1_why)},
       {"root", root, ""},
   };
   return caps;
 }
+
+// The v1 controllers the manager uses, given what v2 already covers.
+std::vector<std::string> V1ControllersNeeded(const CgroupDriver* v2) {
+  auto covered = [&](LimitKind kind) {
+    return v2 != nullptr && v2->Enforces(kind).enforced();
+  };
+  std::vector<std::string> needed;
+  if (!covered(LimitKind::kMemory)) needed.push_back("memory");
+  if (!covered(LimitKind::kProcesses)) needed.push_back("pids");
+  if (!covered(LimitKind::kCpuWeight)) needed.push_back("cpu");
+  if (v2 == nullptr || !v2->can_account_cpu()) needed.push_back("cpuacct");
+  if (v2 == nullptr || !v2->can_track()) needed.push_back("freezer");
+  return needed;
+}
+
+// Finds the hierarchies, removes groups a crashed earlier host left, and
+// makes the drivers. An explicit cgroup_root that cannot be used is an
+// error; otherwise what is missing is reported in the capabilities.
+absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
+  const OsManagerOptions& options = core.options;
+  if (!options.cgroups) {
+    setup.v2_why = setup.v1_why = "off (OsManagerOptions::cgroups)";
+    return absl::OkStatus();
+  }
+  setup.host = DetectCgroupHost();
+  const CgroupHost& host = setup.host;
+  const std::string& root = options.cgroup_root;
+  if (!root.empty() && root.front() != '/') {
+    return absl::InvalidArgumentError(
+        fmt::format("cgroup_root \"{}\": must be an absolute path", root));
+  }
+  static std::atomic<int64_t> managers{0};
+  const std::string name = ManagerGroupName(
+      getpid(), ProcessStartTicks(getpid()).value_or(0), managers.fetch_add(1));
+  auto remove_stale = [&core](const std::string& parent) {
+    std::vector<std::string> failed;
+    for (const std::string& dir : RemoveStaleGroups(parent, &failed)) {
+      core.Emit(OsManagerEvent::Kind::kStaleCgroupRemoved, dir);
+    }
+    for (const std::string& why : failed) {
+      core.Emit(OsManagerEvent::Kind::kCgroupCleanupFailed, why);
+    }
+  };
+  if (!host.v2_mount.empty()) {
+    const std::string parent = root.empty() ? host.v2_group : root;
+    if (parent.empty()) {
+      setup.v2_why = fmt::format(
+          "this process's cgroup is not visible under {}", host.v2_mount);
+    } else {
+      remove_stale(parent);
+      absl::StatusOr<std::unique_ptr<CgroupDriver>> v2 =
+          NewCgroupV2Driver({parent, name, Clone3IntoCgroupAvailable()});
+      if (v2.ok()) {
+        core.cgroup_v2 = *std::move(v2);
+        core.clone_into_cgroup = Clone3IntoCgroupAvailable();
+      } else if (!root.empty() && host.v1.empty()) {
+        return absl::FailedPreconditionError(
+            fmt::format("cgroup_root: {}", v2.status().message()));
+      } else {
+        setup.v2_why = std::string(v2.status().message());
+      }
+    }
+  }
+  if (!host.v1.empty()) {
+    CgroupV1Config config;
+    config.name = name;
+    std::vector<std::string> missing;
+    for (const std::string& controller :
+         V1ControllersNeeded(core.cgroup_v2.get())) {
+      const CgroupHost::V1* h = host.FindV1(controller);
+      if (h == nullptr) continue;
+      const std::string parent = root.empty() ? h->group : h->mount + root;
+      if (parent.empty()) {
+        missing.push_back(controller);
+        continue;
+      }
+      config.parents[controller] = parent;
+    }
+    std::set<std::string> parents;
+    for (const auto& [controller, parent] : config.parents) {
+      parents.insert(parent);
+    }
+    for (const std::string& parent : parents) remove_stale(parent);
+    if (config.parents.empty()) {
+      setup.v1_why = missing.empty()
+                         ? "no v1 controller needed beside cgroup v2"
+                         : fmt::format(
+                               "this process's group is not visible "
+                               "in the {} hierarchies",
+                               fmt::join(missing, ", "));
+    } else {
+      absl::StatusOr<std::unique_ptr<CgroupDriver>> v1 =
+          NewCgroupV1Driver(config);
+      if (v1.ok()) {
+        core.cgroup_v1 = *std::move(v1);
+      } else if (!root.empty()) {
+        return absl::FailedPreconditionError(
+            fmt::format("cgroup_root: {}", v1.status().message()));
+      } else {
+        setup.v1_why = std::string(v1.status().message());
+      }
+    }
+  }
+  for (CgroupDriver* d : {core.cgroup_v2.get(), core.cgroup_v1.get()}) {
+    if (d != nullptr) d->Prepare(2);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+LimitEnforcement RlimitFallback(LimitKind kind) {
+  switch (kind) {
+    case LimitKind::kWallTime:
+      return {kind, Mechanism::kReactor, "timerfd deadline, TERM then KILL"};
+    case LimitKind::kCpuTime:
+      return {kind, Mechanism::kRlimit,
+              "RLIMIT_CPU: the first process only, not its children"};
+    case LimitKind::kMemory:
+      return {kind, Mechanism::kRlimit,
+              "RLIMIT_AS: address space, not resident memory; allocations "
+              "fail, the death is not reported as memory_exceeded"};
+    case LimitKind::kFileSize:
+      return {kind, Mechanism::kRlimit, "RLIMIT_FSIZE"};
+    case LimitKind::kOpenFiles:
+      return {kind, Mechanism::kRlimit, "RLIMIT_NOFILE"};
+    case LimitKind::kProcesses:
+      if (geteuid() == 0) {
+        return {kind, Mechanism::kNone,
+                "RLIMIT_NPROC does not apply to root; needs cgroups"};
+      }
+      return {kind, Mechanism::kRlimit,
+              "RLIMIT_NPROC: counts all processes of the user"};
+    case LimitKind::kOutput:
+      return {kind, Mechanism::kReactor, "captured bytes"};
+    case LimitKind::kCpuWeight:
+      return {kind, Mechanism::kNone, "needs cgroups"};
+  }
+  return {kind, Mechanism::kNone, "unknown"};
+}
+
+namespace {
 
 class OsManager final : public Manager {
  public:
@@ -90,6 +281,15 @@ class OsManager final : public Manager {
       }
     }
     core_->reactor.reset();
+    // Every group is empty now; remove what is left, the manager's own
+    // directories included.
+    for (auto* driver : {core_->cgroup_v2.get(), core_->cgroup_v1.get()}) {
+      if (driver == nullptr) continue;
+      if (absl::Status s = driver->RemoveAll(); !s.ok()) {
+        core_->Emit(OsManagerEvent::Kind::kCgroupCleanupFailed,
+                    std::string(s.message()));
+      }
+    }
   }
 
   std::shared_ptr<Process> New(Command command) override {
@@ -161,7 +361,12 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
       linux_internal::Reactor::Create();
   if (!reactor.ok()) return reactor.status();
   core->reactor = *std::move(reactor);
-  core->capabilities = linux_internal::Probe(options.strict);
+  core->options = options;
+  linux_internal::CgroupSetup setup;
+  if (absl::Status s = linux_internal::SetUpCgroups(*core, setup); !s.ok()) {
+    return s;
+  }
+  core->capabilities = linux_internal::Probe(*core, setup);
   // Every child costs a pidfd: raise this process's soft descriptor limit to
   // its hard one (children get the original back).
   struct rlimit nofile;
@@ -178,7 +383,6 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
     absl::MutexLock lock(&core->mu);
     core->defaults = options.default_limits;
   }
-  core->options = std::move(options);
   return std::unique_ptr<Manager>(
       new linux_internal::OsManager(std::move(core)));
 }

@@ -167,6 +167,7 @@ absl::Status OsProcess::Start() {
     stdin_pipe_.reset();
     out_ = Output{};
     err_ = Output{};
+    RemoveCgroupsNow();
   }
   return started;
 }
@@ -213,6 +214,11 @@ absl::Status OsProcess::StartLocked() {
   }
 
   SpawnPlan plan;
+  if (absl::Status s = CreateCgroupsLocked(plan); !s.ok()) return s;
+  auto by_rlimit = [this](LimitKind kind) {
+    const LimitEnforcement* e = enforcement_.Find(kind);
+    return e != nullptr && e->mechanism == Mechanism::kRlimit;
+  };
   absl::StatusOr<std::string> path =
       ResolveProgram(command_.program, internal::SearchPathOf(command_.env),
                      command_.working_dir);
@@ -232,11 +238,13 @@ absl::Status OsProcess::StartLocked() {
   plan.groups = command_.isolation.groups;
   if (limits_.cpu_time) {
     // SIGXCPU at the soft limit, SIGKILL a second later if it is caught.
+    // Under a cgroup the reactor stops the whole tree first; this stays as
+    // a backstop for the first process.
     const auto secs = static_cast<uint64_t>(
         std::ceil(absl::ToDoubleSeconds(*limits_.cpu_time)));
     plan.rlimits.push_back({RLIMIT_CPU, secs, secs + 1});
   }
-  if (limits_.memory_bytes) {
+  if (limits_.memory_bytes && by_rlimit(LimitKind::kMemory)) {
     plan.rlimits.push_back(
         Rlimit(RLIMIT_AS, static_cast<uint64_t>(*limits_.memory_bytes)));
   }
@@ -251,7 +259,7 @@ absl::Status OsProcess::StartLocked() {
     // select()-based programs break above 1024 descriptors.
     plan.rlimits.push_back(*core_->child_nofile);
   }
-  if (limits_.processes) {
+  if (limits_.processes && by_rlimit(LimitKind::kProcesses)) {
     plan.rlimits.push_back(
         Rlimit(RLIMIT_NPROC, static_cast<uint64_t>(*limits_.processes)));
   }
@@ -317,7 +325,15 @@ absl::Status OsProcess::StartLocked() {
   }
 
   absl::StatusOr<Spawned> spawned = Spawn(plan);
-  if (!spawned.ok()) return spawned.status();
+  if (!spawned.ok()) {
+    absl::MutexLock core_lock(&core_->mu);
+    if (core_->shut_down) {
+      // Its group went with the manager's directories.
+      return absl::FailedPreconditionError(
+          fmt::format("start \"{}\": its manager is gone", command_.label()));
+    }
+    return spawned.status();
+  }
   start_ns_ = MonotonicNanos();
   pid_ = spawned->pid;
   pidfd_ = std::move(spawned->pidfd);
@@ -334,6 +350,8 @@ absl::Status OsProcess::StartLocked() {
                   static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0 &&
            errno == EINTR) {
     }
+    if (tracker_ != nullptr) (void)tracker_->KillAll();
+    RemoveCgroupsNow();
     return absl::FailedPreconditionError(
         fmt::format("start \"{}\": its manager is gone", command_.label()));
   }

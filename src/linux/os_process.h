@@ -13,12 +13,14 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "linux/cgroup.h"
 #include "linux/reactor.h"
 #include "linux/spawn.h"
 #include "linux/unique_fd.h"
@@ -39,12 +41,24 @@ struct OsManagerCore {
   // The manager raised its own soft RLIMIT_NOFILE (a pidfd per child):
   // children get the host's original back, unless they ask for open_files.
   std::optional<RlimitSetting> child_nofile;
+  // The cgroup drivers in use (either may be null): on a hybrid host v2
+  // tracks the tree and v1 carries the limits v2 has no controller for.
+  std::unique_ptr<CgroupDriver> cgroup_v2;
+  std::unique_ptr<CgroupDriver> cgroup_v1;
+  // Children start in their v2 group with clone3(CLONE_INTO_CGROUP).
+  bool clone_into_cgroup = false;
+
+  CgroupDriver* DriverFor(Mechanism mechanism) const;
+  void Emit(OsManagerEvent::Kind kind, std::string detail) const;
 
   absl::Mutex mu;
   Limits defaults ABSL_GUARDED_BY(mu);
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   std::map<Pid, std::shared_ptr<OsProcess>> live ABSL_GUARDED_BY(mu);
 };
+
+// How `kind` is enforced without cgroups (rlimits), or why it is not.
+LimitEnforcement RlimitFallback(LimitKind kind);
 
 class OsProcess final : public Process,
                         public std::enable_shared_from_this<OsProcess> {
@@ -116,6 +130,26 @@ class OsProcess final : public Process,
   void MaybeFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // cgroups (os_process_cgroup.cc).
+  absl::Status CreateCgroupsLocked(SpawnPlan& plan)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The groups of `mechanism` could not be made: rlimits instead (or, in
+  // strict mode, the error).
+  absl::Status DegradeLocked(Mechanism mechanism, const absl::Status& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RemoveCgroupsNow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmCpuCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnCpuCheck();
+  // After the reap: the rest of the tree is killed, final usage read.
+  void EndTreeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleCgroupRemoval() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void RemoveCgroups(std::shared_ptr<OsProcess> self,
+                            int64_t give_up_ns);
+  void ApplyCgroupUsageLocked(Outcome& outcome) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadCgroupUsageLocked(ResourceUsage& usage) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   absl::StatusOr<std::string> ReadPipe(Stream stream, std::size_t max_bytes,
                                        bool line, absl::Duration timeout);
 
@@ -157,6 +191,16 @@ class OsProcess final : public Process,
   bool drain_expired_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   uint64_t deadline_timer_ = 0;  // reactor thread
+
+  // The process tree's groups (none without cgroups), and which of them
+  // stops the tree, accounts its CPU, its memory.
+  std::vector<std::unique_ptr<Cgroup>> cgroups_ ABSL_GUARDED_BY(mu_);
+  Cgroup* tracker_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Cgroup* cpu_group_ ABSL_GUARDED_BY(mu_) = nullptr;
+  Cgroup* memory_group_ ABSL_GUARDED_BY(mu_) = nullptr;
+  CgroupUsage cgroup_usage_ ABSL_GUARDED_BY(mu_);  // last read; final at end
+  bool frozen_ ABSL_GUARDED_BY(mu_) = false;       // Suspend() froze it
+  uint64_t cpu_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace procsandbox::linux_internal

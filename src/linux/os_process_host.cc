@@ -288,6 +288,7 @@ ResourceUsage OsProcess::Usage() const {
     usage.user_time = outcome_->user_time;
     usage.system_time = outcome_->system_time;
     usage.peak_memory_bytes = outcome_->peak_memory_bytes;
+    usage.forks_refused = cgroup_usage_.process_limit_hits;
     return usage;
   }
   if (reaped_) {  // draining its output: the pid may belong to another now
@@ -299,6 +300,7 @@ ResourceUsage OsProcess::Usage() const {
   usage.wall_time = NanosToDuration(MonotonicNanos() - start_ns_);
   usage.processes = 1;
   ReadProcUsage(pid_, usage);
+  ReadCgroupUsageLocked(usage);  // the whole tree, where there is a group
   return usage;
 }
 

@@ -57,6 +57,7 @@ void OsProcess::Arm() {
     (void)reactor.Watch(stdin_pipe_->get(), EPOLLOUT,
                         [self](uint32_t) { self->OnStdinWritable(); });
   }
+  ArmCpuCheck();
   if (limits_.wall_time && !reaped_) {
     deadline_timer_ = reactor.AddTimer(
         start_ns_ + absl::ToInt64Nanoseconds(*limits_.wall_time),
@@ -162,6 +163,7 @@ void OsProcess::OnExit() {
   }
   reaped_ = true;
   end_ns_ = MonotonicNanos();
+  EndTreeLocked();
   {
     // The pid is free from now on; the table must not hold it. (The
     // reactor's callback keeps this process alive while it runs.)
@@ -185,6 +187,7 @@ void OsProcess::OnExit() {
         });
   }
   MaybeFinish();
+  ScheduleCgroupRemoval();
 }
 
 void OsProcess::OnDeadline() {
@@ -247,12 +250,16 @@ void OsProcess::FinishLocked() {
   outcome.wall_time = NanosToDuration(end_ns_ - start_ns_);
   ApplyRusage(rusage_, outcome.user_time, outcome.system_time,
               outcome.peak_memory_bytes);
+  ApplyCgroupUsageLocked(outcome);
   outcome.limits = limits_;
   // The cause of death, by ordered evidence: our own deadline, cancel or
   // output stop; then the limit signals; then a signal the host sent.
   const absl::Duration cpu = outcome.user_time + outcome.system_time;
   if (cause_) {
     outcome.reason = *cause_;
+  } else if (signaled && outcome.signal == SIGKILL &&
+             cgroup_usage_.oom_kills > 0) {
+    outcome.reason = ExitReason::kMemoryExceeded;
   } else if (signaled && (outcome.signal == SIGXCPU ||
                           (outcome.signal == SIGKILL && limits_.cpu_time &&
                            cpu >= *limits_.cpu_time))) {
@@ -280,6 +287,8 @@ void OsProcess::SignalTreeLocked(int signo) {
   // need cgroups: the next issue.)
   if (group_) kill(-pid_, signo);
   syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0);
+  // The cgroup holds the whole tree, also what left the process group.
+  if (signo == SIGKILL && tracker_ != nullptr) (void)tracker_->KillAll();
 }
 
 bool OsProcess::ExitedLocked() const {
@@ -299,8 +308,10 @@ void OsProcess::TerminateLocked(ExitReason cause) {
     return;
   }
   SignalTreeLocked(SIGTERM);
-  // A stopped process acts on TERM only when resumed.
+  // A stopped or frozen process acts on TERM only when resumed.
   SignalTreeLocked(SIGCONT);
+  if (frozen_ && tracker_ != nullptr) (void)tracker_->Thaw();
+  frozen_ = false;
   suspended_ = false;
   if (kill_scheduled_) return;
   kill_scheduled_ = true;
@@ -368,7 +379,41 @@ absl::Status OsProcess::Signal(int signo) {
   return absl::OkStatus();
 }
 
-absl::Status OsProcess::Suspend() { return Signal(SIGSTOP); }
-absl::Status OsProcess::Resume() { return Signal(SIGCONT); }
+absl::Status OsProcess::Suspend() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (tracker_ != nullptr && tracker_->can_freeze() && !ExitedLocked() &&
+        phase_ == Phase::kRunning) {
+      // Frozen, the whole tree stops and cannot tell (no SIGSTOP to catch
+      // or to notice through a parent's waitpid).
+      if (absl::Status s = tracker_->Freeze(); !s.ok()) {
+        return absl::Status(s.code(),
+                            fmt::format("suspend \"{}\" (pid {}): {}",
+                                        command_.label(), pid_, s.message()));
+      }
+      frozen_ = true;
+      suspended_ = true;
+      return absl::OkStatus();
+    }
+  }
+  return Signal(SIGSTOP);
+}
+
+absl::Status OsProcess::Resume() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (frozen_ && tracker_ != nullptr) {
+      if (absl::Status s = tracker_->Thaw(); !s.ok()) {
+        return absl::Status(s.code(),
+                            fmt::format("resume \"{}\" (pid {}): {}",
+                                        command_.label(), pid_, s.message()));
+      }
+      frozen_ = false;
+      suspended_ = false;
+      return absl::OkStatus();
+    }
+  }
+  return Signal(SIGCONT);
+}
 
 }  // namespace procsandbox::linux_internal

@@ -109,8 +109,9 @@ struct ProgramState {
   int64_t peak_memory = 0;
   int64_t open_files = 0;
   int64_t children = 0;
-  int64_t output_bytes = 0;  // received from stdout and stderr
-  int64_t kept_bytes = 0;    // captured or delivered as lines
+  int64_t forks_refused = 0;  // SpawnChildren over Limits::processes
+  int64_t output_bytes = 0;   // received from stdout and stderr
+  int64_t kept_bytes = 0;     // captured or delivered as lines
 
   // Signals.
   std::deque<int> pending;  // caught or default-fatal, not yet acted on

@@ -227,6 +227,7 @@ absl::Status FakeProcess::SpawnChildren(int64_t count) {
   count = std::max<int64_t>(0, count);
   if (p.limits.processes.has_value() &&
       1 + p.children + count > *p.limits.processes) {
+    ++p.forks_refused;
     return absl::ResourceExhaustedError(fmt::format(
         "fork: resource temporarily unavailable (EAGAIN): limit processes {}",
         *p.limits.processes));

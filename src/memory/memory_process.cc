@@ -424,6 +424,7 @@ ResourceUsage MemoryProcess::Usage() const {
   usage.peak_memory_bytes = p.peak_memory;
   usage.processes = p.phase == Phase::kEnded ? 0 : 1 + p.children;
   usage.output_bytes = p.output_bytes;
+  usage.forks_refused = p.forks_refused;
   return usage;
 }
 

@@ -419,6 +419,19 @@ void Fork(const Args& a) {
   }
 }
 
+// Children that spin until killed, their stdio on /dev/null.
+void BurnChildren(const Args& a) {
+  for (long long i = 0; i < a.number[0]; ++i) {
+    const pid_t pid = fork();
+    if (pid < 0) Fail("fork", errno);
+    if (pid == 0) {
+      const int null = open("/dev/null", O_RDWR);
+      for (int fd = 0; fd <= 2 && null >= 0; ++fd) dup2(null, fd);
+      BurnForever(Args{});
+    }
+  }
+}
+
 void ForkBomb(const Args&) {
   int made = 0;
   while (made < kForkBombCap && ForkPausing(/*detach=*/true) > 0) ++made;
@@ -541,6 +554,7 @@ constexpr Step kSteps[] = {
     {"burn-forever", "", "", BurnForever},
     {"fork", "N", "COUNT", Fork},
     {"fork-bomb", "", "", ForkBomb},
+    {"burn-children", "N", "COUNT", BurnChildren},
     {"daemonize", "", "", Daemonize},
     {"grandchild-holds-pipe", "", "", GrandchildHoldsPipe},
     {"wait-children", "", "", WaitChildren},

@@ -1,1 +1,508 @@
+// The OS manager with cgroups, for real: whole-tree limits, the exact cause
+// of death, tree kill and freeze, accounting, cleanup, stale groups, strict
+// mode. Each test skips, saying why, where this host has no usable cgroup
+// for what it checks.
+#include "linux/cgroup.h"
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "linux/cgroup_detect.h"
+#include "process_inspection.h"
+#include "procsandbox/procsandbox.h"
+#include "procsandbox/testing/matchers.h"
+
+namespace procsandbox {
+namespace {
+
+using ::procsandbox::testing::Cancelled;
+using ::procsandbox::testing::ExceededCpuTime;
+using ::procsandbox::testing::ExceededMemory;
+using ::procsandbox::testing::ExitedWith;
+using ::procsandbox::testing::IsOk;
+using ::procsandbox::testing::StatusIs;
+using ::procsandbox::testing::TimedOut;
+using ::testing::HasSubstr;
+
+constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
+
+Command Helper(std::vector<std::string> steps) {
+  return Command(kHelper, std::move(steps));
+}
+
+std::string Unique(absl::string_view what) {
+  return absl::StrCat(what, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
+}
+
+// The helpers alive whose command line carries `marker`.
+std::vector<pid_t> HelpersWithMarker(const std::string& marker) {
+  std::vector<pid_t> found;
+  for (const ProcStat& p : ListProcesses()) {
+    if (p.state == 'Z') continue;
+    const std::vector<std::string> args = CommandLineOf(p.pid);
+    if (!args.empty() && args[0] == kHelper &&
+        std::find(args.begin(), args.end(), marker) != args.end()) {
+      found.push_back(p.pid);
+    }
+  }
+  return found;
+}
+
+// Reaps the killed descendants orphaned to this test (the subreaper). No
+// process of a manager runs when this is called.
+void ReapOrphans() {
+  while (waitpid(-1, nullptr, WNOHANG) > 0) {
+  }
+}
+
+// Collects the manager's events.
+struct EventLog {
+  absl::Mutex mu;
+  std::vector<OsManagerEvent> events;
+
+  std::function<void(const OsManagerEvent&)> Sink() {
+    return [this](const OsManagerEvent& e) {
+      absl::MutexLock lock(&mu);
+      events.push_back(e);
+    };
+  }
+  std::vector<OsManagerEvent> Take() {
+    absl::MutexLock lock(&mu);
+    return events;
+  }
+};
+
+class CgroupTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "cgroups need root here";
+    OsManagerOptions options;
+    options.on_event = events_.Sink();
+    auto m = NewOsManager(options);
+    ASSERT_THAT(m, IsOk());
+    manager_ = *std::move(m);
+    caps_ = manager_->capabilities();
+    if (!caps_.Has("cgroups")) {
+      GTEST_SKIP() << "no usable cgroup here: " << caps_;
+    }
+  }
+  void TearDown() override {
+    manager_.reset();
+    // Every directory of this test process's managers is gone.
+    EXPECT_THAT(OurGroupDirectories(), ::testing::IsEmpty());
+    ExpectNoChildren();
+  }
+
+  // Skips unless `kind` is enforced by a cgroup here.
+  bool Requires(LimitKind kind) {
+    const LimitEnforcement* e = caps_.Find(kind);
+    return e != nullptr && (e->mechanism == Mechanism::kCgroupV1 ||
+                            e->mechanism == Mechanism::kCgroupV2);
+  }
+
+  // The parents the managers use on this host.
+  static std::vector<std::string> Parents() {
+    const linux_internal::CgroupHost host = linux_internal::DetectCgroupHost();
+    std::vector<std::string> parents;
+    if (!host.v2_group.empty()) parents.push_back(host.v2_group);
+    for (const auto& h : host.v1) {
+      if (!h.group.empty()) parents.push_back(h.group);
+    }
+    return parents;
+  }
+
+  // Manager directories of this test process left under the parents.
+  static std::vector<std::string> OurGroupDirectories() {
+    std::vector<std::string> found;
+    const std::string prefix = absl::StrCat("procsandbox-", getpid(), "-");
+    for (const std::string& parent : Parents()) {
+      if (DIR* dir = opendir(parent.c_str())) {
+        while (const dirent* entry = readdir(dir)) {
+          if (absl::StartsWith(entry->d_name, prefix)) {
+            found.push_back(parent + "/" + entry->d_name);
+          }
+        }
+        closedir(dir);
+      }
+    }
+    return found;
+  }
+
+  EventLog events_;
+  std::unique_ptr<Manager> manager_;
+  Capabilities caps_;
+};
+
+TEST_F(CgroupTest, CapabilitiesNameTheGroupsAndTheMechanismOfEachLimit) {
+  const std::string text = ToString(caps_);
+  EXPECT_THAT(text, HasSubstr("procsandbox-"));
+  // Where a cgroup carries a limit, the detail names its file.
+  for (LimitKind kind : {LimitKind::kMemory, LimitKind::kProcesses,
+                         LimitKind::kCpuTime, LimitKind::kCpuWeight}) {
+    const LimitEnforcement* e = caps_.Find(kind);
+    ASSERT_NE(e, nullptr);
+    if (e->mechanism == Mechanism::kCgroupV1 ||
+        e->mechanism == Mechanism::kCgroupV2) {
+      EXPECT_THAT(e->detail,
+                  ::testing::AnyOf(HasSubstr("memory."), HasSubstr("pids."),
+                                   HasSubstr("cpu")))
+          << *e;
+    }
+  }
+}
+
+TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
+  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  Command cmd = Helper({"alloc-mb", "1024", "print", "survived"});
+  cmd.limits.memory_bytes = 64 << 20;
+  cmd.stdout_ = Stdio::Capture();
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, ExceededMemory());
+  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->stdout_, "");
+  // The peak is the group's: at the limit, not above it.
+  EXPECT_GE(r->outcome.peak_memory_bytes, 60 << 20);
+  EXPECT_LE(r->outcome.peak_memory_bytes, 64 << 20);
+  EXPECT_THAT(ToString(r->outcome), HasSubstr("memory limit 64 MiB"));
+  const LimitEnforcement* e = r->enforcement.Find(LimitKind::kMemory);
+  ASSERT_NE(e, nullptr);
+  EXPECT_NE(e->mechanism, Mechanism::kRlimit) << *e;
+  // The host is unharmed and the next run under the same limit is fine.
+  Command small = Helper({"alloc-mb", "16", "print", "ok"});
+  small.limits.memory_bytes = 64 << 20;
+  EXPECT_THAT(procsandbox::Run(*manager_, small), ExitedWith(0));
+}
+
+TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
+  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  Command cmd = Helper({"alloc-mb", "100"});
+  cmd.limits.memory_bytes = 512 << 20;
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_GE(r->outcome.peak_memory_bytes, 100 << 20);
+  EXPECT_LE(r->outcome.peak_memory_bytes, 110 << 20);
+}
+
+TEST_F(CgroupTest, AForkBombUnderAProcessLimitIsContainedAndEndsWithTheTree) {
+  if (!Requires(LimitKind::kProcesses)) GTEST_SKIP() << "processes: " << caps_;
+  const std::string marker = Unique("BOMB");
+  Command cmd = Helper({"fork-bomb", "print-stderr", marker});
+  cmd.limits.processes = 32;
+  cmd.limits.wall_time = absl::Seconds(20);
+  cmd.stdout_ = Stdio::Capture();
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_THAT(outcome, ExitedWith(0));
+  // The helper counts the children it made: the limit counts it too.
+  const std::string made = p->Captured().stdout_;
+  ASSERT_FALSE(made.empty());
+  EXPECT_LE(std::stoi(made), 31);
+  EXPECT_GE(std::stoi(made), 1);
+  EXPECT_GT(p->Usage().forks_refused, 0) << p->Usage();
+  // The children paused forever: they ended with the tree.
+  EXPECT_THAT(HelpersWithMarker(marker), ::testing::IsEmpty());
+}
+
+TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnTimeout) {
+  ScopedSubreaper subreaper;  // in case it escaped after all
+  const std::string marker = Unique("DAEMON");
+  Command cmd = Helper({"daemonize", "print-stderr", marker, "sleep-forever"});
+  cmd.limits.wall_time = absl::Milliseconds(300);
+  cmd.kill_grace = absl::Milliseconds(100);
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, TimedOut());
+  std::vector<pid_t> left = HelpersWithMarker(marker);
+  EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon survived";
+  for (pid_t pid : left) kill(pid, SIGKILL);
+  ReapOrphans();
+}
+
+TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnKill) {
+  ScopedSubreaper subreaper;
+  const std::string marker = Unique("DAEMON");
+  Command cmd = Helper(
+      {"daemonize", "print-stderr", marker, "print", "up", "sleep-forever"});
+  cmd.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(10)), IsOk());
+  ASSERT_EQ(HelpersWithMarker(marker).size(), 2u) << "parent and daemon";
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+  std::vector<pid_t> left = HelpersWithMarker(marker);
+  EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon survived";
+  for (pid_t pid : left) kill(pid, SIGKILL);
+  ReapOrphans();
+}
+
+TEST_F(CgroupTest, ADaemonLeftBehindByAnExitedProgramEndsWithIt) {
+  ScopedSubreaper subreaper;
+  const std::string marker = Unique("DAEMON");
+  absl::StatusOr<RunResult> r =
+      procsandbox::Run(*manager_, Helper({"daemonize", "print", marker}));
+  ASSERT_THAT(r, ExitedWith(0));
+  std::vector<pid_t> left = HelpersWithMarker(marker);
+  EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon outlived the run";
+  for (pid_t pid : left) kill(pid, SIGKILL);
+  ReapOrphans();
+}
+
+TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
+  if (!Requires(LimitKind::kCpuTime)) GTEST_SKIP() << "cpu_time: " << caps_;
+  Command cmd = Helper({"burn-children", "4", "sleep-forever"});
+  cmd.limits.cpu_time = absl::Seconds(1);
+  cmd.limits.wall_time = absl::Seconds(20);
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, ExceededCpuTime());
+  // The parent itself only sleeps: the children's time counted.
+  const absl::Duration cpu = r->outcome.user_time + r->outcome.system_time;
+  EXPECT_GE(cpu, absl::Seconds(1));
+  EXPECT_LT(cpu, absl::Milliseconds(1300));
+  EXPECT_LT(r->outcome.wall_time, absl::Seconds(5));
+}
+
+TEST_F(CgroupTest, SuspendFreezesABusyTreeAndResumeThawsIt) {
+  Command cmd = Helper({"burn-children", "2", "burn-forever"});
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  absl::SleepFor(absl::Milliseconds(100));
+  ASSERT_THAT(p->Suspend(), IsOk());
+  EXPECT_EQ(p->state(), ProcessState::kSuspended);
+  const ResourceUsage frozen = p->Usage();
+  absl::SleepFor(absl::Milliseconds(200));
+  const ResourceUsage still = p->Usage();
+  const absl::Duration grew = (still.user_time + still.system_time) -
+                              (frozen.user_time + frozen.system_time);
+  EXPECT_LT(grew, absl::Milliseconds(10)) << frozen << " then " << still;
+  ASSERT_THAT(p->Resume(), IsOk());
+  // Thawed, it runs again (however busy the machine is with other tests).
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  ResourceUsage thawed;
+  do {
+    absl::SleepFor(absl::Milliseconds(20));
+    thawed = p->Usage();
+  } while ((thawed.user_time + thawed.system_time) -
+                   (still.user_time + still.system_time) <
+               absl::Milliseconds(100) &&
+           absl::Now() < give_up);
+  EXPECT_GE((thawed.user_time + thawed.system_time) -
+                (still.user_time + still.system_time),
+            absl::Milliseconds(100))
+      << still << " then " << thawed;
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+}
+
+TEST_F(CgroupTest, TerminateReachesAFrozenTree) {
+  Command cmd = Helper({"burn-forever"});
+  cmd.kill_grace = absl::Seconds(5);
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());
+  ASSERT_THAT(p->Terminate(), IsOk());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(absl::Seconds(3));
+  ASSERT_THAT(outcome, Cancelled());
+  EXPECT_EQ(outcome->signal, SIGTERM);
+}
+
+TEST_F(CgroupTest, NoGroupIsLeftAfterAThousandRuns) {
+  Command cmd(PROCSANDBOX_TINY_HELPER, {});
+  if (Requires(LimitKind::kMemory)) cmd.limits.memory_bytes = 64 << 20;
+  if (Requires(LimitKind::kProcesses)) cmd.limits.processes = 8;
+  for (int i = 0; i < 1000; ++i) {
+    absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+    ASSERT_THAT(r, ExitedWith(0)) << "run " << i;
+  }
+  // Groups are removed after each reap; a few made ahead may wait for the
+  // next run.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  std::size_t leaves = 0;
+  do {
+    leaves = 0;
+    for (const std::string& dir : OurGroupDirectories()) {
+      if (DIR* d = opendir(dir.c_str())) {
+        while (const dirent* entry = readdir(d)) {
+          if (entry->d_type == DT_DIR && entry->d_name[0] != '.') ++leaves;
+        }
+        closedir(d);
+      }
+    }
+  } while (leaves > 2 * Parents().size() && absl::Now() < give_up &&
+           (absl::SleepFor(absl::Milliseconds(10)), true));
+  EXPECT_LE(leaves, 2 * Parents().size()) << "spare groups only";
+  // TearDown checks that the manager removes the rest.
+}
+
+TEST_F(CgroupTest, EnforcementSaysWhichCgroupCarriesEachLimit) {
+  Command cmd = Helper({"exit", "0"});
+  cmd.limits.memory_bytes = 64 << 20;
+  cmd.limits.processes = 16;
+  cmd.limits.cpu_time = absl::Seconds(5);
+  cmd.limits.cpu_weight = 50;
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, ExitedWith(0));
+  for (LimitKind kind : {LimitKind::kMemory, LimitKind::kProcesses,
+                         LimitKind::kCpuTime, LimitKind::kCpuWeight}) {
+    const LimitEnforcement* e = r->enforcement.Find(kind);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(*e, *caps_.Find(kind));
+  }
+}
+
+TEST_F(CgroupTest, GroupsOfACrashedHostAreKilledAndRemovedAtStart) {
+  ScopedSubreaper subreaper;
+  // A stale manager directory: this pid, but another start time (a host
+  // that ran before under the same pid).
+  const std::vector<std::string> parents = Parents();
+  ASSERT_FALSE(parents.empty());
+  const std::string stale = absl::StrCat(
+      parents.front(), "/",
+      linux_internal::ManagerGroupName(
+          getpid(), linux_internal::ProcessStartTicks(getpid()).value() + 1,
+          0));
+  ASSERT_EQ(mkdir(stale.c_str(), 0755), 0) << stale;
+  const std::string leaf = stale + "/7";
+  ASSERT_EQ(mkdir(leaf.c_str(), 0755), 0) << leaf;
+  // A process left inside it.
+  const pid_t orphan = fork();
+  if (orphan == 0) {
+    std::ofstream(leaf + "/cgroup.procs") << "0";
+    for (;;) pause();
+  }
+  ASSERT_GT(orphan, 0);
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (ReadWholeFile(leaf + "/cgroup.procs").empty() &&
+         absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EventLog log;
+  OsManagerOptions options;
+  options.on_event = log.Sink();
+  auto m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  int status = 0;
+  ASSERT_EQ(waitpid(orphan, &status, 0), orphan);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  struct stat st;
+  EXPECT_NE(stat(stale.c_str(), &st), 0) << "still there: " << stale;
+  const std::vector<OsManagerEvent> events = log.Take();
+  EXPECT_THAT(events, ::testing::Contains(OsManagerEvent{
+                          OsManagerEvent::Kind::kStaleCgroupRemoved, stale}));
+}
+
+TEST_F(CgroupTest, AnotherLiveManagersGroupsAreLeftAlone) {
+  Command cmd = Helper({"sleep-forever"});
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  {
+    auto second = NewOsManager();
+    ASSERT_THAT(second, IsOk());
+  }
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(p->Running()) << "the second manager killed the first's child";
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+}
+
+TEST(CgroupOptionsTest, ARelativeCgroupRootIsInvalid) {
+  OsManagerOptions options;
+  options.cgroup_root = "relative/dir";
+  EXPECT_THAT(
+      NewOsManager(options),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("relative/dir")));
+}
+
+TEST(CgroupOptionsTest, ACgroupRootThatCannotBeUsedFailsNamingIt) {
+  if (geteuid() != 0) GTEST_SKIP() << "cgroups need root here";
+  if (linux_internal::DetectCgroupHost().mode ==
+      linux_internal::CgroupHost::Mode::kNone) {
+    GTEST_SKIP() << "no cgroup filesystem";
+  }
+  OsManagerOptions options;
+  options.cgroup_root = "/nonexistent/procsandbox-root";
+  auto m = NewOsManager(options);
+  EXPECT_THAT(m, StatusIs(absl::StatusCode::kFailedPrecondition,
+                          HasSubstr("/nonexistent/procsandbox-root")));
+}
+
+TEST(CgroupOptionsTest, WithCgroupsOffLimitsFallBackToRlimitsAndSaySo) {
+  OsManagerOptions options;
+  options.cgroups = false;
+  auto m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  const Capabilities caps = (*m)->capabilities();
+  EXPECT_FALSE(caps.Has("cgroups"));
+  EXPECT_EQ(caps.Find(LimitKind::kMemory)->mechanism, Mechanism::kRlimit);
+  EXPECT_EQ(caps.Find(LimitKind::kCpuWeight)->mechanism, Mechanism::kNone);
+}
+
+TEST_F(CgroupTest, WhenTheGroupCannotBeMadeStrictRefusesAndLenientDegrades) {
+  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  Command cmd = Helper({"exit", "0"});
+  cmd.limits.memory_bytes = 64 << 20;
+  for (bool strict : {true, false}) {
+    SCOPED_TRACE(strict ? "strict" : "lenient");
+    const std::vector<std::string> before = OurGroupDirectories();
+    EventLog log;
+    OsManagerOptions options;
+    options.strict = strict;
+    options.on_event = log.Sink();
+    auto m = NewOsManager(options);
+    ASSERT_THAT(m, IsOk());
+    // Remove the new manager's directories (and its spare groups) behind
+    // its back: its next group cannot be made.
+    for (const std::string& dir : OurGroupDirectories()) {
+      if (std::find(before.begin(), before.end(), dir) != before.end()) {
+        continue;
+      }
+      std::vector<std::string> leaves;
+      if (DIR* d = opendir(dir.c_str())) {
+        while (const dirent* entry = readdir(d)) {
+          if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
+            leaves.push_back(dir + "/" + entry->d_name);
+          }
+        }
+        closedir(d);
+      }
+      for (const std::string& leaf : leaves) rmdir(leaf.c_str());
+      ASSERT_EQ(rmdir(dir.c_str()), 0) << dir << ": " << std::strerror(errno);
+    }
+    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    if (strict) {
+      EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition,
+                              HasSubstr("memory_bytes")));
+    } else {
+      ASSERT_THAT(r, ExitedWith(0));
+      const LimitEnforcement* e = r->enforcement.Find(LimitKind::kMemory);
+      ASSERT_NE(e, nullptr);
+      EXPECT_EQ(e->mechanism, Mechanism::kRlimit) << *e;
+      EXPECT_THAT(e->detail, HasSubstr("cgroup failed"));
+      const std::vector<OsManagerEvent> events = log.Take();
+      EXPECT_TRUE(std::any_of(events.begin(), events.end(), [](const auto& ev) {
+        return ev.kind == OsManagerEvent::Kind::kCgroupDegraded;
+      })) << ::testing::PrintToString(events);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace procsandbox

@@ -32,6 +32,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
 #include "procsandbox/testing/matchers.h"
 
@@ -48,8 +49,8 @@ using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 
-std::unique_ptr<Manager> NewManager() {
-  absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+std::unique_ptr<Manager> NewManager(OsManagerOptions options = {}) {
+  absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager(options);
   EXPECT_THAT(m, IsOk());
   return m.ok() ? *std::move(m) : nullptr;
 }
@@ -114,81 +115,6 @@ TEST(OsManagerTest, DestroyingTheManagerStopsItsChildren) {
 // host itself.
 
 constexpr char kTinyHelper[] = PROCSANDBOX_TINY_HELPER;
-
-// No child of this test process is left: neither running nor a zombie.
-void ExpectNoChildren() {
-  siginfo_t info = {};
-  errno = 0;
-  EXPECT_EQ(waitid(P_ALL, 0, &info, WEXITED | WNOHANG), -1)
-      << "a child is left: pid " << info.si_pid;
-  EXPECT_EQ(errno, ECHILD);
-}
-
-std::string ReadWholeFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
-// What /proc/<pid>/stat says about one process.
-struct ProcStat {
-  pid_t pid = 0;
-  char state = '?';
-  pid_t ppid = 0;
-  pid_t pgrp = 0;
-  pid_t session = 0;
-};
-
-// Every process visible in /proc (one that ends while listed is skipped).
-std::vector<ProcStat> ListProcesses() {
-  std::vector<ProcStat> list;
-  DIR* proc = opendir("/proc");
-  if (proc == nullptr) {
-    ADD_FAILURE() << "opendir /proc: " << std::strerror(errno);
-    return list;
-  }
-  while (const struct dirent* entry = readdir(proc)) {
-    const std::string name = entry->d_name;
-    if (name.empty() ||
-        name.find_first_not_of("0123456789") != std::string::npos) {
-      continue;
-    }
-    const std::string stat = ReadWholeFile("/proc/" + name + "/stat");
-    // The command name may hold spaces and parentheses: fields follow the
-    // last ')'.
-    const std::size_t paren = stat.rfind(')');
-    if (paren == std::string::npos) continue;
-    ProcStat p;
-    p.pid = static_cast<pid_t>(std::stol(name));
-    std::istringstream fields(stat.substr(paren + 1));
-    if (fields >> p.state >> p.ppid >> p.pgrp >> p.session) list.push_back(p);
-  }
-  closedir(proc);
-  return list;
-}
-
-// The NUL-separated arguments of `pid`, empty when it is gone.
-std::vector<std::string> CommandLineOf(pid_t pid) {
-  const std::string raw =
-      ReadWholeFile(absl::StrCat("/proc/", pid, "/cmdline"));
-  return absl::StrSplit(raw, '\0', absl::SkipEmpty());
-}
-
-// Makes this process the reaper of its orphaned descendants while in scope
-// (PR_SET_CHILD_SUBREAPER, Linux 3.4), so a test can reap the grandchildren
-// it provokes instead of leaving zombies to an init that may never reap
-// them.
-class ScopedSubreaper {
- public:
-  ScopedSubreaper() {
-    EXPECT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0)
-        << std::strerror(errno);
-  }
-  ~ScopedSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); }
-  ScopedSubreaper(const ScopedSubreaper&) = delete;
-  ScopedSubreaper& operator=(const ScopedSubreaper&) = delete;
-};
 
 // Runs `body` in a child that gtest starts by re-executing this binary, and
 // expects it to exit 0: a signal that would kill the host (SIGPIPE) fails
@@ -299,9 +225,12 @@ TEST(OsManagerTest, ADaemonisedGrandchildInTheGroupIsKilledOnTimeout) {
 
 TEST(OsManagerTest, AGrandchildThatLeftTheGroupCannotHoldWaitForever) {
   // The escaped grandchild is orphaned to this test (the subreaper), which
-  // kills and reaps it at the end.
+  // kills and reaps it at the end. Without cgroups nothing else can find it
+  // (with them, it dies with the tree: tests/linux/cgroup_test.cc).
   ScopedSubreaper subreaper;
-  auto m = NewManager();
+  OsManagerOptions no_cgroups;
+  no_cgroups.cgroups = false;
+  auto m = NewManager(no_cgroups);
   ASSERT_NE(m, nullptr);
   // The grandchild is a fork of the helper: its command line carries this
   // marker, which no other process has.
@@ -456,10 +385,13 @@ TEST(OsManagerTest, ReadLineTimesOutOnASilentProgram) {
 }
 
 TEST(OsManagerTest, StrictModeRefusesALimitNothingEnforcesHere) {
+  // Without cgroups nothing enforces a CPU weight.
   Command cmd = Helper({"exit", "0"});
   cmd.limits.cpu_weight = 100;
+  OsManagerOptions no_cgroups;
+  no_cgroups.cgroups = false;
   {
-    OsManagerOptions options;
+    OsManagerOptions options = no_cgroups;
     options.strict = true;
     absl::StatusOr<std::unique_ptr<Manager>> strict = NewOsManager(options);
     ASSERT_THAT(strict, IsOk());
@@ -468,7 +400,7 @@ TEST(OsManagerTest, StrictModeRefusesALimitNothingEnforcesHere) {
                          HasSubstr("cpu_weight")));
     ExpectNoChildren();
   }
-  auto lenient = NewManager();
+  auto lenient = NewManager(no_cgroups);
   ASSERT_NE(lenient, nullptr);
   absl::StatusOr<RunResult> r = procsandbox::Run(*lenient, cmd);
   ASSERT_THAT(r, ExitedWith(0));

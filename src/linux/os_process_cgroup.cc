@@ -1,0 +1,281 @@
+// The OS process and its cgroups: which groups a process gets, placement,
+// CPU time of the whole tree, the end of the tree, usage, and removal.
+#include <unistd.h>
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/fmt_absl.h"
+#include "fmt/format.h"
+#include "linux/cgroup.h"
+#include "linux/os_process.h"
+#include "linux/os_process_util.h"
+#include "linux/spawn.h"
+
+namespace procsandbox::linux_internal {
+namespace {
+
+// How long a group that still holds a process is retried before the
+// failure is reported (the manager retries once more at shutdown).
+constexpr absl::Duration kRemoveFor = absl::Seconds(5);
+constexpr absl::Duration kRemoveEvery = absl::Milliseconds(20);
+
+}  // namespace
+
+CgroupDriver* OsManagerCore::DriverFor(Mechanism mechanism) const {
+  if (mechanism == Mechanism::kCgroupV2) return cgroup_v2.get();
+  if (mechanism == Mechanism::kCgroupV1) return cgroup_v1.get();
+  return nullptr;
+}
+
+void OsManagerCore::Emit(OsManagerEvent::Kind kind, std::string detail) const {
+  if (options.on_event)
+    options.on_event(OsManagerEvent{kind, std::move(detail)});
+}
+
+absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
+  CgroupDriver* v2 = core_->cgroup_v2.get();
+  CgroupDriver* v1 = core_->cgroup_v1.get();
+  if (v2 == nullptr && v1 == nullptr) return absl::OkStatus();
+  // One request per driver, from the mechanism each limit got.
+  CgroupRequest requests[2];  // [0] v2, [1] v1
+  auto request_of = [&](Mechanism m) -> CgroupRequest* {
+    if (m == Mechanism::kCgroupV2) return &requests[0];
+    if (m == Mechanism::kCgroupV1) return &requests[1];
+    return nullptr;
+  };
+  for (const LimitEnforcement& e : enforcement_.limits) {
+    CgroupRequest* r = request_of(e.mechanism);
+    if (r == nullptr) continue;
+    switch (e.limit) {
+      case LimitKind::kMemory:
+        r->memory_bytes = limits_.memory_bytes;
+        r->memory_accounting = true;
+        break;
+      case LimitKind::kProcesses:
+        r->processes = limits_.processes;
+        break;
+      case LimitKind::kCpuWeight:
+        r->cpu_weight = limits_.cpu_weight;
+        break;
+      case LimitKind::kCpuTime:
+        r->cpu_accounting = true;
+        break;
+      default:
+        break;
+    }
+  }
+  // The tree is tracked (stopped and killed as a whole) by v2 where it can,
+  // else by the v1 freezer; v2 also accounts CPU and, with its memory
+  // controller, memory, at no extra cost.
+  if (v2 != nullptr && v2->can_track()) {
+    requests[0].track = true;
+    requests[0].cpu_accounting = true;
+    requests[0].memory_accounting = v2->can_account_memory();
+  } else if (v1 != nullptr && v1->can_track()) {
+    requests[1].track = true;
+  }
+  CgroupDriver* drivers[2] = {v2, v1};
+  for (int i = 0; i < 2; ++i) {
+    const CgroupRequest& r = requests[i];
+    const bool wanted = r.track || r.cpu_accounting || r.memory_accounting ||
+                        r.memory_bytes || r.processes || r.cpu_weight;
+    if (!wanted || drivers[i] == nullptr) continue;
+    absl::StatusOr<std::unique_ptr<Cgroup>> group = drivers[i]->Create(r);
+    if (!group.ok()) {
+      absl::Status failed = absl::Status(
+          group.status().code(),
+          fmt::format("start \"{}\": create its {} group: {}", command_.label(),
+                      MechanismName(drivers[i]->mechanism()),
+                      group.status().message()));
+      if (absl::Status s = DegradeLocked(drivers[i]->mechanism(), failed);
+          !s.ok()) {
+        RemoveCgroupsNow();
+        return s;
+      }
+      continue;
+    }
+    Cgroup* g = group->get();
+    if (r.track) tracker_ = g;
+    if (r.cpu_accounting && cpu_group_ == nullptr) cpu_group_ = g;
+    if (r.memory_accounting && memory_group_ == nullptr) memory_group_ = g;
+    if (g->clone_into_fd() >= 0 && plan.cgroup_fd < 0 &&
+        core_->clone_into_cgroup) {
+      plan.cgroup_fd = g->clone_into_fd();
+    } else {
+      if (g->clone_into_fd() >= 0) g->JoinFromChild();
+      for (int fd : g->join_fds()) plan.cgroup_join_fds.push_back(fd);
+    }
+    cgroups_.push_back(*std::move(group));
+  }
+  for (auto& driver : {v2, v1}) {
+    if (driver == nullptr) continue;
+    core_->reactor->Post([core = core_, driver] { driver->Prepare(2); });
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OsProcess::DegradeLocked(Mechanism mechanism,
+                                      const absl::Status& why) {
+  for (LimitEnforcement& e : enforcement_.limits) {
+    if (e.mechanism != mechanism) continue;
+    if (core_->options.strict) {
+      return absl::FailedPreconditionError(
+          fmt::format("{} (limit {} cannot be enforced)", why.message(),
+                      LimitKindName(e.limit)));
+    }
+    LimitEnforcement fallback = RlimitFallback(e.limit);
+    fallback.detail =
+        fmt::format("{}; cgroup failed: {}", fallback.detail, why.message());
+    e = std::move(fallback);
+    core_->Emit(OsManagerEvent::Kind::kCgroupDegraded, e.detail);
+  }
+  return absl::OkStatus();
+}
+
+void OsProcess::RemoveCgroupsNow() {
+  for (auto& g : cgroups_) (void)g->Remove();
+  cgroups_.clear();
+  tracker_ = cpu_group_ = memory_group_ = nullptr;
+}
+
+// --- Reactor side
+// ----------------------------------------------------------------
+
+void OsProcess::ArmCpuCheck() {
+  if (!limits_.cpu_time || cpu_group_ == nullptr || reaped_) return;
+  const int64_t limit = absl::ToInt64Nanoseconds(*limits_.cpu_time);
+  const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
+  // The tree cannot use more than one CPU second per second and CPU: the
+  // budget cannot run out before `left / cpus` from now.
+  static const int64_t cpus = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
+  const int64_t wait = std::max<int64_t>(
+      (limit - used) / cpus, absl::ToInt64Nanoseconds(absl::Milliseconds(1)));
+  std::weak_ptr<OsProcess> weak = weak_from_this();
+  cpu_timer_ = core_->reactor->AddTimer(MonotonicNanos() + wait, [weak] {
+    if (std::shared_ptr<OsProcess> self = weak.lock()) self->OnCpuCheck();
+  });
+}
+
+void OsProcess::OnCpuCheck() {
+  absl::MutexLock lock(&mu_);
+  cpu_timer_ = 0;
+  if (reaped_ || cpu_group_ == nullptr || !limits_.cpu_time) return;
+  cgroup_usage_ = cpu_group_->ReadUsage();
+  const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
+  if (used < absl::ToInt64Nanoseconds(*limits_.cpu_time)) {
+    ArmCpuCheck();
+    return;
+  }
+  // Over budget: the whole tree, at once (no grace: it would spend more).
+  if (!cause_) cause_ = ExitReason::kCpuTimeExceeded;
+  SignalTreeLocked(SIGKILL);
+}
+
+void OsProcess::EndTreeLocked() {
+  if (cpu_timer_ != 0) {
+    core_->reactor->CancelTimer(cpu_timer_);
+    cpu_timer_ = 0;
+  }
+  if (tracker_ != nullptr && !tracker_->Empty()) {
+    // Descendants that left the process group (a daemon) end with it.
+    if (frozen_) (void)tracker_->Thaw();
+    (void)tracker_->KillAll();
+  }
+  frozen_ = false;
+  // Final figures of the whole tree, read once nothing runs in it.
+  CgroupUsage usage;
+  for (const auto& g : cgroups_) {
+    CgroupUsage u = g->ReadUsage();
+    if (!usage.cpu_total_ns && g.get() == cpu_group_) {
+      usage.cpu_total_ns = u.cpu_total_ns;
+      usage.cpu_user_ns = u.cpu_user_ns;
+      usage.cpu_system_ns = u.cpu_system_ns;
+    }
+    if (g.get() == memory_group_) {
+      usage.memory_peak = u.memory_peak;
+      usage.oom_kills = u.oom_kills;
+      usage.memory_limit_hits = u.memory_limit_hits;
+    }
+    usage.process_limit_hits =
+        std::max(usage.process_limit_hits, u.process_limit_hits);
+  }
+  cgroup_usage_ = usage;
+}
+
+void OsProcess::RemoveCgroups(std::shared_ptr<OsProcess> self,
+                              int64_t give_up_ns) {
+  std::vector<std::string> busy;
+  {
+    absl::MutexLock lock(&self->mu_);
+    auto& groups = self->cgroups_;
+    for (auto it = groups.begin(); it != groups.end();) {
+      absl::Status s = (*it)->Remove();
+      if (s.ok()) {
+        it = groups.erase(it);
+        continue;
+      }
+      if (absl::IsUnavailable(s) && MonotonicNanos() < give_up_ns) {
+        ++it;
+        continue;
+      }
+      busy.push_back(std::string(s.message()));
+      it = groups.erase(it);  // the manager tries once more at shutdown
+    }
+    self->tracker_ = self->cpu_group_ = self->memory_group_ = nullptr;
+    if (!groups.empty()) {
+      Reactor* reactor = self->core_->reactor.get();
+      reactor->AddTimer(
+          MonotonicNanos() + absl::ToInt64Nanoseconds(kRemoveEvery),
+          [self, give_up_ns] { RemoveCgroups(self, give_up_ns); });
+    }
+  }
+  for (const std::string& why : busy) {
+    self->core_->Emit(OsManagerEvent::Kind::kCgroupCleanupFailed, why);
+  }
+}
+
+void OsProcess::ScheduleCgroupRemoval() {
+  if (cgroups_.empty()) return;
+  std::shared_ptr<OsProcess> self = shared_from_this();
+  const int64_t give_up =
+      MonotonicNanos() + absl::ToInt64Nanoseconds(kRemoveFor);
+  // After this turn of the reactor: Wait() returns first.
+  core_->reactor->Post([self, give_up] { RemoveCgroups(self, give_up); });
+}
+
+// Outcome and usage figures the cgroups know better than rusage: the whole
+// tree's CPU time and peak memory, and an out-of-memory kill.
+void OsProcess::ApplyCgroupUsageLocked(Outcome& outcome) const {
+  const CgroupUsage& u = cgroup_usage_;
+  if (u.cpu_user_ns && u.cpu_system_ns) {
+    outcome.user_time =
+        std::max(outcome.user_time, absl::Nanoseconds(*u.cpu_user_ns));
+    outcome.system_time =
+        std::max(outcome.system_time, absl::Nanoseconds(*u.cpu_system_ns));
+  }
+  if (u.memory_peak) outcome.peak_memory_bytes = *u.memory_peak;
+}
+
+void OsProcess::ReadCgroupUsageLocked(ResourceUsage& usage) const {
+  for (const auto& g : cgroups_) {
+    CgroupUsage u = g->ReadUsage();
+    if (g.get() == cpu_group_ && u.cpu_user_ns && u.cpu_system_ns) {
+      usage.user_time = absl::Nanoseconds(*u.cpu_user_ns);
+      usage.system_time = absl::Nanoseconds(*u.cpu_system_ns);
+    }
+    if (g.get() == memory_group_) {
+      if (u.memory_current) usage.memory_bytes = *u.memory_current;
+      if (u.memory_peak) usage.peak_memory_bytes = *u.memory_peak;
+    }
+    if (u.processes) usage.processes = *u.processes;
+    usage.forks_refused = std::max(usage.forks_refused, u.process_limit_hits);
+  }
+}
+
+}  // namespace procsandbox::linux_internal

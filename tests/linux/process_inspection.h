@@ -1,0 +1,102 @@
+// What tests of real processes look at: this test's children, /proc, and
+// orphans (tests/linux).
+#ifndef PROCSANDBOX_TESTS_LINUX_PROCESS_INSPECTION_H_
+#define PROCSANDBOX_TESTS_LINUX_PROCESS_INSPECTION_H_
+
+#include <dirent.h>
+#include <sys/prctl.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
+
+namespace procsandbox {
+
+// No child of this test process is left: neither running nor a zombie.
+inline void ExpectNoChildren() {
+  siginfo_t info = {};
+  errno = 0;
+  EXPECT_EQ(waitid(P_ALL, 0, &info, WEXITED | WNOHANG), -1)
+      << "a child is left: pid " << info.si_pid;
+  EXPECT_EQ(errno, ECHILD);
+}
+
+inline std::string ReadWholeFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream contents;
+  contents << in.rdbuf();
+  return contents.str();
+}
+
+// What /proc/<pid>/stat says about one process.
+struct ProcStat {
+  pid_t pid = 0;
+  char state = '?';
+  pid_t ppid = 0;
+  pid_t pgrp = 0;
+  pid_t session = 0;
+};
+
+// Every process visible in /proc (one that ends while listed is skipped).
+inline std::vector<ProcStat> ListProcesses() {
+  std::vector<ProcStat> list;
+  DIR* proc = opendir("/proc");
+  if (proc == nullptr) {
+    ADD_FAILURE() << "opendir /proc: " << std::strerror(errno);
+    return list;
+  }
+  while (const struct dirent* entry = readdir(proc)) {
+    const std::string name = entry->d_name;
+    if (name.empty() ||
+        name.find_first_not_of("0123456789") != std::string::npos) {
+      continue;
+    }
+    const std::string stat = ReadWholeFile("/proc/" + name + "/stat");
+    // The command name may hold spaces and parentheses: fields follow the
+    // last ')'.
+    const std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    ProcStat p;
+    p.pid = static_cast<pid_t>(std::stol(name));
+    std::istringstream fields(stat.substr(paren + 1));
+    if (fields >> p.state >> p.ppid >> p.pgrp >> p.session) list.push_back(p);
+  }
+  closedir(proc);
+  return list;
+}
+
+// The NUL-separated arguments of `pid`, empty when it is gone.
+inline std::vector<std::string> CommandLineOf(pid_t pid) {
+  const std::string raw =
+      ReadWholeFile(absl::StrCat("/proc/", pid, "/cmdline"));
+  return absl::StrSplit(raw, '\0', absl::SkipEmpty());
+}
+
+// Makes this process the reaper of its orphaned descendants while in scope
+// (PR_SET_CHILD_SUBREAPER, Linux 3.4), so a test can reap the grandchildren
+// it provokes instead of leaving zombies to an init that may never reap
+// them.
+class ScopedSubreaper {
+ public:
+  ScopedSubreaper() {
+    EXPECT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), 0)
+        << std::strerror(errno);
+  }
+  ~ScopedSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); }
+  ScopedSubreaper(const ScopedSubreaper&) = delete;
+  ScopedSubreaper& operator=(const ScopedSubreaper&) = delete;
+};
+
+}  // namespace procsandbox
+
+#endif  // PROCSANDBOX_TESTS_LINUX_PROCESS_INSPECTION_H_
