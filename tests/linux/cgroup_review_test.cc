@@ -1,0 +1,2 @@
+// Regression tests from a review of the OS manager's cgroup integration.
+#include "gtest/gtest.h"
