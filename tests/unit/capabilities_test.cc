@@ -8,6 +8,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/os_manager.h"
 
 namespace procsandbox {
 namespace {
@@ -123,6 +124,21 @@ TEST(CapabilitiesToStringTest, PrintsBackendLimitsAndFeatures) {
   os << LinuxCapabilities();
   EXPECT_EQ(os.str(), expected);
   EXPECT_EQ(fmt::format("{}", LinuxCapabilities()), expected);
+}
+
+TEST(OsManagerEventTest, PrintsItsKindAndDetail) {
+  const OsManagerEvent stale{OsManagerEvent::Kind::kStaleCgroupRemoved,
+                             "/sys/fs/cgroup/procsandbox-1-2-3"};
+  EXPECT_EQ(ToString(stale),
+            "stale_cgroup_removed: /sys/fs/cgroup/procsandbox-1-2-3");
+  EXPECT_EQ(fmt::format("{}", stale), ToString(stale));
+  std::ostringstream out;
+  out << OsManagerEvent{OsManagerEvent::Kind::kCgroupDegraded, "x"};
+  EXPECT_EQ(out.str(), "cgroup_degraded: x");
+  EXPECT_EQ(OsManagerEventKindName(OsManagerEvent::Kind::kCgroupCleanupFailed),
+            "cgroup_cleanup_failed");
+  EXPECT_NE(stale, (OsManagerEvent{OsManagerEvent::Kind::kCgroupDegraded,
+                                   stale.detail}));
 }
 
 }  // namespace

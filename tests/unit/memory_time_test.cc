@@ -229,6 +229,23 @@ TEST(MemoryTimeTest, ForkOverTheProcessLimitFailsInsideTheProgram) {
   EXPECT_EQ(r->outcome.exit_code, 31);  // 32 processes with itself
 }
 
+TEST(MemoryTimeTest, RefusedForksAreCountedInUsage) {
+  MemoryManager fake;
+  fake.Register("forker", [](FakeProcess& p) {
+    (void)p.SpawnChildren(3);
+    (void)p.SpawnChildren(1);  // refused: 4 with itself
+    (void)p.SpawnChildren(5);  // refused
+    return 0;
+  });
+  Command cmd("forker");
+  cmd.limits.processes = 4;
+  std::shared_ptr<Process> p = fake.New(cmd);
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_EQ(p->Usage().forks_refused, 2);
+  EXPECT_THAT(ToString(p->Usage()), HasSubstr("forks_refused=2"));
+}
+
 TEST(MemoryTimeTest, TerminateIsCancelledWithTheSignalRecorded) {
   MemoryManager fake;
   fake.Register("server", [](FakeProcess& p) {
