@@ -1,7 +1,9 @@
 // NewOsManager on Linux: the manager, its capabilities probe, and shutdown.
 #include "procsandbox/os_manager.h"
 
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/utsname.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -50,6 +52,39 @@ std::string FeatureDetail(const CgroupDriver* driver, absl::string_view why) {
   return fmt::format("{}: {}", fmt::join(driver->directories(), ", "),
                      parts.empty() ? std::string("no controller")
                                    : fmt::format("{}", fmt::join(parts, ", ")));
+}
+
+// What the kernel offers beyond what the manager uses today, for doctor
+// reports: its release, namespaces, seccomp, no_new_privs.
+std::vector<Feature> HostFeatures() {
+  std::vector<Feature> features;
+  struct utsname uts = {};
+  const bool named = uname(&uts) == 0;
+  features.push_back({"kernel", named,
+                      named ? fmt::format("{} {}", uts.sysname, uts.release)
+                            : std::string("uname failed")});
+  std::vector<std::string> namespaces;
+  for (const char* ns :
+       {"user", "pid", "mnt", "net", "ipc", "uts", "cgroup", "time"}) {
+    if (access(fmt::format("/proc/self/ns/{}", ns).c_str(), F_OK) == 0) {
+      namespaces.emplace_back(ns);
+    }
+  }
+  features.push_back({"namespaces", !namespaces.empty(),
+                      namespaces.empty()
+                          ? std::string("none in /proc/self/ns (not used yet)")
+                          : fmt::format("{} (not used yet)",
+                                        fmt::join(namespaces, ", "))});
+  const bool seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+  features.push_back(
+      {"seccomp", seccomp,
+       seccomp ? "PR_GET_SECCOMP works (filters not used yet)"
+               : fmt::format("PR_GET_SECCOMP: {}", ErrnoName(errno))});
+  const bool nnp = prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) >= 0;
+  features.push_back({"no_new_privs", nnp,
+                      nnp ? "PR_SET_NO_NEW_PRIVS before exec (Isolation)"
+                          : "PR_GET_NO_NEW_PRIVS failed"});
+  return features;
 }
 
 struct CgroupSetup {
@@ -105,8 +140,9 @@ Capabilities Probe(const OsManagerCore& core, const CgroupSetup& setup) {
        FeatureDetail(core.cgroup_v2.get(), setup.v2_why)},
       {"cgroup-v1", core.cgroup_v1 != nullptr,
        FeatureDetail(core.cgroup_v1.get(), setup.v1_why)},
-      {"root", root, ""},
+      {"root", root, root ? "" : fmt::format("euid {}", geteuid())},
   };
+  for (Feature& f : HostFeatures()) caps.features.push_back(std::move(f));
   return caps;
 }
 

@@ -1,0 +1,58 @@
+# Shared by scripts/test and scripts/run (sourced, not run): install the
+# Debian packages the build needs, then configure a preset once.
+#
+#   ensure_packages      # apt-get as root, or passwordless sudo; else says
+#                        # what to install and exits 1
+#   ensure_configured PRESET
+
+PROCSANDBOX_PACKAGES=(
+  cmake ninja-build g++ pkgconf
+  libabsl-dev libfmt-dev libgtest-dev libgmock-dev catch2
+  libcli11-dev nlohmann-json3-dev
+)
+
+ensure_packages() {
+  local missing=() pkg status
+  for pkg in "${PROCSANDBOX_PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
+    [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  local install_cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  if ((EUID == 0)); then
+    step "Installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update
+    apt-get install -y --no-install-recommends "${missing[@]}"
+  elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+    step "Installing ${missing[*]} (sudo)"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get update
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  else
+    cat >&2 <<MSG
+$(basename "$0"): missing packages: ${missing[*]}
+Install them as root, then run it again:
+
+  sudo sh -c '${install_cmd}'
+MSG
+    exit 1
+  fi
+}
+
+# CMake leaves an unchanged CMakeCache.txt alone, so a stamp records which
+# presets file the build dir was configured from.
+ensure_configured() {
+  local preset="$1" build_dir="build/$1"
+  local presets
+  presets="$(cmake --list-presets 2>/dev/null || true)"
+  grep -q "\"${preset}\"" <<<"${presets}" ||
+    die "no configure preset '${preset}' in CMakePresets.json (cmake --list-presets)"
+  local stamp="${build_dir}/.scripts-test-configured"
+  if [[ ! -f "${build_dir}/CMakeCache.txt" || ! -f "${build_dir}/build.ninja" ||
+        ! -f "${stamp}" || CMakePresets.json -nt "${stamp}" ||
+        ( -f CMakeUserPresets.json && CMakeUserPresets.json -nt "${stamp}" ) ]]; then
+    step "cmake --preset ${preset}"
+    cmake --preset "${preset}" >&2
+    touch "${stamp}"
+  fi
+}

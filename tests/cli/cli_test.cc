@@ -1,0 +1,398 @@
+// The installed `procsandbox` command, end to end: each status and its exit
+// code, the JSON result, every bad input, stdio files, --workdir-root,
+// doctor, strict mode, signal forwarding.
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "nlohmann/json.hpp"
+
+extern "C" char** environ;
+
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using json = nlohmann::json;
+
+constexpr char kTool[] = PROCSANDBOX_CLI;
+constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+struct ToolRun {
+  int status = -1;  // the exit status, or 128+N for a signal
+  std::string out;
+  std::string err;
+  json Json() const { return json::parse(out); }
+};
+
+class CliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir[] = "/tmp/procsandbox-cli-XXXXXX";
+    ASSERT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+  }
+  void TearDown() override {
+    ASSERT_EQ(std::system(("rm -rf '" + dir_ + "'").c_str()), 0);
+  }
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+
+  // Runs the tool with `args` (stdin /dev/null), stdout and stderr to files.
+  ToolRun Run(std::vector<std::string> args) {
+    const std::string out = Path(".out"), err = Path(".err");
+    pid_t pid = Spawn(args, out, err);
+    ToolRun run;
+    int wstatus = 0;
+    if (pid <= 0 || waitpid(pid, &wstatus, 0) != pid) return run;
+    run.status =
+        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+    run.out = ReadFile(out);
+    run.err = ReadFile(err);
+    return run;
+  }
+
+  pid_t Spawn(std::vector<std::string> args, const std::string& out,
+              const std::string& err) {
+    args.insert(args.begin(), kTool);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid = 0;
+    const int rc =
+        posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    EXPECT_EQ(rc, 0) << "spawn " << kTool;
+    return rc == 0 ? pid : -1;
+  }
+
+  // What the tool says enforces `limit` here ("cgroup-v1", "rlimit", ...).
+  std::string MechanismOf(const std::string& limit) {
+    ToolRun doctor = Run({"doctor", "--json"});
+    return doctor.Json()["limits"][limit]["mechanism"].get<std::string>();
+  }
+
+  std::string dir_;
+};
+
+// --- Each status, its exit code and JSON
+// ---------------------------------------
+
+TEST_F(CliTest, AnExitCodeIsPassedOn) {
+  ToolRun r = Run({"run", "--", "/bin/sh", "-c", "echo hi; exit 3"});
+  EXPECT_EQ(r.status, 3);
+  EXPECT_EQ(r.out, "hi\n");
+  EXPECT_THAT(r.err, StartsWith("procsandbox: exited 3 in "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(CliTest, TheResultJsonHasEveryFieldWithItsType) {
+  ToolRun r = Run({"run", "--json", "--timeout", "5s", "--memory", "256M", "--",
+                   "/bin/true"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json j = r.Json();
+  EXPECT_EQ(j["status"], "exited");
+  EXPECT_EQ(j["exit_code"], 0);
+  EXPECT_TRUE(j["signal"].is_null());
+  EXPECT_TRUE(j["signal_name"].is_null());
+  for (const char* f : {"wall_time_s", "user_time_s", "system_time_s"}) {
+    EXPECT_TRUE(j[f].is_number_float()) << f;
+    EXPECT_GE(j[f].get<double>(), 0.0) << f;
+  }
+  EXPECT_TRUE(j["peak_memory_bytes"].is_number_integer());
+  EXPECT_TRUE(j["pid"].is_number_integer());
+  EXPECT_GT(j["pid"].get<int64_t>(), 0);
+  EXPECT_EQ(j["limits"]["wall_time_s"], 5.0);
+  EXPECT_EQ(j["limits"]["memory_bytes"], 256 << 20);
+  EXPECT_TRUE(j["enforcement"]["memory_bytes"]["mechanism"].is_string());
+  EXPECT_TRUE(j["enforcement"]["wall_time"]["detail"].is_string());
+  EXPECT_TRUE(j["error"].is_null());
+  EXPECT_EQ(j["forks_refused"], 0);
+}
+
+TEST_F(CliTest, DeathBySignalIs128PlusN) {
+  ToolRun r = Run({"run", "--json", "--", "/bin/sh", "-c", "kill -SEGV $$"});
+  EXPECT_EQ(r.status, 128 + SIGSEGV);
+  json j = r.Json();
+  EXPECT_EQ(j["status"], "signaled");
+  EXPECT_EQ(j["signal"], SIGSEGV);
+  EXPECT_EQ(j["signal_name"], "SIGSEGV");
+  EXPECT_TRUE(j["exit_code"].is_null());
+}
+
+TEST_F(CliTest, ATimeoutIs124) {
+  ToolRun r = Run({"run", "--timeout", "200ms", "--grace", "100ms", "--json",
+                   "--", "sleep", "10"});
+  EXPECT_EQ(r.status, 124);
+  EXPECT_EQ(r.Json()["status"], "timed_out");
+  EXPECT_THAT(r.err, HasSubstr("timed out after"));
+  EXPECT_LT(r.Json()["wall_time_s"].get<double>(), 2.0);
+}
+
+TEST_F(CliTest, AMemoryBombIsMemoryExceeded) {
+  if (MechanismOf("memory_bytes").rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no cgroup carries memory here";
+  }
+  ToolRun r = Run(
+      {"run", "--memory", "64M", "--json", "--", kHelper, "alloc-mb", "512"});
+  EXPECT_EQ(r.status, 128 + SIGKILL);
+  EXPECT_EQ(r.Json()["status"], "memory_exceeded");
+  EXPECT_THAT(r.err, HasSubstr("memory limit 64 MiB exceeded"));
+}
+
+TEST_F(CliTest, CpuTimeIsCpuTimeExceeded) {
+  ToolRun r = Run({"run", "--cpu-time", "300ms", "--timeout", "20s", "--json",
+                   "--", kHelper, "burn-forever"});
+  EXPECT_TRUE(r.status == 128 + SIGKILL || r.status == 128 + SIGXCPU)
+      << r.status << " " << r.err;
+  EXPECT_EQ(r.Json()["status"], "cpu_time_exceeded");
+}
+
+TEST_F(CliTest, FileSizeIsFileSizeExceeded) {
+  ToolRun r = Run({"run", "--file-size", "10K", "--json", "--", kHelper,
+                   "write-file", Path("big"), "100000"});
+  EXPECT_EQ(r.status, 128 + SIGXFSZ);
+  EXPECT_EQ(r.Json()["status"], "file_size_exceeded");
+}
+
+TEST_F(CliTest, OutputOverTheLimitIsStoppedAndCut) {
+  // More than the pipe holds: the program is still writing when the tool has
+  // read past the limit. (One that wrote less and exited before the read
+  // has ended by itself: exited, its output cut.)
+  ToolRun r = Run({"run", "--output-limit", "1K", "--result", Path("r.json"),
+                   "--", kHelper, "write-stdout", "100000000"});
+  EXPECT_EQ(ReadFile(Path("r.json")).empty(), false);
+  json j = json::parse(ReadFile(Path("r.json")));
+  EXPECT_EQ(j["status"], "output_exceeded");
+  EXPECT_LE(r.out.size(), 1024u + 1);  // the cut line gets its newline
+  EXPECT_EQ(j["limits"]["output_bytes"], 1024);
+}
+
+TEST_F(CliTest, AForkBombSaysHowManyForksWereRefused) {
+  if (MechanismOf("processes").rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no cgroup carries processes here";
+  }
+  ToolRun r =
+      Run({"run", "--processes", "8", "--json", "--", kHelper, "fork-bomb"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  json j = json::parse(r.out.substr(r.out.find('{')));
+  EXPECT_GT(j["forks_refused"].get<int64_t>(), 0);
+  EXPECT_THAT(r.err, HasSubstr("refused at the processes limit 8"));
+}
+
+TEST_F(CliTest, AMissingProgramIs127WithStartFailedJson) {
+  ToolRun r = Run({"run", "--json", "--", "no-such-program-here"});
+  EXPECT_EQ(r.status, 127);
+  json j = r.Json();
+  EXPECT_EQ(j["status"], "start_failed");
+  EXPECT_THAT(j["error"].get<std::string>(), HasSubstr("no-such-program-here"));
+  EXPECT_TRUE(j["pid"].is_null());
+  EXPECT_THAT(r.err, HasSubstr("not found in PATH"));
+}
+
+TEST_F(CliTest, AFileThatIsNotExecutableIs126) {
+  WriteFile(Path("data.txt"), "not a program\n");
+  EXPECT_EQ(Run({"run", "--", Path("data.txt")}).status, 126);
+  WriteFile(Path("garbage"), "\x01\x02\x03 not an executable format\n");
+  chmod(Path("garbage").c_str(), 0755);
+  EXPECT_EQ(Run({"run", "--", Path("garbage")}).status, 126);
+}
+
+// --- Bad input: one line naming the value, 125, nothing started
+// -----------------
+
+TEST_F(CliTest, EveryBadInputIs125WithOneLineAndNothingStarts) {
+  const std::string marker = Path("started");
+  const std::vector<std::string> program = {"/bin/sh", "-c",
+                                            "touch '" + marker + "'"};
+  struct Case {
+    std::vector<std::string> options;
+    std::string named;  // what the message must name
+  };
+  const std::vector<Case> cases = {
+      {{"--bogus"}, "--bogus"},
+      {{"--timeout", "5x"}, "5x"},
+      {{"--timeout", "-1s"}, "-1s"},
+      {{"--memory", "1e999M"}, "1e999M"},
+      {{"--memory", "-5M"}, "-5M"},
+      {{"--cpu-time", "forever"}, "forever"},
+      {{"--processes", "0"}, "--processes"},
+      {{"--cpu-weight", "20000"}, "20000"},
+      {{"--env", "NOEQUALS"}, "NOEQUALS"},
+      {{"--env", "1BAD=x"}, "1BAD"},
+      {{"--pass-env", "A*B"}, "A*B"},
+      {{"--cwd", Path("missing-dir")}, "missing-dir"},
+      {{"--result", Path("missing-dir/r.json")}, "missing-dir"},
+      {{"--stdin", Path("missing-file")}, "missing-file"},
+      {{"--stdout", Path("missing-dir/out")}, "missing-dir"},
+      {{"--backend", "windows"}, "windows"},
+      {{"--uid", "abc"}, "abc"},
+      {{"--workdir-root", Path("missing-root")}, "missing-root"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), c.options.begin(), c.options.end());
+    args.push_back("--");
+    args.insert(args.end(), program.begin(), program.end());
+    ToolRun r = Run(args);
+    SCOPED_TRACE(c.named);
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_THAT(r.err, StartsWith("procsandbox: "));
+    EXPECT_THAT(r.err, HasSubstr(c.named));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+    unlink(marker.c_str());
+  }
+}
+
+TEST_F(CliTest, AMissingSeparatorOrProgramIs125) {
+  ToolRun no_separator = Run({"run", "--timeout", "1s", "/bin/true"});
+  EXPECT_EQ(no_separator.status, 125);
+  EXPECT_THAT(no_separator.err, HasSubstr("missing \"--\""));
+  ToolRun empty = Run({"run", "--", ""});
+  EXPECT_EQ(empty.status, 125);
+  EXPECT_THAT(empty.err, HasSubstr("no program"));
+  ToolRun nothing = Run({"run", "--"});
+  EXPECT_EQ(nothing.status, 125);
+  ToolRun no_command = Run({});
+  EXPECT_EQ(no_command.status, 125);
+}
+
+TEST_F(CliTest, StrictRefusesALimitNothingEnforcesAndStartsNothing) {
+  const std::string marker = Path("started");
+  ToolRun r = Run({"run", "--backend", "posix", "--strict", "--cpu-weight",
+                   "10", "--", "/bin/sh", "-c", "touch '" + marker + "'"});
+  EXPECT_EQ(r.status, 125);
+  EXPECT_THAT(r.err, HasSubstr("cpu_weight"));
+  EXPECT_EQ(access(marker.c_str(), F_OK), -1);
+  // Without --strict the run goes on and the report says so.
+  ToolRun lenient = Run({"run", "--backend", "posix", "--cpu-weight", "10",
+                         "--json", "--", "/bin/true"});
+  EXPECT_EQ(lenient.status, 0);
+  EXPECT_EQ(lenient.Json()["enforcement"]["cpu_weight"]["mechanism"], "none");
+}
+
+// --- Streams, environment, working directories
+// ----------------------------------
+
+TEST_F(CliTest, StdinStdoutAndStderrFiles) {
+  WriteFile(Path("in"), "line one\nline two\n");
+  ToolRun r = Run({"run", "--quiet", "--stdin", Path("in"), "--stdout",
+                   Path("out"), "--stderr", Path("err"), "--", "/bin/sh", "-c",
+                   "cat; echo to-stderr >&2"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.err, "");  // --quiet
+  EXPECT_EQ(ReadFile(Path("out")), "line one\nline two\n");
+  EXPECT_EQ(ReadFile(Path("err")), "to-stderr\n");
+}
+
+TEST_F(CliTest, TheEnvironmentIsOnlyWhatWasAskedFor) {
+  setenv("PROCSANDBOX_CLI_A", "1", 1);
+  setenv("PROCSANDBOX_CLI_B", "2", 1);
+  ToolRun r = Run({"run", "--quiet", "--pass-env", "PROCSANDBOX_CLI_*", "--env",
+                   "X=y=z", "--", "/usr/bin/env"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "PROCSANDBOX_CLI_A=1\nPROCSANDBOX_CLI_B=2\nX=y=z\n");
+  ToolRun inherit =
+      Run({"run", "--quiet", "--inherit-env", "--", "/usr/bin/env"});
+  EXPECT_THAT(inherit.out, HasSubstr("PROCSANDBOX_CLI_A=1\n"));
+}
+
+TEST_F(CliTest, AWorkdirIsFreshPrivateAndRemovedAfter) {
+  ASSERT_EQ(mkdir(Path("root").c_str(), 0755), 0);
+  ToolRun r =
+      Run({"run", "--quiet", "--workdir-root", Path("root"), "--", "/bin/sh",
+           "-c", "pwd; stat -c %a .; touch f; mkdir -p d/e; ln -s / d/up"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith(Path("root") + "/run-"));
+  EXPECT_THAT(r.out, HasSubstr("\n700\n"));
+  // Removed, and the link was not followed.
+  EXPECT_EQ(
+      std::system(("test -z \"$(ls -A '" + Path("root") + "')\"").c_str()), 0);
+  EXPECT_EQ(access("/bin/sh", F_OK), 0);
+}
+
+TEST_F(CliTest, TheWorkingDirectoryIsUsed) {
+  ToolRun r = Run({"run", "--quiet", "--cwd", dir_, "--", "/bin/pwd"});
+  EXPECT_EQ(r.out, dir_ + "\n");
+}
+
+// --- doctor, version, signals
+// ---------------------------------------------------
+
+TEST_F(CliTest, DoctorSaysWhatThisMachineCanEnforce) {
+  ToolRun text = Run({"doctor"});
+  EXPECT_EQ(text.status, 0);
+  EXPECT_THAT(text.out, HasSubstr("backend: linux"));
+  EXPECT_THAT(text.out, HasSubstr("memory_bytes"));
+  ToolRun r = Run({"doctor", "--json"});
+  ASSERT_EQ(r.status, 0);
+  json j = r.Json();
+  EXPECT_EQ(j["backend"], "linux");
+  EXPECT_THAT(j["kernel"].get<std::string>(), StartsWith("Linux "));
+  EXPECT_EQ(j["root"].get<bool>(), geteuid() == 0);
+  EXPECT_TRUE(j["cgroup"]["mode"].is_string());
+  EXPECT_TRUE(j["cgroup"]["usable"].is_boolean());
+  for (const char* f : {"clone3", "pidfd", "close_range", "namespaces",
+                        "seccomp", "no_new_privs"}) {
+    EXPECT_TRUE(j["features"][f]["available"].is_boolean()) << f;
+  }
+  for (const char* l :
+       {"wall_time", "cpu_time", "memory_bytes", "processes", "cpu_weight"}) {
+    EXPECT_TRUE(j["limits"][l]["mechanism"].is_string()) << l;
+  }
+}
+
+TEST_F(CliTest, VersionPrintsTheVersion) {
+  ToolRun r = Run({"version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_EQ(r.out,
+            std::string("procsandbox ") + PROCSANDBOX_VERSION_STRING + "\n");
+}
+
+TEST_F(CliTest, ASignalToTheToolGoesToTheProgram) {
+  const pid_t tool =
+      Spawn({"run", "--json", "--", "sleep", "30"}, Path("out"), Path("err"));
+  ASSERT_GT(tool, 0);
+  absl::SleepFor(absl::Milliseconds(300));  // started (or about to: queued)
+  ASSERT_EQ(kill(tool, SIGTERM), 0);
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(tool, &wstatus, 0), tool);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGTERM);
+  EXPECT_EQ(json::parse(ReadFile(Path("out")))["status"], "cancelled");
+}
+
+}  // namespace

@@ -1,0 +1,87 @@
+#include "doctor.h"
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "report.h"
+
+namespace procsandbox::cli {
+namespace {
+
+const Feature* FindFeature(const Capabilities& caps, const std::string& name) {
+  for (const Feature& f : caps.features) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+nlohmann::ordered_json FeatureJson(const Feature* f) {
+  if (f == nullptr) return {{"available", false}, {"detail", "not probed"}};
+  return {{"available", f->available}, {"detail", f->detail}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json DoctorJson(const Capabilities& caps) {
+  nlohmann::ordered_json j;
+  j["backend"] = caps.backend;
+  const Feature* kernel = FindFeature(caps, "kernel");
+  j["kernel"] = kernel != nullptr ? kernel->detail : "";
+  const Feature* root = FindFeature(caps, "root");
+  j["root"] = root != nullptr && root->available;
+  // "mode hybrid": how the host mounts cgroups; the drivers say where the
+  // manager could create groups (writable, delegated) and what they carry.
+  const Feature* cgroups = FindFeature(caps, "cgroups");
+  std::string mode = "none";
+  if (cgroups != nullptr && absl::StartsWith(cgroups->detail, "mode ")) {
+    mode = cgroups->detail.substr(5);
+  }
+  j["cgroup"] = {{"mode", mode},
+                 {"usable", cgroups != nullptr && cgroups->available},
+                 {"v2", FeatureJson(FindFeature(caps, "cgroup-v2"))},
+                 {"v1", FeatureJson(FindFeature(caps, "cgroup-v1"))}};
+  nlohmann::ordered_json features = nlohmann::ordered_json::object();
+  for (const char* name : {"clone3", "pidfd", "close_range", "namespaces",
+                           "seccomp", "no_new_privs"}) {
+    features[name] = FeatureJson(FindFeature(caps, name));
+  }
+  j["features"] = features;
+  nlohmann::ordered_json limits = nlohmann::ordered_json::object();
+  for (const LimitEnforcement& e : caps.limits) {
+    limits[std::string(LimitKindName(e.limit))] = {
+        {"mechanism", std::string(MechanismName(e.mechanism))},
+        {"detail", e.detail}};
+  }
+  j["limits"] = limits;
+  return j;
+}
+
+int Doctor(bool json) {
+  absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager();
+  if (!manager.ok()) {
+    std::fprintf(stderr, "procsandbox: %s\n",
+                 std::string(manager.status().message()).c_str());
+    return kExitToolFailed;
+  }
+  const Capabilities caps = (*manager)->capabilities();
+  if (json) {
+    return WriteJson(DoctorJson(caps), "-").ok() ? 0 : kExitToolFailed;
+  }
+  std::printf(
+      "backend: %s\n\nlimits (what enforces each, or why nothing does):\n",
+      caps.backend.c_str());
+  for (const LimitEnforcement& e : caps.limits) {
+    std::printf(
+        "  %-16s %-10s %s\n", std::string(LimitKindName(e.limit)).c_str(),
+        std::string(MechanismName(e.mechanism)).c_str(), e.detail.c_str());
+  }
+  std::printf("\nfeatures:\n");
+  for (const Feature& f : caps.features) {
+    std::printf("  %-13s %-4s %s\n", f.name.c_str(), f.available ? "yes" : "no",
+                f.detail.c_str());
+  }
+  return 0;
+}
+
+}  // namespace procsandbox::cli

@@ -1,0 +1,136 @@
+#include "report.h"
+
+#include <cstdio>
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+namespace procsandbox::cli {
+namespace {
+
+nlohmann::ordered_json LimitsJson(const Limits& l) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  auto seconds = [](absl::Duration d) { return absl::ToDoubleSeconds(d); };
+  if (l.wall_time) j["wall_time_s"] = seconds(*l.wall_time);
+  if (l.cpu_time) j["cpu_time_s"] = seconds(*l.cpu_time);
+  if (l.memory_bytes) j["memory_bytes"] = *l.memory_bytes;
+  if (l.file_size_bytes) j["file_size_bytes"] = *l.file_size_bytes;
+  if (l.open_files) j["open_files"] = *l.open_files;
+  if (l.processes) j["processes"] = *l.processes;
+  if (l.output_bytes) j["output_bytes"] = *l.output_bytes;
+  if (l.cpu_weight) j["cpu_weight"] = *l.cpu_weight;
+  return j;
+}
+
+nlohmann::ordered_json EnforcementJson(
+    const std::vector<LimitEnforcement>& entries) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const LimitEnforcement& e : entries) {
+    j[std::string(LimitKindName(e.limit))] = {
+        {"mechanism", std::string(MechanismName(e.mechanism))},
+        {"detail", e.detail}};
+  }
+  return j;
+}
+
+}  // namespace
+
+int ExitStatusOf(const Outcome& outcome) {
+  if (outcome.reason == ExitReason::kTimedOut) return kExitTimedOut;
+  if (outcome.signal != 0) return 128 + outcome.signal;
+  return outcome.exit_code;
+}
+
+int ExitStatusOfStartFailure(const absl::Status& status) {
+  if (absl::IsNotFound(status)) return kExitNotFound;
+  if (absl::IsPermissionDenied(status)) return kExitNotExecutable;
+  // ENOEXEC: the file is there but is no program the kernel can run.
+  if (absl::IsInvalidArgument(status) &&
+      absl::StartsWith(status.message(), "exec ")) {
+    return kExitNotExecutable;
+  }
+  return kExitToolFailed;
+}
+
+std::string Summary(const Outcome& outcome, const ResourceUsage& usage) {
+  std::string line = ToString(outcome);
+  if (usage.forks_refused > 0 && outcome.limits.processes) {
+    absl::StrAppend(&line, "; ", usage.forks_refused,
+                    usage.forks_refused == 1 ? " fork" : " forks",
+                    " refused at the processes limit ",
+                    *outcome.limits.processes);
+  }
+  return line;
+}
+
+nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
+                                  const Enforcement& enforcement,
+                                  const ResourceUsage& usage) {
+  nlohmann::ordered_json j;
+  j["status"] = std::string(ExitReasonName(o.reason));
+  j["exit_code"] = o.signal != 0 ? nlohmann::ordered_json(nullptr)
+                                 : nlohmann::ordered_json(o.exit_code);
+  j["signal"] = o.signal != 0 ? nlohmann::ordered_json(o.signal)
+                              : nlohmann::ordered_json(nullptr);
+  j["signal_name"] = o.signal != 0
+                         ? nlohmann::ordered_json(SignalName(o.signal))
+                         : nlohmann::ordered_json(nullptr);
+  j["wall_time_s"] = absl::ToDoubleSeconds(o.wall_time);
+  j["user_time_s"] = absl::ToDoubleSeconds(o.user_time);
+  j["system_time_s"] = absl::ToDoubleSeconds(o.system_time);
+  j["peak_memory_bytes"] = o.peak_memory_bytes;
+  j["forks_refused"] = usage.forks_refused;
+  j["pid"] = pid;
+  j["limits"] = LimitsJson(o.limits);
+  j["enforcement"] = EnforcementJson(enforcement.limits);
+  j["error"] = nullptr;
+  return j;
+}
+
+nlohmann::ordered_json StartFailureJson(const absl::Status& status,
+                                        const Limits& limits,
+                                        const Capabilities& capabilities) {
+  nlohmann::ordered_json j;
+  j["status"] = "start_failed";
+  j["exit_code"] = nullptr;
+  j["signal"] = nullptr;
+  j["signal_name"] = nullptr;
+  j["wall_time_s"] = 0.0;
+  j["user_time_s"] = 0.0;
+  j["system_time_s"] = 0.0;
+  j["peak_memory_bytes"] = 0;
+  j["forks_refused"] = 0;
+  j["pid"] = nullptr;
+  j["limits"] = LimitsJson(limits);
+  std::vector<LimitEnforcement> asked;
+  for (LimitKind kind : kAllLimitKinds) {
+    const LimitEnforcement* e = capabilities.Find(kind);
+    if (limits.has(kind) && e != nullptr) asked.push_back(*e);
+  }
+  j["enforcement"] = EnforcementJson(asked);
+  j["error"] = std::string(status.message());
+  return j;
+}
+
+absl::Status WriteJson(const nlohmann::ordered_json& json,
+                       const std::string& path) {
+  const std::string text = json.dump(2) + "\n";
+  if (path == "-") {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    std::fflush(stdout);
+    return absl::OkStatus();
+  }
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    return absl::UnavailableError(
+        absl::StrCat("write the result to \"", path, "\""));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace procsandbox::cli

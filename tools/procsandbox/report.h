@@ -1,0 +1,44 @@
+// What `procsandbox` reports: the exit status, the one-line summary, and the
+// JSON result of a run (field names are stable; README documents them).
+#ifndef PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
+#define PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "nlohmann/json.hpp"
+#include "procsandbox/procsandbox.h"
+
+namespace procsandbox::cli {
+
+// Exit statuses of the command (shell and coreutils conventions).
+inline constexpr int kExitTimedOut = 124;
+inline constexpr int kExitToolFailed = 125;
+inline constexpr int kExitNotExecutable = 126;
+inline constexpr int kExitNotFound = 127;
+
+// The program's exit code; 128+N when a signal N ended it; 124 on timeout.
+int ExitStatusOf(const Outcome& outcome);
+// 127 when the program was not found, 126 when found but not executable,
+// 125 otherwise (procsandbox itself failed).
+int ExitStatusOfStartFailure(const absl::Status& status);
+
+// The JSON of a run that started.
+nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
+                                  const Enforcement& enforcement,
+                                  const ResourceUsage& usage);
+// The summary line (without "procsandbox: "): the outcome, and forks the
+// processes limit refused.
+std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
+// The JSON of a run that could not start.
+nlohmann::ordered_json StartFailureJson(const absl::Status& status,
+                                        const Limits& limits,
+                                        const Capabilities& capabilities);
+
+// Writes `json` (and a newline) to `path`, or stdout for "-".
+absl::Status WriteJson(const nlohmann::ordered_json& json,
+                       const std::string& path);
+
+}  // namespace procsandbox::cli
+
+#endif  // PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_

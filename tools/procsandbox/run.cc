@@ -1,0 +1,173 @@
+#include "run.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "report.h"
+#include "workdir.h"
+
+namespace procsandbox::cli {
+namespace {
+
+// The signals a user sends the tool (Ctrl-C, kill, a closed terminal) go on
+// to the program, which runs in a process group of its own.
+constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+
+sigset_t ForwardedSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kForwarded) sigaddset(&set, sig);
+  return set;
+}
+
+class SignalForwarder {
+ public:
+  explicit SignalForwarder(std::shared_ptr<Process> process)
+      : process_(std::move(process)), thread_([this] { Loop(); }) {}
+  ~SignalForwarder() {
+    done_ = true;
+    thread_.join();
+  }
+
+ private:
+  void Loop() {
+    const sigset_t set = ForwardedSet();
+    const struct timespec tick = {0, 50 * 1000 * 1000};
+    while (!done_) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig > 0) (void)process_->Signal(sig);
+    }
+  }
+
+  std::shared_ptr<Process> process_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+void Say(bool quiet, const std::string& line) {
+  if (!quiet) std::fprintf(stderr, "procsandbox: %s\n", line.c_str());
+}
+
+// A destination for forwarded output: the tool's own descriptor or a file.
+struct Sink {
+  int fd = -1;
+  bool owned = false;
+  ~Sink() {
+    if (owned) close(fd);
+  }
+  void Write(const std::string& line) const {
+    std::string data = line + "\n";
+    const char* p = data.data();
+    std::size_t left = data.size();
+    while (left > 0) {
+      const ssize_t n = write(fd, p, left);
+      if (n <= 0) return;  // a closed reader: the rest is dropped
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+  }
+};
+
+bool OpenSink(const std::string& path, int default_fd, Sink& sink) {
+  if (path.empty()) {
+    sink.fd = default_fd;
+    return true;
+  }
+  sink.fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  sink.owned = sink.fd >= 0;
+  return sink.fd >= 0;
+}
+
+}  // namespace
+
+int RunProgram(RunPlan plan) {
+  // Before any thread exists, so every thread inherits the block: only the
+  // forwarder takes these signals.
+  const sigset_t forwarded = ForwardedSet();
+  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
+
+  absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager(plan.manager);
+  if (!manager.ok()) {
+    Say(false, std::string(manager.status().message()));
+    return kExitToolFailed;
+  }
+  std::string workdir;
+  if (!plan.workdir_root.empty()) {
+    absl::StatusOr<std::string> made = MakeWorkdir(plan.workdir_root);
+    if (!made.ok()) {
+      Say(false, std::string(made.status().message()));
+      return kExitToolFailed;
+    }
+    workdir = *made;
+    plan.command.working_dir = workdir;
+  }
+  Sink out, err;
+  if (plan.forward_output) {
+    if (!OpenSink(plan.stdout_path, 1, out) ||
+        !OpenSink(plan.stderr_path, 2, err)) {
+      Say(false, "open an output file for --output-limit");
+      if (!workdir.empty()) (void)RemoveWorkdir(workdir);
+      return kExitToolFailed;
+    }
+    plan.command.stdout_ = Stdio::Lines(
+        [&out](absl::string_view line) { out.Write(std::string(line)); });
+    plan.command.stderr_ = Stdio::Lines(
+        [&err](absl::string_view line) { err.Write(std::string(line)); });
+  }
+
+  std::shared_ptr<Process> process = (*manager)->New(plan.command);
+  const Limits limits = process->GetLimits();
+  int status = kExitToolFailed;
+  absl::Status started = process->Start();
+  if (!started.ok()) {
+    Say(false, std::string(started.message()));
+    status = ExitStatusOfStartFailure(started);
+    if (!plan.result.empty()) {
+      (void)WriteJson(
+          StartFailureJson(started, limits, (*manager)->capabilities()),
+          plan.result);
+    }
+  } else {
+    absl::StatusOr<Outcome> outcome;
+    {
+      SignalForwarder forwarder(process);
+      outcome = process->Wait();
+    }
+    if (!outcome.ok()) {
+      Say(false, std::string(outcome.status().message()));
+    } else {
+      status = ExitStatusOf(*outcome);
+      const ResourceUsage usage = process->Usage();
+      Say(plan.quiet, Summary(*outcome, usage));
+      if (!plan.result.empty()) {
+        absl::Status written = WriteJson(
+            ResultJson(*outcome, process->Id(), process->enforcement(), usage),
+            plan.result);
+        if (!written.ok()) {
+          Say(false, std::string(written.message()));
+          status = kExitToolFailed;
+        }
+      }
+    }
+  }
+  process.reset();
+  manager->reset();
+  if (!workdir.empty()) {
+    if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
+      Say(false, std::string(removed.message()));
+      status = kExitToolFailed;
+    }
+  }
+  return status;
+}
+
+}  // namespace procsandbox::cli

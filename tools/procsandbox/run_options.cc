@@ -1,0 +1,287 @@
+#include "run_options.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+
+extern "C" char** environ;
+
+namespace procsandbox::cli {
+namespace {
+
+absl::Status Bad(const std::string& option, const std::string& value,
+                 absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(option, " \"", value, "\": ", why));
+}
+
+absl::StatusOr<int64_t> ParseSize(const std::string& option,
+                                  const std::string& text) {
+  absl::StatusOr<int64_t> bytes = ParseByteSize(text);
+  if (!bytes.ok()) return Bad(option, text, bytes.status().message());
+  return *bytes;
+}
+
+absl::StatusOr<int64_t> ParseCount(const std::string& option,
+                                   const std::string& text, int64_t min,
+                                   int64_t max) {
+  int64_t n = 0;
+  if (!absl::SimpleAtoi(text, &n) || absl::StrContains(text, ' ') ||
+      absl::StartsWith(text, "+")) {
+    return Bad(option, text, "not a whole number");
+  }
+  if (n < min || n > max) {
+    return Bad(option, text, absl::StrCat("must be in ", min, "..", max));
+  }
+  return n;
+}
+
+bool IsDirectory(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+// The directory a file would be created in exists.
+absl::Status CheckParentDirectory(const std::string& option,
+                                  const std::string& path) {
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  if (!IsDirectory(dir)) {
+    return Bad(option, path,
+               absl::StrCat("directory \"", dir, "\" does not exist"));
+  }
+  return absl::OkStatus();
+}
+
+// Shell names, [A-Za-z_][A-Za-z0-9_]*: what a person types and every shell
+// can read (the library itself accepts any name without '=' or NUL).
+bool IsShellName(absl::string_view name) {
+  if (name.empty() ||
+      absl::ascii_isdigit(static_cast<unsigned char>(name[0]))) {
+    return false;
+  }
+  for (char c : name) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_') {
+      return false;
+    }
+  }
+  return true;
+}
+
+absl::Status AddEnvironment(const RunOptions& o, Environment& env) {
+  if (o.inherit_env) env = Environment::FromHost();
+  for (const std::string& pattern : o.pass_env) {
+    if (pattern.empty()) return Bad("--pass-env", pattern, "empty name");
+    const bool prefix = absl::EndsWith(pattern, "*");
+    const std::string stem =
+        prefix ? pattern.substr(0, pattern.size() - 1) : pattern;
+    if (!IsShellName(stem) && !(prefix && stem.empty())) {
+      return Bad("--pass-env", pattern,
+                 "want a NAME or a PREFIX* (one '*', at the end)");
+    }
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+      const std::string entry = *e;
+      const std::size_t eq = entry.find('=');
+      if (eq == std::string::npos) continue;
+      const std::string name = entry.substr(0, eq);
+      if (prefix ? absl::StartsWith(name, stem) : name == stem) {
+        if (absl::Status s = env.Set(name, entry.substr(eq + 1)); !s.ok()) {
+          return Bad("--pass-env", pattern, s.message());
+        }
+      }
+    }
+  }
+  for (const std::string& assignment : o.env) {
+    const std::size_t eq = assignment.find('=');
+    if (eq == std::string::npos) {
+      return Bad("--env", assignment, "want NAME=VALUE");
+    }
+    if (!IsShellName(assignment.substr(0, eq))) {
+      return Bad("--env", assignment.substr(0, eq),
+                 "not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+    }
+    absl::Status s =
+        env.Set(assignment.substr(0, eq), assignment.substr(eq + 1));
+    if (!s.ok()) return Bad("--env", assignment.substr(0, eq), s.message());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetLimits(const RunOptions& o, Command& cmd) {
+  Limits& l = cmd.limits;
+  if (!o.timeout.empty()) {
+    absl::StatusOr<absl::Duration> d =
+        ParseDurationOption("--timeout", o.timeout);
+    if (!d.ok()) return d.status();
+    if (*d == absl::ZeroDuration())
+      return Bad("--timeout", o.timeout, "must be above 0");
+    l.wall_time = *d;
+  }
+  if (!o.cpu_time.empty()) {
+    absl::StatusOr<absl::Duration> d =
+        ParseDurationOption("--cpu-time", o.cpu_time);
+    if (!d.ok()) return d.status();
+    if (*d == absl::ZeroDuration())
+      return Bad("--cpu-time", o.cpu_time, "must be above 0");
+    l.cpu_time = *d;
+  }
+  if (!o.grace.empty()) {
+    absl::StatusOr<absl::Duration> d = ParseDurationOption("--grace", o.grace);
+    if (!d.ok()) return d.status();
+    cmd.kill_grace = *d;
+  }
+  struct SizeOption {
+    const char* name;
+    const std::string& text;
+    std::optional<int64_t>& limit;
+  };
+  for (const SizeOption& s :
+       {SizeOption{"--memory", o.memory, l.memory_bytes},
+        SizeOption{"--file-size", o.file_size, l.file_size_bytes},
+        SizeOption{"--output-limit", o.output_limit, l.output_bytes}}) {
+    if (s.text.empty()) continue;
+    absl::StatusOr<int64_t> bytes = ParseSize(s.name, s.text);
+    if (!bytes.ok()) return bytes.status();
+    s.limit = *bytes;
+  }
+  if (!o.open_files.empty()) {
+    absl::StatusOr<int64_t> n =
+        ParseCount("--open-files", o.open_files, 1, 1 << 30);
+    if (!n.ok()) return n.status();
+    l.open_files = *n;
+  }
+  if (!o.processes.empty()) {
+    absl::StatusOr<int64_t> n =
+        ParseCount("--processes", o.processes, 1, 1 << 22);
+    if (!n.ok()) return n.status();
+    l.processes = *n;
+  }
+  if (!o.cpu_weight.empty()) {
+    absl::StatusOr<int64_t> n =
+        ParseCount("--cpu-weight", o.cpu_weight, 1, 10000);
+    if (!n.ok()) return n.status();
+    l.cpu_weight = static_cast<uint32_t>(*n);
+  }
+  if (absl::Status s = ValidateLimits(l); !s.ok()) {
+    return absl::InvalidArgumentError(s.message());
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetStreams(const RunOptions& o, RunPlan& plan) {
+  Command& cmd = plan.command;
+  if (!o.stdin_path.empty() && o.stdin_path != "-") {
+    struct stat st;
+    if (stat(o.stdin_path.c_str(), &st) != 0) {
+      return Bad("--stdin", o.stdin_path, "no such file");
+    }
+    if (S_ISDIR(st.st_mode)) return Bad("--stdin", o.stdin_path, "a directory");
+    cmd.stdin_ = Stdio::File(o.stdin_path);
+  } else {
+    cmd.stdin_ = Stdio::Inherit();
+  }
+  for (const auto& [option, path] : {std::pair{"--stdout", &o.stdout_path},
+                                     std::pair{"--stderr", &o.stderr_path}}) {
+    if (path->empty() || *path == "-") continue;
+    if (IsDirectory(*path)) return Bad(option, *path, "a directory");
+    if (absl::Status s = CheckParentDirectory(option, *path); !s.ok()) return s;
+  }
+  auto destination = [](const std::string& path) {
+    return path.empty() || path == "-" ? Stdio::Inherit()
+                                       : Stdio::File(path, FileMode::kTruncate);
+  };
+  cmd.stdout_ = destination(o.stdout_path);
+  cmd.stderr_ = destination(o.stderr_path);
+  // An output cap needs the library to read the output: it forwards it, and
+  // stops the program once it wrote more (output_exceeded).
+  plan.forward_output = cmd.limits.output_bytes.has_value();
+  cmd.on_output_limit = OutputLimitAction::kStop;
+  plan.stdout_path = o.stdout_path == "-" ? "" : o.stdout_path;
+  plan.stderr_path = o.stderr_path == "-" ? "" : o.stderr_path;
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<absl::Duration> ParseDurationOption(const std::string& option,
+                                                   const std::string& text) {
+  absl::Duration d;
+  if (text.empty() || !absl::ParseDuration(text, &d) ||
+      d == absl::InfiniteDuration()) {
+    return Bad(option, text, "not a duration (e.g. 500ms, 2s, 1m30s)");
+  }
+  if (d < absl::ZeroDuration()) return Bad(option, text, "negative");
+  return d;
+}
+
+absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
+  RunPlan plan;
+  if (o.argv.empty() || o.argv[0].empty()) {
+    return absl::InvalidArgumentError("run: no program given after --");
+  }
+  Command& cmd = plan.command;
+  cmd.program = o.argv[0];
+  cmd.args.assign(o.argv.begin() + 1, o.argv.end());
+  if (absl::Status s = SetLimits(o, cmd); !s.ok()) return s;
+  if (absl::Status s = AddEnvironment(o, cmd.env); !s.ok()) return s;
+  if (!o.cwd.empty()) {
+    if (!o.workdir_root.empty()) {
+      return Bad("--cwd", o.cwd, "--cwd and --workdir-root exclude each other");
+    }
+    if (!IsDirectory(o.cwd)) return Bad("--cwd", o.cwd, "not a directory");
+    cmd.working_dir = o.cwd;
+  }
+  if (!o.workdir_root.empty()) {
+    struct stat st;
+    if (lstat(o.workdir_root.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return Bad("--workdir-root", o.workdir_root,
+                 "not a directory (symlinks are refused)");
+    }
+    plan.workdir_root = o.workdir_root;
+  }
+  if (absl::Status s = SetStreams(o, plan); !s.ok()) return s;
+  if (!o.result.empty() && o.result != "-") {
+    if (IsDirectory(o.result)) return Bad("--result", o.result, "a directory");
+    if (absl::Status s = CheckParentDirectory("--result", o.result); !s.ok()) {
+      return s;
+    }
+  }
+  plan.result = o.json && o.result.empty() ? "-" : o.result;
+  for (const auto& [option, text, id] :
+       {std::tuple{"--uid", &o.uid, &cmd.isolation.uid},
+        std::tuple{"--gid", &o.gid, &cmd.isolation.gid}}) {
+    if (text->empty()) continue;
+    absl::StatusOr<int64_t> n = ParseCount(option, *text, 0, 4294967294);
+    if (!n.ok()) return n.status();
+    *id = static_cast<uint32_t>(*n);
+  }
+  if (o.backend == "auto" || o.backend == "linux") {
+    plan.backend = "linux";
+  } else if (o.backend == "posix") {
+    // Portable mechanisms only: rlimits and process groups, no cgroups.
+    plan.backend = "posix";
+    plan.manager.cgroups = false;
+  } else {
+    return Bad("--backend", o.backend, "want auto, linux or posix");
+  }
+  plan.manager.strict = o.strict;
+  plan.quiet = o.quiet;
+  if (absl::Status s = ValidateCommand(cmd); !s.ok()) {
+    return absl::InvalidArgumentError(s.message());
+  }
+  return plan;
+}
+
+}  // namespace procsandbox::cli
