@@ -9,6 +9,15 @@
 // the v2 group tracks the tree (placement, kill, freeze, CPU accounting) and
 // v1 controllers carry the limits the unified hierarchy has no controller for.
 //
+// Descriptors: opening a cgroupfs file costs several microseconds, so the
+// driver opens what a group needs in Prepare(), off the spawn path: Create()
+// from a spare opens nothing, writes the limits through the kept descriptors
+// and closes them; PlacementDone() closes the placement ones. A running tree
+// keeps only the few descriptors it reads later (v2: cgroup.events, cpu.stat
+// and the usage files of the enabled controllers; v1: the usage files of its
+// hierarchies, freezer.state and the freezer leaf's directory), so that
+// thousands of trees fit in the descriptor limit.
+//
 // Thread-safety: a driver may be used from any thread. A `Cgroup` is used by
 // one process at a time (its mutex guards it).
 #ifndef PROCSANDBOX_SRC_LINUX_CGROUP_H_
@@ -70,7 +79,14 @@ class Cgroup {
   virtual std::vector<int> join_fds() const = 0;
   // Stop using CLONE_INTO_CGROUP: the child joins through join_fds().
   virtual void JoinFromChild() = 0;
+  // The child is placed; placement descriptors are closed: clone_into_fd()
+  // is -1 and join_fds() empty from now on. Call it once the spawn returned
+  // (placed or failed); without it they stay open until the group is gone.
+  virtual void PlacementDone() = 0;
   virtual CgroupUsage ReadUsage() const = 0;
+  // What an Outcome needs once the tree ended — CPU times, memory peak, OOM
+  // kills, refused forks — through kept descriptors only (no open()).
+  virtual CgroupUsage ReadEndUsage() const = 0;
   // Stops every process of the tree (they stay stopped until Thaw); returns
   // once the kernel says it is frozen, or after a bounded wait.
   virtual absl::Status Freeze() = 0;
@@ -78,6 +94,13 @@ class Cgroup {
   virtual bool can_freeze() const = 0;
   // SIGKILL to every process of the tree, including any forked meanwhile.
   virtual absl::Status KillAll() = 0;
+  // SIGKILL to every process of the tree without waiting for them to exit
+  // (for the manager's thread: the exits come as events; Empty() says when
+  // they are gone).
+  virtual absl::Status SendKill() = 0;
+  // Closes every descriptor the group keeps (after the tree ended); Remove()
+  // still works, by path.
+  virtual void CloseDescriptors() = 0;
   virtual bool can_kill() const = 0;
   // True when no process is left in the group.
   virtual bool Empty() const = 0;
@@ -100,10 +123,16 @@ class CgroupDriver {
   virtual bool can_account_cpu() const = 0;
   virtual bool can_account_memory() const = 0;
   // A group for one process tree with `request` applied. Takes a directory
-  // made ahead of time when there is one (see Prepare).
+  // made ahead of time when there is one (see Prepare): then no file is
+  // opened, the limits go through its kept descriptors. Without a spare it
+  // makes and opens one now.
   virtual absl::StatusOr<std::unique_ptr<Cgroup>> Create(
       const CgroupRequest& request) = 0;
-  // Makes up to `count` empty groups ahead of time, off the spawn path.
+  // Makes up to `count` empty groups ahead of time, off the spawn path, and
+  // opens every descriptor Create() and the running tree will use (the
+  // placement directory or cgroup.procs, the limit and the usage files).
+  // Best effort: a file it could not open is opened by Create() or the read
+  // that needs it, which report the failure.
   virtual void Prepare(int count) = 0;
   // The manager's own directories (one per hierarchy).
   virtual std::vector<std::string> directories() const = 0;
@@ -128,7 +157,7 @@ std::optional<ManagerGroupOwner> ParseManagerGroupName(const std::string& name);
 // it does not exist.
 std::optional<uint64_t> ProcessStartTicks(int64_t pid);
 
-// --- The v2 driver -------------------------------------------------------------
+// --- The v2 driver -----------------------------------------------------------
 
 struct CgroupV2Config {
   // The directory the manager creates its own group in: the host's own
@@ -144,7 +173,7 @@ struct CgroupV2Config {
 absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV2Driver(
     const CgroupV2Config& config);
 
-// --- The v1 driver -------------------------------------------------------------
+// --- The v1 driver -----------------------------------------------------------
 
 struct CgroupV1Config {
   // Per controller used ("memory", "pids", "cpu", "cpuacct", "freezer"): the

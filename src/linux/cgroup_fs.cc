@@ -23,6 +23,18 @@
 
 namespace procsandbox::linux_internal {
 
+namespace {
+
+// `write "<value>" to <dir_path>/<name>`, or `to <name>` without a directory.
+std::string WriteWhat(absl::string_view value, absl::string_view name,
+                      absl::string_view dir_path) {
+  return dir_path.empty()
+             ? fmt::format("write \"{}\" to {}", value, name)
+             : fmt::format("write \"{}\" to {}/{}", value, dir_path, name);
+}
+
+}  // namespace
+
 absl::StatusOr<UniqueFd> OpenDirectory(const std::string& path) {
   UniqueFd fd(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) {
@@ -54,22 +66,77 @@ absl::StatusOr<std::string> ReadCgroupFile(int dir, const char* name) {
 
 absl::Status WriteCgroupFile(int dir, const char* name, absl::string_view value,
                              absl::string_view dir_path) {
-  auto what = [&] {
-    return dir_path.empty()
-               ? fmt::format("write \"{}\" to {}", value, name)
-               : fmt::format("write \"{}\" to {}/{}", value, dir_path, name);
-  };
   UniqueFd fd(openat(dir, name, O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoStatus(errno, what());
+  if (!fd.valid()) {
+    return ErrnoStatus(errno, WriteWhat(value, name, dir_path));
+  }
+  return WriteAt0(fd.get(), value, name, dir_path);
+}
+
+absl::StatusOr<std::string> ReadAt0(int fd, absl::string_view name) {
+  std::string text;
+  char block[4096];
+  for (;;) {
+    const ssize_t n =
+        pread(fd, block, sizeof(block), static_cast<off_t>(text.size()));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, fmt::format("read {}", name));
+    text.append(block, static_cast<std::size_t>(n));
+    if (static_cast<std::size_t>(n) < sizeof(block)) return text;
+  }
+}
+
+absl::Status WriteAt0(int fd, absl::string_view value, absl::string_view name,
+                      absl::string_view dir_path) {
   ssize_t n;
-  while ((n = write(fd.get(), value.data(), value.size())) < 0 &&
+  while ((n = pwrite(fd, value.data(), value.size(), 0)) < 0 &&
          errno == EINTR) {
   }
-  if (n < 0) return ErrnoStatus(errno, what());
+  if (n < 0) return ErrnoStatus(errno, WriteWhat(value, name, dir_path));
   if (static_cast<std::size_t>(n) != value.size()) {
-    return absl::InternalError(fmt::format("{}: short write", what()));
+    return absl::InternalError(
+        fmt::format("{}: short write", WriteWhat(value, name, dir_path)));
   }
   return absl::OkStatus();
+}
+
+// --- CgroupFile --------------------------------------------------------------
+
+CgroupFile::CgroupFile(int dir, const char* name, int flags)
+    : fd_(openat(dir, name, flags | O_CLOEXEC)),
+      name_(name),
+      open_errno_(fd_.valid() ? 0 : errno) {}
+
+CgroupFile CgroupFile::Absent(const char* name) {
+  CgroupFile file;
+  file.name_ = name;
+  return file;
+}
+
+absl::StatusOr<std::string> CgroupFile::Read(
+    const std::string& dir_path) const {
+  if (valid()) return ReadAt0(fd_.get(), name_);
+  if (absent()) return ErrnoStatus(ENOENT, fmt::format("open {}", name_));
+  return ReadCgroupFile(AT_FDCWD,
+                        fmt::format("{}/{}", dir_path, name_).c_str());
+}
+
+absl::Status CgroupFile::Write(absl::string_view value,
+                               const std::string& dir_path) const {
+  if (valid()) return WriteAt0(fd_.get(), value, name_, dir_path);
+  return WriteCgroupFile(AT_FDCWD,
+                         fmt::format("{}/{}", dir_path, name_).c_str(), value);
+}
+
+void CgroupFile::Park() {
+  if (!valid()) return;
+  fd_.reset();
+  open_errno_ = EBADF;  // present: read and written by path from now on
+}
+
+void CgroupFile::Close() {
+  fd_.reset();
+  open_errno_ = ENOENT;
 }
 
 std::optional<int64_t> ParseCgroupInt(absl::string_view text) {
@@ -104,6 +171,8 @@ std::vector<int64_t> ParsePids(absl::string_view text) {
 absl::Status KillEveryProcess(int dir, absl::Duration timeout) {
   const absl::Time give_up = absl::Now() + timeout;
   for (int round = 0;; ++round) {
+    // Opened anew each round: v1 hands the same pid list to a descriptor
+    // for a while.
     absl::StatusOr<std::string> procs = ReadCgroupFile(dir, "cgroup.procs");
     if (!procs.ok()) return procs.status();
     const std::vector<int64_t> pids = ParsePids(*procs);
@@ -116,7 +185,9 @@ absl::Status KillEveryProcess(int dir, absl::Duration timeout) {
     for (int64_t pid : pids) kill(static_cast<pid_t>(pid), SIGKILL);
     // Killed processes leave cgroup.procs when they have exited: give them
     // a moment before the next look, growing up to 1 ms.
-    if (round > 0) absl::SleepFor(absl::Microseconds(std::min(1000, 50 * round)));
+    if (round > 0) {
+      absl::SleepFor(absl::Microseconds(std::min(1000, 50 * round)));
+    }
   }
 }
 
@@ -167,8 +238,8 @@ std::optional<ManagerGroupOwner> ParseManagerGroupName(
   if (name.compare(0, kPrefix.size(), kPrefix.data(), kPrefix.size()) != 0) {
     return std::nullopt;
   }
-  std::vector<absl::string_view> parts = absl::StrSplit(
-      absl::string_view(name).substr(kPrefix.size()), '-');
+  std::vector<absl::string_view> parts =
+      absl::StrSplit(absl::string_view(name).substr(kPrefix.size()), '-');
   ManagerGroupOwner owner;
   int64_t n = 0;
   if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &owner.pid) ||

@@ -13,11 +13,20 @@
 // each leaf (join_fds) before it execs, and its descendants inherit them all.
 // So every leaf lists the whole tree; the freezer is what makes a kill that a
 // fork cannot race (freeze, kill, thaw).
+//
+// Descriptors: Prepare() makes a spare leaf in each hierarchy and opens its
+// cgroup.procs, limit and usage files; Create() writes the limits through
+// them and closes them; PlacementDone() closes cgroup.procs. A running tree
+// keeps its usage files, freezer.state and the freezer leaf's directory
+// open. cgroup.procs is never read through a kept descriptor: v1 hands an
+// open file the pid list it made for it for up to a second (the kernel's
+// pidlist cache), so Empty and KillAll open it anew for each look.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -79,14 +88,6 @@ bool FileExists(int dir, const char* name) {
   return faccessat(dir, name, F_OK, 0) == 0;
 }
 
-// The number in file `name`, or the value of `key` in it when given.
-std::optional<int64_t> ReadInt(int dir, const char* name,
-                               absl::string_view key = "") {
-  absl::StatusOr<std::string> text = ReadCgroupFile(dir, name);
-  if (!text.ok()) return std::nullopt;
-  return key.empty() ? ParseCgroupInt(*text) : FlatKeyedValue(*text, key);
-}
-
 // mkdir(2) of a group directory; an existing one is fine. `created` (if
 // given) says whether this call made it.
 absl::Status MakeGroupDir(const std::string& path, bool* created = nullptr) {
@@ -115,19 +116,141 @@ struct Facts {
   int64_t ticks_per_second = 100;  // USER_HZ, for cpuacct.stat
 };
 
-// One directory of a group, in one hierarchy.
+bool Contains(const std::vector<std::string>& list, absl::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// The files of a leaf that descriptors are kept on, opened by Prepare() (or
+// by Create() without a spare) for the controllers of the leaf's hierarchy.
+enum LeafFile {
+  // Read while the tree runs.
+  kUsageInBytes,
+  kMaxUsageInBytes,
+  kOomControl,
+  kFailcnt,
+  kMemswFailcnt,
+  kPidsCurrent,
+  kPidsEvents,
+  kCpuacctUsage,
+  kCpuacctUsageUser,
+  kCpuacctUsageSys,
+  kCpuacctStat,
+  kFreezerStateFile,
+  // Written once, by Create().
+  kLimitInBytes,
+  kMemswLimitInBytes,
+  kPidsMax,
+  kCpuShares,
+  // For the child to join.
+  kProcs,
+  kLeafFileCount
+};
+constexpr int kFirstLimit = kLimitInBytes;
+constexpr int kLastLimit = kCpuShares;
+
+struct LeafFileSpec {
+  const char* name;
+  const char* controller;  // null: every hierarchy
+  int flags;
+};
+constexpr LeafFileSpec kLeafFiles[kLeafFileCount] = {
+    {"memory.usage_in_bytes", "memory", O_RDONLY},
+    {"memory.max_usage_in_bytes", "memory", O_RDONLY},
+    {"memory.oom_control", "memory", O_RDONLY},
+    {"memory.failcnt", "memory", O_RDONLY},
+    {"memory.memsw.failcnt", "memory", O_RDONLY},
+    {"pids.current", "pids", O_RDONLY},
+    {"pids.events", "pids", O_RDONLY},
+    {"cpuacct.usage", "cpuacct", O_RDONLY},
+    {"cpuacct.usage_user", "cpuacct", O_RDONLY},
+    {"cpuacct.usage_sys", "cpuacct", O_RDONLY},
+    {"cpuacct.stat", "cpuacct", O_RDONLY},
+    {kFreezerState, "freezer", O_RDWR},
+    {kMemoryLimit, "memory", O_WRONLY},
+    {kMemswLimit, "memory", O_WRONLY},
+    {"pids.max", "pids", O_WRONLY},
+    {"cpu.shares", "cpu", O_WRONLY},
+    {"cgroup.procs", nullptr, O_WRONLY},
+};
+
+// Whether a leaf of a hierarchy with `controllers` uses `file`.
+bool Uses(int file, const std::vector<std::string>& controllers,
+          const Facts& facts) {
+  const LeafFileSpec& spec = kLeafFiles[file];
+  if (spec.controller != nullptr && !Contains(controllers, spec.controller)) {
+    return false;
+  }
+  switch (file) {
+    case kMemswFailcnt:
+    case kMemswLimitInBytes:
+      return facts.memsw;
+    case kCpuacctUsageUser:
+    case kCpuacctUsageSys:
+      return facts.usage_user;
+    case kCpuacctStat:
+      return !facts.usage_user;
+    default:
+      return true;
+  }
+}
+
+// One directory of a group, in one hierarchy, and its open files.
 struct Leaf {
   std::string path;
   std::vector<std::string> controllers;  // those of its hierarchy we use
+  std::array<CgroupFile, kLeafFileCount> files;
+  // Kept in the freezer's hierarchy only: Empty() and KillAll() open its
+  // cgroup.procs.
   UniqueFd dir;
-  UniqueFd procs;  // cgroup.procs, for the child to join
   bool removed = false;
 
   bool Has(absl::string_view controller) const {
-    return std::find(controllers.begin(), controllers.end(), controller) !=
-           controllers.end();
+    return Contains(controllers, controller);
+  }
+  // The file's text, or nullopt.
+  std::optional<std::string> Read(LeafFile file) const {
+    absl::StatusOr<std::string> text = files[file].Read(path);
+    if (!text.ok()) return std::nullopt;
+    return *std::move(text);
+  }
+  // The number in the file, or the value of `key` in it when given.
+  std::optional<int64_t> ReadInt(LeafFile file,
+                                 absl::string_view key = "") const {
+    std::optional<std::string> text = Read(file);
+    if (!text) return std::nullopt;
+    return key.empty() ? ParseCgroupInt(*text) : FlatKeyedValue(*text, key);
   }
 };
+
+// Whether a spare's directory is still there: one pread of a file it keeps
+// open for reading (a removed directory's read ENODEV). A leaf with none
+// (cpu alone) is written to by Create(), which finds out then.
+bool StillThere(const Leaf& leaf) {
+  for (int f = 0; f < kFirstLimit; ++f) {
+    if (leaf.files[f].valid()) {
+      return ReadAt0(leaf.files[f].fd(), leaf.files[f].name()).ok();
+    }
+  }
+  return true;
+}
+
+// Opens the files a leaf at `path` (already made) uses. Best effort: a file
+// that cannot be opened now is opened by path when used.
+Leaf OpenLeaf(std::string path, std::vector<std::string> controllers,
+              const Facts& facts) {
+  Leaf leaf;
+  leaf.path = std::move(path);
+  leaf.controllers = std::move(controllers);
+  UniqueFd dir(open(leaf.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  for (int f = 0; f < kLeafFileCount; ++f) {
+    const LeafFileSpec& spec = kLeafFiles[f];
+    leaf.files[f] = Uses(f, leaf.controllers, facts)
+                        ? CgroupFile(dir.get(), spec.name, spec.flags)
+                        : CgroupFile::Absent(spec.name);
+  }
+  if (leaf.Has("freezer")) leaf.dir = std::move(dir);
+  return leaf;
+}
 
 // --- One process tree's group -----------------------------------------------
 
@@ -136,18 +259,23 @@ class V1Cgroup final : public Cgroup {
   V1Cgroup(std::vector<Leaf> leaves, Facts facts)
       : leaves_(std::move(leaves)), facts_(facts) {}
 
-  // Opens the directories, writes the limits, opens the cgroup.procs files.
-  // On failure the caller removes the group.
+  // Writes the limits through the leaves' descriptors and closes them;
+  // checks that every cgroup.procs is open. On failure the caller removes
+  // the group.
   absl::Status Setup(const CgroupRequest& request);
 
   int clone_into_fd() const override { return -1; }
   std::vector<int> join_fds() const override;
   void JoinFromChild() override {}
+  void PlacementDone() override;
   CgroupUsage ReadUsage() const override;
+  CgroupUsage ReadEndUsage() const override;
   absl::Status Freeze() override;
   absl::Status Thaw() override;
   bool can_freeze() const override { return Find("freezer") != nullptr; }
   absl::Status KillAll() override;
+  absl::Status SendKill() override;
+  void CloseDescriptors() override;
   bool can_kill() const override { return !leaves_.empty(); }
   bool Empty() const override;
   absl::Status Remove() override;
@@ -157,14 +285,20 @@ class V1Cgroup final : public Cgroup {
   const Leaf* Find(absl::string_view controller) const;
   absl::StatusOr<const Leaf*> Freezer(const char* action) const;
   absl::Status WriteLimits(const CgroupRequest& request) const;
-  void ReadMemory(int dir, CgroupUsage& usage) const;
-  void ReadCpu(int dir, CgroupUsage& usage) const;
+  void ReadMemory(const Leaf& leaf, CgroupUsage& usage) const;
+  void ReadCpu(const Leaf& leaf, CgroupUsage& usage) const;
+  // The tree's processes as `leaf`'s cgroup.procs lists them now.
+  absl::StatusOr<std::string> List(const Leaf& leaf) const;
+  // SIGKILL to the processes `leaf` lists until none is left.
+  absl::Status KillListed(const Leaf& leaf) const;
 
-  // The directories and descriptors are fixed at construction; mu_ guards
-  // what Remove() changes and serializes freeze / kill / remove.
+  // The directories and the descriptors read while the tree runs are fixed
+  // once Setup() returns; mu_ guards what Remove() and PlacementDone()
+  // change and serializes freeze / kill / remove.
   std::vector<Leaf> leaves_;
   const Facts facts_;
   mutable absl::Mutex mu_;
+  bool placed_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 const Leaf* V1Cgroup::Find(absl::string_view controller) const {
@@ -175,17 +309,17 @@ const Leaf* V1Cgroup::Find(absl::string_view controller) const {
 }
 
 absl::Status V1Cgroup::Setup(const CgroupRequest& request) {
-  for (Leaf& leaf : leaves_) {
-    absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
-    if (!dir.ok()) return dir.status();
-    leaf.dir = std::move(*dir);
-  }
   if (absl::Status s = WriteLimits(request); !s.ok()) return s;
   for (Leaf& leaf : leaves_) {
-    leaf.procs.reset(
-        openat(leaf.dir.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
-    if (!leaf.procs.valid()) {
-      return ErrnoStatus(errno,
+    // Written once: a running tree keeps no limit descriptor.
+    for (int f = kFirstLimit; f <= kLastLimit; ++f) leaf.files[f].Close();
+    if (leaf.files[kProcs].valid()) continue;
+    // Prepare could not open it: once more, to report why.
+    absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
+    if (!dir.ok()) return dir.status();
+    leaf.files[kProcs] = CgroupFile(dir->get(), "cgroup.procs", O_WRONLY);
+    if (!leaf.files[kProcs].valid()) {
+      return ErrnoStatus(leaf.files[kProcs].open_errno(),
                          fmt::format("open \"{}/cgroup.procs\"", leaf.path));
     }
   }
@@ -195,69 +329,83 @@ absl::Status V1Cgroup::Setup(const CgroupRequest& request) {
 absl::Status V1Cgroup::WriteLimits(const CgroupRequest& request) const {
   struct Write {
     const char* controller;
-    const char* file;
+    LeafFile file;
     std::string value;
   };
   std::vector<Write> writes;
   if (request.memory_bytes) {
     const std::string value = absl::StrCat(*request.memory_bytes);
-    writes.push_back({"memory", kMemoryLimit, value});
+    writes.push_back({"memory", kLimitInBytes, value});
     // memsw (memory + swap) second: the kernel wants memsw >= memory at
     // every step, and an unlimited memsw would let the tree swap past it.
-    if (facts_.memsw) writes.push_back({"memory", kMemswLimit, value});
+    if (facts_.memsw) writes.push_back({"memory", kMemswLimitInBytes, value});
   }
   if (request.processes) {
-    writes.push_back({"pids", "pids.max",
+    writes.push_back({"pids", kPidsMax,
                       *request.processes > kPidMaxLimit
                           ? std::string("max")
                           : absl::StrCat(*request.processes)});
   }
   if (request.cpu_weight) {
     writes.push_back(
-        {"cpu", "cpu.shares", absl::StrCat(CpuShares(*request.cpu_weight))});
+        {"cpu", kCpuShares, absl::StrCat(CpuShares(*request.cpu_weight))});
   }
   for (const Write& w : writes) {
     const Leaf* leaf = Find(w.controller);
-    absl::Status s =
-        WriteCgroupFile(leaf->dir.get(), w.file, w.value, leaf->path);
+    absl::Status s = leaf->files[w.file].Write(w.value, leaf->path);
     if (!s.ok()) return s;
   }
   return absl::OkStatus();
 }
 
 std::vector<int> V1Cgroup::join_fds() const {
+  absl::MutexLock lock(&mu_);
   std::vector<int> fds;
+  if (placed_) return fds;
   for (const Leaf& leaf : leaves_) {
-    if (leaf.procs.valid()) fds.push_back(leaf.procs.get());
+    if (leaf.files[kProcs].valid()) fds.push_back(leaf.files[kProcs].fd());
   }
   return fds;
 }
 
-void V1Cgroup::ReadMemory(int dir, CgroupUsage& usage) const {
-  usage.memory_current = ReadInt(dir, "memory.usage_in_bytes");
-  usage.memory_peak = ReadInt(dir, "memory.max_usage_in_bytes");
+void V1Cgroup::PlacementDone() {
+  absl::MutexLock lock(&mu_);
+  placed_ = true;
+  for (Leaf& leaf : leaves_) {
+    leaf.files[kProcs].Close();
+    // Only live Usage() reads these: by path then, so that a running tree
+    // keeps few descriptors (the manager may run thousands).
+    for (int file : {kUsageInBytes, kFailcnt, kMemswFailcnt, kPidsCurrent}) {
+      leaf.files[file].Park();
+    }
+  }
+}
+
+void V1Cgroup::ReadMemory(const Leaf& leaf, CgroupUsage& usage) const {
+  usage.memory_current = leaf.ReadInt(kUsageInBytes);
+  usage.memory_peak = leaf.ReadInt(kMaxUsageInBytes);
   // oom_kill is in memory.oom_control since Linux 4.13.
-  usage.oom_kills = ReadInt(dir, "memory.oom_control", "oom_kill").value_or(0);
+  usage.oom_kills = leaf.ReadInt(kOomControl, "oom_kill").value_or(0);
   // A charge is checked against memsw first, then memory: a refused one
   // counts in one of the two failcnt files. Linux 6.12+ keeps no
   // memsw.failcnt, so hits at a memsw limit go uncounted there: an OOM kill
   // is at least one hit.
   const int64_t failcnt =
-      ReadInt(dir, "memory.failcnt").value_or(0) +
-      (facts_.memsw ? ReadInt(dir, "memory.memsw.failcnt").value_or(0) : 0);
+      leaf.ReadInt(kFailcnt).value_or(0) +
+      (facts_.memsw ? leaf.ReadInt(kMemswFailcnt).value_or(0) : 0);
   usage.memory_limit_hits = std::max(failcnt, usage.oom_kills);
 }
 
-void V1Cgroup::ReadCpu(int dir, CgroupUsage& usage) const {
-  usage.cpu_total_ns = ReadInt(dir, "cpuacct.usage");
+void V1Cgroup::ReadCpu(const Leaf& leaf, CgroupUsage& usage) const {
+  usage.cpu_total_ns = leaf.ReadInt(kCpuacctUsage);
   if (facts_.usage_user) {
-    usage.cpu_user_ns = ReadInt(dir, "cpuacct.usage_user");
-    usage.cpu_system_ns = ReadInt(dir, "cpuacct.usage_sys");
+    usage.cpu_user_ns = leaf.ReadInt(kCpuacctUsageUser);
+    usage.cpu_system_ns = leaf.ReadInt(kCpuacctUsageSys);
     return;
   }
   // Older kernels: cpuacct.stat in USER_HZ ticks.
-  absl::StatusOr<std::string> stat = ReadCgroupFile(dir, "cpuacct.stat");
-  if (!stat.ok()) return;
+  std::optional<std::string> stat = leaf.Read(kCpuacctStat);
+  if (!stat) return;
   const int64_t ns_per_tick = 1'000'000'000 / facts_.ticks_per_second;
   if (std::optional<int64_t> user = FlatKeyedValue(*stat, "user")) {
     usage.cpu_user_ns = *user * ns_per_tick;
@@ -269,13 +417,26 @@ void V1Cgroup::ReadCpu(int dir, CgroupUsage& usage) const {
 
 CgroupUsage V1Cgroup::ReadUsage() const {
   CgroupUsage usage;
-  if (const Leaf* memory = Find("memory")) ReadMemory(memory->dir.get(), usage);
+  if (const Leaf* memory = Find("memory")) ReadMemory(*memory, usage);
   if (const Leaf* pids = Find("pids")) {
-    usage.processes = ReadInt(pids->dir.get(), "pids.current");
-    usage.process_limit_hits =
-        ReadInt(pids->dir.get(), "pids.events", "max").value_or(0);
+    usage.processes = pids->ReadInt(kPidsCurrent);
+    usage.process_limit_hits = pids->ReadInt(kPidsEvents, "max").value_or(0);
   }
-  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(cpuacct->dir.get(), usage);
+  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(*cpuacct, usage);
+  return usage;
+}
+
+CgroupUsage V1Cgroup::ReadEndUsage() const {
+  CgroupUsage usage;
+  if (const Leaf* memory = Find("memory")) {
+    usage.memory_peak = memory->ReadInt(kMaxUsageInBytes);
+    usage.oom_kills = memory->ReadInt(kOomControl, "oom_kill").value_or(0);
+    usage.memory_limit_hits = usage.oom_kills;
+  }
+  if (const Leaf* pids = Find("pids")) {
+    usage.process_limit_hits = pids->ReadInt(kPidsEvents, "max").value_or(0);
+  }
+  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(*cpuacct, usage);
   return usage;
 }
 
@@ -288,18 +449,15 @@ absl::StatusOr<const Leaf*> V1Cgroup::Freezer(const char* action) const {
 absl::Status V1Cgroup::Freeze() {
   absl::StatusOr<const Leaf*> freezer = Freezer("freeze");
   if (!freezer.ok()) return freezer.status();
-  const int dir = (*freezer)->dir.get();
+  const CgroupFile& state_file = (*freezer)->files[kFreezerStateFile];
+  const std::string& path = (*freezer)->path;
   const absl::Time give_up = absl::Now() + kFreezeTimeout;
   std::string state;
   for (int round = 0;; ++round) {
     // Writing FROZEN again while FREEZING retries the tasks that were busy
     // (in a syscall, or newly forked) on the last pass.
-    if (absl::Status s =
-            WriteCgroupFile(dir, kFreezerState, "FROZEN", (*freezer)->path);
-        !s.ok()) {
-      return s;
-    }
-    absl::StatusOr<std::string> text = ReadCgroupFile(dir, kFreezerState);
+    if (absl::Status s = state_file.Write("FROZEN", path); !s.ok()) return s;
+    absl::StatusOr<std::string> text = state_file.Read(path);
     if (!text.ok()) return text.status();
     state = std::string(absl::StripAsciiWhitespace(*text));
     if (state == "FROZEN") return absl::OkStatus();
@@ -307,15 +465,27 @@ absl::Status V1Cgroup::Freeze() {
     absl::SleepFor(absl::Microseconds(std::min(1000, 50 * (round + 1))));
   }
   return absl::DeadlineExceededError(
-      fmt::format("freeze \"{}\": still {} after {}", (*freezer)->path, state,
+      fmt::format("freeze \"{}\": still {} after {}", path, state,
                   procsandbox::FormatDuration(kFreezeTimeout)));
 }
 
 absl::Status V1Cgroup::Thaw() {
   absl::StatusOr<const Leaf*> freezer = Freezer("thaw");
   if (!freezer.ok()) return freezer.status();
-  return WriteCgroupFile((*freezer)->dir.get(), kFreezerState, "THAWED",
-                         (*freezer)->path);
+  return (*freezer)->files[kFreezerStateFile].Write("THAWED", (*freezer)->path);
+}
+
+absl::StatusOr<std::string> V1Cgroup::List(const Leaf& leaf) const {
+  if (leaf.dir.valid()) return ReadCgroupFile(leaf.dir.get(), "cgroup.procs");
+  return ReadCgroupFile(AT_FDCWD,
+                        fmt::format("{}/cgroup.procs", leaf.path).c_str());
+}
+
+absl::Status V1Cgroup::KillListed(const Leaf& leaf) const {
+  if (leaf.dir.valid()) return KillEveryProcess(leaf.dir.get(), kKillTimeout);
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
+  if (!dir.ok()) return dir.status();
+  return KillEveryProcess(dir->get(), kKillTimeout);
 }
 
 absl::Status V1Cgroup::KillAll() {
@@ -328,30 +498,61 @@ absl::Status V1Cgroup::KillAll() {
   if (freezer == nullptr) {
     // Every leaf lists the whole tree; a fork racing the kill shows up in
     // the next round.
-    return KillEveryProcess(leaves_.front().dir.get(), kKillTimeout);
+    return KillListed(leaves_.front());
   }
   // Frozen, nothing can fork; SIGKILL is queued and acts once thawed. A
   // freeze that timed out still stopped most: the kill goes on.
   (void)Freeze();
-  absl::StatusOr<std::string> procs =
-      ReadCgroupFile(freezer->dir.get(), "cgroup.procs");
-  if (procs.ok()) {
+  if (absl::StatusOr<std::string> procs = List(*freezer); procs.ok()) {
     for (int64_t pid : ParsePids(*procs)) {
       kill(static_cast<pid_t>(pid), SIGKILL);
     }
   }
   const absl::Status thawed = Thaw();
-  absl::Status empty = KillEveryProcess(freezer->dir.get(), kKillTimeout);
+  absl::Status empty = KillListed(*freezer);
   return empty.ok() ? thawed : empty;
+}
+
+absl::Status V1Cgroup::SendKill() {
+  absl::MutexLock lock(&mu_);
+  if (leaves_.empty()) {
+    return absl::FailedPreconditionError(
+        "kill a cgroup v1 group: it has no directory");
+  }
+  const Leaf* freezer = Find("freezer");
+  // Frozen, nothing can fork past the list; without a freezer a fork that
+  // races this pass is caught by the kill at the leader's exit.
+  if (freezer != nullptr) (void)Freeze();
+  const Leaf& listed = freezer != nullptr ? *freezer : leaves_.front();
+  absl::StatusOr<std::string> procs = List(listed);
+  if (procs.ok()) {
+    for (int64_t pid : ParsePids(*procs)) {
+      kill(static_cast<pid_t>(pid), SIGKILL);
+    }
+  }
+  if (freezer != nullptr) (void)Thaw();
+  return procs.status();
+}
+
+void V1Cgroup::CloseDescriptors() {
+  absl::MutexLock lock(&mu_);
+  placed_ = true;
+  for (Leaf& leaf : leaves_) {
+    for (CgroupFile& file : leaf.files) file.Park();
+    leaf.dir.reset();
+  }
 }
 
 bool V1Cgroup::Empty() const {
   absl::MutexLock lock(&mu_);
-  // Every leaf lists the whole tree: the first says it all. A removed
-  // directory holds nothing (reading it fails).
-  if (leaves_.empty() || leaves_.front().removed) return true;
-  absl::StatusOr<std::string> procs =
-      ReadCgroupFile(leaves_.front().dir.get(), "cgroup.procs");
+  // Every leaf lists the whole tree: one says it all, the freezer's through
+  // its kept directory. A removed directory holds nothing (reading it
+  // fails).
+  if (leaves_.empty()) return true;
+  const Leaf* freezer = Find("freezer");
+  const Leaf& leaf = freezer != nullptr ? *freezer : leaves_.front();
+  if (leaf.removed) return true;
+  absl::StatusOr<std::string> procs = List(leaf);
   return !procs.ok() || ParsePids(*procs).empty();
 }
 
@@ -421,6 +622,12 @@ class V1Driver final : public CgroupDriver {
     return fmt::format(
         "{}/{}", hierarchies_[static_cast<std::size_t>(hierarchy)].dir, n);
   }
+  // Opens the files of leaf `n` (made already) of a hierarchy.
+  Leaf OpenLeafOf(int hierarchy, int64_t n) const {
+    return OpenLeaf(
+        LeafPath(hierarchy, n),
+        hierarchies_[static_cast<std::size_t>(hierarchy)].controllers, facts_);
+  }
 
   const std::vector<Hierarchy> hierarchies_;
   const Facts facts_;
@@ -428,8 +635,8 @@ class V1Driver final : public CgroupDriver {
   absl::Mutex mu_;
   bool closed_ ABSL_GUARDED_BY(mu_) = false;  // after RemoveAll
   int64_t next_ ABSL_GUARDED_BY(mu_) = 0;     // the next leaf's number
-  // Per hierarchy: numbers of empty leaves made ahead of time.
-  std::vector<std::deque<int64_t>> spares_ ABSL_GUARDED_BY(mu_);
+  // Per hierarchy: empty leaves made ahead of time, their files open.
+  std::vector<std::deque<Leaf>> spares_ ABSL_GUARDED_BY(mu_);
 };
 
 int V1Driver::IndexOf(absl::string_view controller) const {
@@ -503,36 +710,41 @@ absl::StatusOr<std::vector<int>> V1Driver::Needed(
 
 absl::StatusOr<std::vector<Leaf>> V1Driver::TakeLeaves(
     const std::vector<int>& needed) {
-  std::vector<int64_t> numbers;
-  bool fresh = false;
+  std::vector<Leaf> leaves;
+  int64_t n = 0;
   {
     absl::MutexLock lock(&mu_);
     if (closed_) {
       return absl::FailedPreconditionError(
           "create a cgroup v1 group: the driver's directories were removed");
     }
-    fresh = std::any_of(needed.begin(), needed.end(), [&](int h) {
+    const bool fresh = std::any_of(needed.begin(), needed.end(), [&](int h) {
       return spares_[static_cast<std::size_t>(h)].empty();
     });
-    const int64_t n = fresh ? next_++ : 0;
-    for (int h : needed) {
-      std::deque<int64_t>& pool = spares_[static_cast<std::size_t>(h)];
-      numbers.push_back(fresh ? n : pool.front());
-      if (!fresh) pool.pop_front();
+    if (!fresh) {
+      for (int h : needed) {
+        std::deque<Leaf>& pool = spares_[static_cast<std::size_t>(h)];
+        leaves.push_back(std::move(pool.front()));
+        pool.pop_front();
+      }
+    } else {
+      n = next_++;
     }
   }
-  std::vector<Leaf> leaves;
-  for (std::size_t i = 0; i < needed.size(); ++i) {
-    Leaf leaf;
-    leaf.path = LeafPath(needed[i], numbers[i]);
-    leaf.controllers =
-        hierarchies_[static_cast<std::size_t>(needed[i])].controllers;
-    if (absl::Status s = fresh ? MakeGroupDir(leaf.path) : absl::OkStatus();
-        !s.ok()) {
+  if (!leaves.empty()) {
+    if (std::all_of(leaves.begin(), leaves.end(), StillThere)) return leaves;
+    // Spares removed behind the driver's back go; new leaves say why not.
+    for (const Leaf& leaf : leaves) (void)RemoveLeafDir(leaf.path);
+    leaves.clear();
+    absl::MutexLock lock(&mu_);
+    n = next_++;
+  }
+  for (int h : needed) {
+    if (absl::Status s = MakeGroupDir(LeafPath(h, n)); !s.ok()) {
       for (const Leaf& made : leaves) (void)RemoveLeafDir(made.path);
       return s;
     }
-    leaves.push_back(std::move(leaf));
+    leaves.push_back(OpenLeafOf(h, n));
   }
   return leaves;
 }
@@ -569,13 +781,18 @@ void V1Driver::Prepare(int count) {
       if (short_of.empty()) return;
       n = next_++;
     }
-    std::vector<int> made;
+    std::vector<std::pair<int, Leaf>> made;
     for (int h : short_of) {
-      if (MakeGroupDir(LeafPath(h, n)).ok()) made.push_back(h);
+      if (MakeGroupDir(LeafPath(h, n)).ok()) {
+        made.emplace_back(h, OpenLeafOf(h, n));
+      }
     }
+    const bool all = made.size() == short_of.size();
     absl::MutexLock lock(&mu_);
-    for (int h : made) spares_[static_cast<std::size_t>(h)].push_back(n);
-    if (made.size() != short_of.size()) return;  // best effort
+    for (auto& [h, leaf] : made) {
+      spares_[static_cast<std::size_t>(h)].push_back(std::move(leaf));
+    }
+    if (!all) return;  // best effort
   }
 }
 
@@ -590,7 +807,7 @@ absl::Status V1Driver::RemoveAll() {
   {
     absl::MutexLock lock(&mu_);
     closed_ = true;
-    for (std::deque<int64_t>& pool : spares_) pool.clear();
+    for (std::deque<Leaf>& pool : spares_) pool.clear();
   }
   // The spares, and any group left behind empty, go with the tree.
   absl::Status worst;  // Unavailable (busy) over any other failure

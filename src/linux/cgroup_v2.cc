@@ -23,7 +23,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <deque>
@@ -160,23 +159,6 @@ void EnableInManager(int dir, const std::string& path, Controllers* state) {
   EnableControllers(dir, path, wanted, state);
 }
 
-// The whole of an open file, from its start: reading through the same
-// descriptor that poll(2) waits on lets kernfs know what was seen.
-absl::StatusOr<std::string> ReadFromStart(int fd, const char* name) {
-  if (lseek(fd, 0, SEEK_SET) < 0) {
-    return ErrnoStatus(errno, fmt::format("seek {}", name));
-  }
-  std::string text;
-  char block[512];
-  for (;;) {
-    const ssize_t n = read(fd, block, sizeof(block));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, fmt::format("read {}", name));
-    if (n == 0) return text;
-    text.append(block, static_cast<std::size_t>(n));
-  }
-}
-
 std::optional<int64_t> MicrosToNanos(std::optional<int64_t> usec) {
   if (!usec) return std::nullopt;
   return *usec * 1000;
@@ -199,50 +181,142 @@ absl::Status CheckRequest(const CgroupRequest& request) {
   return absl::OkStatus();
 }
 
+// --- The files of a leaf -----------------------------------------------------
+
+// The files of a leaf that descriptors are kept on. Prepare() (or Create()
+// without a spare) opens them all; Create() closes the limit files once
+// written, PlacementDone() the placement ones; the rest serve the running
+// tree. cgroup.freeze and cgroup.kill, written only to stop a tree, are
+// opened by path then.
+enum LeafFile {
+  // Read while the tree runs.
+  kEvents,
+  kCpuStat,
+  kMemoryCurrent,
+  kMemoryPeak,
+  kMemoryEvents,
+  kPidsCurrent,
+  kPidsEvents,
+  // Written once, by Create().
+  kMemoryMax,
+  kMemorySwapMax,
+  kMemoryOomGroup,
+  kPidsMax,
+  kCpuWeight,
+  // For a child that joins by writing "0" (no clone3 placement).
+  kProcs,
+  kLeafFileCount
+};
+constexpr int kFirstLimit = kMemoryMax;
+constexpr int kLastLimit = kCpuWeight;
+
+struct LeafFileSpec {
+  const char* name;
+  int controller;  // kControllerCount for a core file, always there
+  int flags;
+};
+constexpr LeafFileSpec kLeafFiles[kLeafFileCount] = {
+    {"cgroup.events", kControllerCount, O_RDONLY},
+    {"cpu.stat", kControllerCount, O_RDONLY},
+    {"memory.current", kMemory, O_RDONLY},
+    {"memory.peak", kMemory, O_RDONLY},
+    {"memory.events", kMemory, O_RDONLY},
+    {"pids.current", kPids, O_RDONLY},
+    {"pids.events", kPids, O_RDONLY},
+    {"memory.max", kMemory, O_WRONLY},
+    {"memory.swap.max", kMemory, O_WRONLY},
+    {"memory.oom.group", kMemory, O_WRONLY},
+    {"pids.max", kPids, O_WRONLY},
+    {"cpu.weight", kCpu, O_WRONLY},
+    {"cgroup.procs", kControllerCount, O_WRONLY},
+};
+
+// One leaf directory and its open files.
+struct Leaf {
+  std::string name;  // "12"
+  std::string path;  // "<manager>/12"
+  UniqueFd dir;      // for clone3(CLONE_INTO_CGROUP)
+  std::array<CgroupFile, kLeafFileCount> files;
+  bool has_freeze = false;
+  bool has_kill = false;
+};
+
 // --- One process tree's group ------------------------------------------------
 
 class V2Group final : public Cgroup {
  public:
-  V2Group(std::string path, UniqueFd dir, UniqueFd procs, bool clone_into)
-      : path_(std::move(path)),
-        dir_(std::move(dir)),
-        procs_(std::move(procs)),
-        has_events_(Exists(dir_.get(), "cgroup.events")),
-        has_freeze_(Exists(dir_.get(), "cgroup.freeze")),
-        has_kill_(Exists(dir_.get(), "cgroup.kill")),
-        joined_(!clone_into) {}
+  // `leaf`'s limit files are closed already.
+  V2Group(Leaf leaf, bool clone_into)
+      : dir_(std::move(leaf.dir)),
+        procs_(std::move(leaf.files[kProcs])),
+        joined_(!clone_into),
+        path_(std::move(leaf.path)),
+        files_(std::move(leaf.files)),
+        has_events_(!files_[kEvents].absent()),
+        has_freeze_(leaf.has_freeze),
+        has_kill_(leaf.has_kill) {}
 
   int clone_into_fd() const override {
-    return joined_.load() ? -1 : dir_.get();
+    absl::MutexLock lock(&mu_);
+    return joined_ ? -1 : dir_.get();
   }
   std::vector<int> join_fds() const override {
-    if (!joined_.load()) return {};
-    return {procs_.get()};
+    absl::MutexLock lock(&mu_);
+    if (!joined_ || !procs_.valid()) return {};
+    return {procs_.fd()};
   }
-  void JoinFromChild() override { joined_.store(true); }
+  void JoinFromChild() override {
+    absl::MutexLock lock(&mu_);
+    joined_ = true;
+  }
+  void PlacementDone() override {
+    absl::MutexLock lock(&mu_);
+    dir_.reset();
+    procs_.Close();
+    // Only live Usage() reads these: by path then, so that a running tree
+    // keeps few descriptors (the manager may run thousands).
+    files_[kMemoryCurrent].Park();
+    files_[kPidsCurrent].Park();
+  }
 
   CgroupUsage ReadUsage() const override;
+  CgroupUsage ReadEndUsage() const override;
+  // CPU, memory peak and events, pids events: through kept descriptors.
+  void ReadTotals(CgroupUsage& usage) const;
   absl::Status Freeze() override;
-  absl::Status Thaw() override {
-    return WriteCgroupFile(dir_.get(), "cgroup.freeze", "0", path_);
-  }
+  absl::Status Thaw() override { return WriteFile("cgroup.freeze", "0"); }
   bool can_freeze() const override { return has_freeze_; }
   absl::Status KillAll() override;
+  absl::Status SendKill() override {
+    return has_kill_ ? WriteFile("cgroup.kill", "1") : KillByList();
+  }
+  void CloseDescriptors() override {
+    absl::MutexLock lock(&mu_);
+    dir_.reset();
+    procs_.Close();
+    for (CgroupFile& file : files_) file.Park();
+  }
   bool can_kill() const override { return true; }
   bool Empty() const override;
   absl::Status Remove() override;
   std::string Describe() const override { return path_; }
 
  private:
-  std::optional<std::string> Read(const char* name) const {
-    absl::StatusOr<std::string> text = ReadCgroupFile(dir_.get(), name);
+  std::optional<std::string> Read(LeafFile file) const {
+    absl::StatusOr<std::string> text = files_[file].Read(path_);
     if (!text.ok()) return std::nullopt;
     return *std::move(text);
   }
-  std::optional<int64_t> ReadInt(const char* name) const {
-    std::optional<std::string> text = Read(name);
+  std::optional<int64_t> ReadInt(LeafFile file) const {
+    std::optional<std::string> text = Read(file);
     if (!text) return std::nullopt;
     return ParseCgroupInt(*text);
+  }
+  // Writes a file no descriptor is kept on (cgroup.freeze, cgroup.kill),
+  // opened by path: rare, and the error names `<path>/<name>`.
+  absl::Status WriteFile(const char* name, absl::string_view value) const {
+    return WriteCgroupFile(AT_FDCWD, fmt::format("{}/{}", path_, name).c_str(),
+                           value);
   }
   // SIGKILL to each listed process, the group frozen meanwhile so that none
   // forks past the list (before cgroup.kill).
@@ -252,47 +326,62 @@ class V2Group final : public Cgroup {
                           absl::Duration timeout,
                           absl::string_view action) const;
 
+  // The placement descriptors, until PlacementDone().
+  mutable absl::Mutex mu_;
+  UniqueFd dir_ ABSL_GUARDED_BY(mu_);
+  CgroupFile procs_ ABSL_GUARDED_BY(mu_);
+  // Set once the child is to join through cgroup.procs.
+  bool joined_ ABSL_GUARDED_BY(mu_);
+
   const std::string path_;
-  const UniqueFd dir_;
-  const UniqueFd procs_;
+  // The files read while the tree runs (the limit files are closed, the
+  // placement one moved to procs_).
+  // (Not const: PlacementDone() parks the live-only ones.)
+  std::array<CgroupFile, kLeafFileCount> files_;
   const bool has_events_;
   const bool has_freeze_;
   const bool has_kill_;
-  // Set once the child is to join through cgroup.procs.
-  std::atomic<bool> joined_;
 };
 
 CgroupUsage V2Group::ReadUsage() const {
   CgroupUsage usage;
+  ReadTotals(usage);
+  usage.memory_current = ReadInt(kMemoryCurrent);
+  usage.processes = ReadInt(kPidsCurrent);
+  return usage;
+}
+
+void V2Group::ReadTotals(CgroupUsage& usage) const {
   // cpu.stat is a core file: there even without the cpu controller.
-  if (std::optional<std::string> cpu = Read("cpu.stat")) {
+  if (std::optional<std::string> cpu = Read(kCpuStat)) {
     usage.cpu_total_ns = MicrosToNanos(FlatKeyedValue(*cpu, "usage_usec"));
     usage.cpu_user_ns = MicrosToNanos(FlatKeyedValue(*cpu, "user_usec"));
     usage.cpu_system_ns = MicrosToNanos(FlatKeyedValue(*cpu, "system_usec"));
   }
-  usage.memory_current = ReadInt("memory.current");
-  usage.memory_peak = ReadInt("memory.peak");
-  usage.processes = ReadInt("pids.current");
-  if (std::optional<std::string> events = Read("memory.events")) {
+  usage.memory_peak = ReadInt(kMemoryPeak);
+  if (std::optional<std::string> events = Read(kMemoryEvents)) {
     usage.oom_kills = FlatKeyedValue(*events, "oom_kill").value_or(0);
     usage.memory_limit_hits = FlatKeyedValue(*events, "max").value_or(0);
   }
-  if (std::optional<std::string> events = Read("pids.events")) {
+  if (std::optional<std::string> events = Read(kPidsEvents)) {
     usage.process_limit_hits = FlatKeyedValue(*events, "max").value_or(0);
   }
+}
+
+CgroupUsage V2Group::ReadEndUsage() const {
+  CgroupUsage usage;
+  ReadTotals(usage);
   return usage;
 }
 
 absl::Status V2Group::Freeze() {
-  absl::Status s = WriteCgroupFile(dir_.get(), "cgroup.freeze", "1", path_);
+  absl::Status s = WriteFile("cgroup.freeze", "1");
   if (!s.ok()) return s;
   return AwaitEvent("frozen", 1, kFreezeTimeout, "freeze");
 }
 
 absl::Status V2Group::KillAll() {
-  absl::Status s = has_kill_
-                       ? WriteCgroupFile(dir_.get(), "cgroup.kill", "1", path_)
-                       : KillByList();
+  absl::Status s = has_kill_ ? WriteFile("cgroup.kill", "1") : KillByList();
   if (!s.ok() || !has_events_) return s;
   return AwaitEvent("populated", 0, kKillTimeout, "kill every process of");
 }
@@ -300,20 +389,23 @@ absl::Status V2Group::KillAll() {
 absl::Status V2Group::KillByList() {
   // A frozen process still dies of SIGKILL in cgroup v2.
   const bool frozen = has_freeze_ && Freeze().ok();
-  absl::Status s = KillEveryProcess(dir_.get(), kKillTimeout);
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(path_);
+  absl::Status s =
+      dir.ok() ? KillEveryProcess(dir->get(), kKillTimeout) : dir.status();
   if (frozen) s.Update(Thaw());
   return s;
 }
 
 bool V2Group::Empty() const {
-  if (std::optional<std::string> events = Read("cgroup.events")) {
+  if (std::optional<std::string> events = Read(kEvents)) {
     if (std::optional<int64_t> populated =
             FlatKeyedValue(*events, "populated")) {
       return *populated == 0;
     }
   }
-  std::optional<std::string> procs = Read("cgroup.procs");
-  return !procs || ParsePids(*procs).empty();
+  absl::StatusOr<std::string> procs =
+      ReadCgroupFile(AT_FDCWD, fmt::format("{}/cgroup.procs", path_).c_str());
+  return !procs.ok() || ParsePids(*procs).empty();
 }
 
 absl::Status V2Group::Remove() {
@@ -328,16 +420,25 @@ absl::Status V2Group::Remove() {
 absl::Status V2Group::AwaitEvent(const char* key, int64_t value,
                                  absl::Duration timeout,
                                  absl::string_view action) const {
-  UniqueFd events(openat(dir_.get(), "cgroup.events", O_RDONLY | O_CLOEXEC));
-  if (!events.valid()) {
-    return ErrnoStatus(
-        errno,
-        fmt::format("{} cgroup \"{}\": open cgroup.events", action, path_));
+  // The kept descriptor, or one opened now when Prepare could not.
+  UniqueFd opened;
+  int events = files_[kEvents].fd();
+  if (!files_[kEvents].valid()) {
+    opened.reset(openat(AT_FDCWD,
+                        fmt::format("{}/cgroup.events", path_).c_str(),
+                        O_RDONLY | O_CLOEXEC));
+    if (!opened.valid()) {
+      return ErrnoStatus(
+          errno,
+          fmt::format("{} cgroup \"{}\": open cgroup.events", action, path_));
+    }
+    events = opened.get();
   }
   const absl::Time deadline = absl::Now() + timeout;
   for (;;) {
-    absl::StatusOr<std::string> text =
-        ReadFromStart(events.get(), "cgroup.events");
+    // Reading through the descriptor poll(2) waits on tells kernfs what was
+    // seen.
+    absl::StatusOr<std::string> text = ReadAt0(events, "cgroup.events");
     if (!text.ok()) return text.status();
     if (FlatKeyedValue(*text, key) == value) return absl::OkStatus();
     const absl::Duration left = deadline - absl::Now();
@@ -347,7 +448,7 @@ absl::Status V2Group::AwaitEvent(const char* key, int64_t value,
           action, path_, key, value, procsandbox::FormatDuration(timeout)));
     }
     // kernfs reports a change of the file as POLLPRI (cgroup v2 docs).
-    pollfd waiter = {events.get(), POLLPRI, 0};
+    pollfd waiter = {events, POLLPRI, 0};
     const int64_t wait_ms =
         std::min<int64_t>(kEventPollMs, absl::ToInt64Milliseconds(left) + 1);
     (void)poll(&waiter, 1, static_cast<int>(wait_ms));
@@ -381,16 +482,19 @@ class V2Driver final : public CgroupDriver {
   absl::Status RemoveAll() override;
 
  private:
-  bool enabled(Controller c) const { return controllers_[c].enabled; }
+  bool enabled(int c) const { return controllers_[c].enabled; }
   LimitEnforcement ByController(LimitKind kind, Controller c,
                                 const char* file) const;
-  // The name of an empty leaf: a spare, or one made now.
-  absl::StatusOr<std::string> TakeLeaf();
-  absl::Status MakeLeaf(const std::string& name) const;
-  absl::StatusOr<std::unique_ptr<Cgroup>> OpenLeaf(
-      const std::string& name, const CgroupRequest& request) const;
-  absl::Status WriteLimits(int leaf, const std::string& leaf_path,
-                           const CgroupRequest& request) const;
+  // An empty leaf with its files open: a spare, or one made now.
+  absl::StatusOr<Leaf> TakeLeaf();
+  // Whether a spare's directory is still there.
+  static bool StillThere(const Leaf& leaf);
+  // Makes the directory `name` and opens its files; nothing stays on
+  // failure.
+  absl::StatusOr<Leaf> NewLeaf(std::string name) const;
+  // Writes `request`'s limits through the leaf's descriptors, then closes
+  // them; checks that the placement descriptors are open.
+  absl::Status SetUp(Leaf& leaf, const CgroupRequest& request) const;
 
   const std::string path_;
   const UniqueFd dir_;
@@ -400,7 +504,7 @@ class V2Driver final : public CgroupDriver {
 
   absl::Mutex mu_;
   int64_t next_leaf_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<std::string> spares_ ABSL_GUARDED_BY(mu_);
+  std::deque<Leaf> spares_ ABSL_GUARDED_BY(mu_);
 };
 
 LimitEnforcement V2Driver::ByController(LimitKind kind, Controller c,
@@ -429,84 +533,113 @@ LimitEnforcement V2Driver::Enforces(LimitKind kind) const {
 absl::StatusOr<std::unique_ptr<Cgroup>> V2Driver::Create(
     const CgroupRequest& request) {
   if (absl::Status s = CheckRequest(request); !s.ok()) return s;
-  absl::StatusOr<std::string> name = TakeLeaf();
-  if (!name.ok()) return name.status();
-  absl::StatusOr<std::unique_ptr<Cgroup>> group = OpenLeaf(*name, request);
-  // Nothing half-made: a leaf that could not be set up goes.
-  if (!group.ok()) (void)unlinkat(dir_.get(), name->c_str(), AT_REMOVEDIR);
-  return group;
+  absl::StatusOr<Leaf> leaf = TakeLeaf();
+  if (!leaf.ok()) return leaf.status();
+  if (absl::Status s = SetUp(*leaf, request); !s.ok()) {
+    // Nothing half-made: a leaf that could not be set up goes.
+    (void)unlinkat(dir_.get(), leaf->name.c_str(), AT_REMOVEDIR);
+    return s;
+  }
+  return std::unique_ptr<Cgroup>(
+      std::make_unique<V2Group>(*std::move(leaf), clone_into_));
 }
 
-absl::StatusOr<std::string> V2Driver::TakeLeaf() {
+absl::StatusOr<Leaf> V2Driver::TakeLeaf() {
+  for (;;) {
+    Leaf leaf;
+    {
+      absl::MutexLock lock(&mu_);
+      if (spares_.empty()) break;
+      leaf = std::move(spares_.front());
+      spares_.pop_front();
+    }
+    // A spare removed behind the driver's back (its descriptors then read
+    // ENODEV) is dropped: the next one, or a new leaf, which says why not.
+    if (StillThere(leaf)) return leaf;
+    (void)unlinkat(dir_.get(), leaf.name.c_str(), AT_REMOVEDIR);
+  }
   std::string name;
   {
     absl::MutexLock lock(&mu_);
-    if (!spares_.empty()) {
-      name = std::move(spares_.front());
-      spares_.pop_front();
-      return name;
-    }
     name = std::to_string(next_leaf_++);
   }
-  if (absl::Status s = MakeLeaf(name); !s.ok()) return s;
-  return name;
+  return NewLeaf(std::move(name));
 }
 
-absl::Status V2Driver::MakeLeaf(const std::string& name) const {
-  if (mkdirat(dir_.get(), name.c_str(), 0755) == 0 || errno == EEXIST) {
-    return absl::OkStatus();
+bool V2Driver::StillThere(const Leaf& leaf) {
+  // One pread (no open): cgroup.events, or cpu.stat before Linux 4.5.
+  for (LeafFile file : {kEvents, kCpuStat}) {
+    if (leaf.files[file].valid()) {
+      return ReadAt0(leaf.files[file].fd(), kLeafFiles[file].name).ok();
+    }
   }
-  return ErrnoStatus(errno,
-                     fmt::format("create cgroup \"{}/{}\"", path_, name));
+  return true;
 }
 
-absl::StatusOr<std::unique_ptr<Cgroup>> V2Driver::OpenLeaf(
-    const std::string& name, const CgroupRequest& request) const {
-  const std::string path = fmt::format("{}/{}", path_, name);
-  UniqueFd leaf(
+absl::StatusOr<Leaf> V2Driver::NewLeaf(std::string name) const {
+  Leaf leaf;
+  leaf.path = fmt::format("{}/{}", path_, name);
+  if (mkdirat(dir_.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, fmt::format("create cgroup \"{}\"", leaf.path));
+  }
+  leaf.dir.reset(
       openat(dir_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!leaf.valid()) {
-    return ErrnoStatus(errno, fmt::format("open cgroup \"{}\"", path));
+  if (!leaf.dir.valid()) {
+    const int err = errno;
+    (void)unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+    return ErrnoStatus(err, fmt::format("open cgroup \"{}\"", leaf.path));
   }
-  if (absl::Status s = WriteLimits(leaf.get(), path, request); !s.ok()) {
-    return s;
+  for (int f = 0; f < kLeafFileCount; ++f) {
+    const LeafFileSpec& spec = kLeafFiles[f];
+    // A controller's files exist only where it is enabled: no syscall to
+    // find out.
+    leaf.files[f] =
+        spec.controller == kControllerCount || enabled(spec.controller)
+            ? CgroupFile(leaf.dir.get(), spec.name, spec.flags)
+            : CgroupFile::Absent(spec.name);
   }
-  UniqueFd procs(openat(leaf.get(), "cgroup.procs", O_WRONLY | O_CLOEXEC));
-  if (!procs.valid()) {
-    return ErrnoStatus(errno, fmt::format("open {}/cgroup.procs", path));
-  }
-  return std::unique_ptr<Cgroup>(std::make_unique<V2Group>(
-      path, std::move(leaf), std::move(procs), clone_into_));
+  leaf.has_freeze = Exists(leaf.dir.get(), "cgroup.freeze");
+  leaf.has_kill = Exists(leaf.dir.get(), "cgroup.kill");
+  leaf.name = std::move(name);
+  return leaf;
 }
 
-absl::Status V2Driver::WriteLimits(int leaf, const std::string& leaf_path,
-                                   const CgroupRequest& request) const {
+absl::Status V2Driver::SetUp(Leaf& leaf, const CgroupRequest& request) const {
   struct Write {
-    const char* file;
+    LeafFile file;
     std::string value;
     bool only_if_present;
   };
   std::vector<Write> writes;
   if (request.memory_bytes && enabled(kMemory)) {
     writes.push_back(
-        {"memory.max", std::to_string(*request.memory_bytes), false});
+        {kMemoryMax, std::to_string(*request.memory_bytes), false});
     // Without swap accounting there is no memory.swap.max, nor swap to
     // dodge the limit with.
-    writes.push_back({"memory.swap.max", "0", true});
+    writes.push_back({kMemorySwapMax, "0", true});
     // An OOM kill takes the whole tree, not one process of it (4.19+).
-    writes.push_back({"memory.oom.group", "1", true});
+    writes.push_back({kMemoryOomGroup, "1", true});
   }
   if (request.processes && enabled(kPids)) {
-    writes.push_back({"pids.max", std::to_string(*request.processes), false});
+    writes.push_back({kPidsMax, std::to_string(*request.processes), false});
   }
   if (request.cpu_weight && enabled(kCpu)) {
-    writes.push_back(
-        {"cpu.weight", std::to_string(*request.cpu_weight), false});
+    writes.push_back({kCpuWeight, std::to_string(*request.cpu_weight), false});
   }
   for (const Write& w : writes) {
-    if (w.only_if_present && !Exists(leaf, w.file)) continue;
-    absl::Status s = WriteCgroupFile(leaf, w.file, w.value, leaf_path);
-    if (!s.ok()) return s;
+    const CgroupFile& file = leaf.files[w.file];
+    if (w.only_if_present && file.absent()) continue;
+    if (absl::Status s = file.Write(w.value, leaf.path); !s.ok()) return s;
+  }
+  // Written once: a running tree keeps no limit descriptor.
+  for (int f = kFirstLimit; f <= kLastLimit; ++f) leaf.files[f].Close();
+  if (!leaf.files[kProcs].valid()) {
+    // Prepare could not open it: once more, to report why.
+    leaf.files[kProcs] = CgroupFile(leaf.dir.get(), "cgroup.procs", O_WRONLY);
+    if (!leaf.files[kProcs].valid()) {
+      return ErrnoStatus(leaf.files[kProcs].open_errno(),
+                         fmt::format("open {}/cgroup.procs", leaf.path));
+    }
   }
   return absl::OkStatus();
 }
@@ -519,24 +652,26 @@ void V2Driver::Prepare(int count) {
       names.push_back(std::to_string(next_leaf_++));
     }
   }
-  // mkdir off the lock: Create() is not kept waiting.
-  std::vector<std::string> made;
+  // mkdir and open off the lock: Create() is not kept waiting.
+  std::vector<Leaf> made;
   for (std::string& name : names) {
-    if (MakeLeaf(name).ok()) made.push_back(std::move(name));
+    absl::StatusOr<Leaf> leaf = NewLeaf(std::move(name));
+    if (leaf.ok()) made.push_back(*std::move(leaf));
   }
   absl::MutexLock lock(&mu_);
-  spares_.insert(spares_.end(), made.begin(), made.end());
+  for (Leaf& leaf : made) spares_.push_back(std::move(leaf));
 }
 
 absl::Status V2Driver::RemoveAll() {
-  std::deque<std::string> spares;
+  std::deque<Leaf> spares;
   {
     absl::MutexLock lock(&mu_);
     spares.swap(spares_);
   }
-  for (const std::string& name : spares) {
-    (void)unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+  for (const Leaf& leaf : spares) {
+    (void)unlinkat(dir_.get(), leaf.name.c_str(), AT_REMOVEDIR);
   }
+  spares.clear();  // their descriptors
   absl::Status s = RemoveGroupTree(path_);
   if (s.ok()) return s;
   // The message names the first group still busy.

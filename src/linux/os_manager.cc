@@ -3,8 +3,8 @@
 
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/utsname.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -70,11 +70,11 @@ std::vector<Feature> HostFeatures() {
       namespaces.emplace_back(ns);
     }
   }
-  features.push_back({"namespaces", !namespaces.empty(),
-                      namespaces.empty()
-                          ? std::string("none in /proc/self/ns (not used yet)")
-                          : fmt::format("{} (not used yet)",
-                                        fmt::join(namespaces, ", "))});
+  features.push_back(
+      {"namespaces", !namespaces.empty(),
+       namespaces.empty()
+           ? std::string("none in /proc/self/ns (not used yet)")
+           : fmt::format("{} (not used yet)", fmt::join(namespaces, ", "))});
   const bool seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
   features.push_back(
       {"seccomp", seccomp,
@@ -318,14 +318,10 @@ class OsManager final : public Manager {
     }
     core_->reactor.reset();
     // Every group is empty now; remove what is left, the manager's own
-    // directories included.
-    for (auto* driver : {core_->cgroup_v2.get(), core_->cgroup_v1.get()}) {
-      if (driver == nullptr) continue;
-      if (absl::Status s = driver->RemoveAll(); !s.ok()) {
-        core_->Emit(OsManagerEvent::Kind::kCgroupCleanupFailed,
-                    std::string(s.message()));
-      }
-    }
+    // directories included — unless a Start() that lost the race with this
+    // destructor is still under way (blocked opening a FIFO, say): the last
+    // one to finish removes them (OsManagerCore::RemoveGroupsIfLast).
+    core_->RemoveGroupsIfLast();
   }
 
   std::shared_ptr<Process> New(Command command) override {

@@ -159,16 +159,30 @@ Command OsProcess::command() const {
 // --------------------------------------------------------------------
 
 absl::Status OsProcess::Start() {
-  absl::MutexLock lock(&mu_);
-  const bool was_new = phase_ == Phase::kNew;
-  absl::Status started = StartLocked();
-  if (!started.ok() && was_new && phase_ == Phase::kNew) {
-    // A Start() that fails leaves nothing behind: no pipe stays open.
-    stdin_pipe_.reset();
-    out_ = Output{};
-    err_ = Output{};
-    RemoveCgroupsNow();
+  std::vector<OsManagerEvent> events;
+  absl::Status started;
+  {
+    absl::MutexLock lock(&mu_);
+    const bool was_new = phase_ == Phase::kNew;
+    started = StartLocked();
+    if (!started.ok() && was_new && phase_ == Phase::kNew) {
+      // A Start() that fails leaves nothing behind: no pipe stays open.
+      stdin_pipe_.reset();
+      out_ = Output{};
+      err_ = Output{};
+      RemoveCgroupsNow();
+    }
+    if (starting_registered_) {
+      starting_registered_ = false;
+      absl::MutexLock core_lock(&core_->mu);
+      --core_->starting;
+    }
+    events.swap(pending_events_);
   }
+  // The manager may have gone meanwhile: the last Start() removes its groups.
+  core_->RemoveGroupsIfLast();
+  // Outside the lock: the host's callback may look at this process.
+  for (OsManagerEvent& e : events) core_->Emit(e.kind, std::move(e.detail));
   return started;
 }
 
@@ -195,6 +209,10 @@ absl::Status OsProcess::StartLocked() {
       return absl::FailedPreconditionError(
           fmt::format("start \"{}\": its manager is gone", command_.label()));
     }
+    // Counted: a manager destroyed meanwhile leaves the removal of its
+    // groups to the last such Start().
+    ++core_->starting;
+    starting_registered_ = true;
     limits_ = MergeLimits(command_.limits, core_->defaults);
   }
   // Which mechanism applies each requested limit; strict mode refuses one
@@ -335,10 +353,10 @@ absl::Status OsProcess::StartLocked() {
     return spawned.status();
   }
   start_ns_ = MonotonicNanos();
+  CgroupsPlacedLocked();
   pid_ = spawned->pid;
   pidfd_ = std::move(spawned->pidfd);
   group_ = plan.new_session || plan.new_process_group;
-  phase_ = Phase::kRunning;
   absl::MutexLock core_lock(&core_->mu);
   if (core_->shut_down) {
     // The manager went away while this child was being spawned: stop it
@@ -351,9 +369,22 @@ absl::Status OsProcess::StartLocked() {
            errno == EINTR) {
     }
     if (tracker_ != nullptr) (void)tracker_->KillAll();
-    RemoveCgroupsNow();
+    // As any failed Start(): not started, nothing left (Start() drops the
+    // pipes and groups).
+    pid_ = 0;
+    pidfd_.reset();
     return absl::FailedPreconditionError(
         fmt::format("start \"{}\": its manager is gone", command_.label()));
+  }
+  phase_ = Phase::kRunning;
+  if (!cgroups_.empty()) {
+    // The next process's groups, made after this spawn (not competing with
+    // it for the CPU), on the reactor thread.
+    core_->reactor->Post([core = core_] {
+      for (CgroupDriver* d : {core->cgroup_v2.get(), core->cgroup_v1.get()}) {
+        if (d != nullptr) d->Prepare(2);
+      }
+    });
   }
   // Keyed by pid: a pid is unique among the children not yet reaped, and a
   // child leaves the table when it is reaped (see OnExit).

@@ -50,11 +50,18 @@ struct OsManagerCore {
 
   CgroupDriver* DriverFor(Mechanism mechanism) const;
   void Emit(OsManagerEvent::Kind kind, std::string detail) const;
+  // After shut_down: removes the drivers' directories once no Start() is
+  // under way (once).
+  void RemoveGroupsIfLast();
 
   absl::Mutex mu;
   Limits defaults ABSL_GUARDED_BY(mu);
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   std::map<Pid, std::shared_ptr<OsProcess>> live ABSL_GUARDED_BY(mu);
+  // Start() calls past their shut_down check, and whether the manager's
+  // groups were removed (by the destructor, or the last of those Start()s).
+  int starting ABSL_GUARDED_BY(mu) = 0;
+  bool groups_removed ABSL_GUARDED_BY(mu) = false;
 };
 
 // How `kind` is enforced without cgroups (rlimits), or why it is not.
@@ -138,10 +145,16 @@ class OsProcess final : public Process,
   absl::Status DegradeLocked(Mechanism mechanism, const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveCgroupsNow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After the spawn: placement descriptors closed, spares made ahead.
+  void CgroupsPlacedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmCpuCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnCpuCheck();
   // After the reap: the rest of the tree is killed, final usage read.
   void EndTreeLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Checks every millisecond until the killed rest of the tree is gone (or
+  // `give_up_ns`), then lets the process finish.
+  void AwaitTreeGone(int64_t give_up_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReadEndUsageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleCgroupRemoval() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RemoveCgroups(std::shared_ptr<OsProcess> self,
                             int64_t give_up_ns);
@@ -200,6 +213,10 @@ class OsProcess final : public Process,
   Cgroup* memory_group_ ABSL_GUARDED_BY(mu_) = nullptr;
   CgroupUsage cgroup_usage_ ABSL_GUARDED_BY(mu_);  // last read; final at end
   bool frozen_ ABSL_GUARDED_BY(mu_) = false;       // Suspend() froze it
+  bool tree_dying_ ABSL_GUARDED_BY(mu_) = false;   // killed at the exit
+  // Events of a Start(), emitted once its lock is released.
+  std::vector<OsManagerEvent> pending_events_ ABSL_GUARDED_BY(mu_);
+  bool starting_registered_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t cpu_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "linux/cgroup.h"
@@ -24,6 +25,9 @@ namespace {
 // failure is reported (the manager retries once more at shutdown).
 constexpr absl::Duration kRemoveFor = absl::Seconds(5);
 constexpr absl::Duration kRemoveEvery = absl::Milliseconds(20);
+// How long Wait() waits for the rest of a tree killed at the leader's exit
+// (freeing gigabytes takes a while).
+constexpr absl::Duration kTreeGoneFor = absl::Seconds(2);
 
 }  // namespace
 
@@ -31,6 +35,30 @@ CgroupDriver* OsManagerCore::DriverFor(Mechanism mechanism) const {
   if (mechanism == Mechanism::kCgroupV2) return cgroup_v2.get();
   if (mechanism == Mechanism::kCgroupV1) return cgroup_v1.get();
   return nullptr;
+}
+
+void OsManagerCore::RemoveGroupsIfLast() {
+  {
+    absl::MutexLock lock(&mu);
+    if (!shut_down || starting > 0 || groups_removed) return;
+    groups_removed = true;
+  }
+  // Killed processes may still be exiting (their groups are busy until
+  // then): retried for a bounded time.
+  const absl::Time give_up = absl::Now() + kRemoveFor;
+  for (CgroupDriver* driver : {cgroup_v2.get(), cgroup_v1.get()}) {
+    if (driver == nullptr) continue;
+    absl::Status s = driver->RemoveAll();
+    for (int round = 1; absl::IsUnavailable(s) && absl::Now() < give_up;
+         ++round) {
+      absl::SleepFor(absl::Milliseconds(std::min(round, 20)));
+      s = driver->RemoveAll();
+    }
+    if (!s.ok()) {
+      Emit(OsManagerEvent::Kind::kCgroupCleanupFailed,
+           std::string(s.message()));
+    }
+  }
 }
 
 void OsManagerCore::Emit(OsManagerEvent::Kind kind, std::string detail) const {
@@ -98,6 +126,20 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
         RemoveCgroupsNow();
         return s;
       }
+      if (r.track) {
+        // No group to stop the tree as a whole: refused in strict mode,
+        // reported otherwise (stops reach the process group only).
+        if (core_->options.strict) {
+          RemoveCgroupsNow();
+          return absl::FailedPreconditionError(
+              fmt::format("{} (the whole tree cannot be stopped without it)",
+                          failed.message()));
+        }
+        pending_events_.push_back(
+            {OsManagerEvent::Kind::kCgroupDegraded,
+             fmt::format("{}; stops reach its process group only",
+                         failed.message())});
+      }
       continue;
     }
     Cgroup* g = group->get();
@@ -113,11 +155,11 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
     }
     cgroups_.push_back(*std::move(group));
   }
-  for (auto& driver : {v2, v1}) {
-    if (driver == nullptr) continue;
-    core_->reactor->Post([core = core_, driver] { driver->Prepare(2); });
-  }
   return absl::OkStatus();
+}
+
+void OsProcess::CgroupsPlacedLocked() {
+  for (auto& g : cgroups_) g->PlacementDone();
 }
 
 absl::Status OsProcess::DegradeLocked(Mechanism mechanism,
@@ -133,7 +175,8 @@ absl::Status OsProcess::DegradeLocked(Mechanism mechanism,
     fallback.detail =
         fmt::format("{}; cgroup failed: {}", fallback.detail, why.message());
     e = std::move(fallback);
-    core_->Emit(OsManagerEvent::Kind::kCgroupDegraded, e.detail);
+    pending_events_.push_back(
+        {OsManagerEvent::Kind::kCgroupDegraded, e.detail});
   }
   return absl::OkStatus();
 }
@@ -166,12 +209,14 @@ void OsProcess::OnCpuCheck() {
   absl::MutexLock lock(&mu_);
   cpu_timer_ = 0;
   if (reaped_ || cpu_group_ == nullptr || !limits_.cpu_time) return;
-  cgroup_usage_ = cpu_group_->ReadUsage();
+  cgroup_usage_ = cpu_group_->ReadEndUsage();  // the totals, no open()
   const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
   if (used < absl::ToInt64Nanoseconds(*limits_.cpu_time)) {
     ArmCpuCheck();
     return;
   }
+  // A leader that ended by itself (a zombie not reaped yet) is not stopped.
+  if (ExitedLocked()) return;
   // Over budget: the whole tree, at once (no grace: it would spend more).
   if (!cause_) cause_ = ExitReason::kCpuTimeExceeded;
   SignalTreeLocked(SIGKILL);
@@ -185,13 +230,41 @@ void OsProcess::EndTreeLocked() {
   if (tracker_ != nullptr && !tracker_->Empty()) {
     // Descendants that left the process group (a daemon) end with it.
     if (frozen_) (void)tracker_->Thaw();
-    (void)tracker_->KillAll();
+    (void)tracker_->SendKill();
+    // Wait() returns once they are gone too — watched from timers, so that
+    // this thread goes on serving the manager's other processes meanwhile.
+    tree_dying_ = true;
+    AwaitTreeGone(MonotonicNanos() + absl::ToInt64Nanoseconds(kTreeGoneFor));
   }
   frozen_ = false;
-  // Final figures of the whole tree, read once nothing runs in it.
+  ReadEndUsageLocked();
+}
+
+void OsProcess::AwaitTreeGone(int64_t give_up_ns) {
+  std::weak_ptr<OsProcess> weak = weak_from_this();
+  core_->reactor->AddTimer(
+      MonotonicNanos() + absl::ToInt64Nanoseconds(absl::Milliseconds(1)),
+      [weak, give_up_ns] {
+        std::shared_ptr<OsProcess> self = weak.lock();
+        if (self == nullptr) return;
+        absl::MutexLock lock(&self->mu_);
+        if (!self->tree_dying_) return;
+        const bool gone = self->tracker_ == nullptr || self->tracker_->Empty();
+        if (!gone && MonotonicNanos() < give_up_ns) {
+          self->AwaitTreeGone(give_up_ns);
+          return;
+        }
+        // (A tree that outlives the bound is reported by the removal.)
+        self->tree_dying_ = false;
+        self->ReadEndUsageLocked();  // now with the stragglers' last CPU
+        self->MaybeFinish();
+      });
+}
+
+void OsProcess::ReadEndUsageLocked() {
   CgroupUsage usage;
   for (const auto& g : cgroups_) {
-    CgroupUsage u = g->ReadUsage();
+    CgroupUsage u = g->ReadEndUsage();
     if (!usage.cpu_total_ns && g.get() == cpu_group_) {
       usage.cpu_total_ns = u.cpu_total_ns;
       usage.cpu_user_ns = u.cpu_user_ns;

@@ -187,7 +187,6 @@ void OsProcess::OnExit() {
         });
   }
   MaybeFinish();
-  ScheduleCgroupRemoval();
 }
 
 void OsProcess::OnDeadline() {
@@ -197,7 +196,7 @@ void OsProcess::OnDeadline() {
 }
 
 void OsProcess::MaybeFinish() {
-  if (phase_ != Phase::kRunning || !reaped_) return;
+  if (phase_ != Phase::kRunning || !reaped_ || tree_dying_) return;
   if ((out_.open || err_.open) && !drain_expired_) return;
   // The drain gave up on pipes a descendant still holds: their unterminated
   // last lines are delivered all the same, before Wait() can return.
@@ -257,9 +256,6 @@ void OsProcess::FinishLocked() {
   const absl::Duration cpu = outcome.user_time + outcome.system_time;
   if (cause_) {
     outcome.reason = *cause_;
-  } else if (signaled && outcome.signal == SIGKILL &&
-             cgroup_usage_.oom_kills > 0) {
-    outcome.reason = ExitReason::kMemoryExceeded;
   } else if (signaled && (outcome.signal == SIGXCPU ||
                           (outcome.signal == SIGKILL && limits_.cpu_time &&
                            cpu >= *limits_.cpu_time))) {
@@ -268,12 +264,20 @@ void OsProcess::FinishLocked() {
     outcome.reason = ExitReason::kFileSizeExceeded;
   } else if (signaled && host_signals_.count(outcome.signal) != 0) {
     outcome.reason = ExitReason::kCancelled;
+  } else if (signaled && outcome.signal == SIGKILL &&
+             cgroup_usage_.oom_kills > 0) {
+    // The kernel's OOM killer (nobody on the host sent SIGKILL).
+    outcome.reason = ExitReason::kMemoryExceeded;
   } else {
     outcome.reason = signaled ? ExitReason::kSignaled : ExitReason::kExited;
   }
   outcome_ = outcome;
   phase_ = Phase::kEnded;
   pidfd_.reset();
+  // Nothing stays open once Wait() returns; the groups are removed by path,
+  // after this (their final figures are in the outcome).
+  for (auto& g : cgroups_) g->CloseDescriptors();
+  ScheduleCgroupRemoval();
   ended_.SignalAll();
 }
 
@@ -288,7 +292,9 @@ void OsProcess::SignalTreeLocked(int signo) {
   if (group_) kill(-pid_, signo);
   syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0);
   // The cgroup holds the whole tree, also what left the process group.
-  if (signo == SIGKILL && tracker_ != nullptr) (void)tracker_->KillAll();
+  // Not waiting for the exits (the reap follows): this may run on the
+  // reactor thread, which serves every process of the manager.
+  if (signo == SIGKILL && tracker_ != nullptr) (void)tracker_->SendKill();
 }
 
 bool OsProcess::ExitedLocked() const {
@@ -373,7 +379,11 @@ absl::Status OsProcess::Signal(int signo) {
         "{} \"{}\" (pid {}): it has ended", action, command_.label(), pid_));
   }
   if (signo == SIGSTOP) suspended_ = true;
-  if (signo == SIGCONT) suspended_ = false;
+  if (signo == SIGCONT) {
+    suspended_ = false;
+    if (frozen_ && tracker_ != nullptr) (void)tracker_->Thaw();
+    frozen_ = false;
+  }
   if (signo != SIGSTOP && signo != SIGCONT) host_signals_.insert(signo);
   SignalTreeLocked(signo);
   return absl::OkStatus();
@@ -410,9 +420,9 @@ absl::Status OsProcess::Resume() {
       }
       frozen_ = false;
       suspended_ = false;
-      return absl::OkStatus();
     }
   }
+  // Also what a SIGSTOP (the program's own, or Signal()) stopped.
   return Signal(SIGCONT);
 }
 

@@ -2,11 +2,14 @@
 // stale-group removal on a fake tree, and the small cgroupfs parsers.
 #include "linux/cgroup_fs.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <optional>
 #include <string>
@@ -22,6 +25,7 @@ namespace procsandbox::linux_internal {
 namespace {
 
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 
 // This host's layout, as /proc/self/mountinfo and /proc/self/cgroup say.
@@ -197,6 +201,143 @@ TEST_F(FakeParent, WritingAMissingFileNamesItAndTheValue) {
   EXPECT_THAT(std::string(s.message()),
               ::testing::HasSubstr("\"64\" to " + root_ + "/memory.max"));
   EXPECT_FALSE(OpenDirectory(root_ + "/missing").ok());
+}
+
+// --- Kept descriptors (plain files stand in for cgroupfs) -------------------
+
+// FakeParent with plain files in it, removed before the directories.
+class KeptFileTest : public FakeParent {
+ protected:
+  void TearDown() override {
+    if (DIR* dir = opendir(root_.c_str())) {
+      while (const dirent* entry = readdir(dir)) {
+        if (entry->d_type == DT_REG) {
+          unlink((root_ + "/" + entry->d_name).c_str());
+        }
+      }
+      closedir(dir);
+    }
+    FakeParent::TearDown();
+  }
+};
+
+void WriteFileText(const std::string& path, const std::string& text) {
+  const int fd =
+      open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0) << path;
+  ASSERT_EQ(write(fd, text.data(), text.size()),
+            static_cast<ssize_t>(text.size()));
+  close(fd);
+}
+
+std::string FileText(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadCgroupFile(AT_FDCWD, path.c_str());
+  return text.ok() ? *text : "<" + std::string(text.status().message()) + ">";
+}
+
+TEST_F(KeptFileTest, ReadAt0SeesEachNewContentThroughOneDescriptor) {
+  const std::string path = root_ + "/pids.current";
+  WriteFileText(path, "1\n");
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  EXPECT_EQ(ReadAt0(fd.get(), "pids.current").value_or(""), "1\n");
+  EXPECT_EQ(ReadAt0(fd.get(), "pids.current").value_or(""), "1\n");
+  WriteFileText(path, "22\n");
+  EXPECT_EQ(ReadAt0(fd.get(), "pids.current").value_or(""), "22\n");
+  // More than one block: read on while blocks come full.
+  const std::string big(10000, '7');
+  WriteFileText(path, big);
+  EXPECT_EQ(ReadAt0(fd.get(), "pids.current").value_or(""), big);
+}
+
+TEST_F(KeptFileTest, ReadAt0OfABadDescriptorNamesTheFile) {
+  absl::StatusOr<std::string> text = ReadAt0(-1, "cpu.stat");
+  EXPECT_FALSE(text.ok());
+  EXPECT_THAT(std::string(text.status().message()),
+              HasSubstr("read cpu.stat: "));
+}
+
+TEST_F(KeptFileTest, WriteAt0WritesFromTheStartEveryTime) {
+  const std::string path = root_ + "/pids.max";
+  WriteFileText(path, "");
+  const UniqueFd fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  EXPECT_TRUE(WriteAt0(fd.get(), "32", "pids.max", root_).ok());
+  EXPECT_EQ(FileText(path), "32");
+  // At offset 0 again, not appended (a plain file keeps the old tail).
+  EXPECT_TRUE(WriteAt0(fd.get(), "7", "pids.max", root_).ok());
+  EXPECT_EQ(FileText(path), "72");
+}
+
+TEST_F(KeptFileTest, WriteAt0FailureNamesTheFileAndTheValue) {
+  const std::string path = root_ + "/pids.max";
+  WriteFileText(path, "");
+  const UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(fd.valid());
+  absl::Status s = WriteAt0(fd.get(), "32", "pids.max", root_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("write \"32\" to " + root_ + "/pids.max: "));
+}
+
+TEST_F(KeptFileTest, CgroupFileReadsAndWritesThroughItsDescriptor) {
+  WriteFileText(root_ + "/memory.max", "");
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(root_);
+  ASSERT_TRUE(dir.ok());
+  const CgroupFile file(dir->get(), "memory.max", O_RDWR);
+  ASSERT_TRUE(file.valid());
+  EXPECT_FALSE(file.absent());
+  EXPECT_STREQ(file.name(), "memory.max");
+  // Renamed away: only the descriptor still reaches it.
+  ASSERT_EQ(rename((root_ + "/memory.max").c_str(), (root_ + "/moved").c_str()),
+            0);
+  EXPECT_TRUE(file.Write("4096", root_).ok());
+  EXPECT_EQ(file.Read(root_).value_or(""), "4096");
+  EXPECT_EQ(FileText(root_ + "/moved"), "4096");
+}
+
+TEST_F(KeptFileTest, CgroupFileThatIsAbsentFailsWithoutOpeningAnything) {
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(root_);
+  ASSERT_TRUE(dir.ok());
+  CgroupFile missing(dir->get(), "memory.peak", O_RDONLY);
+  EXPECT_FALSE(missing.valid());
+  EXPECT_TRUE(missing.absent());
+  EXPECT_EQ(missing.open_errno(), ENOENT);
+  // Made later: still absent for this descriptor-less file (no retry).
+  WriteFileText(root_ + "/memory.peak", "5\n");
+  absl::StatusOr<std::string> text = missing.Read(root_);
+  EXPECT_EQ(text.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(text.status().message()), HasSubstr("memory.peak"));
+  const CgroupFile declared = CgroupFile::Absent("pids.events");
+  EXPECT_TRUE(declared.absent());
+  EXPECT_EQ(declared.Read(root_).status().code(), absl::StatusCode::kNotFound);
+  // A write reports the file and the value, as WriteCgroupFile would.
+  absl::Status s = declared.Write("1", root_);
+  EXPECT_EQ(s.code(), absl::StatusCode::kNotFound);
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("write \"1\" to " + root_ + "/pids.events"));
+}
+
+TEST_F(KeptFileTest, CgroupFileThatFailedToOpenRetriesByPath) {
+  MakeDir("pids.max");  // a directory: opening it for writing fails
+  absl::StatusOr<UniqueFd> dir = OpenDirectory(root_);
+  ASSERT_TRUE(dir.ok());
+  CgroupFile file(dir->get(), "pids.max", O_WRONLY);
+  EXPECT_FALSE(file.valid());
+  EXPECT_FALSE(file.absent());
+  EXPECT_EQ(file.open_errno(), EISDIR);
+  absl::Status s = file.Write("32", root_);
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(std::string(s.message()),
+              HasSubstr("write \"32\" to " + root_ + "/pids.max: "));
+  // Once the cause is gone, the retry by path works.
+  ASSERT_EQ(rmdir((root_ + "/pids.max").c_str()), 0);
+  WriteFileText(root_ + "/pids.max", "");
+  EXPECT_TRUE(file.Write("32", root_).ok());
+  EXPECT_EQ(FileText(root_ + "/pids.max"), "32");
+  EXPECT_EQ(file.Read(root_).value_or(""), "32");
+  file.Close();
+  EXPECT_TRUE(file.absent());
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -276,6 +277,15 @@ class CgroupV1Test : public ::testing::Test {
   std::set<pid_t> children_;
   bool subreaper_ = false;
 };
+
+// The descriptors open in this process.
+std::set<int> OpenFds() {
+  std::set<int> fds;
+  for (int fd = 0; fd < 4096; ++fd) {
+    if (fcntl(fd, F_GETFD) >= 0) fds.insert(fd);
+  }
+  return fds;
+}
 
 CgroupRequest Everything() {
   CgroupRequest request;
@@ -595,6 +605,104 @@ TEST_F(CgroupV1Test, CreateTakesSparesMadeByPrepare) {
   }
   EXPECT_THAT(driver->RemoveAll(), IsOk());
   EXPECT_FALSE(Exists(memory_dir));
+}
+
+TEST_F(CgroupV1Test, OneDescriptorTakesWriteAfterWriteAndRereadsAnew) {
+  std::unique_ptr<CgroupDriver> driver = Driver(Config({"pids"}));
+  ASSERT_NE(driver, nullptr);
+  CgroupRequest request;
+  request.processes = 4;
+  absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create(request);
+  ASSERT_THAT(group.status(), IsOk());
+  const UniqueFd max(
+      open((Leaf("pids") + "/pids.max").c_str(), O_WRONLY | O_CLOEXEC));
+  const UniqueFd current(
+      open((Leaf("pids") + "/pids.current").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(max.valid() && current.valid());
+  EXPECT_THAT(WriteAt0(max.get(), "8", "pids.max", Leaf("pids")), IsOk());
+  EXPECT_EQ(ReadTrimmed(Leaf("pids") + "/pids.max"), "8");
+  EXPECT_THAT(WriteAt0(max.get(), "max", "pids.max", Leaf("pids")), IsOk());
+  EXPECT_EQ(ReadTrimmed(Leaf("pids") + "/pids.max"), "max");
+  EXPECT_THAT(WriteAt0(max.get(), "16", "pids.max", Leaf("pids")), IsOk());
+  EXPECT_EQ(ReadTrimmed(Leaf("pids") + "/pids.max"), "16");
+  EXPECT_EQ(ParseCgroupInt(ReadAt0(current.get(), "pids.current").value_or("")),
+            0);
+  const pid_t pid = ForkInto(**group, Pause, nullptr);
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(ParseCgroupInt(ReadAt0(current.get(), "pids.current").value_or("")),
+            1);
+  KillAndRemove(**group, {pid});
+  EXPECT_THAT(driver->RemoveAll(), IsOk());
+}
+
+TEST_F(CgroupV1Test, CreateFromSparesOpensNothingAndATreeKeepsItsUsageFiles) {
+  std::unique_ptr<CgroupDriver> driver = Driver(Config({"memory", "pids"}));
+  ASSERT_NE(driver, nullptr);
+  const std::set<int> start = OpenFds();
+  driver->Prepare(1);
+  const std::set<int> prepared = OpenFds();
+  CgroupRequest request;
+  request.memory_bytes = int64_t{64} << 20;
+  request.processes = 8;
+  request.memory_accounting = true;
+  absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create(request);
+  ASSERT_THAT(group.status(), IsOk());
+  // Every descriptor the group has was open before Create().
+  const std::set<int> created = OpenFds();
+  EXPECT_TRUE(std::includes(prepared.begin(), prepared.end(), created.begin(),
+                            created.end()));
+  EXPECT_EQ(ReadTrimmed(Leaf("memory") + "/memory.limit_in_bytes"), "67108864");
+  EXPECT_EQ(ReadTrimmed(Leaf("pids") + "/pids.max"), "8");
+  ASSERT_EQ((*group)->join_fds().size(), 2u);
+  const pid_t pid = ForkInto(**group, Pause, nullptr);
+  ASSERT_GT(pid, 0);
+  (*group)->PlacementDone();
+  EXPECT_TRUE((*group)->join_fds().empty());
+  // Kept: memory max_usage and oom_control, pids events (what the end of
+  // the run reads); the live-only files (usage, failcnt, pids.current) are
+  // read by path.
+  EXPECT_EQ(OpenFds().size() - start.size(), 3u);
+  const CgroupUsage usage = (*group)->ReadUsage();
+  EXPECT_EQ(usage.processes, 1);
+  EXPECT_GT(usage.memory_current.value_or(0), 0);
+  EXPECT_GT(usage.memory_peak.value_or(0), 0);
+  EXPECT_FALSE((*group)->Empty());
+  KillAndRemove(**group, {pid});
+  EXPECT_TRUE((*group)->Empty());
+  EXPECT_THAT(driver->RemoveAll(), IsOk());
+}
+
+TEST_F(CgroupV1Test, FreezerLeafStillListsTheTreeAfterPlacementDone) {
+  std::unique_ptr<CgroupDriver> driver = Driver(Config({"pids", "freezer"}));
+  ASSERT_NE(driver, nullptr);
+  driver->Prepare(1);
+  CgroupRequest request;
+  request.processes = 16;
+  request.track = true;
+  absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create(request);
+  ASSERT_THAT(group.status(), IsOk());
+  UniqueFd report;
+  const pid_t pid = ForkInto(**group, Daemonize, &report);
+  ASSERT_GT(pid, 0);
+  const int daemon = ReadPipeInt(report.get());
+  ASSERT_GT(daemon, 0);
+  children_.insert(daemon);
+  ASSERT_EQ(ReadPipeInt(report.get()), 0);
+  (*group)->PlacementDone();
+  EXPECT_TRUE((*group)->join_fds().empty());
+  EXPECT_FALSE((*group)->Empty());
+  ASSERT_THAT((*group)->Freeze(), IsOk());
+  EXPECT_EQ(ReadTrimmed(Leaf("freezer") + "/freezer.state"), "FROZEN");
+  ASSERT_THAT((*group)->Thaw(), IsOk());
+  EXPECT_EQ(ReadTrimmed(Leaf("freezer") + "/freezer.state"), "THAWED");
+  EXPECT_EQ((*group)->ReadUsage().processes, 2);
+  EXPECT_THAT((*group)->KillAll(), IsOk());
+  EXPECT_TRUE((*group)->Empty());
+  EXPECT_TRUE(WIFSIGNALED(Wait(pid)));
+  const int daemon_status = Wait(daemon);
+  EXPECT_TRUE(WIFSIGNALED(daemon_status) && WTERMSIG(daemon_status) == SIGKILL);
+  EXPECT_THAT((*group)->Remove(), IsOk());
+  EXPECT_THAT(driver->RemoveAll(), IsOk());
 }
 
 TEST_F(CgroupV1Test, MissingParentIsAnErrorNamingItAndNothingStays) {

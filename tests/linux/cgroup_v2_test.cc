@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
@@ -92,6 +93,21 @@ int OpenFdCount() {
     ++count;
   }
   return count;
+}
+
+// The descriptors open in this process.
+std::set<int> OpenFds() {
+  std::set<int> fds;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd")) {
+    fds.insert(std::stoi(entry.path().filename().string()));
+  }
+  return fds;
+}
+
+// True when every element of `inner` is in `outer`.
+bool Within(const std::set<int>& inner, const std::set<int>& outer) {
+  return std::includes(outer.begin(), outer.end(), inner.begin(), inner.end());
 }
 
 bool KilledBySigkill(std::optional<int> status) {
@@ -411,6 +427,62 @@ TEST_F(CgroupV2Test, LimitsWithoutControllersAreSkipped) {
   EXPECT_FALSE(PathExists(group->Describe() + "/memory.max"));
 }
 
+TEST_F(CgroupV2Test, OneDescriptorReadsCpuStatAnewWhileAChildBurnsCpu) {
+  Cgroup* group = NewGroup();
+  ASSERT_NE(group, nullptr);
+  const UniqueFd stat(
+      open((group->Describe() + "/cpu.stat").c_str(), O_RDONLY | O_CLOEXEC));
+  ASSERT_TRUE(stat.valid());
+  ASSERT_GT(ForkInto(*group, Work::kSpin), 0);
+  absl::StatusOr<std::string> first = ReadAt0(stat.get(), "cpu.stat");
+  ASSERT_THAT(first.status(), IsOk());
+  const std::optional<int64_t> before = FlatKeyedValue(*first, "usage_usec");
+  ASSERT_TRUE(before.has_value()) << *first;
+  absl::SleepFor(absl::Milliseconds(50));
+  absl::StatusOr<std::string> second = ReadAt0(stat.get(), "cpu.stat");
+  ASSERT_THAT(second.status(), IsOk());
+  EXPECT_GT(FlatKeyedValue(*second, "usage_usec").value_or(0), *before + 10000)
+      << *first << "---\n"
+      << *second;
+}
+
+TEST_F(CgroupV2Test, CreateFromASpareOpensNothingAndATreeKeepsFewDescriptors) {
+  const int start = OpenFdCount();
+  driver_->Prepare(1);
+  const std::set<int> prepared = OpenFds();
+  Cgroup* group = NewGroup();
+  ASSERT_NE(group, nullptr);
+  // Every descriptor the group has was open before Create().
+  EXPECT_TRUE(Within(OpenFds(), prepared));
+  ASSERT_GE(group->clone_into_fd(), 0);
+  group->PlacementDone();
+  EXPECT_EQ(group->clone_into_fd(), -1);
+  EXPECT_THAT(group->join_fds(), IsEmpty());
+  // cgroup.events and cpu.stat, and the usage files of the controllers.
+  const bool memory = driver_->can_account_memory();
+  const bool pids = driver_->Enforces(LimitKind::kProcesses).mechanism ==
+                    Mechanism::kCgroupV2;
+  EXPECT_EQ(OpenFdCount() - start, 2 + (memory ? 3 : 0) + (pids ? 2 : 0));
+  EXPECT_TRUE(group->Empty());
+  EXPECT_TRUE(group->ReadUsage().cpu_total_ns.has_value());
+}
+
+TEST_F(CgroupV2Test, StopsAndCountsThroughKeptDescriptorsAfterPlacementDone) {
+  Cgroup* group = NewGroup();
+  ASSERT_NE(group, nullptr);
+  ASSERT_GT(ForkInto(*group, Work::kSpin), 0);
+  group->PlacementDone();
+  EXPECT_THAT(group->join_fds(), IsEmpty());
+  EXPECT_FALSE(group->Empty());
+  EXPECT_TRUE(CpuGrows(*group, absl::Milliseconds(10)));
+  if (group->can_freeze()) {
+    ASSERT_THAT(group->Freeze(), IsOk());
+    ASSERT_THAT(group->Thaw(), IsOk());
+  }
+  ASSERT_THAT(group->KillAll(), IsOk());
+  EXPECT_TRUE(group->Empty());
+}
+
 // --- Against a fake cgroupfs tree --------------------------------------------
 
 constexpr const char* kInterfaceFiles[] = {
@@ -635,6 +707,48 @@ TEST_F(CgroupV2FakeTest, JoinsFromChildWhenCloneIntoIsOff) {
   ASSERT_THAT((*group)->join_fds(), SizeIs(1));
   EXPECT_EQ(write((*group)->join_fds()[0], "0", 1), 1);
   EXPECT_EQ(Leaf("cgroup.procs"), "0");
+}
+
+TEST_F(CgroupV2FakeTest, LimitsAndUsageGoThroughDescriptorsOpenedByPrepare) {
+  std::unique_ptr<CgroupDriver> driver = NewDriver();
+  ASSERT_NE(driver, nullptr);
+  driver->Prepare(1);  // takes the leaf "0" and opens its files
+  // Moved away: only the kept descriptors still reach the files.
+  const std::string moved = manager_ + "/moved";
+  ASSERT_EQ(rename(leaf_.c_str(), moved.c_str()), 0);
+  WriteText(moved + "/cpu.stat", "usage_usec 9\n");
+  CgroupRequest request;
+  request.memory_bytes = 64 << 20;
+  request.processes = 32;
+  request.cpu_weight = 250;
+  absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create(request);
+  ASSERT_THAT(group.status(), IsOk());
+  EXPECT_EQ(ReadText(moved + "/memory.max"), "67108864");
+  EXPECT_EQ(ReadText(moved + "/memory.swap.max"), "0");
+  EXPECT_EQ(ReadText(moved + "/memory.oom.group"), "1");
+  EXPECT_EQ(ReadText(moved + "/pids.max"), "32");
+  EXPECT_EQ(ReadText(moved + "/cpu.weight"), "250");
+  EXPECT_EQ((*group)->ReadUsage().cpu_total_ns, 9000);
+  EXPECT_TRUE((*group)->Empty());
+  WriteText(moved + "/cgroup.events", "populated 1\nfrozen 0\n");
+  EXPECT_FALSE((*group)->Empty());
+}
+
+TEST_F(CgroupV2FakeTest, PlacementDoneClosesThePlacementDescriptors) {
+  for (bool clone_into : {true, false}) {
+    std::unique_ptr<CgroupDriver> driver = NewDriver(clone_into);
+    ASSERT_NE(driver, nullptr);
+    absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create({});
+    ASSERT_THAT(group.status(), IsOk());
+    EXPECT_EQ((*group)->clone_into_fd() >= 0, clone_into);
+    EXPECT_THAT((*group)->join_fds(), SizeIs(clone_into ? 0 : 1));
+    (*group)->PlacementDone();
+    EXPECT_EQ((*group)->clone_into_fd(), -1);
+    EXPECT_THAT((*group)->join_fds(), IsEmpty());
+    (*group)->JoinFromChild();
+    EXPECT_THAT((*group)->join_fds(), IsEmpty());
+    EXPECT_TRUE((*group)->Empty());
+  }
 }
 
 TEST_F(CgroupV2FakeTest, FreezeWaitsForFrozenAndThawWritesZero) {
