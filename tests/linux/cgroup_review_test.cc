@@ -405,6 +405,12 @@ TEST_F(CgroupReviewTest, OnEventIsNotCalledWithTheProcessMutexHeld) {
   ASSERT_THAT(p->Start(), IsOk());
   EXPECT_THAT(p->Wait(), ExitedWith(0));
   probe->answered.WaitForNotification();  // the probe thread is done
+  {
+    // The callback (held by the manager) holds the probe, which holds the
+    // process, which holds the manager's core: break the cycle.
+    absl::MutexLock lock(&probe->mu);
+    probe->process.reset();
+  }
   ASSERT_GT(called.load(), 0) << "no kCgroupDegraded event";
   EXPECT_TRUE(answered_in_time.load())
       << "state() from the on_event callback blocked for 1 s: the callback "
