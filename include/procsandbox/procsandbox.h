@@ -12,6 +12,7 @@
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
 #include "procsandbox/run.h"
+#include "procsandbox/sandbox.h"
 #include "procsandbox/stdio.h"
 
 #endif  // PROCSANDBOX_PROCSANDBOX_H_

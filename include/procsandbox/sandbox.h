@@ -1,0 +1,555 @@
+// procsandbox/sandbox.h: run tools for requests, safely, over any Manager.
+//
+// A `Sandbox` wraps a `Manager&` with a `SandboxPolicy` and answers "run this
+// tool for this request, and tell me what happened". For every run it:
+//   1. builds the environment from the policy (nothing inherited unless
+//      asked; names that look like credentials dropped unless given as
+//      secrets; secrets never shown in any text the library makes),
+//   2. resolves the program to an absolute path (symlinks resolved) and
+//      checks it: allowlist, privilege tools, setuid/setgid, shells, a
+//      regular executable file nobody else can write,
+//   3. waits for a slot in a fair FIFO queue (at most N runs at once),
+//   4. makes a fresh private working directory under a checked root,
+//   5. runs it with stdout/stderr captured and capped by bytes and lines,
+//   6. removes the working directory (bounded in time, failures reported),
+// and reports each step to an optional event sink. It is written against the
+// public `Manager`/`Process` interface only, so it behaves the same on the
+// OS manager and on the in-memory fake.
+//
+// Example:
+//   procsandbox::SandboxPolicy policy;
+//   policy.environment.mode = procsandbox::EnvironmentPolicy::Mode::kAllowlist;
+//   policy.environment.allow = {"PATH", "LANG", "MYAPP_*"};
+//   policy.programs.allow = {"/usr/bin/python3"};
+//   policy.workdir.root = "/var/lib/myapp/runs";   // 0700, owned by us
+//   policy.queue.max_concurrent = 4;
+//   procsandbox::Sandbox sandbox(manager, policy);
+//
+//   procsandbox::RunRequest request;
+//   request.id = "req-42";
+//   request.program = "python3";
+//   request.args = {"-c", "print(42)"};
+//   request.env.SetSecret("API_TOKEN", token).IgnoreError();
+//   request.limits.wall_time = absl::Seconds(10);
+//   absl::StatusOr<procsandbox::SandboxResult> r = sandbox.Run(request);
+//   switch (procsandbox::StatusOf(r)) {   // completed, failed, rejected, ...
+//     ...
+//   }
+//   if (auto v = procsandbox::GetSecurityViolation(r.status())) {
+//     LOG(WARNING) << *v;   // "privilege_tool (critical): ..."
+//   }
+//
+// Naming: the result type is `SandboxResult` (not `RunResult`, which is what
+// the plain `procsandbox::Run()` of run.h returns).
+//
+// Thread-safety: a Sandbox may be used from any number of threads at once;
+// Run() blocks the calling thread while queued and while the program runs.
+// The Sandbox must outlive every call into it; its Manager must outlive it.
+//
+// Platforms: the program checks and working directories use the POSIX file
+// API (realpath, stat, openat with O_NOFOLLOW); everything else is
+// platform-neutral.
+#ifndef PROCSANDBOX_SANDBOX_H_
+#define PROCSANDBOX_SANDBOX_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/command.h"
+#include "procsandbox/environment.h"
+#include "procsandbox/export.h"
+#include "procsandbox/format.h"
+#include "procsandbox/limits.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
+#include "procsandbox/stdio.h"
+
+namespace procsandbox {
+
+// --- Security violations
+// ------------------------------------------------------
+
+// A request the policy refused, as structured data. Returned inside the error
+// Status of Run()/Launch() as a payload (`GetSecurityViolation`): the Status
+// code is InvalidArgument for kInvalidEnvironmentName and kPathTraversal
+// (bad input), PermissionDenied for the others.
+struct PROCSANDBOX_EXPORT SecurityViolation {
+  enum class Kind {
+    kProgramNotAllowed,         // not on the allowlist, or a relative path
+    kPrivilegeTool,             // sudo, su, doas, pkexec, chroot, setpriv...
+    kSetuidProgram,             // setuid/setgid bit, not allowed by the policy
+    kShellRefused,              // a shell, not allowed by name
+    kUnsafeProgramFile,         // not a regular executable, or world-writable
+    kPathTraversal,             // a working directory escaping the run's one
+    kUnsafeRoot,                // the workdir root: a symlink, not ours, g/o+w
+    kForbiddenEnvironmentName,  // denied, or looks like a credential
+    kInvalidEnvironmentName,    // not [A-Za-z_][A-Za-z0-9_]*
+  };
+  enum class Severity { kLow, kMedium, kHigh, kCritical };
+
+  Kind kind = Kind::kProgramNotAllowed;
+  Severity severity = Severity::kMedium;
+  // What was refused: the program, path or variable name (never a value).
+  std::string subject;
+  // One sentence a service may show its user.
+  std::string message;
+
+  friend bool operator==(const SecurityViolation& a,
+                         const SecurityViolation& b) {
+    return a.kind == b.kind && a.severity == b.severity &&
+           a.subject == b.subject && a.message == b.message;
+  }
+  friend bool operator!=(const SecurityViolation& a,
+                         const SecurityViolation& b) {
+    return !(a == b);
+  }
+};
+
+// "program_not_allowed", "privilege_tool", "setuid_program", "shell_refused",
+// "unsafe_program_file", "path_traversal", "unsafe_root",
+// "forbidden_environment_name", "invalid_environment_name".
+PROCSANDBOX_EXPORT absl::string_view SecurityViolationKindName(
+    SecurityViolation::Kind kind);
+// "low", "medium", "high", "critical".
+PROCSANDBOX_EXPORT absl::string_view SeverityName(
+    SecurityViolation::Severity severity);
+// The type URL of the payload.
+inline constexpr char kSecurityViolationUrl[] =
+    "type.googleapis.com/procsandbox.SecurityViolation";
+// The Status for `violation` (code as above, message = its message), with
+// the violation attached as a payload.
+PROCSANDBOX_EXPORT absl::Status ToStatus(const SecurityViolation& violation);
+// The violation attached to `status`, or nullopt.
+PROCSANDBOX_EXPORT std::optional<SecurityViolation> GetSecurityViolation(
+    const absl::Status& status);
+
+// --- The policy
+// ---------------------------------------------------------------
+
+// Which variables a child gets. Names are checked (`[A-Za-z_][A-Za-z0-9_]*`).
+// Patterns: "NAME" (exact), "PREFIX*", "*SUFFIX", "*PART*".
+struct PROCSANDBOX_EXPORT EnvironmentPolicy {
+  enum class Mode {
+    kEmpty,                // nothing from the host
+    kAllowlist,            // the host's variables matching `allow`
+    kInheritExceptDenied,  // all the host's variables except `deny` matches
+  };
+  Mode mode = Mode::kEmpty;
+  // kAllowlist: names and patterns taken from the host.
+  std::vector<std::string> allow;
+  // Never passed, whatever their source (host, policy, request); a request
+  // that sets one is refused (kForbiddenEnvironmentName).
+  std::vector<std::string> deny = DefaultDenied();
+  // Names that look like credentials (matched ignoring case): dropped from
+  // the host's variables; set explicitly they are refused unless set as a
+  // secret (Environment::SetSecret).
+  std::vector<std::string> credential_patterns = DefaultCredentialPatterns();
+  // Set for every run, after the host's (the request's own come last).
+  Environment set;
+  // The host environment to take values from; nullopt: the host process's
+  // own, read when the Sandbox is constructed.
+  std::optional<Environment> host;
+
+  // LD_*, DYLD_*, BASH_ENV, ENV, SSH_AUTH_SOCK, ...
+  static std::vector<std::string> DefaultDenied();
+  // *SECRET*, *TOKEN*, *PASSWORD*, *PASSWD*, *CREDENTIAL*, *_KEY, ...
+  static std::vector<std::string> DefaultCredentialPatterns();
+};
+
+// What a program found on disk is (see ProgramResolver).
+struct PROCSANDBOX_EXPORT ProgramFile {
+  // The absolute path with every symlink resolved.
+  std::string path;
+  bool regular_file = false;
+  bool executable = false;  // some execute bit set
+  // Permission bits with setuid (04000) and setgid (02000).
+  uint32_t mode = 0;
+
+  friend bool operator==(const ProgramFile& a, const ProgramFile& b) {
+    return a.path == b.path && a.regular_file == b.regular_file &&
+           a.executable == b.executable && a.mode == b.mode;
+  }
+  friend bool operator!=(const ProgramFile& a, const ProgramFile& b) {
+    return !(a == b);
+  }
+};
+
+// Finds a program the way the managers do (a name on the search path, or an
+// absolute path) and says what file it is. The seam between the program
+// policy and the file system: `HostProgramResolver()` reads the real one,
+// `FakeProgramResolver` is a table for tests on the in-memory manager.
+class PROCSANDBOX_EXPORT ProgramResolver {
+ public:
+  virtual ~ProgramResolver();
+  // NotFound naming the program and `search_path` when there is no such
+  // program; InvalidArgument for a relative path.
+  virtual absl::StatusOr<ProgramFile> Resolve(
+      absl::string_view program, absl::string_view search_path) const = 0;
+};
+
+// The host's file system: realpath(3) and stat(2). Thread-safe.
+PROCSANDBOX_EXPORT std::shared_ptr<const ProgramResolver> HostProgramResolver();
+
+// A table of programs and symlinks, for tests. Not thread-safe while being
+// filled; Resolve() may be called from any thread afterwards.
+class PROCSANDBOX_EXPORT FakeProgramResolver : public ProgramResolver {
+ public:
+  // A file at absolute `path` (0755: a regular executable by default).
+  void AddProgram(std::string path, uint32_t mode = 0755,
+                  bool regular_file = true);
+  // `link` resolves to `target` (absolute paths).
+  void AddSymlink(std::string link, std::string target);
+  absl::StatusOr<ProgramFile> Resolve(
+      absl::string_view program, absl::string_view search_path) const override;
+
+ private:
+  std::map<std::string, ProgramFile, std::less<>> files_;
+  std::map<std::string, std::string, std::less<>> links_;
+};
+
+// Which programs may run. Checked on the resolved file, in this order:
+// shell, privilege tool, allowlist, file safety, setuid/setgid.
+struct PROCSANDBOX_EXPORT ProgramPolicy {
+  // Absolute paths (resolved through `resolver`, so allowing a symlink
+  // allows its target). Empty: any program that passes the other checks.
+  std::vector<std::string> allow;
+  // Base names refused whatever the allowlist says (the name asked for and
+  // the resolved file's are both checked).
+  std::vector<std::string> deny = DefaultPrivilegeTools();
+  // Shells (sh, bash, zsh, ... by base name) are refused unless their name
+  // is here. The sandbox itself never runs a shell.
+  std::vector<std::string> allowed_shells;
+  // Weakens the policy: run setuid/setgid programs. (Isolation::no_new_privs,
+  // on by default, keeps them from gaining privileges anyway.)
+  bool allow_setuid = false;
+  // Null: HostProgramResolver().
+  std::shared_ptr<const ProgramResolver> resolver;
+
+  // sudo, sudoedit, su, doas, pkexec, chroot, setpriv, runuser, nsenter,
+  // unshare, capsh, setcap, newgrp, sg, ...
+  static std::vector<std::string> DefaultPrivilegeTools();
+  // sh, bash, dash, zsh, ksh, mksh, csh, tcsh, fish, ash, busybox, ...
+  static std::vector<std::string> Shells();
+};
+
+// Fresh private working directories.
+struct PROCSANDBOX_EXPORT WorkdirPolicy {
+  // Where each run gets `run-XXXXXXXX` (0700, with tmp/ and log/). Must be
+  // a directory owned by this user, not writable by group or others, and not
+  // a symlink (kUnsafeRoot otherwise). Empty: no directory is made, and a
+  // request's working_dir is refused.
+  std::string root;
+  // Point TMPDIR at <run>/tmp and/or HOME at <run>.
+  bool set_tmpdir = true;
+  bool set_home = false;
+  // Removal after the run gives up (and reports) after this long.
+  absl::Duration removal_timeout = absl::Seconds(10);
+  // For debugging: keep the directory of a run that did not complete
+  // (SandboxResult::workdir_kept).
+  bool keep_on_failure = false;
+};
+
+// Capture of stdout and stderr. Both caps count both streams together; a
+// line costs its bytes plus its '\n'.
+struct PROCSANDBOX_EXPORT OutputPolicy {
+  int64_t max_bytes = int64_t{1} << 20;
+  int64_t max_lines = 10'000;
+  // kTruncate: keep what fits, read and drop the rest (the program runs on).
+  // kStop: stop the program (Terminate semantics): kOutputExceeded.
+  OutputLimitAction on_limit = OutputLimitAction::kTruncate;
+};
+
+// The concurrency queue.
+struct PROCSANDBOX_EXPORT QueuePolicy {
+  // Runs (and launched processes) at once.
+  std::size_t max_concurrent = 4;
+  // Runs waiting for a slot; one more is refused at once (ResourceExhausted).
+  std::size_t max_queued = 64;
+  // How long a run may wait for a slot (the manager's clock): then
+  // DeadlineExceeded. A request may give its own.
+  absl::Duration queue_timeout = absl::InfiniteDuration();
+};
+
+// Something the sandbox did, for the host's logs and metrics. Texts never
+// contain a secret's value.
+struct PROCSANDBOX_EXPORT SandboxEvent {
+  enum class Kind {
+    kQueued,         // waiting for a slot (detail: position)
+    kStarted,        // the program started (detail: the command)
+    kLimitApplied,   // a limit in force (detail: "memory_bytes: cgroup-v2 ...")
+    kLimitDegraded,  // a limit asked for and not enforced here (why)
+    kOutputTruncated,  // a cap was reached (detail: which)
+    kExited,           // the program ended (detail: the outcome)
+    kRejected,         // refused before running (detail: why)
+    kCancelled,        // cancelled while queued or running
+    kCleanupFailed,    // the working directory could not be removed (why)
+  };
+  Kind kind = Kind::kQueued;
+  std::string run_id;
+  absl::Time time;  // the manager's clock
+  std::string detail;
+
+  friend bool operator==(const SandboxEvent& a, const SandboxEvent& b) {
+    return a.kind == b.kind && a.run_id == b.run_id && a.time == b.time &&
+           a.detail == b.detail;
+  }
+  friend bool operator!=(const SandboxEvent& a, const SandboxEvent& b) {
+    return !(a == b);
+  }
+};
+// "queued", "started", "limit_applied", "limit_degraded", "output_truncated",
+// "exited", "rejected", "cancelled", "cleanup_failed".
+PROCSANDBOX_EXPORT absl::string_view SandboxEventKindName(
+    SandboxEvent::Kind kind);
+
+struct PROCSANDBOX_EXPORT SandboxPolicy {
+  EnvironmentPolicy environment;
+  ProgramPolicy programs;
+  WorkdirPolicy workdir;
+  OutputPolicy output;
+  QueuePolicy queue;
+  // Merged under each request's limits.
+  Limits default_limits;
+  // Ceilings: a request asking more (or nothing) gets this, reported as a
+  // kLimitApplied event.
+  Limits max_limits;
+  Isolation isolation;
+  // Called from the thread of the run it is about (kQueued while the
+  // queue's lock is held, so those come in queue order), so from several
+  // threads at once: it must be thread-safe, must not block for long, and
+  // must not call into the Sandbox. Empty: no events.
+  std::function<void(const SandboxEvent&)> on_event;
+};
+
+// OK, or InvalidArgument naming the first bad field: an empty or malformed
+// pattern, a relative allowlist path, max_concurrent 0, negative caps or
+// timeouts, invalid limits.
+PROCSANDBOX_EXPORT absl::Status ValidateSandboxPolicy(
+    const SandboxPolicy& policy);
+
+// --- Requests and results
+// ------------------------------------------------------
+
+struct PROCSANDBOX_EXPORT RunRequest {
+  // Names the run in events, Cancel() and Position(); unique among the
+  // sandbox's live runs. Empty: "run-<n>" is assigned.
+  std::string id;
+  // A name looked up on the PATH of the final environment, or an absolute
+  // path. Never run through a shell.
+  std::string program;
+  std::vector<std::string> args;
+  // Variables for this run; secrets through env.SetSecret().
+  Environment env;
+  // Relative to the run's fresh directory (created when missing); needs
+  // WorkdirPolicy::root. "..", absolute paths and symlinks are refused
+  // (kPathTraversal).
+  std::string working_dir;
+  // Run(): Data or Null (default). Launch(): also Pipe.
+  Stdio stdin_;
+  // Merged over SandboxPolicy::default_limits, capped by max_limits.
+  Limits limits;
+  absl::Duration kill_grace = kDefaultKillGrace;
+  // Overrides QueuePolicy::queue_timeout.
+  std::optional<absl::Duration> queue_timeout;
+  // Each kept line of output as it arrives, tagged with its stream, from a
+  // library thread, one call at a time per run. It must not call into the
+  // Sandbox.
+  std::function<void(Stream stream, absl::string_view line)> on_line;
+  // A label for logs; defaults to the program.
+  std::string name;
+};
+
+// What a service can map a run to directly.
+enum class SandboxStatus {
+  kCompleted,      // exited 0
+  kFailed,         // exited non-zero, or killed by a signal nobody sent
+  kTimedOut,       // wall_time passed
+  kLimitExceeded,  // cpu time, memory, file size or output (kStop)
+  kCancelled,      // Cancel(), or the host stopped it
+  kRejected,       // refused before running: policy, queue full, queue timeout
+  kError,          // the library could not run it (start failed, workdir)
+};
+// "completed", "failed", "timed_out", "limit_exceeded", "cancelled",
+// "rejected", "error".
+PROCSANDBOX_EXPORT absl::string_view SandboxStatusName(SandboxStatus status);
+// The status of an outcome (the program ran).
+PROCSANDBOX_EXPORT SandboxStatus StatusOf(const Outcome& outcome);
+
+// Which cap cut the output.
+enum class OutputCap { kNone, kBytes, kLines };
+// "none", "bytes", "lines".
+PROCSANDBOX_EXPORT absl::string_view OutputCapName(OutputCap cap);
+
+struct PROCSANDBOX_EXPORT SandboxResult {
+  std::string id;
+  SandboxStatus status = SandboxStatus::kCompleted;
+  Outcome outcome;  // a sandbox stop for output is kOutputExceeded
+  Pid pid = 0;
+  // Kept output; every kept line ends with '\n' (a last line without one
+  // gets one), a line cut at the byte cap does not.
+  std::string stdout_;
+  std::string stderr_;
+  bool stdout_truncated = false;
+  bool stderr_truncated = false;
+  OutputCap truncated_by = OutputCap::kNone;
+  int64_t stdout_lines = 0;
+  int64_t stderr_lines = 0;
+  // From the outcome: wall time, user+system CPU, peak memory.
+  absl::Duration wall_time = absl::ZeroDuration();
+  absl::Duration cpu_time = absl::ZeroDuration();
+  int64_t peak_memory_bytes = 0;
+  Enforcement enforcement;
+  // The resolved program, and host variables dropped by the policy (names).
+  std::string program_path;
+  std::vector<std::string> dropped_env;
+  // The run's directory ("" without a root); kept only when
+  // WorkdirPolicy::keep_on_failure applied, or its removal failed.
+  std::string workdir;
+  bool workdir_kept = false;
+  // Why the directory could not be removed (also a kCleanupFailed event).
+  absl::Status cleanup_status;
+  // The manager's clock.
+  absl::Time queued_at;
+  absl::Time started_at;
+  absl::Time finished_at;
+  absl::Duration queue_time = absl::ZeroDuration();
+  // Arrival order in the queue (1, 2, ...).
+  uint64_t ticket = 0;
+
+  bool ok() const { return status == SandboxStatus::kCompleted; }
+};
+
+// The status of what Run() returned: the result's, or for an error
+// kRejected (PermissionDenied, InvalidArgument, ResourceExhausted,
+// DeadlineExceeded), kCancelled (Cancelled) or kError (anything else).
+PROCSANDBOX_EXPORT SandboxStatus
+StatusOf(const absl::StatusOr<SandboxResult>& result);
+
+struct PROCSANDBOX_EXPORT QueueStats {
+  std::size_t running = 0;
+  std::size_t pending = 0;
+  std::size_t max_concurrent = 0;
+  std::size_t max_queued = 0;
+  uint64_t completed = 0;  // runs that ran and ended
+  uint64_t rejected = 0;   // queue full or queue timeout
+  uint64_t cancelled = 0;  // cancelled while queued
+  // Mean run time (the manager's clock) over the last 100 runs.
+  absl::Duration average_run_time = absl::ZeroDuration();
+  // For a run queued now: pending / max_concurrent rounds of the average.
+  absl::Duration estimated_wait = absl::ZeroDuration();
+
+  friend bool operator==(const QueueStats& a, const QueueStats& b) {
+    return a.running == b.running && a.pending == b.pending &&
+           a.max_concurrent == b.max_concurrent &&
+           a.max_queued == b.max_queued && a.completed == b.completed &&
+           a.rejected == b.rejected && a.cancelled == b.cancelled &&
+           a.average_run_time == b.average_run_time &&
+           a.estimated_wait == b.estimated_wait;
+  }
+  friend bool operator!=(const QueueStats& a, const QueueStats& b) {
+    return !(a == b);
+  }
+};
+
+// --- The sandbox
+// --------------------------------------------------------------
+
+namespace sandbox_internal {
+class Engine;
+class LaunchState;
+}  // namespace sandbox_internal
+
+// A long-running program started by Sandbox::Launch(): drive it through
+// process() (Write, ReadLine on its Stdio::Pipe() streams). It holds a queue
+// slot and its working directory until Finish() or its destruction.
+class PROCSANDBOX_EXPORT SandboxProcess {
+ public:
+  ~SandboxProcess();  // Finish(), ignoring its result
+  SandboxProcess(const SandboxProcess&) = delete;
+  SandboxProcess& operator=(const SandboxProcess&) = delete;
+
+  const std::string& id() const;
+  Process& process();
+  // Closes stdin, waits up to `grace` (the manager's clock) for the program
+  // to end, then terminates it; removes the working directory, frees the
+  // slot, and returns the result (stdout_/stderr_ hold what was captured:
+  // nothing for a Pipe stream). Later calls return the same result.
+  absl::StatusOr<SandboxResult> Finish(absl::Duration grace = absl::Seconds(5));
+
+  // Implementation details follow.
+  explicit SandboxProcess(std::unique_ptr<sandbox_internal::LaunchState> s);
+
+ private:
+  std::unique_ptr<sandbox_internal::LaunchState> state_;
+};
+
+class PROCSANDBOX_EXPORT Sandbox {
+ public:
+  // `manager` must outlive the Sandbox. An invalid policy
+  // (ValidateSandboxPolicy) makes every Run()/Launch() fail with it.
+  Sandbox(Manager& manager, SandboxPolicy policy);
+  // Cancels what is queued and running, and waits for those calls to return.
+  ~Sandbox();
+  Sandbox(const Sandbox&) = delete;
+  Sandbox& operator=(const Sandbox&) = delete;
+
+  // Checks, queues, runs `request` to its end, cleans up. A program that
+  // ran is an OK result whatever its end. Errors (nothing ran):
+  // PermissionDenied / InvalidArgument with a SecurityViolation payload;
+  // InvalidArgument (a bad request: an id in use, stdin Pipe, limits,
+  // working_dir without a root); ResourceExhausted (queue full, at once);
+  // DeadlineExceeded (queue timeout); Cancelled (cancelled while queued);
+  // NotFound (no such program); whatever Start() returns; the policy's
+  // error. No message contains a secret's value.
+  absl::StatusOr<SandboxResult> Run(RunRequest request);
+
+  // As Run() up to the start, for a server driven over stdio: stdin, stdout
+  // and stderr default to Stdio::Pipe() (stdout/stderr are captured with
+  // the output caps instead when request.on_line is set: then only stdin is
+  // a pipe). The process keeps its slot until SandboxProcess::Finish().
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> Launch(RunRequest request);
+
+  // Cancels the run `id`: a queued one returns Cancelled from Run(), a
+  // running one is terminated (TERM, KILL after its grace) and ends
+  // kCancelled. NotFound when no live run has that id.
+  absl::Status Cancel(absl::string_view id);
+  // 0 while running, 1.. while queued (1 = next); NotFound otherwise.
+  absl::StatusOr<std::size_t> Position(absl::string_view id) const;
+  QueueStats Stats() const;
+
+  const SandboxPolicy& policy() const;
+  Manager& manager() const;
+
+ private:
+  std::shared_ptr<sandbox_internal::Engine> engine_;
+};
+
+PROCSANDBOX_EXPORT std::string ToString(const SecurityViolation& violation);
+PROCSANDBOX_EXPORT std::string ToString(const SandboxEvent& event);
+PROCSANDBOX_EXPORT std::string ToString(const SandboxResult& result);
+PROCSANDBOX_EXPORT std::string ToString(const QueueStats& stats);
+inline std::string ToString(SandboxStatus status) {
+  return std::string(SandboxStatusName(status));
+}
+
+}  // namespace procsandbox
+
+PROCSANDBOX_FORMATTER(procsandbox::SecurityViolation)
+PROCSANDBOX_FORMATTER(procsandbox::SandboxEvent)
+PROCSANDBOX_FORMATTER(procsandbox::SandboxResult)
+PROCSANDBOX_FORMATTER(procsandbox::QueueStats)
+PROCSANDBOX_FORMATTER(procsandbox::SandboxStatus)
+
+#endif  // PROCSANDBOX_SANDBOX_H_

@@ -1,0 +1,347 @@
+// Engine: a sandboxed run from its request to its result (see engine.h).
+#include "sandbox/engine.h"
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "common/fmt_absl.h"
+#include "fmt/format.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/limits.h"
+#include "procsandbox/outcome.h"
+#include "sandbox/environment_policy.h"
+#include "sandbox/program_policy.h"
+
+namespace procsandbox::sandbox_internal {
+namespace {
+
+constexpr char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin";
+
+// Caps `field` at `ceiling` when the ceiling is set; says what it did.
+template <typename T, typename Show>
+void Cap(std::optional<T>& field, const std::optional<T>& ceiling,
+         LimitKind kind, Show show, std::vector<std::string>& notes) {
+  if (!ceiling.has_value() || (field.has_value() && *field <= *ceiling)) {
+    return;
+  }
+  notes.push_back(
+      fmt::format("{} capped at {} ({})", LimitKindName(kind), show(*ceiling),
+                  field.has_value() ? absl::StrCat("asked ", show(*field))
+                                    : std::string("none asked")));
+  field = ceiling;
+}
+
+Limits CapLimits(Limits limits, const Limits& max,
+                 std::vector<std::string>& notes) {
+  auto dur = [](absl::Duration d) { return procsandbox::FormatDuration(d); };
+  auto bytes = [](int64_t b) { return FormatByteSize(b); };
+  auto num = [](auto n) { return absl::StrCat(n); };
+  Cap(limits.wall_time, max.wall_time, LimitKind::kWallTime, dur, notes);
+  Cap(limits.cpu_time, max.cpu_time, LimitKind::kCpuTime, dur, notes);
+  Cap(limits.memory_bytes, max.memory_bytes, LimitKind::kMemory, bytes, notes);
+  Cap(limits.file_size_bytes, max.file_size_bytes, LimitKind::kFileSize, bytes,
+      notes);
+  Cap(limits.open_files, max.open_files, LimitKind::kOpenFiles, num, notes);
+  Cap(limits.processes, max.processes, LimitKind::kProcesses, num, notes);
+  Cap(limits.output_bytes, max.output_bytes, LimitKind::kOutput, bytes, notes);
+  Cap(limits.cpu_weight, max.cpu_weight, LimitKind::kCpuWeight, num, notes);
+  return limits;
+}
+
+absl::Status CheckStdin(const RunRequest& request, bool launch) {
+  switch (request.stdin_.kind()) {
+    case Stdio::Kind::kDefault:
+    case Stdio::Kind::kNull:
+    case Stdio::Kind::kData:
+      return absl::OkStatus();
+    case Stdio::Kind::kPipe:
+      if (launch) return absl::OkStatus();
+      break;
+    default:
+      break;
+  }
+  return absl::InvalidArgumentError(fmt::format(
+      "run {}: stdin {} is not accepted (Data or Null{})", request.id,
+      ToString(request.stdin_), launch ? ", or Pipe" : "; Pipe with Launch()"));
+}
+
+}  // namespace
+
+Engine::Engine(Manager& manager, SandboxPolicy policy)
+    : manager_(manager),
+      policy_(std::move(policy)),
+      policy_status_(ValidateSandboxPolicy(policy_)),
+      host_env_(policy_.environment.host.has_value() ? *policy_.environment.host
+                                                     : Environment::FromHost()),
+      queue_(policy_.queue, manager_,
+             [this](SandboxEvent::Kind kind, const std::string& id,
+                    std::string detail) {
+               Emit(nullptr, kind, id, std::move(detail));
+             }) {}
+
+void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
+                  const std::string& id, std::string detail) const {
+  if (!policy_.on_event) return;
+  SandboxEvent event;
+  event.kind = kind;
+  event.run_id = id;
+  event.time = manager_.Now();
+  event.detail = run != nullptr ? run->redactor.Redact(detail) : detail;
+  policy_.on_event(event);
+}
+
+absl::Status Engine::Refuse(const RunState& run, const absl::Status& status) {
+  absl::Status redacted = run.redactor.Redact(status);
+  const bool cancelled = status.code() == absl::StatusCode::kCancelled;
+  Emit(&run,
+       cancelled ? SandboxEvent::Kind::kCancelled
+                 : SandboxEvent::Kind::kRejected,
+       run.request.id, std::string(redacted.message()));
+  return redacted;
+}
+
+absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
+                                                          bool launch) {
+  auto run = std::make_unique<RunState>();
+  run->launched = launch;
+  if (request.id.empty()) {
+    request.id = absl::StrCat("run-", next_id_.fetch_add(1));
+  }
+  run->redactor.AddSecrets(policy_.environment.set);
+  run->redactor.AddSecrets(request.env);
+  run->request = std::move(request);
+  const RunRequest& r = run->request;
+  auto refuse = [&](const absl::Status& s) { return Refuse(*run, s); };
+
+  if (!policy_status_.ok()) return refuse(policy_status_);
+  if (r.program.empty()) {
+    return refuse(absl::InvalidArgumentError(
+        fmt::format("run {}: no program given", r.id)));
+  }
+  if (absl::Status s = CheckStdin(r, launch); !s.ok()) return refuse(s);
+  if (!r.working_dir.empty()) {
+    if (policy_.workdir.root.empty()) {
+      return refuse(absl::InvalidArgumentError(fmt::format(
+          "run {}: working_dir \"{}\" needs SandboxPolicy::workdir.root", r.id,
+          r.working_dir)));
+    }
+    if (absl::Status s = CheckRelativePath(r.working_dir); !s.ok()) {
+      return refuse(s);
+    }
+  }
+  absl::StatusOr<BuiltEnvironment> env =
+      BuildEnvironment(policy_.environment, host_env_, r.env);
+  if (!env.ok()) return refuse(env.status());
+  run->env = std::move(env->env);
+  run->dropped_env = std::move(env->dropped);
+
+  const std::optional<std::string> path = run->env.Get("PATH");
+  absl::StatusOr<ProgramFile> file = CheckProgram(
+      policy_.programs, r.program, path.value_or(kDefaultSearchPath));
+  if (!file.ok()) return refuse(file.status());
+  run->program = *std::move(file);
+
+  std::vector<std::string> notes;
+  run->limits = CapLimits(MergeLimits(r.limits, policy_.default_limits),
+                          policy_.max_limits, notes);
+  if (absl::Status s = ValidateLimits(run->limits); !s.ok()) {
+    return refuse(absl::InvalidArgumentError(
+        fmt::format("run {}: {}", r.id, s.message())));
+  }
+  for (std::string& note : notes) {
+    Emit(run.get(), SandboxEvent::Kind::kLimitApplied, r.id, std::move(note));
+  }
+  return run;
+}
+
+absl::Status Engine::MakeWorkdir(RunState& run) {
+  const WorkdirPolicy& wp = policy_.workdir;
+  if (wp.root.empty()) return absl::OkStatus();
+  absl::StatusOr<std::unique_ptr<Workdir>> dir = Workdir::Create(wp.root);
+  if (!dir.ok()) return dir.status();
+  run.workdir = *std::move(dir);
+  // Variables the policy or the request set themselves win.
+  if (wp.set_tmpdir && !run.env.Contains("TMPDIR")) {
+    (void)run.env.Set("TMPDIR", absl::StrCat(run.workdir->path(), "/tmp"));
+  }
+  if (wp.set_home && !run.env.Contains("HOME")) {
+    (void)run.env.Set("HOME", run.workdir->path());
+  }
+  return absl::OkStatus();
+}
+
+Command Engine::MakeCommand(RunState& run) {
+  const RunRequest& r = run.request;
+  Command cmd(run.program.path, r.args);
+  cmd.env = run.env;
+  cmd.stdin_ = r.stdin_.kind() == Stdio::Kind::kDefault && run.launched
+                   ? Stdio::Pipe()
+                   : r.stdin_;
+  if (!run.launched || r.on_line) {
+    run.collector =
+        std::make_shared<OutputCollector>(policy_.output, r.on_line);
+    cmd.stdout_ = run.collector->Sink(Stream::kStdout);
+    cmd.stderr_ = run.collector->Sink(Stream::kStderr);
+    // The manager cuts raw bytes at the same cap (a line without '\n' never
+    // reaches a callback) and, under kStop, stops the program itself.
+    const int64_t cap =
+        std::min(policy_.output.max_bytes,
+                 run.limits.output_bytes.value_or(policy_.output.max_bytes));
+    run.limits.output_bytes = cap;
+    cmd.on_output_limit = policy_.output.on_limit;
+  } else {
+    cmd.stdout_ = Stdio::Pipe();
+    cmd.stderr_ = Stdio::Pipe();
+  }
+  cmd.limits = run.limits;
+  cmd.kill_grace = r.kill_grace;
+  cmd.isolation = policy_.isolation;
+  cmd.name = r.name.empty() ? absl::StrCat(r.id, " ", r.program) : r.name;
+  return cmd;
+}
+
+absl::Status Engine::Start(RunState& run) {
+  const RunRequest& r = run.request;
+  absl::StatusOr<std::shared_ptr<Slot>> slot = queue_.Enter(r.id);
+  if (!slot.ok()) return Refuse(run, slot.status());
+  run.slot = *std::move(slot);
+  run.slot->launched = run.launched;
+  absl::Status s = queue_.Acquire(
+      run.slot, r.queue_timeout.value_or(policy_.queue.queue_timeout));
+  if (s.ok()) {
+    s = MakeWorkdir(run);
+    if (s.ok() && !r.working_dir.empty()) {
+      absl::StatusOr<std::string> dir =
+          run.workdir->Subdirectory(r.working_dir);
+      s = dir.status();
+      if (dir.ok()) run.workdir_path = *std::move(dir);
+    }
+  }
+  if (s.ok()) {
+    Command cmd = MakeCommand(run);
+    if (run.workdir != nullptr) {
+      cmd.working_dir =
+          run.workdir_path.empty() ? run.workdir->path() : run.workdir_path;
+    }
+    const std::string shown = run.redactor.Redact(ToString(cmd));
+    run.process = manager_.New(std::move(cmd));
+    if (run.collector != nullptr) run.collector->SetProcess(run.process);
+    s = run.process->Start();
+    if (s.ok()) {
+      run.started_at = manager_.Now();
+      Emit(&run, SandboxEvent::Kind::kStarted, r.id, shown);
+      if (!queue_.Attach(run.slot, run.process)) {
+        (void)run.process->Terminate();  // cancelled while starting
+      }
+      for (const LimitEnforcement& e : run.process->enforcement().limits) {
+        Emit(&run,
+             e.enforced() ? SandboxEvent::Kind::kLimitApplied
+                          : SandboxEvent::Kind::kLimitDegraded,
+             r.id, ToString(e));
+      }
+      return absl::OkStatus();
+    }
+  }
+  if (run.workdir != nullptr)
+    (void)run.workdir->Remove(policy_.workdir.removal_timeout);
+  queue_.Leave(run.slot, std::nullopt);
+  return Refuse(run, s);
+}
+
+absl::StatusOr<SandboxResult> Engine::Run(RunRequest request) {
+  absl::StatusOr<std::unique_ptr<RunState>> run =
+      Prepare(std::move(request), /*launch=*/false);
+  if (!run.ok()) return run.status();
+  if (absl::Status s = Start(**run); !s.ok()) return s;
+  return Finish(**run);
+}
+
+absl::StatusOr<std::unique_ptr<RunState>> Engine::Launch(RunRequest request) {
+  absl::StatusOr<std::unique_ptr<RunState>> run =
+      Prepare(std::move(request), /*launch=*/true);
+  if (!run.ok()) return run.status();
+  if (absl::Status s = Start(**run); !s.ok()) return s;
+  return run;
+}
+
+SandboxResult Engine::Finish(RunState& run) {
+  const RunRequest& r = run.request;
+  SandboxResult result;
+  result.id = r.id;
+  result.ticket = run.slot->ticket;
+  result.queued_at = run.slot->queued_at;
+  result.started_at = run.started_at;
+  result.queue_time = run.slot->admitted_at - run.slot->queued_at;
+  result.program_path = run.program.path;
+  result.dropped_env = run.dropped_env;
+  result.pid = run.process->Id();
+  absl::StatusOr<Outcome> outcome = run.process->Wait();
+  if (outcome.ok()) result.outcome = *std::move(outcome);
+  result.finished_at = manager_.Now();
+  result.enforcement = run.process->enforcement();
+
+  const bool cancelled = run.slot->cancelled;
+  if (run.collector != nullptr) {
+    CollectedOutput out =
+        run.collector->Finish(run.process->Usage().output_bytes);
+    if (out.stopped && !cancelled &&
+        result.outcome.reason == ExitReason::kCancelled) {
+      // The sandbox stopped it at the line cap: for the host that is the
+      // output limit, as the manager reports the byte cap.
+      result.outcome.reason = ExitReason::kOutputExceeded;
+    }
+    result.stdout_ = std::move(out.stdout_);
+    result.stderr_ = std::move(out.stderr_);
+    result.stdout_truncated = out.stdout_truncated;
+    result.stderr_truncated = out.stderr_truncated;
+    result.truncated_by = out.cap;
+    result.stdout_lines = out.stdout_lines;
+    result.stderr_lines = out.stderr_lines;
+    if (out.cap != OutputCap::kNone) {
+      Emit(&run, SandboxEvent::Kind::kOutputTruncated, r.id,
+           fmt::format("{} cap reached ({} bytes, {} lines){}",
+                       OutputCapName(out.cap), policy_.output.max_bytes,
+                       policy_.output.max_lines,
+                       policy_.output.on_limit == OutputLimitAction::kStop
+                           ? ": program stopped"
+                           : ": the rest dropped"));
+    }
+  }
+  result.status = StatusOf(result.outcome);
+  if (cancelled && result.outcome.reason == ExitReason::kCancelled) {
+    result.status = SandboxStatus::kCancelled;
+  }
+  result.wall_time = result.outcome.wall_time;
+  result.cpu_time = result.outcome.user_time + result.outcome.system_time;
+  result.peak_memory_bytes = result.outcome.peak_memory_bytes;
+  Emit(&run,
+       cancelled ? SandboxEvent::Kind::kCancelled : SandboxEvent::Kind::kExited,
+       r.id, ToString(result.outcome));
+
+  if (run.workdir != nullptr) {
+    result.workdir = run.workdir->path();
+    if (policy_.workdir.keep_on_failure && !result.ok()) {
+      result.workdir_kept = true;
+    } else {
+      absl::Status removed =
+          run.workdir->Remove(policy_.workdir.removal_timeout);
+      if (!removed.ok()) {
+        result.cleanup_status = run.redactor.Redact(removed);
+        result.workdir_kept = true;
+        Emit(&run, SandboxEvent::Kind::kCleanupFailed, r.id,
+             std::string(result.cleanup_status.message()));
+      }
+    }
+  }
+  queue_.Leave(run.slot, result.outcome.wall_time);
+  return result;
+}
+
+}  // namespace procsandbox::sandbox_internal

@@ -1,0 +1,93 @@
+// The sandbox's machinery behind the public Sandbox: a run goes through
+// Prepare (checks, no side effect), Admit (the queue), Start (working
+// directory, process), and Finish (collect, clean up, report).
+#ifndef PROCSANDBOX_SRC_SANDBOX_ENGINE_H_
+#define PROCSANDBOX_SRC_SANDBOX_ENGINE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "procsandbox/command.h"
+#include "procsandbox/environment.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/process.h"
+#include "procsandbox/sandbox.h"
+#include "sandbox/output_collector.h"
+#include "sandbox/redactor.h"
+#include "sandbox/run_queue.h"
+#include "sandbox/workdir.h"
+
+namespace procsandbox::sandbox_internal {
+
+// Everything about one run, from Prepare to Finish.
+struct RunState {
+  RunRequest request;
+  bool launched = false;
+  Redactor redactor;
+  Environment env;
+  std::vector<std::string> dropped_env;
+  ProgramFile program;
+  Limits limits;
+  std::shared_ptr<Slot> slot;
+  std::unique_ptr<Workdir> workdir;
+  std::string workdir_path;  // the program's working directory inside it
+  std::shared_ptr<OutputCollector> collector;  // null: Pipe streams
+  std::shared_ptr<Process> process;
+  absl::Time started_at;
+};
+
+class Engine {
+ public:
+  Engine(Manager& manager, SandboxPolicy policy);
+
+  absl::StatusOr<SandboxResult> Run(RunRequest request);
+  absl::StatusOr<std::unique_ptr<RunState>> Launch(RunRequest request);
+  // Collects, cleans up and reports a started run (its process ended or is
+  // ended here by Wait()).
+  SandboxResult Finish(RunState& run);
+
+  RunQueue& queue() { return queue_; }
+  const SandboxPolicy& policy() const { return policy_; }
+  Manager& manager() const { return manager_; }
+
+ private:
+  absl::StatusOr<std::unique_ptr<RunState>> Prepare(RunRequest request,
+                                                    bool launch);
+  // Queue, working directory, process. On error the slot is left, the
+  // directory removed, and the error reported.
+  absl::Status Start(RunState& run);
+  absl::Status MakeWorkdir(RunState& run);
+  Command MakeCommand(RunState& run);
+  // A refusal: reported as an event, redacted.
+  absl::Status Refuse(const RunState& run, const absl::Status& status);
+  void Emit(const RunState* run, SandboxEvent::Kind kind, const std::string& id,
+            std::string detail) const;
+
+  Manager& manager_;
+  const SandboxPolicy policy_;
+  const absl::Status policy_status_;
+  const Environment host_env_;
+  std::atomic<uint64_t> next_id_{1};
+  RunQueue queue_;
+};
+
+// What a SandboxProcess holds.
+class LaunchState {
+ public:
+  LaunchState(std::shared_ptr<Engine> engine, std::unique_ptr<RunState> run)
+      : engine_(std::move(engine)), run_(std::move(run)) {}
+  std::shared_ptr<Engine> engine_;
+  std::unique_ptr<RunState> run_;
+  std::optional<SandboxResult> result_;
+};
+
+}  // namespace procsandbox::sandbox_internal
+
+#endif  // PROCSANDBOX_SRC_SANDBOX_ENGINE_H_

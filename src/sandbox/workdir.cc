@@ -1,0 +1,270 @@
+// Workdir: POSIX openat/mkdirat/unlinkat with O_NOFOLLOW (see workdir.h).
+#include "sandbox/workdir.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "common/fmt_absl.h"
+#include "fmt/format.h"
+#include "procsandbox/sandbox.h"
+#include "sandbox/security_violation.h"
+
+namespace procsandbox::sandbox_internal {
+namespace {
+
+constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+
+absl::Status Errno(int error, absl::string_view action,
+                   absl::string_view path) {
+  return absl::ErrnoToStatus(
+      error, fmt::format("{} \"{}\"", action, absl::CEscape(path)));
+}
+
+absl::Status UnsafeRoot(const std::string& root, absl::string_view why) {
+  return Violation(
+      SecurityViolation::Kind::kUnsafeRoot, root,
+      fmt::format("use workdir root \"{}\": {}", absl::CEscape(root), why));
+}
+
+absl::Status Traversal(absl::string_view relative, absl::string_view why) {
+  return Violation(SecurityViolation::Kind::kPathTraversal,
+                   std::string(relative),
+                   fmt::format("working directory \"{}\": {}",
+                               absl::CEscape(relative), why));
+}
+
+uint32_t RandomName() {
+  static std::mutex mu;
+  static std::mt19937 engine{std::random_device{}()};
+  std::lock_guard<std::mutex> lock(mu);
+  return static_cast<uint32_t>(engine());
+}
+
+// Makes `name` (0700, exactly: the umask may not widen or narrow it) in
+// `parent` and opens it. EEXIST is returned for the caller to decide.
+int MakeDirectory(int parent, const std::string& name, bool exclusive,
+                  int& error) {
+  if (mkdirat(parent, name.c_str(), 0700) != 0 &&
+      (errno != EEXIST || exclusive)) {
+    error = errno;
+    return -1;
+  }
+  const int fd = openat(parent, name.c_str(), kDirFlags);
+  if (fd < 0) {
+    error = errno;
+    return -1;
+  }
+  return fd;
+}
+
+absl::Status RemoveContents(int fd, const std::string& path,
+                            absl::Time deadline);
+
+absl::Status RemoveEntry(int parent, const std::string& parent_path,
+                         const std::string& name, absl::Time deadline) {
+  const std::string path = absl::StrCat(parent_path, "/", name);
+  if (absl::Now() >= deadline) {
+    return absl::DeadlineExceededError(fmt::format(
+        "remove \"{}\": gave up at the time limit", absl::CEscape(path)));
+  }
+  struct stat st;
+  if (fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    return errno == ENOENT ? absl::OkStatus() : Errno(errno, "stat", path);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    if (unlinkat(parent, name.c_str(), 0) != 0 && errno != ENOENT) {
+      return Errno(errno, "remove", path);
+    }
+    return absl::OkStatus();
+  }
+  int child = openat(parent, name.c_str(), kDirFlags);
+  if (child < 0 && errno == EACCES) {
+    // A program took its own permissions away; the directory is ours.
+    (void)fchmodat(parent, name.c_str(), 0700, 0);
+    child = openat(parent, name.c_str(), kDirFlags);
+  }
+  if (child < 0) return Errno(errno, "open", path);
+  (void)fchmod(child, 0700);
+  absl::Status s = RemoveContents(child, path, deadline);
+  close(child);
+  if (!s.ok()) return s;
+  if (unlinkat(parent, name.c_str(), AT_REMOVEDIR) != 0 && errno != ENOENT) {
+    return Errno(errno, "remove", path);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RemoveContents(int fd, const std::string& path,
+                            absl::Time deadline) {
+  const int listing = dup(fd);
+  if (listing < 0) return Errno(errno, "open", path);
+  DIR* dir = fdopendir(listing);
+  if (dir == nullptr) {
+    const int error = errno;
+    close(listing);
+    return Errno(error, "list", path);
+  }
+  std::vector<std::string> names;
+  while (const dirent* entry = readdir(dir)) {
+    const absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(dir);
+  for (const std::string& name : names) {
+    if (absl::Status s = RemoveEntry(fd, path, name, deadline); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
+    const std::string& root) {
+  const int root_fd = open(root.c_str(), kDirFlags);
+  if (root_fd < 0) {
+    const int error = errno;
+    struct stat link;
+    if ((error == ELOOP || error == ENOTDIR) &&
+        lstat(root.c_str(), &link) == 0) {
+      return UnsafeRoot(
+          root, S_ISLNK(link.st_mode) ? "it is a symlink" : "not a directory");
+    }
+    return Errno(error, "open workdir root", root);
+  }
+  struct stat st;
+  absl::Status bad;
+  if (fstat(root_fd, &st) != 0) {
+    bad = Errno(errno, "stat workdir root", root);
+  } else if (st.st_uid != geteuid()) {
+    bad = UnsafeRoot(root, fmt::format("owned by uid {}, not by this user ({})",
+                                       st.st_uid, geteuid()));
+  } else if ((st.st_mode & 0022) != 0) {
+    bad = UnsafeRoot(root, fmt::format("writable by group or others (mode "
+                                       "{:04o})",
+                                       st.st_mode & 07777));
+  }
+  if (!bad.ok()) {
+    close(root_fd);
+    return bad;
+  }
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const std::string name = fmt::format("run-{:08x}", RandomName());
+    int error = 0;
+    const int fd = MakeDirectory(root_fd, name, /*exclusive=*/true, error);
+    if (fd < 0 && error == EEXIST) continue;
+    const std::string path =
+        absl::StrCat(root, absl::EndsWith(root, "/") ? "" : "/", name);
+    if (fd < 0) {
+      close(root_fd);
+      return Errno(error, "make working directory", path);
+    }
+    std::unique_ptr<Workdir> workdir(new Workdir(root_fd, fd, name, path));
+    (void)fchmod(fd, 0700);
+    for (const char* sub : {"tmp", "log"}) {
+      const int sub_fd = MakeDirectory(fd, sub, /*exclusive=*/true, error);
+      if (sub_fd < 0) {
+        absl::Status s = Errno(error, "make", absl::StrCat(path, "/", sub));
+        (void)workdir->Remove(absl::Seconds(1));
+        return s;
+      }
+      (void)fchmod(sub_fd, 0700);
+      close(sub_fd);
+    }
+    return workdir;
+  }
+  close(root_fd);
+  return absl::AlreadyExistsError(fmt::format(
+      "make working directory in \"{}\": no free name after 100 tries",
+      absl::CEscape(root)));
+}
+
+Workdir::~Workdir() {
+  if (fd_ >= 0) close(fd_);
+  if (root_fd_ >= 0) close(root_fd_);
+}
+
+absl::Status CheckRelativePath(absl::string_view relative) {
+  if (absl::StrContains(relative, '\0')) {
+    return Traversal(relative, "contains a NUL byte");
+  }
+  if (absl::StartsWith(relative, "/")) {
+    return Traversal(relative,
+                     "absolute; give a path relative to the run's directory");
+  }
+  for (absl::string_view part : absl::StrSplit(relative, '/')) {
+    if (part == "..") {
+      return Traversal(relative, "\"..\" leaves the run's directory");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Workdir::Subdirectory(absl::string_view relative) {
+  if (absl::Status s = CheckRelativePath(relative); !s.ok()) return s;
+  std::vector<std::string> parts;
+  for (absl::string_view part : absl::StrSplit(relative, '/')) {
+    if (!part.empty() && part != ".") parts.emplace_back(part);
+  }
+  int current = dup(fd_);
+  if (current < 0) return Errno(errno, "open", path_);
+  std::string path = path_;
+  for (const std::string& part : parts) {
+    int error = 0;
+    const int next = MakeDirectory(current, part, /*exclusive=*/false, error);
+    close(current);
+    if (next < 0) {
+      if (error == ELOOP || error == ENOTDIR || error == EEXIST) {
+        return Traversal(relative, fmt::format("\"{}\" is a symlink or not a "
+                                               "directory",
+                                               absl::CEscape(part)));
+      }
+      return Errno(error, "make", absl::StrCat(path, "/", part));
+    }
+    current = next;
+    absl::StrAppend(&path, "/", part);
+  }
+  close(current);
+  return path;
+}
+
+absl::Status Workdir::Remove(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  if (root_fd_ < 0) return absl::OkStatus();
+  if (fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
+  absl::Status s =
+      RemoveEntry(root_fd_, path_.substr(0, path_.size() - name_.size() - 1),
+                  name_, deadline);
+  if (s.ok()) {
+    close(root_fd_);
+    root_fd_ = -1;
+  }
+  return s;
+}
+
+}  // namespace procsandbox::sandbox_internal

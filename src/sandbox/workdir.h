@@ -1,0 +1,62 @@
+// A run's private working directory: made fresh under a checked root, walked
+// and removed through descriptors with O_NOFOLLOW, never by following a name
+// the program could have swapped for a symlink.
+#ifndef PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_
+#define PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace procsandbox::sandbox_internal {
+
+// kPathTraversal (InvalidArgument) for a path that is absolute, has a ".."
+// component or a NUL byte; no file system access.
+absl::Status CheckRelativePath(absl::string_view relative);
+
+class Workdir {
+ public:
+  // Opens `root` (O_NOFOLLOW: a symlink is refused), checks it is a
+  // directory owned by this user and not writable by group or others
+  // (kUnsafeRoot otherwise), and makes `root/run-XXXXXXXX` (0700) with
+  // `tmp/` and `log/` (0700).
+  static absl::StatusOr<std::unique_ptr<Workdir>> Create(
+      const std::string& root);
+  ~Workdir();  // closes its descriptors; removes nothing
+  Workdir(const Workdir&) = delete;
+  Workdir& operator=(const Workdir&) = delete;
+
+  // The directory's absolute path (as reached through `root`).
+  const std::string& path() const { return path_; }
+
+  // `relative` below the directory, made (0700) where missing, component by
+  // component with O_NOFOLLOW. kPathTraversal for an absolute path, "..", a
+  // NUL byte, or a component that is a symlink or not a directory.
+  absl::StatusOr<std::string> Subdirectory(absl::string_view relative);
+
+  // Removes the directory and everything in it (links are removed, never
+  // followed; directories a program made unwritable are made writable
+  // first). DeadlineExceeded when not done within `timeout` (real time);
+  // else the first error, naming the path.
+  absl::Status Remove(absl::Duration timeout);
+
+ private:
+  Workdir(int root_fd, int fd, std::string name, std::string path)
+      : root_fd_(root_fd),
+        fd_(fd),
+        name_(std::move(name)),
+        path_(std::move(path)) {}
+
+  int root_fd_;
+  int fd_;
+  std::string name_;
+  std::string path_;
+};
+
+}  // namespace procsandbox::sandbox_internal
+
+#endif  // PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_

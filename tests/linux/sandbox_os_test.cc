@@ -1,0 +1,210 @@
+// The sandbox layer over the Linux OS manager: real working directories,
+// real programs resolved on the host, output caps on real pipes.
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/procsandbox.h"
+#include "procsandbox/testing/testing.h"
+
+namespace procsandbox {
+namespace {
+
+using ::procsandbox::testing::ExitedWith;
+using ::procsandbox::testing::IsOk;
+using ::procsandbox::testing::StatusIs;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+namespace fs = std::filesystem;
+
+constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  EXPECT_EQ(lstat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 07777;
+}
+
+class SandboxOsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+    ASSERT_THAT(m, IsOk());
+    manager_ = *std::move(m);
+    char templ[] = "/tmp/procsandbox-sbx-os-XXXXXX";
+    ASSERT_NE(mkdtemp(templ), nullptr);
+    root_ = templ;
+  }
+  void TearDown() override {
+    EXPECT_TRUE(fs::is_empty(root_)) << "a run's directory was left";
+    fs::remove_all(root_);
+  }
+  SandboxPolicy Policy() const {
+    SandboxPolicy policy;
+    policy.workdir.root = root_;
+    policy.environment.set = Environment{{"PATH", "/usr/bin:/bin"}};
+    return policy;
+  }
+  static RunRequest Helper(std::vector<std::string> steps) {
+    RunRequest r;
+    r.program = kHelper;
+    r.args = std::move(steps);
+    r.limits.wall_time = absl::Seconds(30);
+    return r;
+  }
+
+  std::unique_ptr<Manager> manager_;
+  std::string root_;
+};
+
+TEST_F(SandboxOsTest, WorkdirIsPrivateWhileRunningAndRemovedAfter) {
+  Sandbox sandbox(*manager_, Policy());
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> p =
+      sandbox.Launch(Helper({"print-cwd", "echo-lines"}));
+  ASSERT_THAT(p, IsOk());
+  absl::StatusOr<std::string> cwd =
+      (*p)->process().ReadLine(Stream::kStdout, absl::Seconds(10));
+  ASSERT_THAT(cwd, IsOk());
+  EXPECT_THAT(*cwd, StartsWith(root_ + "/run-"));
+  EXPECT_EQ(ModeOf(*cwd), 0700u);
+  EXPECT_EQ(ModeOf(*cwd + "/tmp"), 0700u);
+  EXPECT_EQ(ModeOf(*cwd + "/log"), 0700u);
+  absl::StatusOr<SandboxResult> r = (*p)->Finish();
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(0));
+  EXPECT_EQ(r->workdir, *cwd);
+  EXPECT_FALSE(fs::exists(*cwd));
+}
+
+TEST_F(SandboxOsTest, TmpdirIsHonouredAndItsFilesRemoved) {
+  if (!fs::exists("/usr/bin/mktemp")) GTEST_SKIP() << "no /usr/bin/mktemp";
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = "mktemp";  // creates a file in $TMPDIR
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(0));
+  EXPECT_THAT(r->stdout_, StartsWith(r->workdir + "/tmp/tmp."));
+  EXPECT_FALSE(fs::exists(r->workdir));
+}
+
+TEST_F(SandboxOsTest, FilesWrittenInARelativeWorkingDirectoryGoWithIt) {
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request = Helper({"write-file", "out.bin", "5000", "print-cwd"});
+  request.working_dir = "build/obj";
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, r->workdir + "/build/obj\n");
+  EXPECT_FALSE(fs::exists(r->workdir));
+}
+
+TEST_F(SandboxOsTest, TraversalIsRefusedBeforeAnythingRuns) {
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request = Helper({"print-cwd"});
+  request.working_dir = "a/../../etc";
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kInvalidArgument,
+                          HasSubstr("leaves the run's directory")));
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value());
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kPathTraversal);
+  EXPECT_TRUE(manager_->List().empty());
+}
+
+TEST_F(SandboxOsTest, LargeOutputOnBothStreamsIsTruncatedWithoutDeadlock) {
+  SandboxPolicy policy = Policy();
+  policy.output.max_bytes = 64 << 10;
+  Sandbox sandbox(*manager_, policy);
+  absl::StatusOr<SandboxResult> r =
+      sandbox.Run(Helper({"write-both", "20000000"}));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(0));  // read and dropped to the end
+  EXPECT_EQ(r->truncated_by, OutputCap::kBytes);
+  EXPECT_LE(r->stdout_.size() + r->stderr_.size(), std::size_t{64} << 10);
+  EXPECT_TRUE(r->stdout_truncated || r->stderr_truncated);
+}
+
+TEST_F(SandboxOsTest, LineCapOnARealProgramKeepsTheFirstLines) {
+  if (!fs::exists("/usr/bin/seq")) GTEST_SKIP() << "no /usr/bin/seq";
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = "seq";
+  request.args = {"1", "200000"};
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(0));
+  EXPECT_EQ(r->stdout_lines, 10'000);
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_EQ(r->truncated_by, OutputCap::kLines);
+  EXPECT_THAT(r->stdout_, StartsWith("1\n2\n3\n"));
+  EXPECT_TRUE(absl::EndsWith(r->stdout_, "\n10000\n"));
+}
+
+TEST_F(SandboxOsTest, StopAtTheCapEndsARealProgram) {
+  SandboxPolicy policy = Policy();
+  policy.output.max_bytes = 4096;
+  policy.output.on_limit = OutputLimitAction::kStop;
+  Sandbox sandbox(*manager_, policy);
+  absl::StatusOr<SandboxResult> r =
+      sandbox.Run(Helper({"write-stdout", "100000000"}));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kOutputExceeded);
+  EXPECT_EQ(r->status, SandboxStatus::kLimitExceeded);
+  EXPECT_EQ(r->stdout_.size(), 4096u);
+}
+
+TEST_F(SandboxOsTest, ShellIsRefusedThroughItsSymlink) {
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = "/bin/sh";
+  request.args = {"-c", "true"};
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value());
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kShellRefused);
+}
+
+TEST_F(SandboxOsTest, SetuidProgramOnTheHostIsRefused) {
+  std::string setuid;
+  for (const char* p : {"/usr/bin/passwd", "/usr/bin/chsh", "/usr/bin/mount"}) {
+    struct stat st;
+    if (stat(p, &st) == 0 && (st.st_mode & S_ISUID) != 0) setuid = p;
+  }
+  if (setuid.empty()) GTEST_SKIP() << "no setuid program found";
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = setuid;
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value()) << r.status();
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kSetuidProgram);
+}
+
+TEST_F(SandboxOsTest, AllowlistAcceptsTheHelperByItsResolvedPath) {
+  SandboxPolicy policy = Policy();
+  policy.programs.allow = {fs::canonical(kHelper).string()};
+  Sandbox sandbox(*manager_, policy);
+  EXPECT_THAT(sandbox.Run(Helper({"exit", "0"})), IsOk());
+  RunRequest other;
+  other.program = "true";
+  absl::StatusOr<SandboxResult> r = sandbox.Run(other);
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value()) << r.status();
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kProgramNotAllowed);
+}
+
+}  // namespace
+}  // namespace procsandbox

@@ -1,0 +1,424 @@
+// Sandbox: the environment and program policies, security violations, and
+// the secret scan, on the in-memory manager.
+#include <csignal>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "procsandbox/procsandbox.h"
+#include "procsandbox/testing/testing.h"
+#include "sandbox_test_util.h"
+
+namespace procsandbox {
+namespace {
+
+using ::procsandbox::sandbox_test::Request;
+using ::procsandbox::sandbox_test::Rig;
+using ::procsandbox::testing::ExitedWith;
+using ::procsandbox::testing::IsOk;
+using ::procsandbox::testing::StatusIs;
+using ::testing::Contains;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::Optional;
+using ::testing::Pair;
+using Kind = SecurityViolation::Kind;
+
+// A program that prints its environment, one NAME=VALUE per line.
+int PrintEnv(FakeProcess& p) {
+  for (const Environment::Entry& e : p.env().entries()) {
+    p.WriteStdout(absl::StrCat(e.name, "=", e.value, "\n"));
+  }
+  return 0;
+}
+
+Kind ViolationKind(const absl::Status& s) {
+  std::optional<SecurityViolation> v = GetSecurityViolation(s);
+  EXPECT_TRUE(v.has_value()) << s;
+  return v.has_value() ? v->kind : Kind::kProgramNotAllowed;
+}
+
+TEST(SandboxPolicyTest, RunsAnAllowedProgramAndReportsCompleted) {
+  Rig rig;
+  rig.Program("/usr/bin/echo", [](FakeProcess& p) {
+    p.WriteStdout(absl::StrCat(p.args()[0], "\n"));
+    return 0;
+  });
+  SandboxPolicy policy = rig.Policy();
+  policy.programs.allow = {"/usr/bin/echo"};
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("echo", {"hi"}));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, SandboxStatus::kCompleted);
+  EXPECT_THAT(r->outcome, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, "hi\n");
+  EXPECT_EQ(r->program_path, "/usr/bin/echo");
+  EXPECT_EQ(rig.fake.History()[0].command.program, "/usr/bin/echo");
+  EXPECT_EQ(StatusOf(r), SandboxStatus::kCompleted);
+}
+
+TEST(SandboxPolicyTest, EmptyModeGivesOnlyExplicitVariables) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.host = Environment{{"HOME", "/root"}, {"PATH", "/bin"}};
+  ASSERT_THAT(policy.environment.set.Set("LANG", "C.UTF-8"), IsOk());
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("/usr/bin/env");
+  ASSERT_THAT(request.env.Set("MODE", "fast"), IsOk());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "LANG=C.UTF-8\nMODE=fast\n");
+}
+
+TEST(SandboxPolicyTest, AllowlistTakesNamesAndPrefixesFromTheHost) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kAllowlist;
+  policy.environment.allow = {"PATH", "MYAPP_*"};
+  policy.environment.host = Environment{{"PATH", "/usr/bin"},
+                                        {"HOME", "/root"},
+                                        {"MYAPP_MODE", "x"},
+                                        {"MYAPP_TOKEN", "t0k3n"},
+                                        {"OTHER", "y"}};
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("env"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "PATH=/usr/bin\nMYAPP_MODE=x\n");
+  // Allowed by name, dropped as a credential.
+  EXPECT_THAT(r->dropped_env, ElementsAre("MYAPP_TOKEN"));
+}
+
+TEST(SandboxPolicyTest, InheritModeDropsDeniedAndCredentialLookingNames) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kInheritExceptDenied;
+  policy.environment.host = Environment{{"PATH", "/usr/bin"},
+                                        {"LD_PRELOAD", "/evil.so"},
+                                        {"github_token", "x"},
+                                        {"DB_PASSWORD", "y"},
+                                        {"AWS_SECRET_ACCESS_KEY", "z"},
+                                        {"SSH_KEY", "k"},
+                                        {"1BAD", "v"},
+                                        {"LANG", "C"}};
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("env"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "PATH=/usr/bin\nLANG=C\n");
+  EXPECT_THAT(r->dropped_env,
+              ElementsAre("LD_PRELOAD", "github_token", "DB_PASSWORD",
+                          "AWS_SECRET_ACCESS_KEY", "SSH_KEY"));
+}
+
+TEST(SandboxPolicyTest, CredentialNameIsRefusedUnlessGivenAsSecret) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  Sandbox sandbox(rig.fake, rig.Policy());
+  RunRequest plain = Request("env");
+  ASSERT_THAT(plain.env.Set("API_TOKEN", "abc123"), IsOk());
+  absl::StatusOr<SandboxResult> refused = sandbox.Run(plain);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kPermissionDenied,
+                                HasSubstr("SetSecret")));
+  EXPECT_EQ(ViolationKind(refused.status()), Kind::kForbiddenEnvironmentName);
+  EXPECT_EQ(StatusOf(refused), SandboxStatus::kRejected);
+
+  RunRequest secret = Request("env");
+  ASSERT_THAT(secret.env.SetSecret("API_TOKEN", "abc123"), IsOk());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(secret);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "API_TOKEN=abc123\n");  // the program's own output
+}
+
+TEST(SandboxPolicyTest, DeniedNameFromTheRequestIsAViolation) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  Sandbox sandbox(rig.fake, rig.Policy());
+  RunRequest request = Request("env");
+  ASSERT_THAT(request.env.Set("LD_PRELOAD", "/tmp/x.so"), IsOk());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          HasSubstr("LD_PRELOAD")));
+  EXPECT_EQ(ViolationKind(r.status()), Kind::kForbiddenEnvironmentName);
+  EXPECT_TRUE(rig.fake.History().empty());
+}
+
+TEST(SandboxPolicyTest, InvalidVariableNameIsInvalidArgument) {
+  Rig rig;
+  rig.Program("/usr/bin/env", PrintEnv);
+  Sandbox sandbox(rig.fake, rig.Policy());
+  RunRequest request = Request("env");
+  ASSERT_THAT(request.env.Set("MY-VAR", "1"), IsOk());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  EXPECT_THAT(
+      r, StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("MY-VAR")));
+  std::optional<SecurityViolation> v = GetSecurityViolation(r.status());
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->kind, Kind::kInvalidEnvironmentName);
+  EXPECT_EQ(v->severity, SecurityViolation::Severity::kLow);
+  EXPECT_EQ(v->subject, "MY-VAR");
+}
+
+TEST(SandboxPolicyTest, ProgramOffTheAllowlistIsRefused) {
+  Rig rig;
+  rig.Program("/usr/bin/python3", [](FakeProcess&) { return 0; });
+  rig.Program("/usr/bin/perl", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.programs.allow = {"/usr/bin/python3"};
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("perl"));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          HasSubstr("/usr/bin/perl")));
+  EXPECT_EQ(ViolationKind(r.status()), Kind::kProgramNotAllowed);
+  EXPECT_TRUE(rig.fake.History().empty());
+}
+
+TEST(SandboxPolicyTest, AllowlistComparesResolvedSymlinks) {
+  Rig rig;
+  rig.Program("/usr/bin/python3.11", [](FakeProcess&) { return 7; });
+  rig.resolver->AddSymlink("/usr/bin/python3", "/usr/bin/python3.11");
+  rig.resolver->AddSymlink("/usr/local/bin/py", "/usr/bin/python3.11");
+  SandboxPolicy policy = rig.Policy();
+  policy.programs.allow = {"/usr/bin/python3"};  // a symlink: its target
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("py"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->outcome, ExitedWith(7));
+  EXPECT_EQ(r->status, SandboxStatus::kFailed);
+  EXPECT_EQ(r->program_path, "/usr/bin/python3.11");
+}
+
+TEST(SandboxPolicyTest, PrivilegeToolIsRefusedEvenThroughASymlink) {
+  Rig rig;
+  rig.Program("/usr/bin/sudo", [](FakeProcess&) { return 0; });
+  rig.resolver->AddSymlink("/usr/local/bin/helper", "/usr/bin/sudo");
+  SandboxPolicy policy = rig.Policy();
+  Sandbox sandbox(rig.fake, policy);
+  for (const char* program : {"sudo", "helper", "/usr/local/bin/helper"}) {
+    absl::StatusOr<SandboxResult> r = sandbox.Run(Request(program));
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                            HasSubstr("privilege tool")))
+        << program;
+    std::optional<SecurityViolation> v = GetSecurityViolation(r.status());
+    ASSERT_TRUE(v.has_value());
+    EXPECT_EQ(v->kind, Kind::kPrivilegeTool);
+    EXPECT_EQ(v->severity, SecurityViolation::Severity::kCritical);
+  }
+}
+
+TEST(SandboxPolicyTest, SetuidProgramIsRefusedUnlessAllowed) {
+  Rig rig;
+  rig.Program(
+      "/usr/bin/passwd2", [](FakeProcess&) { return 0; }, 04755);
+  rig.Program(
+      "/usr/bin/wall2", [](FakeProcess&) { return 0; }, 02755);
+  SandboxPolicy policy = rig.Policy();
+  {
+    Sandbox sandbox(rig.fake, policy);
+    for (const char* program : {"passwd2", "wall2"}) {
+      absl::StatusOr<SandboxResult> r = sandbox.Run(Request(program));
+      EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                              HasSubstr("setuid/setgid")));
+      EXPECT_EQ(ViolationKind(r.status()), Kind::kSetuidProgram);
+    }
+  }
+  policy.programs.allow_setuid = true;
+  Sandbox sandbox(rig.fake, policy);
+  EXPECT_THAT(sandbox.Run(Request("passwd2")), IsOk());
+}
+
+TEST(SandboxPolicyTest, ShellIsRefusedUnlessAllowedByName) {
+  Rig rig;
+  rig.Program("/usr/bin/bash", [](FakeProcess&) { return 0; });
+  rig.resolver->AddSymlink("/bin/sh", "/usr/bin/bash");
+  SandboxPolicy policy = rig.Policy();
+  {
+    Sandbox sandbox(rig.fake, policy);
+    absl::StatusOr<SandboxResult> r = sandbox.Run(Request("/bin/sh"));
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                            HasSubstr("shells are refused")));
+    EXPECT_EQ(ViolationKind(r.status()), Kind::kShellRefused);
+  }
+  policy.programs.allowed_shells = {"sh", "bash"};
+  Sandbox sandbox(rig.fake, policy);
+  EXPECT_THAT(sandbox.Run(Request("/bin/sh", {"-c", "true"})), IsOk());
+}
+
+TEST(SandboxPolicyTest, WorldWritableOrNonRegularProgramIsUnsafe) {
+  Rig rig;
+  rig.Program(
+      "/usr/bin/open", [](FakeProcess&) { return 0; }, 0777);
+  rig.resolver->AddProgram("/usr/bin/notexec", 0644);
+  rig.resolver->AddProgram("/usr/bin/dir", 0755, /*regular_file=*/false);
+  Sandbox sandbox(rig.fake, rig.Policy());
+  for (const char* program : {"open", "notexec", "dir"}) {
+    absl::StatusOr<SandboxResult> r = sandbox.Run(Request(program));
+    EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied)) << program;
+    EXPECT_EQ(ViolationKind(r.status()), Kind::kUnsafeProgramFile) << program;
+  }
+}
+
+TEST(SandboxPolicyTest, RelativeProgramPathIsRefused) {
+  Rig rig;
+  Sandbox sandbox(rig.fake, rig.Policy());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("./run.sh"));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          HasSubstr("relative path")));
+  EXPECT_EQ(ViolationKind(r.status()), Kind::kProgramNotAllowed);
+}
+
+TEST(SandboxPolicyTest, UnknownProgramIsNotFoundNamingThePath) {
+  Rig rig;
+  Sandbox sandbox(rig.fake, rig.Policy());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("nosuch"));
+  EXPECT_THAT(r, StatusIs(absl::StatusCode::kNotFound,
+                          HasSubstr("/usr/local/bin:/usr/bin:/bin")));
+  EXPECT_EQ(StatusOf(r), SandboxStatus::kError);
+}
+
+TEST(SandboxPolicyTest, InvalidPolicyFailsEveryRun) {
+  Rig rig;
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.allow = {"A*B"};
+  EXPECT_THAT(ValidateSandboxPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("A*B")));
+  Sandbox sandbox(rig.fake, policy);
+  EXPECT_THAT(sandbox.Run(Request("true")),
+              StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("A*B")));
+}
+
+TEST(SandboxPolicyTest, ViolationSurvivesAsAPayload) {
+  SecurityViolation v;
+  v.kind = Kind::kPathTraversal;
+  v.severity = SecurityViolation::Severity::kHigh;
+  v.subject = "a\nb";
+  v.message = "working directory: no";
+  absl::Status s = ToStatus(v);
+  EXPECT_THAT(
+      s, StatusIs(absl::StatusCode::kInvalidArgument, "working directory: no"));
+  EXPECT_THAT(GetSecurityViolation(s), Optional(v));
+  EXPECT_EQ(ToString(v), "path_traversal (high): working directory: no");
+  EXPECT_EQ(GetSecurityViolation(absl::InternalError("x")), std::nullopt);
+}
+
+TEST(SandboxPolicyTest, LimitsAreMergedAndCappedAtTheCeiling) {
+  Rig rig;
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.default_limits.memory_bytes = 64 << 20;
+  policy.max_limits.wall_time = absl::Seconds(10);
+  std::vector<SandboxEvent> events;
+  policy.on_event = [&events](const SandboxEvent& e) { events.push_back(e); };
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("true");
+  request.limits.wall_time = absl::Hours(1);
+  ASSERT_THAT(sandbox.Run(request), IsOk());
+  const Limits& applied = rig.fake.History()[0].limits;
+  EXPECT_EQ(applied.wall_time, absl::Seconds(10));
+  EXPECT_EQ(applied.memory_bytes, 64 << 20);
+  bool capped = false;
+  for (const SandboxEvent& e : events) {
+    if (e.kind == SandboxEvent::Kind::kLimitApplied &&
+        e.detail == "wall_time capped at 10s (asked 1h)") {
+      capped = true;
+    }
+  }
+  EXPECT_TRUE(capped) << ::testing::PrintToString(events);
+}
+
+TEST(SandboxPolicyTest, DegradedLimitIsAnEvent) {
+  MemoryManagerOptions options;
+  options.unenforced = {{LimitKind::kMemory, Mechanism::kNone, "no cgroup"}};
+  MemoryManager fake(options);
+  auto resolver = std::make_shared<FakeProgramResolver>();
+  resolver->AddProgram("/usr/bin/true");
+  fake.Register("/usr/bin/true", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy;
+  policy.programs.resolver = resolver;
+  policy.environment.host = Environment{};
+  std::vector<SandboxEvent> events;
+  policy.on_event = [&events](const SandboxEvent& e) { events.push_back(e); };
+  Sandbox sandbox(fake, policy);
+  RunRequest request = Request("true");
+  request.limits.memory_bytes = 1 << 20;
+  ASSERT_THAT(sandbox.Run(request), IsOk());
+  std::vector<std::string> degraded;
+  for (const SandboxEvent& e : events) {
+    if (e.kind == SandboxEvent::Kind::kLimitDegraded) {
+      degraded.push_back(e.detail);
+    }
+  }
+  EXPECT_THAT(degraded, ElementsAre(HasSubstr("memory_bytes: none")));
+}
+
+// Every string the library produced about runs given a secret: events,
+// errors, results, the fake's history as printed.
+TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
+  const std::string kSecret = "s3cr3t-Value-42";
+  Rig rig;
+  rig.Program("/usr/bin/tool", [](FakeProcess& p) {
+    p.WriteStderr("working\n");
+    return 3;
+  });
+  rig.Program("/usr/bin/slow", [](FakeProcess& p) {
+    p.Sleep(absl::Hours(1));
+    return 0;
+  });
+  SandboxPolicy policy = rig.Policy();
+  ASSERT_THAT(policy.environment.set.SetSecret("HOST_API_KEY", kSecret),
+              IsOk());
+  std::vector<std::string> texts;
+  absl::Mutex mu;
+  policy.on_event = [&](const SandboxEvent& e) {
+    absl::MutexLock lock(&mu);
+    texts.push_back(ToString(e));
+    texts.push_back(fmt::format("{}", e));
+  };
+  policy.programs.allow = {"/usr/bin/tool", "/usr/bin/slow"};
+  auto scan = [&](const absl::StatusOr<SandboxResult>& r) {
+    texts.push_back(r.ok() ? ToString(*r) : r.status().ToString());
+    if (r.ok()) texts.push_back(r->cleanup_status.ToString());
+  };
+  {
+    Sandbox sandbox(rig.fake, policy);
+    // A completed run, a refused program, a secret as argument name only,
+    // a timed-out run, a forbidden variable next to a secret.
+    RunRequest ok = Request("tool", {"--flag"});
+    ASSERT_THAT(ok.env.SetSecret("TOKEN", kSecret), IsOk());
+    scan(sandbox.Run(ok));
+    RunRequest refused = Request("perl");
+    ASSERT_THAT(refused.env.SetSecret("TOKEN", kSecret), IsOk());
+    scan(sandbox.Run(refused));
+    RunRequest slow = Request("slow");
+    slow.limits.wall_time = absl::Seconds(1);
+    ASSERT_THAT(slow.env.SetSecret("DB_PASSWORD", kSecret), IsOk());
+    scan(sandbox.Run(slow));
+    RunRequest bad = Request("tool");
+    ASSERT_THAT(bad.env.SetSecret("TOKEN", kSecret), IsOk());
+    ASSERT_THAT(bad.env.Set("LD_PRELOAD", kSecret), IsOk());
+    scan(sandbox.Run(bad));
+    texts.push_back(ToString(sandbox.Stats()));
+  }
+  for (const FakeRun& run : rig.fake.History()) {
+    texts.push_back(ToString(run.command));
+    texts.push_back(fmt::format("{}", run.command.env));
+    texts.push_back(run.start_status.ToString());
+  }
+  ASSERT_GT(texts.size(), 10u);
+  for (const std::string& text : texts) {
+    EXPECT_THAT(text, Not(HasSubstr(kSecret)));
+  }
+  // The secret did reach the program.
+  EXPECT_EQ(rig.fake.History()[0].command.env.Get("TOKEN"), kSecret);
+}
+
+}  // namespace
+}  // namespace procsandbox
