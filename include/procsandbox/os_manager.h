@@ -83,10 +83,13 @@ struct PROCSANDBOX_EXPORT OsManagerOptions {
   // Off: rlimits and process groups only.
   bool cgroups = true;
   // Linux: where the manager creates its groups. Empty: this process's own
-  // cgroup. Otherwise a directory of the cgroup2 hierarchy delegated to this
-  // process (absolute path); on a host with v1 controllers, a group path
-  // relative to each controller's mount ("/services/runner"). The manager
-  // creates one directory of its own in it and never moves the host.
+  // cgroup in each hierarchy. Otherwise a group path delegated to this
+  // process, the same in every hierarchy used ("/services/runner": under the
+  // cgroup2 mount and under each v1 controller's mount); a directory under
+  // the cgroup2 mount ("/sys/fs/cgroup/services/runner") means the same. The
+  // manager creates one directory of its own in it and never moves the host.
+  // InvalidArgument when not absolute; FailedPrecondition naming it when it
+  // cannot be used.
   std::string cgroup_root;
   // Called with what the manager did on its own (see OsManagerEvent), from
   // the thread that created the manager or from the manager's thread; it

@@ -17,6 +17,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/match.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -171,10 +172,15 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
   }
   setup.host = DetectCgroupHost();
   const CgroupHost& host = setup.host;
-  const std::string& root = options.cgroup_root;
+  // A group path, the same in every hierarchy ("/services/runner"); a
+  // directory under the cgroup2 mount is taken as its group path too.
+  std::string root = options.cgroup_root;
   if (!root.empty() && root.front() != '/') {
-    return absl::InvalidArgumentError(
-        fmt::format("cgroup_root \"{}\": must be an absolute path", root));
+    return absl::InvalidArgumentError(fmt::format(
+        "cgroup_root \"{}\": must be an absolute group path", root));
+  }
+  if (!host.v2_mount.empty() && absl::StartsWith(root, host.v2_mount + "/")) {
+    root = root.substr(host.v2_mount.size());
   }
   static std::atomic<int64_t> managers{0};
   const std::string name = ManagerGroupName(
@@ -189,7 +195,8 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
     }
   };
   if (!host.v2_mount.empty()) {
-    const std::string parent = root.empty() ? host.v2_group : root;
+    const std::string parent =
+        root.empty() ? host.v2_group : host.v2_mount + root;
     if (parent.empty()) {
       setup.v2_why = fmt::format(
           "this process's cgroup is not visible under {}", host.v2_mount);

@@ -370,12 +370,23 @@ TEST_F(CgroupTest, EnforcementSaysWhichCgroupCarriesEachLimit) {
 
 TEST_F(CgroupTest, GroupsOfACrashedHostAreKilledAndRemovedAtStart) {
   ScopedSubreaper subreaper;
+  // Under a group of this test's own (cgroup_root), so that no other test
+  // process's manager finds the planted group first.
+  const linux_internal::CgroupHost host = linux_internal::DetectCgroupHost();
+  const std::string root = Unique("/procsandbox-stale-test");
+  std::vector<std::string> mounts;
+  if (!host.v2_mount.empty()) mounts.push_back(host.v2_mount);
+  for (const auto& h : host.v1) mounts.push_back(h.mount);
+  std::vector<std::string> made;
+  for (const std::string& mount : mounts) {
+    const std::string dir = mount + root;
+    if (mkdir(dir.c_str(), 0755) == 0) made.push_back(dir);
+  }
+  ASSERT_FALSE(made.empty());
   // A stale manager directory: this pid, but another start time (a host
   // that ran before under the same pid).
-  const std::vector<std::string> parents = Parents();
-  ASSERT_FALSE(parents.empty());
   const std::string stale = absl::StrCat(
-      parents.front(), "/",
+      made.front(), "/",
       linux_internal::ManagerGroupName(
           getpid(), linux_internal::ProcessStartTicks(getpid()).value() + 1,
           0));
@@ -397,16 +408,20 @@ TEST_F(CgroupTest, GroupsOfACrashedHostAreKilledAndRemovedAtStart) {
   EventLog log;
   OsManagerOptions options;
   options.on_event = log.Sink();
-  auto m = NewOsManager(options);
-  ASSERT_THAT(m, IsOk());
-  int status = 0;
-  ASSERT_EQ(waitpid(orphan, &status, 0), orphan);
-  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-  struct stat st;
-  EXPECT_NE(stat(stale.c_str(), &st), 0) << "still there: " << stale;
-  const std::vector<OsManagerEvent> events = log.Take();
-  EXPECT_THAT(events, ::testing::Contains(OsManagerEvent{
-                          OsManagerEvent::Kind::kStaleCgroupRemoved, stale}));
+  options.cgroup_root = root;
+  {
+    auto m = NewOsManager(options);
+    ASSERT_THAT(m, IsOk());
+    int status = 0;
+    ASSERT_EQ(waitpid(orphan, &status, 0), orphan);
+    EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    struct stat st;
+    EXPECT_NE(stat(stale.c_str(), &st), 0) << "still there: " << stale;
+    EXPECT_THAT(log.Take(),
+                ::testing::Contains(OsManagerEvent{
+                    OsManagerEvent::Kind::kStaleCgroupRemoved, stale}));
+  }
+  for (const std::string& dir : made) EXPECT_EQ(rmdir(dir.c_str()), 0) << dir;
 }
 
 TEST_F(CgroupTest, AnotherLiveManagersGroupsAreLeftAlone) {
