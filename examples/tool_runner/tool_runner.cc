@@ -2,95 +2,80 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <deque>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "procsandbox/environment.h"
 #include "procsandbox/outcome.h"
-#include "procsandbox/run.h"
 
 namespace tool_runner {
 namespace {
 
-// Keeps the last lines handed to it. Stdio::Lines callbacks run on a library
-// thread, so the lines are guarded.
-class LineTail {
- public:
-  explicit LineTail(std::size_t capacity) : capacity_(capacity) {}
-
-  void Add(absl::string_view line) {
-    std::lock_guard<std::mutex> lock(mu_);
-    lines_.emplace_back(line);
-    if (lines_.size() > capacity_) lines_.pop_front();
-  }
-  std::vector<std::string> Lines() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return {lines_.begin(), lines_.end()};
-  }
-
- private:
-  const std::size_t capacity_;
-  mutable std::mutex mu_;
-  std::deque<std::string> lines_;
-};
+// The service's rules, as a sandbox policy.
+procsandbox::SandboxPolicy MakePolicy(const ToolRunnerOptions& options) {
+  procsandbox::SandboxPolicy policy;
+  // Nothing of the host's environment (tokens, proxies) leaks in but the
+  // allowlisted names; PATH is ours.
+  policy.environment.mode = procsandbox::EnvironmentPolicy::Mode::kAllowlist;
+  policy.environment.allow = options.host_env_allowlist;
+  policy.environment.host = options.host_env;
+  policy.environment.set = procsandbox::Environment{{"PATH", options.path}};
+  // Only the make we expect: a different one earlier on the PATH is refused,
+  // and so are shells and privilege tools (the policy's defaults).
+  policy.programs.allow = options.allowed_tools;
+  policy.programs.resolver = options.resolver;
+  policy.output.max_bytes = options.max_output_bytes;
+  policy.output.max_lines = options.max_output_lines;
+  policy.queue.max_concurrent = options.max_concurrent_builds;
+  policy.queue.max_queued = options.max_queued_builds;
+  return policy;
+}
 
 // The last `count` lines of `text`, without their '\n'.
 std::vector<std::string> LastLines(absl::string_view text, std::size_t count) {
-  LineTail tail(count);
-  if (absl::EndsWith(text, "\n")) text.remove_suffix(1);
+  absl::ConsumeSuffix(&text, "\n");
   if (text.empty()) return {};
-  for (absl::string_view line : absl::StrSplit(text, '\n')) tail.Add(line);
-  return tail.Lines();
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (lines.size() > count) {
+    lines.erase(lines.begin(),
+                lines.end() - static_cast<std::ptrdiff_t>(count));
+  }
+  return lines;
 }
 
-BuildStatus StatusFor(const procsandbox::Outcome& outcome) {
-  switch (outcome.reason) {
-    case procsandbox::ExitReason::kExited:
-      return outcome.exit_code == 0 ? BuildStatus::kSucceeded
-                                    : BuildStatus::kFailed;
-    case procsandbox::ExitReason::kTimedOut:
-      return BuildStatus::kTimedOut;
-    case procsandbox::ExitReason::kMemoryExceeded:
-      return BuildStatus::kOutOfMemory;
-    case procsandbox::ExitReason::kSignaled:
-    case procsandbox::ExitReason::kCpuTimeExceeded:
-    case procsandbox::ExitReason::kFileSizeExceeded:
-    case procsandbox::ExitReason::kOutputExceeded:
-    case procsandbox::ExitReason::kCancelled:
+BuildStatus StatusFor(
+    const absl::StatusOr<procsandbox::SandboxResult>& result) {
+  switch (procsandbox::StatusOf(result)) {
+    case procsandbox::SandboxStatus::kCompleted:
+      return BuildStatus::kSucceeded;
+    case procsandbox::SandboxStatus::kFailed:
+    case procsandbox::SandboxStatus::kCancelled:  // stopped from outside
       return BuildStatus::kFailed;
+    case procsandbox::SandboxStatus::kTimedOut:
+      return BuildStatus::kTimedOut;
+    case procsandbox::SandboxStatus::kLimitExceeded:  // memory, CPU, file size
+      return result->outcome.reason == procsandbox::ExitReason::kMemoryExceeded
+                 ? BuildStatus::kOutOfMemory
+                 : BuildStatus::kFailed;
+    case procsandbox::SandboxStatus::kRejected:  // nothing ran
+      if (procsandbox::GetSecurityViolation(result.status())) {
+        return BuildStatus::kRefused;
+      }
+      return result.status().code() == absl::StatusCode::kResourceExhausted
+                 ? BuildStatus::kBusy  // the queue is full
+                 : BuildStatus::kError;
+    case procsandbox::SandboxStatus::kError:
+      return result.status().code() == absl::StatusCode::kNotFound
+                 ? BuildStatus::kToolMissing
+                 : BuildStatus::kError;
   }
-  return BuildStatus::kFailed;
-}
-
-// Maps what Run() returned to a report. A start failure is an error Status
-// (NotFound: the tool is not installed); a run, whatever its end, an Outcome.
-BuildReport ReportFor(const absl::StatusOr<procsandbox::RunResult>& result,
-                      std::vector<std::string> stderr_tail) {
-  BuildReport report;
-  if (!result.ok()) {
-    const absl::Status& error = result.status();
-    report.status = error.code() == absl::StatusCode::kNotFound
-                        ? BuildStatus::kToolMissing
-                        : BuildStatus::kError;
-    report.summary.assign(error.message().data(), error.message().size());
-    return report;
-  }
-  const procsandbox::Outcome& outcome = result->outcome;
-  report.status = StatusFor(outcome);
-  report.exit_code = outcome.exit_code;
-  report.summary = procsandbox::ToString(outcome);
-  report.stderr_tail = std::move(stderr_tail);
-  report.duration = outcome.wall_time;
-  return report;
+  return BuildStatus::kError;
 }
 
 }  // namespace
@@ -105,6 +90,10 @@ absl::string_view BuildStatusName(BuildStatus status) {
       return "timed out";
     case BuildStatus::kOutOfMemory:
       return "out of memory";
+    case BuildStatus::kRefused:
+      return "refused";
+    case BuildStatus::kBusy:
+      return "busy";
     case BuildStatus::kToolMissing:
       return "tool missing";
     case BuildStatus::kError:
@@ -118,54 +107,54 @@ std::ostream& operator<<(std::ostream& os, BuildStatus status) {
 }
 
 ToolRunner::ToolRunner(procsandbox::Manager& manager, ToolRunnerOptions options)
-    : manager_(manager), options_(std::move(options)) {}
+    : options_(std::move(options)), sandbox_(manager, MakePolicy(options_)) {}
 
-procsandbox::Command ToolRunner::MakeCommand(
+procsandbox::RunRequest ToolRunner::MakeRequest(
     const BuildRequest& request) const {
-  procsandbox::Command command(options_.tool,
-                               {"-C", request.project_dir,
-                                absl::StrCat("-j", std::max(1, request.jobs))});
-  command.args.insert(command.args.end(), request.targets.begin(),
-                      request.targets.end());
-  // Only PATH: nothing of the host's environment (tokens, proxies) leaks in.
-  command.env = procsandbox::Environment{{"PATH", options_.path}};
-  command.limits.wall_time = request.time_limit;
-  command.limits.memory_bytes = request.memory_limit_bytes;
-  command.limits.output_bytes = options_.max_output_bytes;
-  command.kill_grace = options_.kill_grace;
-  command.name = absl::StrCat("build ", request.project_dir);
-  return command;
+  procsandbox::RunRequest run;
+  run.program = options_.tool;
+  run.args = {"-C", request.project_dir,
+              absl::StrCat("-j", std::max(1, request.jobs))};
+  run.args.insert(run.args.end(), request.targets.begin(),
+                  request.targets.end());
+  run.limits.wall_time = request.time_limit;
+  run.limits.memory_bytes = request.memory_limit_bytes;
+  run.kill_grace = options_.kill_grace;
+  run.name = absl::StrCat("build ", request.project_dir);
+  return run;
 }
 
 BuildReport ToolRunner::Build(const BuildRequest& request) {
-  // Run() captures stdout and stderr by default.
-  absl::StatusOr<procsandbox::RunResult> result =
-      procsandbox::Run(manager_, MakeCommand(request));
-  if (!result.ok()) return ReportFor(result, {});
-  BuildReport report =
-      ReportFor(result, LastLines(result->stderr_, options_.stderr_tail_lines));
-  report.output = std::move(result->stdout_);
-  return report;
+  return Run(MakeRequest(request));
 }
 
 BuildReport ToolRunner::BuildWithProgress(const BuildRequest& request,
-                                          const LineCallback& on_line) {
-  procsandbox::Command command = MakeCommand(request);
-  // Shared: the command (and its callbacks) may outlive this call in the
-  // manager's bookkeeping.
-  auto tail = std::make_shared<LineTail>(options_.stderr_tail_lines);
-  command.stdout_ =
-      procsandbox::Stdio::Lines([on_line](absl::string_view line) {
-        if (on_line) on_line(procsandbox::Stream::kStdout, line);
-      });
-  command.stderr_ =
-      procsandbox::Stdio::Lines([on_line, tail](absl::string_view line) {
-        tail->Add(line);
-        if (on_line) on_line(procsandbox::Stream::kStderr, line);
-      });
-  absl::StatusOr<procsandbox::RunResult> result =
-      procsandbox::Run(manager_, std::move(command));
-  return ReportFor(result, tail->Lines());
+                                          LineCallback on_line) {
+  procsandbox::RunRequest run = MakeRequest(request);
+  run.on_line = std::move(on_line);
+  return Run(std::move(run));
+}
+
+BuildReport ToolRunner::Run(procsandbox::RunRequest request) {
+  const absl::StatusOr<procsandbox::SandboxResult> result =
+      sandbox_.Run(std::move(request));
+  BuildReport report;
+  report.status = StatusFor(result);
+  if (!result.ok()) {
+    // Nothing ran: the message says why (never a secret's value).
+    const absl::Status& error = result.status();
+    report.summary.assign(error.message().data(), error.message().size());
+    report.violation = procsandbox::GetSecurityViolation(error);
+    return report;
+  }
+  report.exit_code = result->outcome.exit_code;
+  report.summary = procsandbox::ToString(result->outcome);
+  report.output = result->stdout_;
+  report.output_truncated =
+      result->truncated_by != procsandbox::OutputCap::kNone;
+  report.stderr_tail = LastLines(result->stderr_, options_.stderr_tail_lines);
+  report.duration = result->wall_time;
+  return report;
 }
 
 }  // namespace tool_runner

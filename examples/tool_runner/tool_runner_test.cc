@@ -1,15 +1,20 @@
 // ToolRunner's unit tests: scripted `make` programs on the in-memory manager
-// (virtual time, nothing spawned), and one test with the gmock MockManager.
+// (virtual time, nothing spawned), found through a FakeProgramResolver, and
+// one test with the gmock MockManager.
 #include "tool_runner/tool_runner.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -17,6 +22,7 @@
 #include "procsandbox/environment.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/memory_manager.h"
+#include "procsandbox/sandbox.h"
 #include "procsandbox/stdio.h"
 #include "procsandbox/testing/testing.h"
 
@@ -24,13 +30,15 @@ namespace tool_runner {
 namespace {
 
 using ::procsandbox::FakeProcess;
+using ::procsandbox::FakeProgram;
+using ::procsandbox::FakeProgramResolver;
 using ::procsandbox::FakeRun;
 using ::procsandbox::MemoryManager;
+using ::procsandbox::SecurityViolation;
 using ::procsandbox::testing::ExceededMemory;
 using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::MockManager;
 using ::procsandbox::testing::MockProcess;
-using ::procsandbox::testing::StatusIs;
 using ::procsandbox::testing::TimedOut;
 using ::testing::ElementsAre;
 using ::testing::Field;
@@ -50,26 +58,62 @@ BuildRequest AppRequest() {
   return request;
 }
 
-TEST(ToolRunnerTest, ReportsSuccessWhenMakeExitsZero) {
-  MemoryManager fake;
-  fake.Register("make", [](FakeProcess& make) {
+// Spins (no sleep) until `done`, for at most 10 s of real time.
+void AwaitState(const std::function<bool()>& done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    ASSERT_LT(absl::Now(), give_up) << "state never reached";
+    std::this_thread::yield();
+  }
+}
+
+// A fake manager, and the program table the sandbox checks programs in: a
+// scripted program must be in both.
+class ToolRunnerTest : public ::testing::Test {
+ protected:
+  void AddMake(FakeProgram make, const std::string& path = "/usr/bin/make") {
+    fake_.Register(path, std::move(make));
+    programs_->AddProgram(path);
+  }
+
+  // The defaults, on the fake's programs and a fixed host environment.
+  ToolRunnerOptions Options() const {
+    ToolRunnerOptions options;
+    options.resolver = programs_;
+    options.host_env =
+        procsandbox::Environment{{"HOME", "/home/ci"},
+                                 {"LANG", "C.UTF-8"},
+                                 {"GITHUB_TOKEN", "ghp_not_for_make"},
+                                 {"LD_PRELOAD", "/tmp/evil.so"},
+                                 {"LC_ALL", "C"},
+                                 {"PATH", "/home/ci/bin:/usr/bin"}};
+    return options;
+  }
+
+  MemoryManager fake_;
+  std::shared_ptr<FakeProgramResolver> programs_ =
+      std::make_shared<FakeProgramResolver>();
+};
+
+TEST_F(ToolRunnerTest, ReportsSuccessWhenMakeExitsZero) {
+  AddMake([](FakeProcess& make) {
     make.WriteStdout("cc -c main.c\ncc -o app main.o\n");
     return 0;
   });
-  ToolRunner runner(fake);
+  ToolRunner runner(fake_, Options());
 
   const BuildReport report = runner.Build(AppRequest());
 
   EXPECT_EQ(report.status, BuildStatus::kSucceeded);
   EXPECT_EQ(report.output, "cc -c main.c\ncc -o app main.o\n");
+  EXPECT_FALSE(report.output_truncated);
   EXPECT_THAT(report.stderr_tail, IsEmpty());
-  ASSERT_EQ(fake.History().size(), 1u);
-  EXPECT_THAT(fake.History()[0].outcome, ExitedWith(0));
+  ASSERT_EQ(fake_.History().size(), 1u);
+  EXPECT_THAT(fake_.History()[0].outcome, ExitedWith(0));
 }
 
-TEST(ToolRunnerTest, ReportsCompileErrorWithExitCodeAndStderrTail) {
-  MemoryManager fake;
-  fake.Register("make", [](FakeProcess& make) {
+TEST_F(ToolRunnerTest, ReportsCompileErrorWithExitCodeAndStderrTail) {
+  AddMake([](FakeProcess& make) {
     for (int i = 1; i <= 30; ++i) {
       make.WriteStderr(absl::StrCat("note: line ", i, "\n"));
     }
@@ -77,9 +121,9 @@ TEST(ToolRunnerTest, ReportsCompileErrorWithExitCodeAndStderrTail) {
     make.WriteStderr("make: *** [Makefile:2: main.o] Error 1\n");
     return 2;
   });
-  ToolRunnerOptions options;
+  ToolRunnerOptions options = Options();
   options.stderr_tail_lines = 3;
-  ToolRunner runner(fake, options);
+  ToolRunner runner(fake_, options);
 
   const BuildReport report = runner.Build(AppRequest());
 
@@ -90,103 +134,164 @@ TEST(ToolRunnerTest, ReportsCompileErrorWithExitCodeAndStderrTail) {
                           "make: *** [Makefile:2: main.o] Error 1"));
 }
 
-TEST(ToolRunnerTest, StopsAHangingBuildAtItsTimeLimitInVirtualTime) {
-  MemoryManager fake;
-  fake.Register("make", [](FakeProcess& make) {
+TEST_F(ToolRunnerTest, StopsAHangingBuildAtItsTimeLimitInVirtualTime) {
+  AddMake([](FakeProcess& make) {
     make.Sleep(absl::Minutes(10));
     return 0;
   });
-  ToolRunnerOptions options;
-  ToolRunner runner(fake, options);
+  const ToolRunnerOptions options = Options();
+  ToolRunner runner(fake_, options);
   BuildRequest request = AppRequest();
   request.time_limit = absl::Seconds(1);
-  const absl::Time start = fake.Now();
+  const absl::Time start = fake_.Now();
 
   const BuildReport report = runner.Build(request);
 
   EXPECT_EQ(report.status, BuildStatus::kTimedOut);
   // The clock jumped to the deadline: no 10 virtual minutes, no real wait.
-  EXPECT_LE(fake.Now() - start, request.time_limit + options.kill_grace);
-  EXPECT_THAT(fake.History()[0].outcome, TimedOut());
+  EXPECT_LE(fake_.Now() - start, request.time_limit + options.kill_grace);
+  EXPECT_THAT(fake_.History()[0].outcome, TimedOut());
 }
 
-TEST(ToolRunnerTest, ReportsOutOfMemoryWhenTheBuildExceedsItsMemoryLimit) {
-  MemoryManager fake;
-  fake.Register("make", [](FakeProcess& make) {
+TEST_F(ToolRunnerTest, ReportsOutOfMemoryWhenTheBuildExceedsItsMemoryLimit) {
+  AddMake([](FakeProcess& make) {
     make.WriteStdout("cc -O3 huge.c\n");
     make.UseMemory(4096 * kMiB);
     return 0;
   });
-  ToolRunner runner(fake);
+  ToolRunner runner(fake_, Options());
 
   const BuildReport report = runner.Build(AppRequest());
 
   EXPECT_EQ(report.status, BuildStatus::kOutOfMemory);
-  EXPECT_THAT(fake.History()[0].outcome, ExceededMemory());
+  EXPECT_THAT(fake_.History()[0].outcome, ExceededMemory());
 }
 
-TEST(ToolRunnerTest, ReportsToolMissingNamingMakeWhenNotInstalled) {
-  MemoryManager fake;  // nothing registered: no make anywhere
-  ToolRunner runner(fake);
+TEST_F(ToolRunnerTest, KeepsOutputUpToTheLineCapAndLetsMakeFinish) {
+  AddMake([](FakeProcess& make) {
+    for (int i = 1; i <= 50; ++i) {
+      make.WriteStdout(absl::StrCat("cc -c file", i, ".c\n"));
+    }
+    return 0;
+  });
+  ToolRunnerOptions options = Options();
+  options.max_output_lines = 3;
+  ToolRunner runner(fake_, options);
+
+  const BuildReport report = runner.Build(AppRequest());
+
+  EXPECT_EQ(report.status, BuildStatus::kSucceeded);  // it ran to its end
+  EXPECT_TRUE(report.output_truncated);
+  EXPECT_EQ(report.output, "cc -c file1.c\ncc -c file2.c\ncc -c file3.c\n");
+}
+
+TEST_F(ToolRunnerTest, RefusesAMakeThatIsNotOnTheAllowlist) {
+  // A make planted earlier on the PATH than the allowed /usr/bin/make.
+  AddMake([](FakeProcess&) { return 0; }, "/usr/local/bin/make");
+  AddMake([](FakeProcess&) { return 0; });
+  ToolRunner runner(fake_, Options());
+
+  const BuildReport report = runner.Build(AppRequest());
+
+  EXPECT_EQ(report.status, BuildStatus::kRefused);
+  ASSERT_TRUE(report.violation.has_value());
+  EXPECT_EQ(report.violation->kind,
+            SecurityViolation::Kind::kProgramNotAllowed);
+  EXPECT_EQ(report.violation->subject, "/usr/local/bin/make");
+  EXPECT_THAT(report.summary, HasSubstr("not on the program allowlist"));
+  EXPECT_THAT(fake_.History(), IsEmpty());  // nothing started
+}
+
+TEST_F(ToolRunnerTest, ReportsBusyWhenTheQueueIsFull) {
+  // Builds run until the test lets virtual time move.
+  fake_.clock().SetAutoAdvance(false);
+  AddMake([](FakeProcess& make) {
+    make.Sleep(absl::Seconds(10));  // within the 30 s limit
+    return 0;
+  });
+  ToolRunnerOptions options = Options();
+  options.max_concurrent_builds = 1;
+  options.max_queued_builds = 1;
+  ToolRunner runner(fake_, options);
+  BuildReport running;
+  BuildReport waiting;
+  std::thread first([&] { running = runner.Build(AppRequest()); });
+  AwaitState([&] { return runner.Stats().running == 1; });
+  std::thread second([&] { waiting = runner.Build(AppRequest()); });
+  AwaitState([&] { return runner.Stats().pending == 1; });
+
+  const BuildReport refused = runner.Build(AppRequest());
+
+  EXPECT_EQ(refused.status, BuildStatus::kBusy);
+  EXPECT_THAT(refused.summary, HasSubstr("queue is full"));
+  fake_.clock().SetAutoAdvance(true);  // both builds run to their end
+  first.join();
+  second.join();
+  EXPECT_EQ(running.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(waiting.status, BuildStatus::kSucceeded);
+  EXPECT_EQ(fake_.History().size(), 2u);
+}
+
+TEST_F(ToolRunnerTest, ReportsToolMissingNamingMakeWhenNotInstalled) {
+  ToolRunner runner(fake_, Options());  // no make anywhere
 
   const BuildReport report = runner.Build(AppRequest());
 
   EXPECT_EQ(report.status, BuildStatus::kToolMissing);
   EXPECT_THAT(report.summary, HasSubstr("make"));
-  ASSERT_EQ(fake.History().size(), 1u);
-  EXPECT_THAT(fake.History()[0].start_status,
-              StatusIs(absl::StatusCode::kNotFound, HasSubstr("make")));
+  EXPECT_THAT(fake_.History(), IsEmpty());
 }
 
-TEST(ToolRunnerTest, DoesNotFindMakeOutsideItsOwnPath) {
-  MemoryManager fake;
-  fake.Register("/opt/tools/bin/make", [](FakeProcess&) { return 0; });
-  ToolRunner runner(fake);  // PATH=/usr/local/bin:/usr/bin:/bin
+TEST_F(ToolRunnerTest, DoesNotFindMakeOutsideItsOwnPath) {
+  AddMake([](FakeProcess&) { return 0; }, "/opt/tools/bin/make");
+  ToolRunner runner(fake_, Options());  // PATH=/usr/local/bin:/usr/bin:/bin
 
   EXPECT_EQ(runner.Build(AppRequest()).status, BuildStatus::kToolMissing);
 }
 
-TEST(ToolRunnerTest, RunsMakeWithExactArgvPathOnlyEnvAndLimits) {
-  MemoryManager fake;
+TEST_F(ToolRunnerTest, RunsMakeWithExactArgvAllowlistedEnvAndLimits) {
   procsandbox::Environment seen_env;
-  fake.Register("/usr/bin/make", [&seen_env](FakeProcess& make) {
+  AddMake([&seen_env](FakeProcess& make) {
     seen_env = make.env();
     return 0;
   });
-  ToolRunner runner(fake);
+  ToolRunner runner(fake_, Options());
   BuildRequest request = AppRequest();
   request.targets = {"all", "check"};
 
   EXPECT_EQ(runner.Build(request).status, BuildStatus::kSucceeded);
 
-  const std::vector<FakeRun> history = fake.History();
+  const std::vector<FakeRun> history = fake_.History();
   ASSERT_EQ(history.size(), 1u);
   const FakeRun& run = history[0];
-  EXPECT_EQ(run.command.program, "make");
+  // The sandbox runs the resolved, checked path.
+  EXPECT_EQ(run.command.program, "/usr/bin/make");
   EXPECT_THAT(run.command.args,
               ElementsAre("-C", "/src/app", "-j4", "all", "check"));
-  EXPECT_EQ(run.resolved_program, "/usr/bin/make");
-  const procsandbox::Environment path_only{
+  // The allowlisted host variables, then our PATH: no HOME, token,
+  // LD_PRELOAD or host PATH.
+  const procsandbox::Environment expected_env{
+      {"LANG", "C.UTF-8"},
+      {"LC_ALL", "C"},
       {"PATH", "/usr/local/bin:/usr/bin:/bin"}};
-  EXPECT_EQ(run.command.env, path_only);
-  EXPECT_EQ(seen_env, path_only);
+  EXPECT_EQ(run.command.env, expected_env);
+  EXPECT_EQ(seen_env, expected_env);
   procsandbox::Limits limits;
   limits.wall_time = absl::Seconds(30);
   limits.memory_bytes = 512 * kMiB;
-  limits.output_bytes = 1 * kMiB;
+  limits.output_bytes = 1 * kMiB;  // the output cap
   EXPECT_EQ(run.limits, limits);
   EXPECT_EQ(run.command.kill_grace, absl::Seconds(2));
 }
 
-TEST(ToolRunnerTest, StreamsOutputLinesInOrderWhileBuilding) {
-  MemoryManager fake;
-  fake.Register("make", [](FakeProcess& make) {
+TEST_F(ToolRunnerTest, StreamsOutputLinesInOrderWhileBuilding) {
+  AddMake([](FakeProcess& make) {
     make.WriteStdout("[1/2] cc -c main.c\n");
     make.WriteStderr("main.c:7: warning: unused variable 'x'\n");
     make.WriteStdout("[2/2] cc -o app main.o\n");
     return 0;
   });
-  ToolRunner runner(fake);
+  ToolRunner runner(fake_, Options());
   std::vector<std::string> lines;
 
   const BuildReport report = runner.BuildWithProgress(
@@ -213,14 +318,21 @@ TEST(ToolRunnerMockTest, ReportsAnErrorWhenMakeCannotBeExecuted) {
       .WillOnce(Return(absl::PermissionDeniedError(
           "exec \"/usr/bin/make\": permission denied (EACCES)")));
   NiceMock<MockManager> manager;
-  EXPECT_CALL(manager, New(Field(&procsandbox::Command::program, "make")))
+  EXPECT_CALL(manager,
+              New(Field(&procsandbox::Command::program, "/usr/bin/make")))
       .WillOnce(Return(make));
-  ToolRunner runner(manager);
+  auto programs = std::make_shared<FakeProgramResolver>();
+  programs->AddProgram("/usr/bin/make");
+  ToolRunnerOptions options;
+  options.resolver = programs;
+  options.host_env = procsandbox::Environment{};
+  ToolRunner runner(manager, options);
 
   const BuildReport report = runner.Build(AppRequest());
 
   EXPECT_EQ(report.status, BuildStatus::kError);
   EXPECT_THAT(report.summary, HasSubstr("permission denied"));
+  EXPECT_FALSE(report.violation.has_value());
 }
 
 }  // namespace
