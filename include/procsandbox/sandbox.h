@@ -6,8 +6,9 @@
 //      asked; names that look like credentials dropped unless given as
 //      secrets; secrets never shown in any text the library makes),
 //   2. resolves the program to an absolute path (symlinks resolved) and
-//      checks it: allowlist, privilege tools, setuid/setgid, shells, a
-//      regular executable file nobody else can write,
+//      checks it: allowlist, privilege tools, setuid/setgid, shells and exec
+//      wrappers (env, nice, timeout...), a regular executable file nobody
+//      else can write or replace,
 //   3. waits for a slot in a fair FIFO queue (at most N runs at once),
 //   4. makes a fresh private working directory under a checked root,
 //   5. runs it with stdout/stderr captured and capped by bytes and lines,
@@ -90,8 +91,10 @@ struct PROCSANDBOX_EXPORT SecurityViolation {
     kProgramNotAllowed,         // not on the allowlist, or a relative path
     kPrivilegeTool,             // sudo, su, doas, pkexec, chroot, setpriv...
     kSetuidProgram,             // setuid/setgid bit, not allowed by the policy
-    kShellRefused,              // a shell, not allowed by name
-    kUnsafeProgramFile,         // not a regular executable, or world-writable
+    kShellRefused,              // a shell or an exec wrapper (env, nice,
+                                // timeout, xargs...), not allowed by name
+    kUnsafeProgramFile,         // not a regular executable, world-writable,
+                                // or in a directory others can change
     kPathTraversal,             // a working directory escaping the run's one
     kUnsafeRoot,                // the workdir root: a symlink, not ours, g/o+w
     kForbiddenEnvironmentName,  // denied, or looks like a credential
@@ -176,10 +179,18 @@ struct PROCSANDBOX_EXPORT ProgramFile {
   bool executable = false;  // some execute bit set
   // Permission bits with setuid (04000) and setgid (02000).
   uint32_t mode = 0;
+  // Why someone else could swap or change the file between the check and
+  // the exec, or "" when nobody can: a directory of `path` (from "/") owned
+  // by another user than root and this one, or writable by group or others
+  // without the sticky bit; or the file owned by another user than root and
+  // this one. (A sticky directory such as /tmp is fine: others cannot
+  // rename or remove a file they do not own.)
+  std::string unsafe_location;
 
   friend bool operator==(const ProgramFile& a, const ProgramFile& b) {
     return a.path == b.path && a.regular_file == b.regular_file &&
-           a.executable == b.executable && a.mode == b.mode;
+           a.executable == b.executable && a.mode == b.mode &&
+           a.unsafe_location == b.unsafe_location;
   }
   friend bool operator!=(const ProgramFile& a, const ProgramFile& b) {
     return !(a == b);
@@ -199,7 +210,8 @@ class PROCSANDBOX_EXPORT ProgramResolver {
       absl::string_view program, absl::string_view search_path) const = 0;
 };
 
-// The host's file system: realpath(3) and stat(2). Thread-safe.
+// The host's file system: realpath(3), and stat(2) of the file and of each
+// directory on its path. Thread-safe.
 PROCSANDBOX_EXPORT std::shared_ptr<const ProgramResolver> HostProgramResolver();
 
 // A table of programs and symlinks, for tests. Not thread-safe while being
@@ -211,16 +223,22 @@ class PROCSANDBOX_EXPORT FakeProgramResolver : public ProgramResolver {
                   bool regular_file = true);
   // `link` resolves to `target` (absolute paths).
   void AddSymlink(std::string link, std::string target);
+  // The mode of directory `path` (absolute; 01000 is the sticky bit). A
+  // program below one writable by group or others without the sticky bit
+  // gets ProgramFile::unsafe_location. Directories not added are safe.
+  void AddDirectory(std::string path, uint32_t mode);
   absl::StatusOr<ProgramFile> Resolve(
       absl::string_view program, absl::string_view search_path) const override;
 
  private:
   std::map<std::string, ProgramFile, std::less<>> files_;
   std::map<std::string, std::string, std::less<>> links_;
+  std::map<std::string, uint32_t, std::less<>> directories_;
 };
 
 // Which programs may run. Checked on the resolved file, in this order:
-// shell, privilege tool, allowlist, file safety, setuid/setgid.
+// shell or exec wrapper, privilege tool, allowlist, file safety (including
+// where it lives: ProgramFile::unsafe_location), setuid/setgid.
 struct PROCSANDBOX_EXPORT ProgramPolicy {
   // Absolute paths (resolved through `resolver`, so allowing a symlink
   // allows its target). Empty: any program that passes the other checks.
@@ -231,6 +249,15 @@ struct PROCSANDBOX_EXPORT ProgramPolicy {
   // Shells (sh, bash, zsh, ... by base name) are refused unless their name
   // is here. The sandbox itself never runs a shell.
   std::vector<std::string> allowed_shells;
+  // Exec wrappers (ExecWrappers(): env, nice, timeout, xargs, ... by base
+  // name) start whatever program their arguments name, so the shell and
+  // privilege-tool rules would not see it (`env sh -c ...`): they are
+  // refused like shells (kShellRefused) unless their name is here. Allowing
+  // one lets it start anything. Exception: env, nice, ionice and prlimit
+  // given no argument at all only print (the environment, the niceness...),
+  // and are accepted. (Other programs able to start programs, such as
+  // interpreters, find -exec or awk, are not covered: use `allow`.)
+  std::vector<std::string> allowed_exec_wrappers;
   // Weakens the policy: run setuid/setgid programs. (Isolation::no_new_privs,
   // on by default, keeps them from gaining privileges anyway.)
   bool allow_setuid = false;
@@ -242,16 +269,23 @@ struct PROCSANDBOX_EXPORT ProgramPolicy {
   static std::vector<std::string> DefaultPrivilegeTools();
   // sh, bash, dash, zsh, ksh, mksh, csh, tcsh, fish, ash, busybox, ...
   static std::vector<std::string> Shells();
+  // env, nice, nohup, timeout, stdbuf, xargs, time, ionice, chrt, taskset,
+  // setsid, flock, script, watch, parallel, prlimit, setarch, strace,
+  // toybox, ...
+  static std::vector<std::string> ExecWrappers();
 };
 
 // Fresh private working directories.
 struct PROCSANDBOX_EXPORT WorkdirPolicy {
-  // Where each run gets `run-XXXXXXXX` (0700, with tmp/ and log/). Must be
-  // a directory owned by this user, not writable by group or others, and not
-  // a symlink (kUnsafeRoot otherwise). Empty: no directory is made, and a
-  // request's working_dir is refused.
+  // Where each run gets `run-XXXXXXXX` (0700, with tmp/ and log/). An
+  // absolute path without "." or ".." components (ValidateSandboxPolicy);
+  // trailing slashes are ignored. Must be a directory owned by this user,
+  // not writable by group or others, and itself not a symlink (kUnsafeRoot
+  // otherwise). Empty: no directory is made, and a request's working_dir is
+  // refused.
   std::string root;
-  // Point TMPDIR at <run>/tmp and/or HOME at <run>.
+  // Point TMPDIR at <run>/tmp and/or HOME at <run>, replacing the host's
+  // values (a value the policy's `set` or the request gives wins).
   bool set_tmpdir = true;
   bool set_home = false;
   // Removal after the run gives up (and reports) after this long.
@@ -262,7 +296,8 @@ struct PROCSANDBOX_EXPORT WorkdirPolicy {
 };
 
 // Capture of stdout and stderr. Both caps count both streams together; a
-// line costs its bytes plus its '\n'.
+// line costs its bytes plus its '\n' (a last line without one costs its
+// bytes). A request's Limits::output_bytes lowers max_bytes for that run.
 struct PROCSANDBOX_EXPORT OutputPolicy {
   int64_t max_bytes = int64_t{1} << 20;
   int64_t max_lines = 10'000;
@@ -276,9 +311,13 @@ struct PROCSANDBOX_EXPORT QueuePolicy {
   // Runs (and launched processes) at once.
   std::size_t max_concurrent = 4;
   // Runs waiting for a slot; one more is refused at once (ResourceExhausted).
+  // A run that finds a free slot and nobody waiting starts at once, whatever
+  // this is (0: run now or be refused).
   std::size_t max_queued = 64;
   // How long a run may wait for a slot (the manager's clock): then
-  // DeadlineExceeded. A request may give its own.
+  // DeadlineExceeded, also when a slot frees after the deadline passed. A run
+  // that can start at once does (even with a zero timeout). A request may
+  // give its own.
   absl::Duration queue_timeout = absl::InfiniteDuration();
 };
 
@@ -286,10 +325,11 @@ struct PROCSANDBOX_EXPORT QueuePolicy {
 // contain a secret's value.
 struct PROCSANDBOX_EXPORT SandboxEvent {
   enum class Kind {
-    kQueued,         // waiting for a slot (detail: position)
-    kStarted,        // the program started (detail: the command)
-    kLimitApplied,   // a limit in force (detail: "memory_bytes: cgroup-v2 ...")
-    kLimitDegraded,  // a limit asked for and not enforced here (why)
+    kQueued,           // waiting for a slot (detail: position)
+    kStarted,          // the program started (detail: the command)
+    kLimitApplied,     // a limit in force (detail: "memory_bytes: cgroup-v2
+                       // ..."); a ceiling's cap comes after kQueued
+    kLimitDegraded,    // a limit asked for and not enforced here (why)
     kOutputTruncated,  // a cap was reached (detail: which)
     kExited,           // the program ended (detail: the outcome)
     kRejected,         // refused before running (detail: why)
@@ -334,8 +374,9 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
 };
 
 // OK, or InvalidArgument naming the first bad field: an empty or malformed
-// pattern, a relative allowlist path, max_concurrent 0, negative caps or
-// timeouts, invalid limits.
+// pattern, a relative allowlist path, a workdir root not absolute or with a
+// "." or ".." component, max_concurrent 0, negative caps or timeouts,
+// invalid limits.
 PROCSANDBOX_EXPORT absl::Status ValidateSandboxPolicy(
     const SandboxPolicy& policy);
 
@@ -344,7 +385,8 @@ PROCSANDBOX_EXPORT absl::Status ValidateSandboxPolicy(
 
 struct PROCSANDBOX_EXPORT RunRequest {
   // Names the run in events, Cancel() and Position(); unique among the
-  // sandbox's live runs. Empty: "run-<n>" is assigned.
+  // sandbox's live runs. Empty: "run-<n>" is assigned, one no live run has
+  // (a caller's id included).
   std::string id;
   // A name looked up on the PATH of the final environment, or an absolute
   // path. Never run through a shell.

@@ -111,14 +111,24 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
                                                           bool launch) {
   auto run = std::make_unique<RunState>();
   run->launched = launch;
-  if (request.id.empty()) {
-    request.id = absl::StrCat("run-", next_id_.fetch_add(1));
-  }
   run->redactor.AddSecrets(policy_.environment.set);
   run->redactor.AddSecrets(request.env);
+  // The id is taken first (assigned under the queue's lock when empty), so
+  // every event and message of the run names it.
+  absl::StatusOr<std::shared_ptr<Slot>> slot = queue_.Enter(request.id);
+  if (!slot.ok()) {
+    run->request = std::move(request);
+    return Refuse(*run, slot.status());
+  }
+  run->slot = *std::move(slot);
+  run->slot->launched = launch;
+  request.id = run->slot->id;
   run->request = std::move(request);
   const RunRequest& r = run->request;
-  auto refuse = [&](const absl::Status& s) { return Refuse(*run, s); };
+  auto refuse = [&](const absl::Status& s) {
+    queue_.Leave(run->slot, std::nullopt);
+    return Refuse(*run, s);
+  };
 
   if (!policy_status_.ok()) return refuse(policy_status_);
   if (r.program.empty()) {
@@ -141,22 +151,19 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
   if (!env.ok()) return refuse(env.status());
   run->env = std::move(env->env);
   run->dropped_env = std::move(env->dropped);
+  run->explicit_env = std::move(env->explicit_names);
 
   const std::optional<std::string> path = run->env.Get("PATH");
   absl::StatusOr<ProgramFile> file = CheckProgram(
-      policy_.programs, r.program, path.value_or(kDefaultSearchPath));
+      policy_.programs, r.program, r.args, path.value_or(kDefaultSearchPath));
   if (!file.ok()) return refuse(file.status());
   run->program = *std::move(file);
 
-  std::vector<std::string> notes;
   run->limits = CapLimits(MergeLimits(r.limits, policy_.default_limits),
-                          policy_.max_limits, notes);
+                          policy_.max_limits, run->limit_notes);
   if (absl::Status s = ValidateLimits(run->limits); !s.ok()) {
     return refuse(absl::InvalidArgumentError(
         fmt::format("run {}: {}", r.id, s.message())));
-  }
-  for (std::string& note : notes) {
-    Emit(run.get(), SandboxEvent::Kind::kLimitApplied, r.id, std::move(note));
   }
   return run;
 }
@@ -167,11 +174,12 @@ absl::Status Engine::MakeWorkdir(RunState& run) {
   absl::StatusOr<std::unique_ptr<Workdir>> dir = Workdir::Create(wp.root);
   if (!dir.ok()) return dir.status();
   run.workdir = *std::move(dir);
-  // Variables the policy or the request set themselves win.
-  if (wp.set_tmpdir && !run.env.Contains("TMPDIR")) {
+  // Variables the policy or the request set themselves win; values
+  // inherited from the host are replaced.
+  if (wp.set_tmpdir && run.explicit_env.count("TMPDIR") == 0) {
     (void)run.env.Set("TMPDIR", absl::StrCat(run.workdir->path(), "/tmp"));
   }
-  if (wp.set_home && !run.env.Contains("HOME")) {
+  if (wp.set_home && run.explicit_env.count("HOME") == 0) {
     (void)run.env.Set("HOME", run.workdir->path());
   }
   return absl::OkStatus();
@@ -185,16 +193,19 @@ Command Engine::MakeCommand(RunState& run) {
                    ? Stdio::Pipe()
                    : r.stdin_;
   if (!run.launched || r.on_line) {
-    run.collector =
-        std::make_shared<OutputCollector>(policy_.output, r.on_line);
-    cmd.stdout_ = run.collector->Sink(Stream::kStdout);
-    cmd.stderr_ = run.collector->Sink(Stream::kStderr);
-    // The manager cuts raw bytes at the same cap (a line without '\n' never
-    // reaches a callback) and, under kStop, stops the program itself.
+    // The byte cap in force: the policy's, or the request's when lower. The
+    // manager cuts raw bytes at it (a line without '\n' never reaches a
+    // callback) and, under kStop, stops the program itself; the collector
+    // keeps lines within it and reports what the manager dropped.
     const int64_t cap =
         std::min(policy_.output.max_bytes,
                  run.limits.output_bytes.value_or(policy_.output.max_bytes));
     run.limits.output_bytes = cap;
+    OutputPolicy output = policy_.output;
+    output.max_bytes = cap;
+    run.collector = std::make_shared<OutputCollector>(output, r.on_line);
+    cmd.stdout_ = run.collector->Sink(Stream::kStdout);
+    cmd.stderr_ = run.collector->Sink(Stream::kStderr);
     cmd.on_output_limit = policy_.output.on_limit;
   } else {
     cmd.stdout_ = Stdio::Pipe();
@@ -209,13 +220,14 @@ Command Engine::MakeCommand(RunState& run) {
 
 absl::Status Engine::Start(RunState& run) {
   const RunRequest& r = run.request;
-  absl::StatusOr<std::shared_ptr<Slot>> slot = queue_.Enter(r.id);
-  if (!slot.ok()) return Refuse(run, slot.status());
-  run.slot = *std::move(slot);
-  run.slot->launched = run.launched;
   absl::Status s = queue_.Acquire(
       run.slot, r.queue_timeout.value_or(policy_.queue.queue_timeout));
   if (s.ok()) {
+    // After kQueued: the ceilings apply to a run that got its slot.
+    for (std::string& note : run.limit_notes) {
+      Emit(&run, SandboxEvent::Kind::kLimitApplied, r.id, std::move(note));
+    }
+    run.limit_notes.clear();
     s = MakeWorkdir(run);
     if (s.ok() && !r.working_dir.empty()) {
       absl::StatusOr<std::string> dir =
@@ -230,7 +242,10 @@ absl::Status Engine::Start(RunState& run) {
       cmd.working_dir =
           run.workdir_path.empty() ? run.workdir->path() : run.workdir_path;
     }
-    const std::string shown = run.redactor.Redact(ToString(cmd));
+    // Secrets are taken out before the command is formatted: quoting or
+    // escaping would otherwise hide a value from a search for it.
+    const std::string shown =
+        run.redactor.Redact(ToString(run.redactor.Redact(cmd)));
     run.process = manager_.New(std::move(cmd));
     if (run.collector != nullptr) run.collector->SetProcess(run.process);
     s = run.process->Start();
@@ -307,7 +322,7 @@ SandboxResult Engine::Finish(RunState& run) {
     if (out.cap != OutputCap::kNone) {
       Emit(&run, SandboxEvent::Kind::kOutputTruncated, r.id,
            fmt::format("{} cap reached ({} bytes, {} lines){}",
-                       OutputCapName(out.cap), policy_.output.max_bytes,
+                       OutputCapName(out.cap), out.max_bytes,
                        policy_.output.max_lines,
                        policy_.output.on_limit == OutputLimitAction::kStop
                            ? ": program stopped"

@@ -1,13 +1,14 @@
 // The sandbox's machinery behind the public Sandbox: a run goes through
-// Prepare (checks, no side effect), Admit (the queue), Start (working
-// directory, process), and Finish (collect, clean up, report).
+// Prepare (the id registered, checks; a refusal leaves nothing), Admit (the
+// queue), Start (working directory, process), and Finish (collect, clean up,
+// report).
 #ifndef PROCSANDBOX_SRC_SANDBOX_ENGINE_H_
 #define PROCSANDBOX_SRC_SANDBOX_ENGINE_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,8 +34,13 @@ struct RunState {
   Redactor redactor;
   Environment env;
   std::vector<std::string> dropped_env;
+  // Names the policy or the request set (they win over set_home/set_tmpdir).
+  std::set<std::string, std::less<>> explicit_env;
   ProgramFile program;
   Limits limits;
+  // What the ceilings changed, reported once the run has its slot.
+  std::vector<std::string> limit_notes;
+  // From Prepare (the id registered) to Finish.
   std::shared_ptr<Slot> slot;
   std::unique_ptr<Workdir> workdir;
   std::string workdir_path;  // the program's working directory inside it
@@ -74,7 +80,6 @@ class Engine {
   const SandboxPolicy policy_;
   const absl::Status policy_status_;
   const Environment host_env_;
-  std::atomic<uint64_t> next_id_{1};
   RunQueue queue_;
 };
 

@@ -160,6 +160,7 @@ absl::StatusOr<BuiltEnvironment> BuildEnvironment(
       absl::Status s = e.secret ? built.env.SetSecret(e.name, e.value)
                                 : built.env.Set(e.name, e.value);
       if (!s.ok()) return s;
+      built.explicit_names.insert(e.name);
     }
   }
   return built;

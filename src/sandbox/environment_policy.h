@@ -3,6 +3,8 @@
 #ifndef PROCSANDBOX_SRC_SANDBOX_ENVIRONMENT_POLICY_H_
 #define PROCSANDBOX_SRC_SANDBOX_ENVIRONMENT_POLICY_H_
 
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +33,9 @@ struct BuiltEnvironment {
   // Host variables the policy let through by mode but dropped (denied, or
   // looking like a credential), by name.
   std::vector<std::string> dropped;
+  // Names set explicitly (policy.set or the request), as opposed to taken
+  // from the host.
+  std::set<std::string, std::less<>> explicit_names;
 };
 
 // The environment for a run: `host` filtered by the policy, then

@@ -38,21 +38,32 @@ void OutputCollector::OnLine(Stream stream, absl::string_view line) {
       truncated = true;
       return;
     }
-    const int64_t cost = static_cast<int64_t>(line.size()) + 1;
+    const auto size = static_cast<int64_t>(line.size());
     if (lines_ >= policy_.max_lines) {
       out_.cap = OutputCap::kLines;
       truncated = true;
-    } else if (bytes_ + cost > policy_.max_bytes) {
-      // Keep what fits of the line that crosses, without its newline.
+    } else if (unterminated_ != nullptr ||
+               bytes_ + std::max<int64_t>(size, 1) > policy_.max_bytes) {
+      // Keep what fits of the line that crosses, without its newline. (A
+      // line after one that filled the cap: that one's '\n' did not fit.)
       const auto room = static_cast<std::size_t>(policy_.max_bytes - bytes_);
       text.append(line.data(), std::min(room, line.size()));
       bytes_ = policy_.max_bytes;
       out_.cap = OutputCap::kBytes;
       truncated = true;
+      unterminated_ = nullptr;
     } else {
+      // A line costs its bytes plus its '\n'; a line that fills the cap
+      // exactly is kept whole, its '\n' charged only if the program wrote
+      // it (see Finish()).
       text.append(line.data(), line.size());
-      text.push_back('\n');
-      bytes_ += cost;
+      if (bytes_ + size + 1 > policy_.max_bytes) {
+        bytes_ = policy_.max_bytes;
+        unterminated_ = &text;
+      } else {
+        text.push_back('\n');
+        bytes_ += size + 1;
+      }
       ++lines_;
       ++(is_out ? out_.stdout_lines : out_.stderr_lines);
       forward = static_cast<bool>(on_line_);
@@ -74,10 +85,15 @@ CollectedOutput OutputCollector::Finish(int64_t received_bytes) {
   absl::MutexLock lock(&mu_);
   if (out_.cap == OutputCap::kNone && received_bytes > policy_.max_bytes) {
     // The manager cut at the byte cap exactly, past what any line showed:
-    // either stream may have lost output.
+    // either stream may have lost output (at least the '\n' of a line that
+    // filled the cap).
     out_.cap = OutputCap::kBytes;
     out_.stdout_truncated = out_.stderr_truncated = true;
+  } else if (out_.cap == OutputCap::kNone && unterminated_ != nullptr) {
+    // Every byte fit: a last line without a '\n' gets one, as any other.
+    unterminated_->push_back('\n');
   }
+  unterminated_ = nullptr;
   return out_;
 }
 

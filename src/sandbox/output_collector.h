@@ -28,6 +28,8 @@ struct CollectedOutput {
   int64_t stderr_lines = 0;
   // The collector stopped the process at the line cap (kStop).
   bool stopped = false;
+  // The byte cap in force (the policy's, or the request's when lower).
+  int64_t max_bytes = 0;
 };
 
 // Shared: the callbacks keep it alive as long as the manager keeps the
@@ -35,8 +37,12 @@ struct CollectedOutput {
 class OutputCollector : public std::enable_shared_from_this<OutputCollector> {
  public:
   using LineCallback = std::function<void(Stream, absl::string_view)>;
+  // `policy.max_bytes` is the byte cap in force: the same number the
+  // manager is given as Limits::output_bytes.
   OutputCollector(const OutputPolicy& policy, LineCallback on_line)
-      : policy_(policy), on_line_(std::move(on_line)) {}
+      : policy_(policy), on_line_(std::move(on_line)) {
+    out_.max_bytes = policy_.max_bytes;
+  }
 
   // The sink for `stream` (stdout or stderr).
   Stdio Sink(Stream stream);
@@ -55,6 +61,10 @@ class OutputCollector : public std::enable_shared_from_this<OutputCollector> {
   CollectedOutput out_ ABSL_GUARDED_BY(mu_);
   int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t lines_ ABSL_GUARDED_BY(mu_) = 0;
+  // A line that filled the byte cap exactly without its '\n': the callback
+  // does not say whether the program wrote one, so whether anything was
+  // dropped is known only in Finish() (from what the manager received).
+  std::string* unterminated_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::weak_ptr<Process> process_ ABSL_GUARDED_BY(mu_);
 };
 

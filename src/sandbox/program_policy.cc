@@ -2,6 +2,7 @@
 #include "sandbox/program_policy.h"
 
 #include <algorithm>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,8 +30,29 @@ std::vector<std::string> ProgramPolicy::Shells() {
           "busybox", "elvish", "nu",   "pwsh", "powershell", "xonsh"};
 }
 
+std::vector<std::string> ProgramPolicy::ExecWrappers() {
+  // Programs whose job is to start the program their arguments name.
+  return {"env",       "nice",        "nohup",        "timeout",
+          "stdbuf",    "xargs",       "time",         "ionice",
+          "chrt",      "taskset",     "setsid",       "flock",
+          "script",    "watch",       "parallel",     "prlimit",
+          "numactl",   "setarch",     "linux32",      "linux64",
+          "cgexec",    "systemd-run", "run-parts",    "start-stop-daemon",
+          "daemonize", "unbuffer",    "rlwrap",       "expect",
+          "strace",    "ltrace",      "valgrind",     "gdb",
+          "faketime",  "fakeroot",    "proot",        "bwrap",
+          "torsocks",  "proxychains", "proxychains4", "tini",
+          "dumb-init", "entr",        "chpst",        "softlimit",
+          "envdir",    "setlock",     "catchsegv",    "toybox"};
+}
+
 namespace sandbox_internal {
 namespace {
+
+// Exec wrappers that start nothing when given no argument at all: they
+// print (the environment, the niceness, the I/O class, the limits).
+constexpr absl::string_view kPrintWithoutArguments[] = {"env", "nice", "ionice",
+                                                        "prlimit"};
 
 using Kind = SecurityViolation::Kind;
 
@@ -47,6 +69,7 @@ absl::string_view BaseName(absl::string_view path) {
 
 absl::StatusOr<ProgramFile> CheckProgram(const ProgramPolicy& policy,
                                          absl::string_view program,
+                                         const std::vector<std::string>& args,
                                          absl::string_view search_path) {
   const std::string quoted = absl::CEscape(program);
   if (program.find('/') != absl::string_view::npos &&
@@ -72,6 +95,24 @@ absl::StatusOr<ProgramFile> CheckProgram(const ProgramPolicy& policy,
                       "allows \"{}\" by name",
                       quoted, file->path, name));
     }
+  }
+  for (absl::string_view name : {asked, real}) {
+    if (!Listed(ProgramPolicy::ExecWrappers(), name) ||
+        Listed(policy.allowed_exec_wrappers, name)) {
+      continue;
+    }
+    if (args.empty() && std::find(std::begin(kPrintWithoutArguments),
+                                  std::end(kPrintWithoutArguments),
+                                  name) != std::end(kPrintWithoutArguments)) {
+      continue;
+    }
+    return Violation(
+        Kind::kShellRefused, file->path,
+        fmt::format("run \"{}\" ({}): \"{}\" is an exec wrapper (it starts "
+                    "the program its arguments name, a shell or a privilege "
+                    "tool as well); refused unless the policy allows \"{}\" "
+                    "by name",
+                    quoted, file->path, name, name));
   }
   for (absl::string_view name : {asked, real}) {
     if (Listed(policy.deny, name)) {
@@ -104,6 +145,12 @@ absl::StatusOr<ProgramFile> CheckProgram(const ProgramPolicy& policy,
                      fmt::format("run \"{}\": {} is not a regular executable "
                                  "file",
                                  quoted, file->path));
+  }
+  if (!file->unsafe_location.empty()) {
+    return Violation(Kind::kUnsafeProgramFile, file->path,
+                     fmt::format("run \"{}\": {} could be replaced by "
+                                 "another user before it runs: {}",
+                                 quoted, file->path, file->unsafe_location));
   }
   if ((file->mode & 0002) != 0) {
     return Violation(Kind::kUnsafeProgramFile, file->path,

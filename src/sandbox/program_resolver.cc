@@ -2,9 +2,12 @@
 // table the tests use.
 #include <limits.h>
 #include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -63,6 +66,48 @@ absl::Status CheckRequest(absl::string_view program) {
   return absl::OkStatus();
 }
 
+// The directories of absolute `path` from "/" down to its parent.
+std::vector<std::string> Directories(absl::string_view path) {
+  std::vector<std::string> dirs = {"/"};
+  for (std::size_t slash = path.find('/', 1); slash != absl::string_view::npos;
+       slash = path.find('/', slash + 1)) {
+    dirs.emplace_back(path.substr(0, slash));
+  }
+  return dirs;
+}
+
+// Group or others may add, rename and remove its entries.
+bool OthersMayReplaceEntries(uint32_t mode) {
+  return (mode & 0022) != 0 && (mode & S_ISVTX) == 0;
+}
+
+// See ProgramFile::unsafe_location: "" when only root and this user can
+// change `path` (resolved: no symlink in it) or the directories above it.
+std::string UnsafeLocation(const std::string& path, const struct stat& file) {
+  const uid_t me = geteuid();
+  auto foreign = [me](uid_t uid) { return uid != 0 && uid != me; };
+  for (const std::string& dir : Directories(path)) {
+    struct stat st;
+    if (stat(dir.c_str(), &st) != 0) {
+      return fmt::format("directory {} cannot be checked ({})", dir,
+                         std::strerror(errno));
+    }
+    if (foreign(st.st_uid)) {
+      return fmt::format("directory {} is owned by uid {}", dir, st.st_uid);
+    }
+    if (OthersMayReplaceEntries(static_cast<uint32_t>(st.st_mode))) {
+      return fmt::format(
+          "directory {} is writable by group or others without the sticky "
+          "bit (mode {:04o})",
+          dir, st.st_mode & 07777);
+    }
+  }
+  if (foreign(file.st_uid)) {
+    return fmt::format("the file is owned by uid {}", file.st_uid);
+  }
+  return "";
+}
+
 class HostResolver final : public ProgramResolver {
  public:
   absl::StatusOr<ProgramFile> Resolve(
@@ -95,6 +140,7 @@ class HostResolver final : public ProgramResolver {
     file.regular_file = S_ISREG(st.st_mode);
     file.executable = (st.st_mode & 0111) != 0;
     file.mode = static_cast<uint32_t>(st.st_mode & 07777);
+    file.unsafe_location = UnsafeLocation(file.path, st);
     return file;
   }
 };
@@ -124,6 +170,11 @@ void FakeProgramResolver::AddSymlink(std::string link, std::string target) {
   links_[std::move(link)] = std::move(target);
 }
 
+void FakeProgramResolver::AddDirectory(std::string path, uint32_t mode) {
+  while (path.size() > 1 && absl::EndsWith(path, "/")) path.pop_back();
+  directories_[std::move(path)] = mode & 07777;
+}
+
 absl::StatusOr<ProgramFile> FakeProgramResolver::Resolve(
     absl::string_view program, absl::string_view search_path) const {
   if (absl::Status s = CheckRequest(program); !s.ok()) return s;
@@ -135,7 +186,19 @@ absl::StatusOr<ProgramFile> FakeProgramResolver::Resolve(
       path = link->second;
     }
     auto file = files_.find(path);
-    if (file != files_.end()) return file->second;
+    if (file == files_.end()) continue;
+    ProgramFile found = file->second;
+    for (const std::string& dir : Directories(path)) {
+      auto d = directories_.find(dir);
+      if (d != directories_.end() && OthersMayReplaceEntries(d->second)) {
+        found.unsafe_location = fmt::format(
+            "directory {} is writable by group or others without the sticky "
+            "bit (mode {:04o})",
+            dir, d->second);
+        break;
+      }
+    }
+    return found;
   }
   return NotFound(program, search_path);
 }

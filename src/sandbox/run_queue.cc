@@ -29,6 +29,13 @@ constexpr std::size_t kAverageOver = 100;
 
 absl::StatusOr<std::shared_ptr<Slot>> RunQueue::Enter(std::string id) {
   absl::MutexLock lock(&mu_);
+  if (id.empty()) {
+    // Assigned here, under the lock, so it can collide neither with a
+    // caller's id nor with another assigned one.
+    do {
+      id = fmt::format("run-{}", next_id_++);
+    } while (live_.count(id) != 0);
+  }
   if (shut_down_) {
     return absl::FailedPreconditionError(
         fmt::format("run {}: the sandbox is shutting down", id));
@@ -61,7 +68,10 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
                                absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
   slot->queued_at = clock_.Now();
-  if (queued_.size() >= policy_.max_queued) {
+  // A run that can start now never waits, so the bound on waiting runs does
+  // not apply to it (max_queued 0: "run now or refuse").
+  const bool at_once = queued_.empty() && running_ < policy_.max_concurrent;
+  if (!at_once && queued_.size() >= policy_.max_queued) {
     ++rejected_;
     return absl::ResourceExhaustedError(
         fmt::format("queue run {}: the queue is full ({} waiting, {} running)",
@@ -77,23 +87,26 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
                       position, running_));
   }
   const absl::Time deadline = slot->queued_at + timeout;
-  for (;;) {
+  for (bool waited = false;; waited = true) {
     if (slot->cancelled) {
       RemoveQueuedLocked(*slot);
       ++cancelled_;
       return absl::CancelledError(
           fmt::format("run {}: cancelled while queued", slot->id));
     }
-    if (CanAdmitLocked(*slot)) {
+    const absl::Time now = clock_.Now();
+    // After a wait the deadline comes first: a run whose time is up is not
+    // admitted because a slot happens to be free when it wakes.
+    const bool expired = now >= deadline;
+    if ((!waited || !expired) && CanAdmitLocked(*slot)) {
       queued_.pop_front();
       ++running_;
       slot->admitted = true;
-      slot->admitted_at = clock_.Now();
+      slot->admitted_at = now;
       changed_.SignalAll();
       return absl::OkStatus();
     }
-    const absl::Time now = clock_.Now();
-    if (now >= deadline) {
+    if (expired) {
       RemoveQueuedLocked(*slot);
       ++rejected_;
       return absl::DeadlineExceededError(

@@ -48,13 +48,16 @@ class RunQueue {
   RunQueue(const QueuePolicy& policy, const Manager& clock, Emit emit)
       : policy_(policy), clock_(clock), emit_(std::move(emit)) {}
 
-  // Registers `id`: InvalidArgument when a live run has it, FailedPrecondition
-  // after Shutdown(). No waiting.
+  // Registers `id` (empty: assigns "run-<n>", one no live run has):
+  // InvalidArgument when a live run has it, FailedPrecondition after
+  // Shutdown(). No waiting.
   absl::StatusOr<std::shared_ptr<Slot>> Enter(std::string id);
-  // Queues the slot and blocks until it may run: ResourceExhausted at once
-  // when the queue is full, DeadlineExceeded after `timeout` (checked when a
-  // slot frees and at least every 20 ms of real time), Cancelled by
-  // Cancel(). On any error the slot is no longer queued (Leave() it).
+  // Queues the slot and blocks until it may run: at once when nothing waits
+  // and a slot is free (whatever max_queued and the timeout); else
+  // ResourceExhausted at once when max_queued runs already wait,
+  // DeadlineExceeded after `timeout` (checked when a slot frees and at least
+  // every 20 ms of real time), Cancelled by Cancel(). On any error the slot is
+  // no longer queued (Leave() it).
   absl::Status Acquire(const std::shared_ptr<Slot>& slot,
                        absl::Duration timeout);
   // Records the started process; false when the run was cancelled meanwhile
@@ -88,6 +91,7 @@ class RunQueue {
   absl::CondVar changed_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
+  uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   std::deque<Slot*> queued_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Slot>, std::less<>> live_

@@ -15,6 +15,7 @@
 #include "fmt/format.h"
 #include "sandbox/engine.h"
 #include "sandbox/environment_policy.h"
+#include "sandbox/workdir.h"
 
 namespace procsandbox {
 namespace {
@@ -75,11 +76,12 @@ absl::Status ValidateSandboxPolicy(const SandboxPolicy& policy) {
   if (policy.workdir.removal_timeout < absl::ZeroDuration()) {
     return PolicyError("workdir.removal_timeout", "negative");
   }
-  if (!policy.workdir.root.empty() &&
-      !absl::StartsWith(policy.workdir.root, "/")) {
-    return PolicyError(
-        "workdir.root",
-        fmt::format("\"{}\" is not an absolute path", policy.workdir.root));
+  if (!policy.workdir.root.empty()) {
+    // Trailing slashes are accepted (and ignored); "." and ".." are not:
+    // the root is checked as the directory it names, not through a link.
+    absl::StatusOr<std::string> root =
+        sandbox_internal::NormalizeRoot(policy.workdir.root);
+    if (!root.ok()) return PolicyError("workdir.root", root.status().message());
   }
   for (const auto& [field, limits] :
        {std::pair<absl::string_view, const Limits*>{"default_limits",

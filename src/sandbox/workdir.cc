@@ -100,8 +100,10 @@ absl::Status RemoveEntry(int parent, const std::string& parent_path,
   }
   int child = openat(parent, name.c_str(), kDirFlags);
   if (child < 0 && errno == EACCES) {
-    // A program took its own permissions away; the directory is ours.
-    (void)fchmodat(parent, name.c_str(), 0700, 0);
+    // A program took its own permissions away; the directory is ours. Not
+    // following a symlink the program may have put there meanwhile (where
+    // that cannot be promised the call fails, and so does the removal).
+    (void)fchmodat(parent, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
     child = openat(parent, name.c_str(), kDirFlags);
   }
   if (child < 0) return Errno(errno, "open", path);
@@ -141,8 +143,33 @@ absl::Status RemoveContents(int fd, const std::string& path,
 
 }  // namespace
 
+absl::StatusOr<std::string> NormalizeRoot(absl::string_view root) {
+  if (!absl::StartsWith(root, "/")) {
+    return absl::InvalidArgumentError(fmt::format(
+        "workdir root \"{}\": not an absolute path", absl::CEscape(root)));
+  }
+  std::string out;
+  for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
+    if (part == "." || part == "..") {
+      return absl::InvalidArgumentError(
+          fmt::format("workdir root \"{}\": a \"{}\" component (give the "
+                      "directory itself)",
+                      absl::CEscape(root), part));
+    }
+    absl::StrAppend(&out, "/", part);
+  }
+  return out.empty() ? std::string("/") : out;
+}
+
 absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
-    const std::string& root) {
+    const std::string& given_root) {
+  // Without trailing slashes: "link/" would make open() follow the link
+  // despite O_NOFOLLOW (the link is then not the last component).
+  absl::StatusOr<std::string> normal = NormalizeRoot(given_root);
+  if (!normal.ok()) {
+    return UnsafeRoot(given_root, normal.status().message());
+  }
+  const std::string& root = *normal;
   const int root_fd = open(root.c_str(), kDirFlags);
   if (root_fd < 0) {
     const int error = errno;
@@ -175,8 +202,7 @@ absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
     int error = 0;
     const int fd = MakeDirectory(root_fd, name, /*exclusive=*/true, error);
     if (fd < 0 && error == EEXIST) continue;
-    const std::string path =
-        absl::StrCat(root, absl::EndsWith(root, "/") ? "" : "/", name);
+    const std::string path = absl::StrCat(root == "/" ? "" : root, "/", name);
     if (fd < 0) {
       close(root_fd);
       return Errno(error, "make working directory", path);

@@ -18,19 +18,25 @@ namespace procsandbox::sandbox_internal {
 // component or a NUL byte; no file system access.
 absl::Status CheckRelativePath(absl::string_view relative);
 
+// `root` without trailing or repeated slashes; InvalidArgument when it is
+// not absolute or has a "." or ".." component. No file system access.
+absl::StatusOr<std::string> NormalizeRoot(absl::string_view root);
+
 class Workdir {
  public:
-  // Opens `root` (O_NOFOLLOW: a symlink is refused), checks it is a
-  // directory owned by this user and not writable by group or others
-  // (kUnsafeRoot otherwise), and makes `root/run-XXXXXXXX` (0700) with
-  // `tmp/` and `log/` (0700).
+  // Normalises `root` (NormalizeRoot; kUnsafeRoot when it cannot be), opens
+  // it (O_NOFOLLOW: a symlink is refused, also when written with a trailing
+  // slash), checks it is a directory owned by this user and not writable by
+  // group or others (kUnsafeRoot otherwise), and makes `root/run-XXXXXXXX`
+  // (0700) with `tmp/` and `log/` (0700).
   static absl::StatusOr<std::unique_ptr<Workdir>> Create(
       const std::string& root);
   ~Workdir();  // closes its descriptors; removes nothing
   Workdir(const Workdir&) = delete;
   Workdir& operator=(const Workdir&) = delete;
 
-  // The directory's absolute path (as reached through `root`).
+  // The directory's absolute path (as reached through the normalised
+  // `root`).
   const std::string& path() const { return path_; }
 
   // `relative` below the directory, made (0700) where missing, component by
