@@ -12,7 +12,8 @@
 //   3. waits for a slot in a fair FIFO queue (at most N runs at once),
 //   4. makes a fresh private working directory under a checked root,
 //   5. runs it with stdout/stderr captured and capped by bytes and lines,
-//   6. removes the working directory (bounded in time, failures reported),
+//   6. removes the working directory (bounded in time, failures reported;
+//      by default on a background thread, after the result is returned),
 // and reports each step to an optional event sink. It is written against the
 // public `Manager`/`Process` interface only, so it behaves the same on the
 // OS manager and on the in-memory fake.
@@ -290,6 +291,20 @@ struct PROCSANDBOX_EXPORT WorkdirPolicy {
   bool set_home = false;
   // Removal after the run gives up (and reports) after this long.
   absl::Duration removal_timeout = absl::Seconds(10);
+  // Remove the run's directory after the result is returned, on one
+  // background thread the Sandbox owns (started by its first such run), in
+  // order, each within removal_timeout from when its removal starts. The
+  // result then says WorkdirCleanup::kPending; a failure comes only as a
+  // kCleanupFailed event (from that thread; secrets redacted), and the
+  // directory stays. ~Sandbox() waits until every directory handed over is
+  // removed or given up on. Removal is the slow part of a run's file
+  // system work (several ms on some ext4 disks, longer than the run), so
+  // the default keeps it off the caller's path; false: Run() and
+  // SandboxProcess::Finish() remove it before returning, the outcome in
+  // the result. At most max(16, 2 * queue.max_concurrent) directories wait;
+  // a run that finds the backlog full (or a SandboxProcess finishing after
+  // its Sandbox is gone) removes its own, as with false.
+  bool remove_in_background = true;
   // For debugging: keep the directory of a run that did not complete
   // (SandboxResult::workdir_kept).
   bool keep_on_failure = false;
@@ -367,8 +382,9 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
   Limits max_limits;
   Isolation isolation;
   // Called from the thread of the run it is about (kQueued while the
-  // queue's lock is held, so those come in queue order), so from several
-  // threads at once: it must be thread-safe, must not block for long, and
+  // queue's lock is held, so those come in queue order; kCleanupFailed of a
+  // background removal from the cleaner's thread), so from several threads
+  // at once: it must be thread-safe, must not block for long, and
   // must not call into the Sandbox. Empty: no events.
   std::function<void(const SandboxEvent&)> on_event;
 };
@@ -434,6 +450,18 @@ enum class OutputCap { kNone, kBytes, kLines };
 // "none", "bytes", "lines".
 PROCSANDBOX_EXPORT absl::string_view OutputCapName(OutputCap cap);
 
+// What became of a run's working directory when the result was made.
+enum class WorkdirCleanup {
+  kNone,     // no directory (no WorkdirPolicy::root)
+  kRemoved,  // removed before the result was returned
+  kPending,  // handed to the background cleaner (remove_in_background); a
+             // failure comes later as a kCleanupFailed event, not here
+  kKept,     // kept on purpose (keep_on_failure)
+  kFailed,   // removal failed or timed out: kept, cleanup_status says why
+};
+// "none", "removed", "pending", "kept", "failed".
+PROCSANDBOX_EXPORT absl::string_view WorkdirCleanupName(WorkdirCleanup c);
+
 struct PROCSANDBOX_EXPORT SandboxResult {
   std::string id;
   SandboxStatus status = SandboxStatus::kCompleted;
@@ -459,8 +487,11 @@ struct PROCSANDBOX_EXPORT SandboxResult {
   // The run's directory ("" without a root); kept only when
   // WorkdirPolicy::keep_on_failure applied, or its removal failed.
   std::string workdir;
+  // kKept or kFailed (not known yet for kPending).
   bool workdir_kept = false;
-  // Why the directory could not be removed (also a kCleanupFailed event).
+  WorkdirCleanup cleanup = WorkdirCleanup::kNone;
+  // Why the directory could not be removed (kFailed; also a kCleanupFailed
+  // event). OK otherwise, kPending included: that outcome is not known yet.
   absl::Status cleanup_status;
   // The manager's clock.
   absl::Time queued_at;
@@ -525,8 +556,9 @@ class PROCSANDBOX_EXPORT SandboxProcess {
   const std::string& id() const;
   Process& process();
   // Closes stdin, waits up to `grace` (the manager's clock) for the program
-  // to end, then terminates it; removes the working directory, frees the
-  // slot, and returns the result (stdout_/stderr_ hold what was captured:
+  // to end, then terminates it; removes the working directory (or hands it
+  // to the background cleaner: WorkdirPolicy::remove_in_background), frees
+  // the slot, and returns the result (stdout_/stderr_ hold what was captured:
   // nothing for a Pipe stream). Later calls return the same result.
   absl::StatusOr<SandboxResult> Finish(absl::Duration grace = absl::Seconds(5));
 
@@ -542,7 +574,9 @@ class PROCSANDBOX_EXPORT Sandbox {
   // `manager` must outlive the Sandbox. An invalid policy
   // (ValidateSandboxPolicy) makes every Run()/Launch() fail with it.
   Sandbox(Manager& manager, SandboxPolicy policy);
-  // Cancels what is queued and running, and waits for those calls to return.
+  // Cancels what is queued and running, waits for those calls to return,
+  // then for the background removal of every directory handed over (each
+  // within WorkdirPolicy::removal_timeout; failures are still reported).
   ~Sandbox();
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;

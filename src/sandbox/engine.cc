@@ -2,6 +2,7 @@
 #include "sandbox/engine.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,7 +85,9 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
              [this](SandboxEvent::Kind kind, const std::string& id,
                     std::string detail) {
                Emit(nullptr, kind, id, std::move(detail));
-             }) {}
+             }),
+      cleaner_(policy_.workdir.removal_timeout,
+               std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent)) {}
 
 void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
                   const std::string& id, std::string detail) const {
@@ -185,6 +188,26 @@ absl::Status Engine::MakeWorkdir(RunState& run) {
   return absl::OkStatus();
 }
 
+WorkdirCleanup Engine::DisposeWorkdir(RunState& run, absl::Status& status) {
+  if (policy_.workdir.remove_in_background) {
+    // The redactor is copied: the run's state is gone when this is called.
+    auto on_failure = [this, id = run.request.id,
+                       redactor = run.redactor](const absl::Status& s) {
+      Emit(nullptr, SandboxEvent::Kind::kCleanupFailed, id,
+           std::string(redactor.Redact(s).message()));
+    };
+    if (cleaner_.Submit(run.workdir, std::move(on_failure))) {
+      return WorkdirCleanup::kPending;
+    }
+  }
+  absl::Status removed = run.workdir->Remove(policy_.workdir.removal_timeout);
+  if (removed.ok()) return WorkdirCleanup::kRemoved;
+  status = run.redactor.Redact(removed);
+  Emit(&run, SandboxEvent::Kind::kCleanupFailed, run.request.id,
+       std::string(status.message()));
+  return WorkdirCleanup::kFailed;
+}
+
 Command Engine::MakeCommand(RunState& run) {
   const RunRequest& r = run.request;
   Command cmd(run.program.path, r.args);
@@ -264,8 +287,10 @@ absl::Status Engine::Start(RunState& run) {
       return absl::OkStatus();
     }
   }
-  if (run.workdir != nullptr)
-    (void)run.workdir->Remove(policy_.workdir.removal_timeout);
+  if (run.workdir != nullptr) {
+    absl::Status ignored;  // the run's error is what the caller gets
+    (void)DisposeWorkdir(run, ignored);
+  }
   queue_.Leave(run.slot, std::nullopt);
   return Refuse(run, s);
 }
@@ -343,17 +368,12 @@ SandboxResult Engine::Finish(RunState& run) {
   if (run.workdir != nullptr) {
     result.workdir = run.workdir->path();
     if (policy_.workdir.keep_on_failure && !result.ok()) {
-      result.workdir_kept = true;
+      result.cleanup = WorkdirCleanup::kKept;
     } else {
-      absl::Status removed =
-          run.workdir->Remove(policy_.workdir.removal_timeout);
-      if (!removed.ok()) {
-        result.cleanup_status = run.redactor.Redact(removed);
-        result.workdir_kept = true;
-        Emit(&run, SandboxEvent::Kind::kCleanupFailed, r.id,
-             std::string(result.cleanup_status.message()));
-      }
+      result.cleanup = DisposeWorkdir(run, result.cleanup_status);
     }
+    result.workdir_kept = result.cleanup == WorkdirCleanup::kKept ||
+                          result.cleanup == WorkdirCleanup::kFailed;
   }
   queue_.Leave(run.slot, result.outcome.wall_time);
   return result;

@@ -60,6 +60,7 @@ class Engine {
   SandboxResult Finish(RunState& run);
 
   RunQueue& queue() { return queue_; }
+  WorkdirCleaner& cleaner() { return cleaner_; }
   const SandboxPolicy& policy() const { return policy_; }
   Manager& manager() const { return manager_; }
 
@@ -70,6 +71,10 @@ class Engine {
   // directory removed, and the error reported.
   absl::Status Start(RunState& run);
   absl::Status MakeWorkdir(RunState& run);
+  // Removes the run's directory, or hands it to the cleaner
+  // (remove_in_background): kRemoved, kPending, or kFailed with the
+  // (redacted) error in `status`, reported as a kCleanupFailed event.
+  WorkdirCleanup DisposeWorkdir(RunState& run, absl::Status& status);
   Command MakeCommand(RunState& run);
   // A refusal: reported as an event, redacted.
   absl::Status Refuse(const RunState& run, const absl::Status& status);
@@ -81,6 +86,9 @@ class Engine {
   const absl::Status policy_status_;
   const Environment host_env_;
   RunQueue queue_;
+  // Last: destroyed (its thread drained and joined) before what its jobs'
+  // callbacks use.
+  WorkdirCleaner cleaner_;
 };
 
 // What a SandboxProcess holds.

@@ -100,7 +100,12 @@ Sandbox::Sandbox(Manager& manager, SandboxPolicy policy)
     : engine_(std::make_shared<sandbox_internal::Engine>(manager,
                                                          std::move(policy))) {}
 
-Sandbox::~Sandbox() { engine_->queue().Shutdown(); }
+Sandbox::~Sandbox() {
+  engine_->queue().Shutdown();
+  // Every Run() has returned; a SandboxProcess still alive removes its own
+  // directory from now on.
+  engine_->cleaner().Shutdown();
+}
 
 absl::StatusOr<SandboxResult> Sandbox::Run(RunRequest request) {
   return engine_->Run(std::move(request));
@@ -174,6 +179,22 @@ absl::string_view SandboxEventKindName(SandboxEvent::Kind kind) {
       return "cancelled";
     case SandboxEvent::Kind::kCleanupFailed:
       return "cleanup_failed";
+  }
+  return "unknown";
+}
+
+absl::string_view WorkdirCleanupName(WorkdirCleanup c) {
+  switch (c) {
+    case WorkdirCleanup::kNone:
+      return "none";
+    case WorkdirCleanup::kRemoved:
+      return "removed";
+    case WorkdirCleanup::kPending:
+      return "pending";
+    case WorkdirCleanup::kKept:
+      return "kept";
+    case WorkdirCleanup::kFailed:
+      return "failed";
   }
   return "unknown";
 }

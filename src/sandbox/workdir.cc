@@ -276,6 +276,51 @@ absl::StatusOr<std::string> Workdir::Subdirectory(absl::string_view relative) {
   return path;
 }
 
+WorkdirCleaner::~WorkdirCleaner() { Shutdown(); }
+
+bool WorkdirCleaner::Submit(std::unique_ptr<Workdir>& dir,
+                            OnFailure on_failure) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || jobs_.size() + in_flight_ >= max_pending_) return false;
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  jobs_.push_back(Job{std::move(dir), std::move(on_failure)});
+  return true;
+}
+
+std::size_t WorkdirCleaner::pending() const {
+  absl::MutexLock lock(&mu_);
+  return jobs_.size() + in_flight_;
+}
+
+void WorkdirCleaner::Loop() {
+  absl::MutexLock lock(&mu_);
+  while (true) {
+    mu_.Await(absl::Condition(this, &WorkdirCleaner::HasWorkOrStop));
+    if (jobs_.empty()) return;  // stopping, and everything removed
+    Job job = std::move(jobs_.front());
+    jobs_.pop_front();
+    ++in_flight_;
+    mu_.Unlock();
+    absl::Status s = job.dir->Remove(timeout_);
+    if (!s.ok() && job.on_failure) job.on_failure(s);
+    job = Job{};  // closes the directory's descriptors outside the lock
+    mu_.Lock();
+    --in_flight_;
+  }
+}
+
+void WorkdirCleaner::Shutdown() {
+  absl::MutexLock serial(&shutdown_mu_);
+  std::thread thread;
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+    thread = std::move(thread_);
+  }
+  // The thread drains what was handed over before it returns.
+  if (thread.joinable()) thread.join();
+}
+
 absl::Status Workdir::Remove(absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
   if (root_fd_ < 0) return absl::OkStatus();

@@ -4,12 +4,18 @@
 #ifndef PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_
 #define PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_
 
+#include <cstddef>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
 namespace procsandbox::sandbox_internal {
@@ -61,6 +67,56 @@ class Workdir {
   int fd_;
   std::string name_;
   std::string path_;
+};
+
+// One background thread removing run directories handed to it, one at a
+// time in the order given, each with Workdir::Remove(timeout) (the time
+// bound counts from when its removal starts). The thread is started by the
+// first Submit(). Thread-safe.
+class WorkdirCleaner {
+ public:
+  // Called from the cleaner's thread with Remove()'s error.
+  using OnFailure = std::function<void(const absl::Status& status)>;
+
+  // At most `max_pending` directories wait (the one being removed included).
+  WorkdirCleaner(absl::Duration timeout, std::size_t max_pending)
+      : timeout_(timeout), max_pending_(max_pending) {}
+  ~WorkdirCleaner();  // Shutdown()
+  WorkdirCleaner(const WorkdirCleaner&) = delete;
+  WorkdirCleaner& operator=(const WorkdirCleaner&) = delete;
+
+  // Takes `dir` (leaving it null) to remove in the background; false (and
+  // `dir` untouched) when max_pending wait already or after Shutdown(): the
+  // caller removes it itself.
+  bool Submit(std::unique_ptr<Workdir>& dir, OnFailure on_failure);
+
+  // Refuses new directories, waits until every one handed over has been
+  // removed or given up on (each within the timeout), and stops the
+  // thread. Later calls return at once.
+  void Shutdown();
+
+  // Directories handed over and not yet removed or given up on.
+  std::size_t pending() const;
+
+ private:
+  struct Job {
+    std::unique_ptr<Workdir> dir;
+    OnFailure on_failure;
+  };
+  void Loop();
+  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !jobs_.empty() || stopping_;
+  }
+
+  const absl::Duration timeout_;
+  const std::size_t max_pending_;
+  mutable absl::Mutex mu_;
+  std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
+  std::size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // taken, being removed
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_ ABSL_GUARDED_BY(mu_);
+  // Serialises Shutdown() callers (the join happens outside mu_).
+  absl::Mutex shutdown_mu_;
 };
 
 }  // namespace procsandbox::sandbox_internal

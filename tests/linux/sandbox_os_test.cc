@@ -69,7 +69,9 @@ class SandboxOsTest : public ::testing::Test {
 };
 
 TEST_F(SandboxOsTest, WorkdirIsPrivateWhileRunningAndRemovedAfter) {
-  Sandbox sandbox(*manager_, Policy());
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;  // gone when Finish() returns
+  Sandbox sandbox(*manager_, policy);
   absl::StatusOr<std::unique_ptr<SandboxProcess>> p =
       sandbox.Launch(Helper({"print-cwd", "echo-lines"}));
   ASSERT_THAT(p, IsOk());
@@ -89,7 +91,9 @@ TEST_F(SandboxOsTest, WorkdirIsPrivateWhileRunningAndRemovedAfter) {
 
 TEST_F(SandboxOsTest, TmpdirIsHonouredAndItsFilesRemoved) {
   if (!fs::exists("/usr/bin/mktemp")) GTEST_SKIP() << "no /usr/bin/mktemp";
-  Sandbox sandbox(*manager_, Policy());
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;  // gone when Run() returns
+  Sandbox sandbox(*manager_, policy);
   RunRequest request;
   request.program = "mktemp";  // creates a file in $TMPDIR
   absl::StatusOr<SandboxResult> r = sandbox.Run(request);
@@ -100,7 +104,9 @@ TEST_F(SandboxOsTest, TmpdirIsHonouredAndItsFilesRemoved) {
 }
 
 TEST_F(SandboxOsTest, FilesWrittenInARelativeWorkingDirectoryGoWithIt) {
-  Sandbox sandbox(*manager_, Policy());
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;  // gone when Run() returns
+  Sandbox sandbox(*manager_, policy);
   RunRequest request = Helper({"write-file", "out.bin", "5000", "print-cwd"});
   request.working_dir = "build/obj";
   absl::StatusOr<SandboxResult> r = sandbox.Run(request);
@@ -108,6 +114,28 @@ TEST_F(SandboxOsTest, FilesWrittenInARelativeWorkingDirectoryGoWithIt) {
   EXPECT_THAT(r->outcome, ExitedWith(0));
   EXPECT_EQ(r->stdout_, r->workdir + "/build/obj\n");
   EXPECT_FALSE(fs::exists(r->workdir));
+}
+
+TEST_F(SandboxOsTest, BackgroundRemovalIsDoneWhenTheSandboxIsDestroyed) {
+  std::vector<std::string> dirs;
+  {
+    Sandbox sandbox(*manager_, Policy());  // remove_in_background: default
+    for (int i = 0; i < 5; ++i) {
+      RunRequest request =
+          Helper({"write-file", "out.bin", "5000", "print-cwd"});
+      request.working_dir = "build/obj";
+      absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+      ASSERT_THAT(r, IsOk());
+      EXPECT_THAT(r->outcome, ExitedWith(0));
+      EXPECT_EQ(r->stdout_, r->workdir + "/build/obj\n");
+      EXPECT_THAT(r->cleanup, ::testing::AnyOf(WorkdirCleanup::kPending,
+                                               WorkdirCleanup::kRemoved));
+      EXPECT_FALSE(r->workdir_kept);
+      dirs.push_back(r->workdir);
+    }
+  }
+  for (const std::string& dir : dirs) EXPECT_FALSE(fs::exists(dir)) << dir;
+  EXPECT_TRUE(fs::is_empty(root_));
 }
 
 TEST_F(SandboxOsTest, TraversalIsRefusedBeforeAnythingRuns) {

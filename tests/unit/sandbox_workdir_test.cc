@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +15,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
@@ -81,6 +86,7 @@ class SandboxWorkdirTest : public ::testing::Test {
 TEST_F(SandboxWorkdirTest, EachRunGetsAFreshPrivateDirectoryRemovedAfter) {
   SandboxPolicy policy = Policy();
   policy.workdir.set_home = true;
+  policy.workdir.remove_in_background = false;
   Sandbox sandbox(rig_.fake, policy);
   absl::StatusOr<SandboxResult> r = sandbox.Run(Request("where"));
   ASSERT_THAT(r, IsOk());
@@ -90,6 +96,7 @@ TEST_F(SandboxWorkdirTest, EachRunGetsAFreshPrivateDirectoryRemovedAfter) {
   EXPECT_EQ(seen_tmpdir_, seen_cwd_ + "/tmp");
   EXPECT_EQ(seen_home_, seen_cwd_);
   EXPECT_FALSE(r->workdir_kept);
+  EXPECT_EQ(r->cleanup, WorkdirCleanup::kRemoved);
   EXPECT_THAT(r->cleanup_status, IsOk());
   EXPECT_FALSE(fs::exists(r->workdir));
   const std::string first = seen_cwd_;
@@ -189,6 +196,7 @@ TEST_F(SandboxWorkdirTest, GroupWritableRootIsUnsafe) {
 TEST_F(SandboxWorkdirTest, KeepOnFailureKeepsTheDirectoryOfAFailedRun) {
   SandboxPolicy policy = Policy();
   policy.workdir.keep_on_failure = true;
+  policy.workdir.remove_in_background = false;
   Sandbox sandbox(rig_.fake, policy);
   absl::StatusOr<SandboxResult> failed = sandbox.Run(Request("where", {"x"}));
   ASSERT_THAT(failed, IsOk());
@@ -205,6 +213,7 @@ TEST_F(SandboxWorkdirTest, KeepOnFailureKeepsTheDirectoryOfAFailedRun) {
 TEST_F(SandboxWorkdirTest, RemovalPastItsTimeBoundIsReportedNotLeakedSilently) {
   SandboxPolicy policy = Policy();
   policy.workdir.removal_timeout = absl::ZeroDuration();
+  policy.workdir.remove_in_background = false;
   Sandbox sandbox(rig_.fake, policy);
   RunRequest request = Request("where");
   request.id = "r1";
@@ -213,6 +222,7 @@ TEST_F(SandboxWorkdirTest, RemovalPastItsTimeBoundIsReportedNotLeakedSilently) {
   EXPECT_THAT(r->cleanup_status, StatusIs(absl::StatusCode::kDeadlineExceeded,
                                           HasSubstr(r->workdir)));
   EXPECT_TRUE(r->workdir_kept);
+  EXPECT_EQ(r->cleanup, WorkdirCleanup::kFailed);
   EXPECT_TRUE(fs::exists(r->workdir));
   ASSERT_FALSE(events_.empty());
   EXPECT_EQ(events_.back().kind, SandboxEvent::Kind::kCleanupFailed);
@@ -245,7 +255,9 @@ TEST_F(SandboxWorkdirTest, LaunchDrivesAStdioServerAndHoldsItsSlot) {
     }
     return 0;
   });
-  Sandbox sandbox(rig_.fake, Policy());
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;
+  Sandbox sandbox(rig_.fake, policy);
   RunRequest request = Request("server");
   request.id = "mcp";
   absl::StatusOr<std::unique_ptr<SandboxProcess>> server =
@@ -269,6 +281,248 @@ TEST_F(SandboxWorkdirTest, LaunchRefusesWhatRunRefuses) {
   Sandbox sandbox(rig_.fake, Policy());
   EXPECT_THAT(sandbox.Launch(Request("su")),
               StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// --- Removal in the background (WorkdirPolicy::remove_in_background)
+
+// Events from any thread, for the background cleaner's.
+class EventLog {
+ public:
+  std::function<void(const SandboxEvent&)> Sink() {
+    return [this](const SandboxEvent& e) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(e);
+    };
+  }
+  std::vector<SandboxEvent> events() const {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<SandboxEvent> events_;
+};
+
+bool GoneWithin(const std::string& path, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (fs::exists(path)) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+TEST_F(SandboxWorkdirTest, BackgroundRemovalIsTheDefault) {
+  EXPECT_TRUE(WorkdirPolicy{}.remove_in_background);
+  EXPECT_EQ(WorkdirCleanupName(WorkdirCleanup::kPending), "pending");
+  EXPECT_EQ(WorkdirCleanupName(WorkdirCleanup::kNone), "none");
+  EXPECT_EQ(WorkdirCleanupName(WorkdirCleanup::kRemoved), "removed");
+  EXPECT_EQ(WorkdirCleanupName(WorkdirCleanup::kKept), "kept");
+  EXPECT_EQ(WorkdirCleanupName(WorkdirCleanup::kFailed), "failed");
+}
+
+TEST_F(SandboxWorkdirTest, BackgroundRemovalRemovesTheDirectoryAfterRun) {
+  rig_.Program("/usr/bin/writer", [](FakeProcess& p) {
+    // Real files in the real directory, for the cleaner to take away.
+    fs::create_directories(p.working_dir() + "/tmp/a/b");
+    std::FILE* f = std::fopen((p.working_dir() + "/tmp/a/b/f").c_str(), "w");
+    if (f == nullptr) return 1;
+    std::fclose(f);
+    return 0;
+  });
+  EventLog log;
+  SandboxPolicy policy = Policy();
+  policy.on_event = log.Sink();
+  std::string workdir;
+  {
+    Sandbox sandbox(rig_.fake, policy);
+    absl::StatusOr<SandboxResult> r = sandbox.Run(Request("writer"));
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->status, SandboxStatus::kCompleted);
+    EXPECT_EQ(r->cleanup, WorkdirCleanup::kPending);
+    EXPECT_FALSE(r->workdir_kept);
+    EXPECT_THAT(r->cleanup_status, IsOk());
+    EXPECT_THAT(r->workdir, StartsWith(root_ + "/run-"));
+    workdir = r->workdir;
+    // Removed while the sandbox lives on, without anyone asking.
+    EXPECT_TRUE(GoneWithin(workdir, absl::Seconds(30))) << workdir;
+    absl::StatusOr<SandboxResult> again = sandbox.Run(Request("writer"));
+    ASSERT_THAT(again, IsOk());
+    EXPECT_NE(again->workdir, workdir);
+  }
+  // ~Sandbox waited for the second one.
+  EXPECT_TRUE(fs::is_empty(root_));
+  for (const SandboxEvent& e : log.events()) {
+    EXPECT_NE(e.kind, SandboxEvent::Kind::kCleanupFailed) << e;
+  }
+}
+
+TEST_F(SandboxWorkdirTest, TheDestructorWaitsForPendingRemovals) {
+  rig_.Program("/usr/bin/many", [](FakeProcess& p) {
+    // Enough files that removal takes a while.
+    const std::string dir = p.working_dir() + "/tmp/many";
+    fs::create_directories(dir);
+    for (int i = 0; i < 300; ++i) {
+      std::FILE* f = std::fopen((dir + "/" + std::to_string(i)).c_str(), "w");
+      if (f == nullptr) return 1;
+      std::fclose(f);
+    }
+    return 0;
+  });
+  std::vector<std::string> dirs;
+  {
+    Sandbox sandbox(rig_.fake, Policy());
+    for (int i = 0; i < 8; ++i) {
+      absl::StatusOr<SandboxResult> r = sandbox.Run(Request("many"));
+      ASSERT_THAT(r, IsOk());
+      ASSERT_EQ(r->status, SandboxStatus::kCompleted);
+      // Pending, or removed in place when the backlog was full.
+      EXPECT_THAT(r->cleanup, ::testing::AnyOf(WorkdirCleanup::kPending,
+                                               WorkdirCleanup::kRemoved));
+      dirs.push_back(r->workdir);
+    }
+  }
+  for (const std::string& dir : dirs) EXPECT_FALSE(fs::exists(dir)) << dir;
+  EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_F(SandboxWorkdirTest, AFailedBackgroundRemovalEmitsCleanupFailed) {
+  EventLog log;
+  SandboxPolicy policy = Policy();
+  policy.on_event = log.Sink();
+  policy.workdir.removal_timeout = absl::ZeroDuration();  // gives up at once
+  // A secret whose value is in the directory's path: redacted in the event.
+  const std::string secret = fs::path(root_).filename().string();
+  std::string workdir;
+  {
+    Sandbox sandbox(rig_.fake, policy);
+    RunRequest request = Request("where");
+    request.id = "r1";
+    ASSERT_THAT(request.env.SetSecret("TOKEN", secret), IsOk());
+    absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+    ASSERT_THAT(r, IsOk());
+    // The result was made before the removal was tried.
+    EXPECT_EQ(r->cleanup, WorkdirCleanup::kPending);
+    EXPECT_THAT(r->cleanup_status, IsOk());
+    EXPECT_FALSE(r->workdir_kept);
+    workdir = r->workdir;
+  }
+  std::vector<SandboxEvent> events = log.events();
+  ASSERT_FALSE(events.empty());
+  const SandboxEvent& last = events.back();
+  EXPECT_EQ(last.kind, SandboxEvent::Kind::kCleanupFailed);
+  EXPECT_EQ(last.run_id, "r1");
+  EXPECT_THAT(last.detail, HasSubstr("gave up at the time limit"));
+  EXPECT_THAT(last.detail, HasSubstr("<redacted>"));
+  EXPECT_THAT(last.detail, ::testing::Not(HasSubstr(secret)));
+  // Not removed, and not leaked silently: kept, and reported.
+  EXPECT_TRUE(fs::is_directory(workdir + "/log"));
+  keep_ = true;
+}
+
+TEST_F(SandboxWorkdirTest, KeepOnFailureStillKeepsInTheBackgroundMode) {
+  SandboxPolicy policy = Policy();
+  policy.workdir.keep_on_failure = true;
+  std::string kept, removed;
+  {
+    Sandbox sandbox(rig_.fake, policy);
+    absl::StatusOr<SandboxResult> failed = sandbox.Run(Request("where", {"x"}));
+    ASSERT_THAT(failed, IsOk());
+    EXPECT_EQ(failed->status, SandboxStatus::kFailed);
+    EXPECT_EQ(failed->cleanup, WorkdirCleanup::kKept);
+    EXPECT_TRUE(failed->workdir_kept);
+    kept = failed->workdir;
+    absl::StatusOr<SandboxResult> ok = sandbox.Run(Request("where"));
+    ASSERT_THAT(ok, IsOk());
+    EXPECT_EQ(ok->cleanup, WorkdirCleanup::kPending);
+    removed = ok->workdir;
+  }
+  EXPECT_TRUE(fs::is_directory(kept + "/log"));
+  EXPECT_FALSE(fs::exists(removed));
+  keep_ = true;
+}
+
+TEST_F(SandboxWorkdirTest, LaunchedProcessFinishedInTheBackgroundMode) {
+  rig_.Program("/usr/bin/server", [](FakeProcess& p) {
+    while (p.ReadLine()) {
+    }
+    return 0;
+  });
+  std::string workdir;
+  {
+    Sandbox sandbox(rig_.fake, Policy());
+    absl::StatusOr<std::unique_ptr<SandboxProcess>> server =
+        sandbox.Launch(Request("server"));
+    ASSERT_THAT(server, IsOk());
+    absl::StatusOr<SandboxResult> r = (*server)->Finish();
+    ASSERT_THAT(r, IsOk());
+    EXPECT_EQ(r->cleanup, WorkdirCleanup::kPending);
+    workdir = r->workdir;
+  }
+  EXPECT_FALSE(fs::exists(workdir));
+}
+
+TEST_F(SandboxWorkdirTest, AProcessFinishedAfterItsSandboxRemovesItsOwn) {
+  rig_.Program("/usr/bin/server", [](FakeProcess& p) {
+    while (p.ReadLine()) {
+    }
+    return 0;
+  });
+  std::unique_ptr<SandboxProcess> server;
+  {
+    Sandbox sandbox(rig_.fake, Policy());
+    absl::StatusOr<std::unique_ptr<SandboxProcess>> launched =
+        sandbox.Launch(Request("server"));
+    ASSERT_THAT(launched, IsOk());
+    server = *std::move(launched);
+  }
+  // The cleaner is gone with the Sandbox: Finish() removes it in place.
+  absl::StatusOr<SandboxResult> r = server->Finish();
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->cleanup, WorkdirCleanup::kRemoved);
+  EXPECT_FALSE(fs::exists(r->workdir));
+}
+
+TEST_F(SandboxWorkdirTest, SynchronousModeReportsInTheResult) {
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;
+  Sandbox sandbox(rig_.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("where"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->cleanup, WorkdirCleanup::kRemoved);
+  EXPECT_FALSE(fs::exists(r->workdir));
+  // Without a root there is nothing to clean.
+  rig_.Program("/usr/bin/ok", [](FakeProcess&) { return 0; });
+  Sandbox no_root(rig_.fake, rig_.Policy());
+  absl::StatusOr<SandboxResult> none = no_root.Run(Request("ok"));
+  ASSERT_THAT(none, IsOk());
+  EXPECT_EQ(none->cleanup, WorkdirCleanup::kNone);
+  EXPECT_EQ(none->workdir, "");
+}
+
+TEST_F(SandboxWorkdirTest, TheCleanerRefusesWhenFullOrShutDown) {
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> dir =
+      sandbox_internal::Workdir::Create(root_);
+  ASSERT_THAT(dir, IsOk());
+  {
+    sandbox_internal::WorkdirCleaner full(absl::Seconds(10), 0);
+    EXPECT_FALSE(full.Submit(*dir, nullptr));
+    ASSERT_NE(*dir, nullptr);  // left with the caller
+  }
+  sandbox_internal::WorkdirCleaner cleaner(absl::Seconds(10), 4);
+  const std::string path = (*dir)->path();
+  EXPECT_TRUE(cleaner.Submit(*dir, nullptr));
+  EXPECT_EQ(*dir, nullptr);
+  cleaner.Shutdown();
+  EXPECT_EQ(cleaner.pending(), 0u);
+  EXPECT_FALSE(fs::exists(path));
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> late =
+      sandbox_internal::Workdir::Create(root_);
+  ASSERT_THAT(late, IsOk());
+  EXPECT_FALSE(cleaner.Submit(*late, nullptr));
+  ASSERT_NE(*late, nullptr);
+  EXPECT_THAT((*late)->Remove(absl::Seconds(10)), IsOk());
 }
 
 }  // namespace
