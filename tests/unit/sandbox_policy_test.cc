@@ -321,7 +321,7 @@ TEST(SandboxPolicyTest, LimitsAreMergedAndCappedAtTheCeiling) {
   RunRequest request = Request("true");
   request.limits.wall_time = absl::Hours(1);
   ASSERT_THAT(sandbox.Run(request), IsOk());
-  const Limits& applied = rig.fake.History()[0].limits;
+  const Limits applied = rig.fake.History()[0].limits;  // a copy
   EXPECT_EQ(applied.wall_time, absl::Seconds(10));
   EXPECT_EQ(applied.memory_bytes, 64 << 20);
   bool capped = false;
