@@ -40,6 +40,7 @@
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cgroup_inspection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "linux/cgroup_detect.h"
@@ -89,34 +90,6 @@ int CountOpenFds() {
   return static_cast<int>(DescriptorsUnder("").size()) - 1;  // opendir's
 }
 
-// The parents the managers use on this host.
-std::vector<std::string> Parents() {
-  const linux_internal::CgroupHost host = linux_internal::DetectCgroupHost();
-  std::vector<std::string> parents;
-  if (!host.v2_group.empty()) parents.push_back(host.v2_group);
-  for (const auto& h : host.v1) {
-    if (!h.group.empty()) parents.push_back(h.group);
-  }
-  return parents;
-}
-
-// Manager directories of this process under the parents.
-std::vector<std::string> OurGroupDirectories() {
-  std::vector<std::string> found;
-  const std::string prefix = absl::StrCat("procsandbox-", getpid(), "-");
-  for (const std::string& parent : Parents()) {
-    if (DIR* dir = opendir(parent.c_str())) {
-      while (const dirent* entry = readdir(dir)) {
-        if (absl::StartsWith(entry->d_name, prefix)) {
-          found.push_back(parent + "/" + entry->d_name);
-        }
-      }
-      closedir(dir);
-    }
-  }
-  return found;
-}
-
 // Manager directories that are not in `before`: v2 (the unified hierarchy)
 // or v1 ones.
 std::vector<std::string> NewDirectories(const std::vector<std::string>& before,
@@ -130,19 +103,6 @@ std::vector<std::string> NewDirectories(const std::vector<std::string>& before,
     if (is_v2 == v2) found.push_back(dir);
   }
   return found;
-}
-
-std::vector<std::string> SubDirectories(const std::string& dir) {
-  std::vector<std::string> subs;
-  if (DIR* d = opendir(dir.c_str())) {
-    while (const dirent* entry = readdir(d)) {
-      if (entry->d_type == DT_DIR && entry->d_name[0] != '.') {
-        subs.push_back(dir + "/" + entry->d_name);
-      }
-    }
-    closedir(d);
-  }
-  return subs;
 }
 
 // Removes manager directories (and the empty groups in them) behind the
@@ -200,34 +160,6 @@ bool Eventually(const std::function<bool()>& done,
   return true;
 }
 
-// Reaps the children this (subreaper) process inherited, for at most 2 s.
-void ReapOrphans() {
-  const absl::Time give_up = absl::Now() + absl::Seconds(2);
-  for (;;) {
-    const pid_t pid = waitpid(-1, nullptr, WNOHANG);
-    if (pid > 0) continue;
-    if (pid < 0 || absl::Now() >= give_up) return;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-}
-
-// Collects a manager's events.
-struct EventLog {
-  absl::Mutex mu;
-  std::vector<OsManagerEvent> events;
-
-  std::function<void(const OsManagerEvent&)> Sink() {
-    return [this](const OsManagerEvent& e) {
-      absl::MutexLock lock(&mu);
-      events.push_back(e);
-    };
-  }
-  std::vector<OsManagerEvent> Take() {
-    absl::MutexLock lock(&mu);
-    return events;
-  }
-};
-
 bool CanUseCgroups(std::string* why) {
   if (geteuid() != 0) {
     *why = "cgroups need root here";
@@ -270,7 +202,7 @@ void PrintStackAndDie(int signo) {
 // Manager directories (of any process) under the parents.
 std::vector<std::string> AllGroupDirectories() {
   std::vector<std::string> found;
-  for (const std::string& parent : Parents()) {
+  for (const std::string& parent : CgroupParents()) {
     if (DIR* dir = opendir(parent.c_str())) {
       while (const dirent* entry = readdir(dir)) {
         if (absl::StartsWith(entry->d_name, "procsandbox-")) {

@@ -23,6 +23,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "cgroup_inspection.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "linux/cgroup_detect.h"
@@ -66,30 +67,6 @@ std::vector<pid_t> HelpersWithMarker(const std::string& marker) {
   return found;
 }
 
-// Reaps the killed descendants orphaned to this test (the subreaper). No
-// process of a manager runs when this is called.
-void ReapOrphans() {
-  while (waitpid(-1, nullptr, WNOHANG) > 0) {
-  }
-}
-
-// Collects the manager's events.
-struct EventLog {
-  absl::Mutex mu;
-  std::vector<OsManagerEvent> events;
-
-  std::function<void(const OsManagerEvent&)> Sink() {
-    return [this](const OsManagerEvent& e) {
-      absl::MutexLock lock(&mu);
-      events.push_back(e);
-    };
-  }
-  std::vector<OsManagerEvent> Take() {
-    absl::MutexLock lock(&mu);
-    return events;
-  }
-};
-
 class CgroupTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -116,34 +93,6 @@ class CgroupTest : public ::testing::Test {
     const LimitEnforcement* e = caps_.Find(kind);
     return e != nullptr && (e->mechanism == Mechanism::kCgroupV1 ||
                             e->mechanism == Mechanism::kCgroupV2);
-  }
-
-  // The parents the managers use on this host.
-  static std::vector<std::string> Parents() {
-    const linux_internal::CgroupHost host = linux_internal::DetectCgroupHost();
-    std::vector<std::string> parents;
-    if (!host.v2_group.empty()) parents.push_back(host.v2_group);
-    for (const auto& h : host.v1) {
-      if (!h.group.empty()) parents.push_back(h.group);
-    }
-    return parents;
-  }
-
-  // Manager directories of this test process left under the parents.
-  static std::vector<std::string> OurGroupDirectories() {
-    std::vector<std::string> found;
-    const std::string prefix = absl::StrCat("procsandbox-", getpid(), "-");
-    for (const std::string& parent : Parents()) {
-      if (DIR* dir = opendir(parent.c_str())) {
-        while (const dirent* entry = readdir(dir)) {
-          if (absl::StartsWith(entry->d_name, prefix)) {
-            found.push_back(parent + "/" + entry->d_name);
-          }
-        }
-        closedir(dir);
-      }
-    }
-    return found;
   }
 
   EventLog events_;
@@ -346,9 +295,9 @@ TEST_F(CgroupTest, NoGroupIsLeftAfterAThousandRuns) {
         closedir(d);
       }
     }
-  } while (leaves > 2 * Parents().size() && absl::Now() < give_up &&
+  } while (leaves > 2 * CgroupParents().size() && absl::Now() < give_up &&
            (absl::SleepFor(absl::Milliseconds(10)), true));
-  EXPECT_LE(leaves, 2 * Parents().size()) << "spare groups only";
+  EXPECT_LE(leaves, 2 * CgroupParents().size()) << "spare groups only";
   // TearDown checks that the manager removes the rest.
 }
 
