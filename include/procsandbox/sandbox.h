@@ -304,6 +304,14 @@ struct PROCSANDBOX_EXPORT WorkdirPolicy {
   // the result. At most max(16, 2 * queue.max_concurrent) directories wait;
   // a run that finds the backlog full (or a SandboxProcess finishing after
   // its Sandbox is gone) removes its own, as with false.
+  // The same thread also keeps a few directories made ahead of time
+  // (clamp(queue.max_concurrent, 2, 4); first after the first run), so a run
+  // usually takes one instead of making its own: the root is checked each
+  // time as above, and the spare is used only if, reached through the
+  // root's descriptor without following symlinks, it is still the very
+  // directory made, owned by this user, mode 0700, holding only empty tmp/
+  // and log/ (0700); otherwise it is removed and a fresh one made. Unused
+  // spares are removed by ~Sandbox(). With false, no spares.
   bool remove_in_background = true;
   // For debugging: keep the directory of a run that did not complete
   // (SandboxResult::workdir_kept).

@@ -25,6 +25,14 @@ namespace {
 
 constexpr char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin";
 
+// Directories made ahead of time, in the background mode only (the
+// synchronous mode keeps all file system work on the run's path).
+std::size_t SpareCount(const SandboxPolicy& policy) {
+  const WorkdirPolicy& wp = policy.workdir;
+  if (wp.root.empty() || !wp.remove_in_background) return 0;
+  return std::clamp<std::size_t>(policy.queue.max_concurrent, 2, 4);
+}
+
 // Caps `field` at `ceiling` when the ceiling is set; says what it did.
 template <typename T, typename Show>
 void Cap(std::optional<T>& field, const std::optional<T>& ceiling,
@@ -87,7 +95,8 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
                Emit(nullptr, kind, id, std::move(detail));
              }),
       cleaner_(policy_.workdir.removal_timeout,
-               std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent)) {}
+               std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent),
+               policy_.workdir.root, SpareCount(policy_)) {}
 
 void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
                   const std::string& id, std::string detail) const {
@@ -174,7 +183,8 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
 absl::Status Engine::MakeWorkdir(RunState& run) {
   const WorkdirPolicy& wp = policy_.workdir;
   if (wp.root.empty()) return absl::OkStatus();
-  absl::StatusOr<std::unique_ptr<Workdir>> dir = Workdir::Create(wp.root);
+  // With spares, one made ahead of time (re-checked) when there is one.
+  absl::StatusOr<std::unique_ptr<Workdir>> dir = cleaner_.Take();
   if (!dir.ok()) return dir.status();
   run.workdir = *std::move(dir);
   // Variables the policy or the request set themselves win; values

@@ -7,8 +7,12 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -161,15 +165,15 @@ absl::StatusOr<std::string> NormalizeRoot(absl::string_view root) {
   return out.empty() ? std::string("/") : out;
 }
 
-absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
-    const std::string& given_root) {
+absl::StatusOr<int> Workdir::OpenRoot(const std::string& given_root,
+                                      std::string& root) {
   // Without trailing slashes: "link/" would make open() follow the link
   // despite O_NOFOLLOW (the link is then not the last component).
   absl::StatusOr<std::string> normal = NormalizeRoot(given_root);
   if (!normal.ok()) {
     return UnsafeRoot(given_root, normal.status().message());
   }
-  const std::string& root = *normal;
+  root = *std::move(normal);
   const int root_fd = open(root.c_str(), kDirFlags);
   if (root_fd < 0) {
     const int error = errno;
@@ -197,6 +201,122 @@ absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
     close(root_fd);
     return bad;
   }
+  return root_fd;
+}
+
+absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
+    const std::string& given_root) {
+  std::string root;
+  absl::StatusOr<int> root_fd = OpenRoot(given_root, root);
+  if (!root_fd.ok()) return root_fd.status();
+  return MakeIn(*root_fd, root);
+}
+
+absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
+    const std::string& given_root,
+    const std::function<std::unique_ptr<Workdir>()>& next_spare,
+    const std::function<void(std::unique_ptr<Workdir>)>& discard) {
+  std::string root;
+  absl::StatusOr<int> root_fd = OpenRoot(given_root, root);
+  if (!root_fd.ok()) return root_fd.status();
+  while (std::unique_ptr<Workdir> spare = next_spare()) {
+    const int fd = spare->ReopenIfPristine(*root_fd, root);
+    if (fd >= 0) {
+      std::unique_ptr<Workdir> dir(
+          new Workdir(*root_fd, fd, spare->name_, spare->path_));
+      dir->dev_ = spare->dev_;
+      dir->ino_ = spare->ino_;
+      return dir;  // the spare's own descriptors close with it
+    }
+    discard(std::move(spare));
+  }
+  return MakeIn(*root_fd, root);
+}
+
+namespace {
+
+// A directory reached through `fd` that is owned by this user and has mode
+// exactly 0700.
+bool PrivateDirectory(const struct stat& st) {
+  return S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+         (st.st_mode & 07777) == 0700;
+}
+
+// The names in the directory `fd` (without "." and ".."); false when it
+// cannot be listed. Leaves `fd`'s offset at the start.
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
+bool ListNames(int fd, std::vector<std::string>& names) {
+  // Straight through `fd` (a fresh descriptor, offset 0): no dup, no DIR
+  // buffer; this runs on the run's path.
+  alignas(alignof(struct dirent64)) char buf[2048];
+  while (true) {
+    const ssize_t n = getdents64(fd, buf, sizeof buf);
+    if (n < 0) return false;
+    if (n == 0) break;
+    for (ssize_t off = 0; off < n;) {
+      struct dirent64 entry;
+      std::memcpy(&entry, buf + off,
+                  std::min(sizeof entry, static_cast<size_t>(n - off)));
+      if (entry.d_reclen == 0) return false;
+      const absl::string_view name(buf + off +
+                                   offsetof(struct dirent64, d_name));
+      if (name != "." && name != "..") names.emplace_back(name);
+      off += entry.d_reclen;
+    }
+  }
+  return lseek(fd, 0, SEEK_SET) == 0;
+}
+#else
+bool ListNames(int fd, std::vector<std::string>& names) {
+  const int listing = dup(fd);
+  if (listing < 0) return false;
+  DIR* dir = fdopendir(listing);
+  if (dir == nullptr) {
+    close(listing);
+    return false;
+  }
+  while (const dirent* entry = readdir(dir)) {
+    const absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") names.emplace_back(name);
+  }
+  closedir(dir);
+  return lseek(fd, 0, SEEK_SET) == 0;
+}
+#endif
+
+}  // namespace
+
+int Workdir::ReopenIfPristine(int root_fd, const std::string& root) const {
+  if (path_ != absl::StrCat(root == "/" ? "" : root, "/", name_)) return -1;
+  const int fd = openat(root_fd, name_.c_str(), kDirFlags);
+  if (fd < 0) return -1;
+  struct stat st;
+  bool ok = fstat(fd, &st) == 0 && PrivateDirectory(st) &&
+            static_cast<uint64_t>(st.st_dev) == dev_ &&
+            static_cast<uint64_t>(st.st_ino) == ino_;
+  std::vector<std::string> names;
+  ok = ok && ListNames(fd, names) && names.size() == 2;
+  for (const char* sub : {"tmp", "log"}) {
+    if (!ok) break;
+    const int sub_fd = openat(fd, sub, kDirFlags);
+    if (sub_fd < 0) {
+      ok = false;
+      break;
+    }
+    std::vector<std::string> inside;
+    ok = fstat(sub_fd, &st) == 0 && PrivateDirectory(st) &&
+         ListNames(sub_fd, inside) && inside.empty();
+    close(sub_fd);
+  }
+  if (!ok) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+absl::StatusOr<std::unique_ptr<Workdir>> Workdir::MakeIn(
+    int root_fd, const std::string& root) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     const std::string name = fmt::format("run-{:08x}", RandomName());
     int error = 0;
@@ -209,6 +329,11 @@ absl::StatusOr<std::unique_ptr<Workdir>> Workdir::Create(
     }
     std::unique_ptr<Workdir> workdir(new Workdir(root_fd, fd, name, path));
     (void)fchmod(fd, 0700);
+    struct stat st;
+    if (fstat(fd, &st) == 0) {
+      workdir->dev_ = static_cast<uint64_t>(st.st_dev);
+      workdir->ino_ = static_cast<uint64_t>(st.st_ino);
+    }
     for (const char* sub : {"tmp", "log"}) {
       const int sub_fd = MakeDirectory(fd, sub, /*exclusive=*/true, error);
       if (sub_fd < 0) {
@@ -278,13 +403,61 @@ absl::StatusOr<std::string> Workdir::Subdirectory(absl::string_view relative) {
 
 WorkdirCleaner::~WorkdirCleaner() { Shutdown(); }
 
+void WorkdirCleaner::StartLocked() {
+  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+}
+
 bool WorkdirCleaner::Submit(std::unique_ptr<Workdir>& dir,
                             OnFailure on_failure) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || jobs_.size() + in_flight_ >= max_pending_) return false;
-  if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
+  StartLocked();
   jobs_.push_back(Job{std::move(dir), std::move(on_failure)});
   return true;
+}
+
+absl::StatusOr<std::unique_ptr<Workdir>> WorkdirCleaner::Take() {
+  if (spare_target_ == 0) return Workdir::Create(root_);
+  auto next_spare = [this]() -> std::unique_ptr<Workdir> {
+    absl::MutexLock lock(&mu_);
+    if (spares_.empty()) return nullptr;
+    std::unique_ptr<Workdir> spare = std::move(spares_.front());
+    spares_.pop_front();
+    return spare;
+  };
+  auto discard = [this](std::unique_ptr<Workdir> spare) {
+    {
+      absl::MutexLock lock(&mu_);
+      ++discarded_;
+      if (!stopping_) {
+        // Not bounded by max_pending: at most spare_target_ at a time.
+        StartLocked();
+        jobs_.push_back(Job{std::move(spare), nullptr});
+        return;
+      }
+    }
+    (void)spare->Remove(timeout_);
+  };
+  absl::StatusOr<std::unique_ptr<Workdir>> dir =
+      Workdir::Create(root_, next_spare, discard);
+  if (dir.ok()) {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      refill_ = true;
+      StartLocked();
+    }
+  }
+  return dir;
+}
+
+std::size_t WorkdirCleaner::spares() const {
+  absl::MutexLock lock(&mu_);
+  return spares_.size();
+}
+
+std::size_t WorkdirCleaner::discarded() const {
+  absl::MutexLock lock(&mu_);
+  return discarded_;
 }
 
 std::size_t WorkdirCleaner::pending() const {
@@ -296,7 +469,25 @@ void WorkdirCleaner::Loop() {
   absl::MutexLock lock(&mu_);
   while (true) {
     mu_.Await(absl::Condition(this, &WorkdirCleaner::HasWorkOrStop));
-    if (jobs_.empty()) return;  // stopping, and everything removed
+    // Spares first, all of them once woken: the next run may wait for one,
+    // nobody waits for a removal.
+    while (NeedsSpare()) {
+      mu_.Unlock();
+      absl::StatusOr<std::unique_ptr<Workdir>> spare = Workdir::Create(root_);
+      mu_.Lock();
+      if (!spare.ok()) {
+        refill_ = false;  // runs make their own until the next Take()
+      } else if (stopping_) {
+        jobs_.push_back(Job{*std::move(spare), nullptr});
+      } else {
+        spares_.push_back(*std::move(spare));
+        if (spares_.size() >= spare_target_) refill_ = false;
+      }
+    }
+    if (jobs_.empty()) {
+      if (stopping_) return;  // everything removed
+      continue;
+    }
     Job job = std::move(jobs_.front());
     jobs_.pop_front();
     ++in_flight_;
@@ -315,6 +506,12 @@ void WorkdirCleaner::Shutdown() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
+    // Unused spares are removed with the rest (the thread that made them
+    // is running).
+    while (!spares_.empty()) {
+      jobs_.push_back(Job{std::move(spares_.front()), nullptr});
+      spares_.pop_front();
+    }
     thread = std::move(thread_);
   }
   // The thread drains what was handed over before it returns.

@@ -5,11 +5,13 @@
 #define PROCSANDBOX_SRC_SANDBOX_WORKDIR_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -37,6 +39,18 @@ class Workdir {
   // (0700) with `tmp/` and `log/` (0700).
   static absl::StatusOr<std::unique_ptr<Workdir>> Create(
       const std::string& root);
+  // Create(), but after checking the root (each time, as Create() does) it
+  // first takes directories made ahead of time from `next_spare` (until it
+  // gives null) and uses the first that, reached again through the checked
+  // root's descriptor with O_NOFOLLOW, is still the very directory it was
+  // (same device and inode), owned by this user, mode exactly 0700, and
+  // holds nothing but `tmp/` and `log/`, each an empty directory owned by
+  // this user with mode exactly 0700. A spare failing that is handed to
+  // `discard` (to be removed); when none passes, a fresh one is made.
+  static absl::StatusOr<std::unique_ptr<Workdir>> Create(
+      const std::string& root,
+      const std::function<std::unique_ptr<Workdir>()>& next_spare,
+      const std::function<void(std::unique_ptr<Workdir>)>& discard);
   ~Workdir();  // closes its descriptors; removes nothing
   Workdir(const Workdir&) = delete;
   Workdir& operator=(const Workdir&) = delete;
@@ -57,6 +71,17 @@ class Workdir {
   absl::Status Remove(absl::Duration timeout);
 
  private:
+  // Opens and checks the root (see Create()); `root` is set to its
+  // normalised form.
+  static absl::StatusOr<int> OpenRoot(const std::string& given_root,
+                                      std::string& root);
+  // Makes a fresh directory in the checked root (takes `root_fd`).
+  static absl::StatusOr<std::unique_ptr<Workdir>> MakeIn(
+      int root_fd, const std::string& root);
+  // This spare, reopened through `root_fd`, when it passes the checks
+  // described at Create(); else -1.
+  int ReopenIfPristine(int root_fd, const std::string& root) const;
+
   Workdir(int root_fd, int fd, std::string name, std::string path)
       : root_fd_(root_fd),
         fd_(fd),
@@ -65,14 +90,18 @@ class Workdir {
 
   int root_fd_;
   int fd_;
+  uint64_t dev_ = 0;  // identity when made, for ReopenIfPristine()
+  uint64_t ino_ = 0;
   std::string name_;
   std::string path_;
 };
 
 // One background thread removing run directories handed to it, one at a
 // time in the order given, each with Workdir::Remove(timeout) (the time
-// bound counts from when its removal starts). The thread is started by the
-// first Submit(). Thread-safe.
+// bound counts from when its removal starts), and, when made with spares,
+// keeping that many directories made ahead of time under the root for
+// Take() (refilled after each Take(), before pending removals). The thread
+// is started by the first Submit() or Take(). Thread-safe.
 class WorkdirCleaner {
  public:
   // Called from the cleaner's thread with Remove()'s error.
@@ -81,6 +110,13 @@ class WorkdirCleaner {
   // At most `max_pending` directories wait (the one being removed included).
   WorkdirCleaner(absl::Duration timeout, std::size_t max_pending)
       : timeout_(timeout), max_pending_(max_pending) {}
+  // Also keeps up to `spares` ready directories under `root` (0: none).
+  WorkdirCleaner(absl::Duration timeout, std::size_t max_pending,
+                 std::string root, std::size_t spares)
+      : timeout_(timeout),
+        max_pending_(max_pending),
+        root_(std::move(root)),
+        spare_target_(spares) {}
   ~WorkdirCleaner();  // Shutdown()
   WorkdirCleaner(const WorkdirCleaner&) = delete;
   WorkdirCleaner& operator=(const WorkdirCleaner&) = delete;
@@ -90,13 +126,26 @@ class WorkdirCleaner {
   // caller removes it itself.
   bool Submit(std::unique_ptr<Workdir>& dir, OnFailure on_failure);
 
-  // Refuses new directories, waits until every one handed over has been
-  // removed or given up on (each within the timeout), and stops the
-  // thread. Later calls return at once.
+  // A run's directory under the root given at construction:
+  // Workdir::Create(root, spares...), the root checked each time; a spare
+  // failing its checks is removed in the background (or here after
+  // Shutdown()). Then asks the thread to make spares up to the target.
+  // Without spares (or after Shutdown()) just Workdir::Create(root).
+  absl::StatusOr<std::unique_ptr<Workdir>> Take();
+
+  // Refuses new directories, hands the unused spares over for removal,
+  // waits until every one handed over has been removed or given up on
+  // (each within the timeout), and stops the thread. Later calls return at
+  // once.
   void Shutdown();
 
   // Directories handed over and not yet removed or given up on.
   std::size_t pending() const;
+
+  // Spares ready for Take(); spares discarded by Take() for failing their
+  // checks, so far.
+  std::size_t spares() const;
+  std::size_t discarded() const;
 
  private:
   struct Job {
@@ -104,16 +153,28 @@ class WorkdirCleaner {
     OnFailure on_failure;
   };
   void Loop();
-  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return !jobs_.empty() || stopping_;
+  bool NeedsSpare() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return refill_ && !stopping_ && spares_.size() < spare_target_;
   }
+  // Refilling wakes the thread only once the spares ran out; otherwise it
+  // waits for the next removal handed over (after a run's result), to keep
+  // the file system work away from the run's spawn.
+  bool HasWorkOrStop() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return !jobs_.empty() || stopping_ || (NeedsSpare() && spares_.empty());
+  }
+  void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const absl::Duration timeout_;
   const std::size_t max_pending_;
+  const std::string root_;
+  const std::size_t spare_target_ = 0;
   mutable absl::Mutex mu_;
   std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // taken, being removed
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::deque<std::unique_ptr<Workdir>> spares_ ABSL_GUARDED_BY(mu_);
+  bool refill_ ABSL_GUARDED_BY(mu_) = false;  // asked for by Take()
+  std::size_t discarded_ ABSL_GUARDED_BY(mu_) = 0;
   std::thread thread_ ABSL_GUARDED_BY(mu_);
   // Serialises Shutdown() callers (the join happens outside mu_).
   absl::Mutex shutdown_mu_;

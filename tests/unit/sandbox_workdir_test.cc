@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -523,6 +524,184 @@ TEST_F(SandboxWorkdirTest, TheCleanerRefusesWhenFullOrShutDown) {
   EXPECT_FALSE(cleaner.Submit(*late, nullptr));
   ASSERT_NE(*late, nullptr);
   EXPECT_THAT((*late)->Remove(absl::Seconds(10)), IsOk());
+}
+
+// --- Directories made ahead of time (spares)
+
+// The run-* entries directly under `root`.
+std::set<std::string> RunDirs(const std::string& root) {
+  std::set<std::string> out;
+  for (const fs::directory_entry& e : fs::directory_iterator(root)) {
+    if (absl::StartsWith(e.path().filename().string(), "run-")) {
+      out.insert(e.path().string());
+    }
+  }
+  return out;
+}
+
+bool SparesWithin(const sandbox_internal::WorkdirCleaner& cleaner,
+                  std::size_t n, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (cleaner.spares() < n) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+TEST_F(SandboxWorkdirTest, ARunUsesADirectoryMadeAheadOfTime) {
+  Sandbox sandbox(rig_.fake, Policy());
+  absl::StatusOr<SandboxResult> first = sandbox.Run(Request("where"));
+  ASSERT_THAT(first, IsOk());
+  // Wait until the first run's directory is gone and spares (complete:
+  // with tmp/ and log/) are there.
+  ASSERT_TRUE(GoneWithin(first->workdir, absl::Seconds(30)));
+  std::set<std::string> before;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (true) {
+    before = RunDirs(root_);
+    std::size_t complete = 0;
+    for (const std::string& dir : before) {
+      if (fs::exists(dir + "/tmp") && fs::exists(dir + "/log")) ++complete;
+    }
+    if (complete >= 2) break;
+    ASSERT_LT(absl::Now(), deadline);
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::SleepFor(absl::Milliseconds(20));  // handed to the pool
+  absl::StatusOr<SandboxResult> second = sandbox.Run(Request("where"));
+  ASSERT_THAT(second, IsOk());
+  EXPECT_EQ(second->status, SandboxStatus::kCompleted);
+  EXPECT_EQ(seen_cwd_, second->workdir);
+  EXPECT_EQ(seen_mode_, 0700u);
+  EXPECT_EQ(seen_tmpdir_, seen_cwd_ + "/tmp");
+  // The run's directory existed before the run.
+  EXPECT_EQ(before.count(second->workdir), 1u) << second->workdir;
+  // TearDown: ~Sandbox removed the unused spares too.
+}
+
+TEST_F(SandboxWorkdirTest, TheDestructorRemovesUnusedSpares) {
+  {
+    Sandbox sandbox(rig_.fake, Policy());
+    ASSERT_THAT(sandbox.Run(Request("where")), IsOk());
+    const absl::Time deadline = absl::Now() + absl::Seconds(30);
+    while (RunDirs(root_).size() < 3) {
+      ASSERT_LT(absl::Now(), deadline);
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+  }
+  EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_F(SandboxWorkdirTest, TheSynchronousModeMakesNoSpares) {
+  SandboxPolicy policy = Policy();
+  policy.workdir.remove_in_background = false;
+  Sandbox sandbox(rig_.fake, policy);
+  ASSERT_THAT(sandbox.Run(Request("where")), IsOk());
+  absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(fs::is_empty(root_));
+}
+
+TEST_F(SandboxWorkdirTest, ATamperedSpareIsNotUsed) {
+  struct Tamper {
+    const char* what;
+    std::function<void(const std::string& spare)> apply;
+  };
+  const std::string elsewhere = root_ + "/elsewhere";
+  const std::vector<Tamper> tampers = {
+      {"extra file",
+       [](const std::string& spare) {
+         std::FILE* f = std::fopen((spare + "/extra").c_str(), "w");
+         ASSERT_NE(f, nullptr);
+         std::fclose(f);
+       }},
+      {"file in tmp/",
+       [](const std::string& spare) {
+         std::FILE* f = std::fopen((spare + "/tmp/x").c_str(), "w");
+         ASSERT_NE(f, nullptr);
+         std::fclose(f);
+       }},
+      {"wrong mode",
+       [](const std::string& spare) {
+         ASSERT_EQ(chmod(spare.c_str(), 0750), 0);
+       }},
+      {"wrong mode of log/",
+       [](const std::string& spare) {
+         ASSERT_EQ(chmod((spare + "/log").c_str(), 0755), 0);
+       }},
+      {"tmp/ replaced by a symlink",
+       [](const std::string& spare) {
+         ASSERT_EQ(rmdir((spare + "/tmp").c_str()), 0);
+         ASSERT_EQ(symlink("/tmp", (spare + "/tmp").c_str()), 0);
+       }},
+      {"replaced by a symlink to a look-alike",
+       [&elsewhere](const std::string& spare) {
+         // The look-alike is the very directory, moved: pristine inside.
+         ASSERT_EQ(rename(spare.c_str(), elsewhere.c_str()), 0);
+         ASSERT_EQ(symlink(elsewhere.c_str(), spare.c_str()), 0);
+       }},
+      {"replaced by a look-alike directory",
+       [](const std::string& spare) {
+         fs::remove_all(spare);
+         for (const std::string& d : {spare, spare + "/tmp", spare + "/log"}) {
+           ASSERT_EQ(mkdir(d.c_str(), 0700), 0);
+           ASSERT_EQ(chmod(d.c_str(), 0700), 0);
+         }
+       }},
+  };
+  for (const Tamper& tamper : tampers) {
+    SCOPED_TRACE(tamper.what);
+    sandbox_internal::WorkdirCleaner cleaner(absl::Seconds(10), 16, root_, 1);
+    absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> first =
+        cleaner.Take();
+    ASSERT_THAT(first, IsOk());
+    ASSERT_TRUE(SparesWithin(cleaner, 1, absl::Seconds(30)));
+    std::set<std::string> dirs = RunDirs(root_);
+    dirs.erase((*first)->path());
+    ASSERT_EQ(dirs.size(), 1u);
+    const std::string spare = *dirs.begin();
+    tamper.apply(spare);
+    absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> second =
+        cleaner.Take();
+    ASSERT_THAT(second, IsOk());
+    EXPECT_NE((*second)->path(), spare);
+    EXPECT_EQ(cleaner.discarded(), 1u);
+    EXPECT_EQ(ModeOf((*second)->path()), 0700u);
+    EXPECT_TRUE(fs::is_empty((*second)->path() + "/tmp"));
+    cleaner.Shutdown();
+    EXPECT_EQ(cleaner.spares(), 0u);
+    EXPECT_THAT((*first)->Remove(absl::Seconds(10)), IsOk());
+    EXPECT_THAT((*second)->Remove(absl::Seconds(10)), IsOk());
+    // The discarded spare (a symlink: the link, never its target) and the
+    // new one made after the take are gone.
+    EXPECT_FALSE(fs::exists(fs::symlink_status(spare))) << spare;
+    EXPECT_TRUE(fs::exists("/tmp"));
+    fs::remove_all(elsewhere);
+    EXPECT_TRUE(fs::is_empty(root_));
+  }
+}
+
+TEST_F(SandboxWorkdirTest, ARootTurnedUnsafeIsRefusedDespiteSpares) {
+  sandbox_internal::WorkdirCleaner cleaner(absl::Seconds(10), 16, root_, 2);
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> first =
+      cleaner.Take();
+  ASSERT_THAT(first, IsOk());
+  ASSERT_TRUE(SparesWithin(cleaner, 2, absl::Seconds(30)));
+  ASSERT_EQ(chmod(root_.c_str(), 0770), 0);
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> refused =
+      cleaner.Take();
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kPermissionDenied,
+                                HasSubstr("mode 0770")));
+  EXPECT_EQ(cleaner.spares(), 2u);  // untouched
+  ASSERT_EQ(chmod(root_.c_str(), 0700), 0);
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> again =
+      cleaner.Take();
+  ASSERT_THAT(again, IsOk());
+  EXPECT_EQ(cleaner.discarded(), 0u);
+  cleaner.Shutdown();
+  EXPECT_THAT((*first)->Remove(absl::Seconds(10)), IsOk());
+  EXPECT_THAT((*again)->Remove(absl::Seconds(10)), IsOk());
+  EXPECT_TRUE(fs::is_empty(root_));
 }
 
 }  // namespace
