@@ -323,6 +323,9 @@ class OsManager final : public Manager {
         (void)p->Wait();
       }
     }
+    // Stopped first: a callback still running may use core_->reactor,
+    // which reset() clears before the Reactor is destroyed.
+    core_->reactor->Stop();
     core_->reactor.reset();
     // Every group is empty now; remove what is left, the manager's own
     // directories included — unless a Start() that lost the race with this

@@ -59,7 +59,9 @@ Reactor::Reactor(UniqueFd epoll, UniqueFd wake, UniqueFd timer)
       wake_(std::move(wake)),
       timer_(std::move(timer)) {}
 
-Reactor::~Reactor() {
+Reactor::~Reactor() { Stop(); }
+
+void Reactor::Stop() {
   {
     absl::MutexLock lock(&mu_);
     stopping_ = true;

@@ -35,6 +35,10 @@ class Reactor {
   static absl::StatusOr<std::unique_ptr<Reactor>> Create();
   // Stops the thread; pending closures and timers are dropped.
   ~Reactor();
+  // Ends the thread (after the callback it runs, if any); nothing runs on it
+  // afterwards. Call from another thread; idempotent. (The owner stops the
+  // reactor before clearing its pointer: callbacks may use that pointer.)
+  void Stop();
 
   // Runs `fn` on the reactor thread soon. Thread-safe.
   void Post(std::function<void()> fn);
