@@ -344,6 +344,14 @@ TEST_F(CliTest, AWorkdirIsFreshPrivateAndRemovedAfter) {
   EXPECT_EQ(access("/bin/sh", F_OK), 0);
 }
 
+TEST_F(CliTest, UidAndGidAreDropped) {
+  if (geteuid() != 0) GTEST_SKIP() << "switching user needs root";
+  ToolRun r = Run({"run", "--quiet", "--uid", "65534", "--gid", "65534", "--",
+                   "/bin/sh", "-c", "id -u; id -g"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "65534\n65534\n");
+}
+
 TEST_F(CliTest, TheWorkingDirectoryIsUsed) {
   ToolRun r = Run({"run", "--quiet", "--cwd", dir_, "--", "/bin/pwd"});
   EXPECT_EQ(r.out, dir_ + "\n");

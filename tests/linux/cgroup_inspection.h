@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -17,8 +18,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
 #include "linux/cgroup_detect.h"
+#include "process_inspection.h"
 #include "procsandbox/os_manager.h"
+#include "procsandbox/testing/matchers.h"
 
 namespace procsandbox {
 
@@ -91,6 +96,34 @@ struct EventLog {
     absl::MutexLock lock(&mu);
     return events;
   }
+};
+
+// A manager with its events logged, for tests that need cgroups: skips
+// (saying why) without root or a usable cgroup; at the end, no directory of
+// this process's managers and no child is left.
+class CgroupManagerFixture : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "cgroups need root here";
+    OsManagerOptions options;
+    options.on_event = events_.Sink();
+    auto m = NewOsManager(options);
+    ASSERT_THAT(m, ::procsandbox::testing::IsOk());
+    manager_ = *std::move(m);
+    caps_ = manager_->capabilities();
+    if (!caps_.Has("cgroups")) {
+      GTEST_SKIP() << "no usable cgroup here: " << caps_;
+    }
+  }
+  void TearDown() override {
+    manager_.reset();
+    EXPECT_THAT(OurGroupDirectories(), ::testing::IsEmpty());
+    ExpectNoChildren();
+  }
+
+  EventLog events_;
+  std::unique_ptr<Manager> manager_;
+  Capabilities caps_;
 };
 
 }  // namespace procsandbox

@@ -239,26 +239,8 @@ void ExpectInChild(const std::function<std::string()>& body) {
 
 // --- The fixture ------------------------------------------------------------
 
-class CgroupReviewTest : public ::testing::Test {
+class CgroupReviewTest : public CgroupManagerFixture {
  protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "cgroups need root here";
-    OsManagerOptions options;
-    options.on_event = events_.Sink();
-    auto m = NewOsManager(options);
-    ASSERT_THAT(m, IsOk());
-    manager_ = *std::move(m);
-    caps_ = manager_->capabilities();
-    if (!caps_.Has("cgroups")) {
-      GTEST_SKIP() << "no usable cgroup here: " << caps_;
-    }
-  }
-  void TearDown() override {
-    manager_.reset();
-    EXPECT_THAT(OurGroupDirectories(), IsEmpty());
-    ExpectNoChildren();
-  }
-
   // Whether `kind` is carried by a cgroup (of version `m` when given).
   bool CarriedByCgroup(LimitKind kind,
                        std::optional<Mechanism> m = std::nullopt) {
@@ -272,10 +254,6 @@ class CgroupReviewTest : public ::testing::Test {
     return caps_.Has("cgroup-v2") &&
            absl::StrContains(ToString(caps_), "tree kill and freeze");
   }
-
-  EventLog events_;
-  std::unique_ptr<Manager> manager_;
-  Capabilities caps_;
 };
 
 // ============================================================================

@@ -67,37 +67,14 @@ std::vector<pid_t> HelpersWithMarker(const std::string& marker) {
   return found;
 }
 
-class CgroupTest : public ::testing::Test {
+class CgroupTest : public CgroupManagerFixture {
  protected:
-  void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "cgroups need root here";
-    OsManagerOptions options;
-    options.on_event = events_.Sink();
-    auto m = NewOsManager(options);
-    ASSERT_THAT(m, IsOk());
-    manager_ = *std::move(m);
-    caps_ = manager_->capabilities();
-    if (!caps_.Has("cgroups")) {
-      GTEST_SKIP() << "no usable cgroup here: " << caps_;
-    }
-  }
-  void TearDown() override {
-    manager_.reset();
-    // Every directory of this test process's managers is gone.
-    EXPECT_THAT(OurGroupDirectories(), ::testing::IsEmpty());
-    ExpectNoChildren();
-  }
-
-  // Skips unless `kind` is enforced by a cgroup here.
+  // Whether a cgroup carries `kind` here.
   bool Requires(LimitKind kind) {
     const LimitEnforcement* e = caps_.Find(kind);
     return e != nullptr && (e->mechanism == Mechanism::kCgroupV1 ||
                             e->mechanism == Mechanism::kCgroupV2);
   }
-
-  EventLog events_;
-  std::unique_ptr<Manager> manager_;
-  Capabilities caps_;
 };
 
 TEST_F(CgroupTest, CapabilitiesNameTheGroupsAndTheMechanismOfEachLimit) {
