@@ -9,7 +9,9 @@
 //      checks it: allowlist, privilege tools, setuid/setgid, shells and exec
 //      wrappers (env, nice, timeout...), a regular executable file nobody
 //      else can write or replace,
-//   3. waits for a slot in a fair FIFO queue (at most N runs at once),
+//   3. counts it against its key's quota (runs per window, runs at once),
+//      if quotas are on, and waits for a slot in a FIFO queue (at most N
+//      runs at once; a key at its own cap does not hold up other keys),
 //   4. makes a fresh private working directory under a checked root,
 //   5. runs it with stdout/stderr captured and capped by bytes and lines,
 //   6. removes the working directory (bounded in time, failures reported;
@@ -358,14 +360,19 @@ struct PROCSANDBOX_EXPORT SandboxEvent {
     kRejected,         // refused before running (detail: why)
     kCancelled,        // cancelled while queued or running
     kCleanupFailed,    // the working directory could not be removed (why)
+    kQuotaExceeded,    // refused by its key's quota (detail: which, and
+                       // when to retry for a rate)
   };
   Kind kind = Kind::kQueued;
   std::string run_id;
+  // The run's RunRequest::quota_key ("" without quotas).
+  std::string quota_key;
   absl::Time time;  // the manager's clock
   std::string detail;
 
   friend bool operator==(const SandboxEvent& a, const SandboxEvent& b) {
-    return a.kind == b.kind && a.run_id == b.run_id && a.time == b.time &&
+    return a.kind == b.kind && a.run_id == b.run_id &&
+           a.quota_key == b.quota_key && a.time == b.time &&
            a.detail == b.detail;
   }
   friend bool operator!=(const SandboxEvent& a, const SandboxEvent& b) {
@@ -373,9 +380,135 @@ struct PROCSANDBOX_EXPORT SandboxEvent {
   }
 };
 // "queued", "started", "limit_applied", "limit_degraded", "output_truncated",
-// "exited", "rejected", "cancelled", "cleanup_failed".
+// "exited", "rejected", "cancelled", "cleanup_failed", "quota_exceeded".
 PROCSANDBOX_EXPORT absl::string_view SandboxEventKindName(
     SandboxEvent::Kind kind);
+
+// --- Per-key quotas
+// ------------------------------------------------------------
+
+// What one key (a client, a tenant: RunRequest::quota_key) may use. An unset
+// field puts no cap of its kind on the key; a set one must be positive
+// (max_queued: zero or more).
+struct PROCSANDBOX_EXPORT Quota {
+  // Runs of the key at once (running, or launched and not finished). More
+  // wait in the queue (see max_queued) without holding up other keys' runs
+  // behind them: the next free slot goes to the earliest waiting run whose
+  // key is under its own cap.
+  std::optional<int64_t> max_concurrent;
+  // Runs of the key waiting at once, for its max_concurrent or for a free
+  // slot; one more is refused at once (ResourceExhausted, a QuotaExceeded of
+  // kind kConcurrency). 0: a run that cannot start now is refused instead
+  // of waiting. Unset: only QueuePolicy::max_queued bounds them.
+  std::optional<int64_t> max_queued;
+  // Rate: `max_runs` runs per `window`, as a token bucket of max_runs runs
+  // refilled evenly over the window (one run back every window / max_runs;
+  // all of them after a window without runs). A run over it is refused at
+  // once (ResourceExhausted, kind kRate) with the time the next run will be
+  // allowed. A run takes its token when it enters the queue (a run that
+  // waits is already counted) and gives it back if it leaves without
+  // starting (cancelled, queue timeout, shutdown).
+  //
+  // Why a token bucket (GCRA) rather than a sliding window: 8 bytes of rate
+  // state per key whatever max_runs is (a sliding log keeps the time of each
+  // of the last max_runs runs), an exact retry-after, refills spread over
+  // the window instead of a herd of retries at each window's end, and a
+  // key's state can be dropped once a window passes without a run (it is
+  // then exactly a full bucket). The cost: a key that bursts max_runs runs,
+  // then keeps using each refill, gets up to 2 * max_runs - 1 runs within
+  // one window's length; over longer spans it never averages more than
+  // max_runs per window.
+  std::optional<int64_t> max_runs;
+  // Positive and at most 366 days. Used only with max_runs.
+  absl::Duration window = absl::Hours(1);
+
+  friend bool operator==(const Quota& a, const Quota& b) {
+    return a.max_concurrent == b.max_concurrent &&
+           a.max_queued == b.max_queued && a.max_runs == b.max_runs &&
+           a.window == b.window;
+  }
+  friend bool operator!=(const Quota& a, const Quota& b) { return !(a == b); }
+};
+
+// Per-key quotas, on top of the global QueuePolicy. With `enabled`, every
+// request must name its key (RunRequest::quota_key). Time is the manager's
+// clock, so the in-memory manager's virtual time fills and refills quotas.
+// Memory: a key is tracked while it has runs, and until a window has passed
+// since its last one (then its state is exactly that of a new key); state
+// of idle keys is dropped when the table has doubled or the shortest window
+// has passed since the last sweep. About 120 bytes per tracked key, plus
+// the key's length beyond 15 bytes (bench/sandbox_bench.cpp, "[quota]").
+struct PROCSANDBOX_EXPORT QuotaPolicy {
+  bool enabled = false;
+  // For keys not in `overrides`.
+  Quota default_quota;
+  // Keys with their own quota (whole: unset fields are not taken from the
+  // default).
+  std::map<std::string, Quota, std::less<>> overrides;
+};
+
+// Why a run was refused by its key's quota: the payload of the
+// ResourceExhausted Status Run()/Launch() return (`GetQuotaExceeded`).
+struct PROCSANDBOX_EXPORT QuotaExceeded {
+  enum class Kind {
+    kRate,         // max_runs per window used up
+    kConcurrency,  // max_concurrent running and max_queued waiting
+  };
+  Kind kind = Kind::kRate;
+  std::string key;
+  // The key's quota (the default's, or its override).
+  Quota quota;
+  // kRate: how long until the key's next run is allowed (exact, on the
+  // manager's clock; round up for an HTTP Retry-After), and when. kConcurrency:
+  // unset (when one of the key's runs ends).
+  std::optional<absl::Duration> retry_after;
+  std::optional<absl::Time> retry_at;
+
+  friend bool operator==(const QuotaExceeded& a, const QuotaExceeded& b) {
+    return a.kind == b.kind && a.key == b.key && a.quota == b.quota &&
+           a.retry_after == b.retry_after && a.retry_at == b.retry_at;
+  }
+  friend bool operator!=(const QuotaExceeded& a, const QuotaExceeded& b) {
+    return !(a == b);
+  }
+};
+// "rate", "concurrency".
+PROCSANDBOX_EXPORT absl::string_view QuotaExceededKindName(
+    QuotaExceeded::Kind kind);
+// The type URL of the payload.
+inline constexpr char kQuotaExceededUrl[] =
+    "type.googleapis.com/procsandbox.QuotaExceeded";
+// The quota refusal attached to `status`, or nullopt.
+PROCSANDBOX_EXPORT std::optional<QuotaExceeded> GetQuotaExceeded(
+    const absl::Status& status);
+
+// One key's use of its quota, at the time of the call.
+struct PROCSANDBOX_EXPORT QuotaKeyStats {
+  std::string key;
+  Quota quota;
+  std::size_t running = 0;
+  std::size_t queued = 0;
+  // With max_runs: runs counted in the bucket now (they come back one every
+  // window / max_runs) and runs allowed now; both 0 without a rate.
+  int64_t used = 0;
+  int64_t remaining = 0;
+  // Until the next run is allowed (0 while remaining > 0), and until used
+  // is back to 0.
+  absl::Duration retry_after = absl::ZeroDuration();
+  absl::Duration reset_after = absl::ZeroDuration();
+  // Quota refusals since the key was last untracked.
+  uint64_t rejected = 0;
+
+  friend bool operator==(const QuotaKeyStats& a, const QuotaKeyStats& b) {
+    return a.key == b.key && a.quota == b.quota && a.running == b.running &&
+           a.queued == b.queued && a.used == b.used &&
+           a.remaining == b.remaining && a.retry_after == b.retry_after &&
+           a.reset_after == b.reset_after && a.rejected == b.rejected;
+  }
+  friend bool operator!=(const QuotaKeyStats& a, const QuotaKeyStats& b) {
+    return !(a == b);
+  }
+};
 
 struct PROCSANDBOX_EXPORT SandboxPolicy {
   EnvironmentPolicy environment;
@@ -383,6 +516,7 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
   WorkdirPolicy workdir;
   OutputPolicy output;
   QueuePolicy queue;
+  QuotaPolicy quota;
   // Merged under each request's limits.
   Limits default_limits;
   // Ceilings: a request asking more (or nothing) gets this, reported as a
@@ -400,9 +534,13 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
 // OK, or InvalidArgument naming the first bad field: an empty or malformed
 // pattern, a relative allowlist path, a workdir root not absolute or with a
 // "." or ".." component, max_concurrent 0, negative caps or timeouts,
-// invalid limits.
+// invalid limits, a quota field zero or negative (max_queued: negative), a
+// window not positive or over 366 days, an override for an empty or invalid
+// key (see RunRequest::quota_key).
 PROCSANDBOX_EXPORT absl::Status ValidateSandboxPolicy(
     const SandboxPolicy& policy);
+// The quota part of ValidateSandboxPolicy.
+PROCSANDBOX_EXPORT absl::Status ValidateQuotaPolicy(const QuotaPolicy& policy);
 
 // --- Requests and results
 // ------------------------------------------------------
@@ -435,6 +573,10 @@ struct PROCSANDBOX_EXPORT RunRequest {
   std::function<void(Stream stream, absl::string_view line)> on_line;
   // A label for logs; defaults to the program.
   std::string name;
+  // Whose quota the run counts against (QuotaPolicy): required when quotas
+  // are enabled, ignored otherwise. 1 to 256 bytes, no control characters
+  // (it appears in messages and events).
+  std::string quota_key;
 };
 
 // What a service can map a run to directly.
@@ -523,21 +665,29 @@ struct PROCSANDBOX_EXPORT QueueStats {
   std::size_t pending = 0;
   std::size_t max_concurrent = 0;
   std::size_t max_queued = 0;
-  uint64_t completed = 0;  // runs that ran and ended
-  uint64_t rejected = 0;   // queue full or queue timeout
-  uint64_t cancelled = 0;  // cancelled while queued
+  uint64_t completed = 0;       // runs that ran and ended
+  uint64_t rejected = 0;        // queue full, queue timeout, or a quota
+  uint64_t quota_rejected = 0;  // of which by a quota
+  uint64_t cancelled = 0;       // cancelled while queued
   // Mean run time (the manager's clock) over the last 100 runs.
   absl::Duration average_run_time = absl::ZeroDuration();
   // For a run queued now: pending / max_concurrent rounds of the average.
   absl::Duration estimated_wait = absl::ZeroDuration();
+  // With quotas: keys whose state is kept (including idle keys not yet
+  // swept), and each key with runs or with runs counted in its bucket, by
+  // key. Listing every key costs O(keys); Sandbox::KeyStats() reads one.
+  std::size_t tracked_keys = 0;
+  std::map<std::string, QuotaKeyStats, std::less<>> keys;
 
   friend bool operator==(const QueueStats& a, const QueueStats& b) {
     return a.running == b.running && a.pending == b.pending &&
            a.max_concurrent == b.max_concurrent &&
            a.max_queued == b.max_queued && a.completed == b.completed &&
-           a.rejected == b.rejected && a.cancelled == b.cancelled &&
+           a.rejected == b.rejected && a.quota_rejected == b.quota_rejected &&
+           a.cancelled == b.cancelled &&
            a.average_run_time == b.average_run_time &&
-           a.estimated_wait == b.estimated_wait;
+           a.estimated_wait == b.estimated_wait &&
+           a.tracked_keys == b.tracked_keys && a.keys == b.keys;
   }
   friend bool operator!=(const QueueStats& a, const QueueStats& b) {
     return !(a == b);
@@ -580,8 +730,12 @@ class PROCSANDBOX_EXPORT SandboxProcess {
 class PROCSANDBOX_EXPORT Sandbox {
  public:
   // `manager` must outlive the Sandbox. An invalid policy
-  // (ValidateSandboxPolicy) makes every Run()/Launch() fail with it.
+  // (ValidateSandboxPolicy) makes every Run()/Launch() fail with it; Create()
+  // refuses it instead.
   Sandbox(Manager& manager, SandboxPolicy policy);
+  // The policy checked first: its InvalidArgument, or the Sandbox.
+  static absl::StatusOr<std::unique_ptr<Sandbox>> Create(Manager& manager,
+                                                         SandboxPolicy policy);
   // Cancels what is queued and running, waits for those calls to return,
   // then for the background removal of every directory handed over (each
   // within WorkdirPolicy::removal_timeout; failures are still reported).
@@ -593,7 +747,8 @@ class PROCSANDBOX_EXPORT Sandbox {
   // ran is an OK result whatever its end. Errors (nothing ran):
   // PermissionDenied / InvalidArgument with a SecurityViolation payload;
   // InvalidArgument (a bad request: an id in use, stdin Pipe, limits,
-  // working_dir without a root); ResourceExhausted (queue full, at once);
+  // working_dir without a root, a missing or bad quota_key);
+  // ResourceExhausted (queue full, or a quota, at once: GetQuotaExceeded);
   // DeadlineExceeded (queue timeout); Cancelled (cancelled while queued);
   // NotFound (no such program); whatever Start() returns; the policy's
   // error. No message contains a secret's value.
@@ -609,9 +764,14 @@ class PROCSANDBOX_EXPORT Sandbox {
   // running one is terminated (TERM, KILL after its grace) and ends
   // kCancelled. NotFound when no live run has that id.
   absl::Status Cancel(absl::string_view id);
-  // 0 while running, 1.. while queued (1 = next); NotFound otherwise.
+  // 0 while running, 1.. while queued: the place in arrival order among the
+  // waiting runs (1 = earliest; with quotas a run whose key is at its
+  // max_concurrent lets later runs of other keys pass); NotFound otherwise.
   absl::StatusOr<std::size_t> Position(absl::string_view id) const;
   QueueStats Stats() const;
+  // One key's quota use (also for a key not tracked: its full quota).
+  // FailedPrecondition when quotas are not enabled.
+  absl::StatusOr<QuotaKeyStats> KeyStats(absl::string_view key) const;
 
   const SandboxPolicy& policy() const;
   Manager& manager() const;
@@ -624,6 +784,9 @@ PROCSANDBOX_EXPORT std::string ToString(const SecurityViolation& violation);
 PROCSANDBOX_EXPORT std::string ToString(const SandboxEvent& event);
 PROCSANDBOX_EXPORT std::string ToString(const SandboxResult& result);
 PROCSANDBOX_EXPORT std::string ToString(const QueueStats& stats);
+PROCSANDBOX_EXPORT std::string ToString(const Quota& quota);
+PROCSANDBOX_EXPORT std::string ToString(const QuotaExceeded& exceeded);
+PROCSANDBOX_EXPORT std::string ToString(const QuotaKeyStats& stats);
 inline std::string ToString(SandboxStatus status) {
   return std::string(SandboxStatusName(status));
 }
@@ -634,6 +797,9 @@ PROCSANDBOX_FORMATTER(procsandbox::SecurityViolation)
 PROCSANDBOX_FORMATTER(procsandbox::SandboxEvent)
 PROCSANDBOX_FORMATTER(procsandbox::SandboxResult)
 PROCSANDBOX_FORMATTER(procsandbox::QueueStats)
+PROCSANDBOX_FORMATTER(procsandbox::Quota)
+PROCSANDBOX_FORMATTER(procsandbox::QuotaExceeded)
+PROCSANDBOX_FORMATTER(procsandbox::QuotaKeyStats)
 PROCSANDBOX_FORMATTER(procsandbox::SandboxStatus)
 
 #endif  // PROCSANDBOX_SANDBOX_H_

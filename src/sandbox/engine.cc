@@ -19,6 +19,7 @@
 #include "procsandbox/outcome.h"
 #include "sandbox/environment_policy.h"
 #include "sandbox/program_policy.h"
+#include "sandbox/quota.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {
@@ -89,21 +90,25 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
       policy_status_(ValidateSandboxPolicy(policy_)),
       host_env_(policy_.environment.host.has_value() ? *policy_.environment.host
                                                      : Environment::FromHost()),
-      queue_(policy_.queue, manager_,
-             [this](SandboxEvent::Kind kind, const std::string& id,
+      queue_(policy_.queue, policy_.quota, manager_,
+             [this](SandboxEvent::Kind kind, const Slot& slot,
                     std::string detail) {
-               Emit(nullptr, kind, id, std::move(detail));
+               Emit(nullptr, kind, slot.id, std::move(detail), slot.quota_key);
              }),
       cleaner_(policy_.workdir.removal_timeout,
                std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent),
                policy_.workdir.root, SpareCount(policy_)) {}
 
 void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
-                  const std::string& id, std::string detail) const {
+                  const std::string& id, std::string detail,
+                  const std::string& key) const {
   if (!policy_.on_event) return;
   SandboxEvent event;
   event.kind = kind;
   event.run_id = id;
+  if (policy_.quota.enabled) {
+    event.quota_key = run != nullptr ? run->request.quota_key : key;
+  }
   event.time = manager_.Now();
   event.detail = run != nullptr ? run->redactor.Redact(detail) : detail;
   policy_.on_event(event);
@@ -111,11 +116,13 @@ void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
 
 absl::Status Engine::Refuse(const RunState& run, const absl::Status& status) {
   absl::Status redacted = run.redactor.Redact(status);
-  const bool cancelled = status.code() == absl::StatusCode::kCancelled;
-  Emit(&run,
-       cancelled ? SandboxEvent::Kind::kCancelled
-                 : SandboxEvent::Kind::kRejected,
-       run.request.id, std::string(redacted.message()));
+  SandboxEvent::Kind kind = SandboxEvent::Kind::kRejected;
+  if (status.code() == absl::StatusCode::kCancelled) {
+    kind = SandboxEvent::Kind::kCancelled;
+  } else if (GetQuotaExceeded(status).has_value()) {
+    kind = SandboxEvent::Kind::kQuotaExceeded;
+  }
+  Emit(&run, kind, run.request.id, std::string(redacted.message()));
   return redacted;
 }
 
@@ -143,6 +150,14 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
   };
 
   if (!policy_status_.ok()) return refuse(policy_status_);
+  if (policy_.quota.enabled) {
+    if (absl::Status s = CheckQuotaKey(
+            fmt::format("run {}: RunRequest::quota_key", r.id), r.quota_key);
+        !s.ok()) {
+      return refuse(s);
+    }
+    run->slot->quota_key = r.quota_key;
+  }
   if (r.program.empty()) {
     return refuse(absl::InvalidArgumentError(
         fmt::format("run {}: no program given", r.id)));
@@ -201,10 +216,10 @@ absl::Status Engine::MakeWorkdir(RunState& run) {
 WorkdirCleanup Engine::DisposeWorkdir(RunState& run, absl::Status& status) {
   if (policy_.workdir.remove_in_background) {
     // The redactor is copied: the run's state is gone when this is called.
-    auto on_failure = [this, id = run.request.id,
+    auto on_failure = [this, id = run.request.id, key = run.request.quota_key,
                        redactor = run.redactor](const absl::Status& s) {
       Emit(nullptr, SandboxEvent::Kind::kCleanupFailed, id,
-           std::string(redactor.Redact(s).message()));
+           std::string(redactor.Redact(s).message()), key);
     };
     if (cleaner_.Submit(run.workdir, std::move(on_failure))) {
       return WorkdirCleanup::kPending;

@@ -78,8 +78,9 @@ class Engine {
   Command MakeCommand(RunState& run);
   // A refusal: reported as an event, redacted.
   absl::Status Refuse(const RunState& run, const absl::Status& status);
+  // The quota key is the request's (`run`), else `key`.
   void Emit(const RunState* run, SandboxEvent::Kind kind, const std::string& id,
-            std::string detail) const;
+            std::string detail, const std::string& key = {}) const;
 
   Manager& manager_;
   const SandboxPolicy policy_;

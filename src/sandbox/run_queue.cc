@@ -16,6 +16,7 @@
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
+#include "sandbox/quota.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {
@@ -26,6 +27,16 @@ constexpr absl::Duration kClockPoll = absl::Milliseconds(20);
 constexpr std::size_t kAverageOver = 100;
 
 }  // namespace
+
+RunQueue::RunQueue(const QueuePolicy& policy, const QuotaPolicy& quota,
+                   const Manager& clock, Emit emit)
+    : policy_(policy),
+      quotas_enabled_(quota.enabled),
+      clock_(clock),
+      emit_(std::move(emit)),
+      quotas_(quota, clock.Now()) {
+  unkeyed_.quota = &no_quota_;
+}
 
 absl::StatusOr<std::shared_ptr<Slot>> RunQueue::Enter(std::string id) {
   absl::MutexLock lock(&mu_);
@@ -50,73 +61,221 @@ absl::StatusOr<std::shared_ptr<Slot>> RunQueue::Enter(std::string id) {
   return slot;
 }
 
-bool RunQueue::CanAdmitLocked(const Slot& slot) const {
-  // FIFO: only the head, and only while a slot is free. (Per-tenant quotas
-  // belong here.)
-  return !queued_.empty() && queued_.front() == &slot &&
-         running_ < policy_.max_concurrent;
+void RunQueue::UnreadyLocked(KeyState& key) {
+  if (key.ready_ticket != 0) {
+    ready_.erase(key.ready_ticket);
+    key.ready_ticket = 0;
+  }
 }
 
-void RunQueue::RemoveQueuedLocked(const Slot& slot) {
-  auto it = std::find(queued_.begin(), queued_.end(), &slot);
-  if (it != queued_.end()) queued_.erase(it);
-  // The next in line may now be admissible.
-  changed_.SignalAll();
+void RunQueue::RefreshReadyLocked(KeyState& key) {
+  UnreadyLocked(key);
+  if (key.head != nullptr && key.UnderConcurrency()) {
+    key.ready_ticket = key.head->ticket;
+    ready_.emplace(key.ready_ticket, key.head);
+  }
+}
+
+void RunQueue::AdmitLocked(Slot& slot, absl::Time now) {
+  ++running_;
+  ++slot.key->running;
+  slot.admitted = true;
+  slot.admitted_at = now;
+  slot.wake.Signal();
+}
+
+void RunQueue::DispatchLocked() {
+  if (ready_.empty() || running_ >= policy_.max_concurrent) return;
+  const absl::Time now = clock_.Now();
+  while (!ready_.empty() && running_ < policy_.max_concurrent) {
+    Slot& slot = *ready_.begin()->second;
+    KeyState& key = *slot.key;
+    // The head of its key's list (ready_ holds only heads).
+    UnreadyLocked(key);
+    key.head = slot.next_in_key;
+    if (key.head == nullptr) key.tail = nullptr;
+    slot.next_in_key = nullptr;
+    --key.queued;
+    queued_.erase(std::find(queued_.begin(), queued_.end(), &slot));
+    if (now >= slot.deadline) {
+      // Its time was up before a slot freed: it is not admitted because one
+      // happens to be free now. Its thread reports the timeout.
+      slot.expired = true;
+      if (slot.took_token) {
+        quotas_.GiveBack(key);
+        slot.took_token = false;
+      }
+      slot.wake.Signal();
+    } else {
+      AdmitLocked(slot, now);
+    }
+    RefreshReadyLocked(key);
+  }
+}
+
+void RunQueue::ReleaseKeyLocked(Slot& slot) {
+  KeyState* key = slot.key;
+  if (key == nullptr) return;
+  slot.key = nullptr;
+  RefreshReadyLocked(*key);
+  if (key != &unkeyed_) {
+    quotas_.DropIfIdle(slot.quota_key, quotas_.ToNanos(clock_.Now()));
+  }
+}
+
+void RunQueue::WithdrawLocked(Slot& slot) {
+  KeyState* key = slot.key;
+  if (key == nullptr) return;
+  if (slot.admitted) {
+    slot.admitted = false;
+    --running_;
+    --key->running;
+  } else {
+    auto it = std::find(queued_.begin(), queued_.end(), &slot);
+    if (it != queued_.end()) {
+      queued_.erase(it);
+      UnreadyLocked(*key);
+      // Unlink from the key's list.
+      Slot* prev = nullptr;
+      for (Slot* s = key->head; s != nullptr; prev = s, s = s->next_in_key) {
+        if (s != &slot) continue;
+        (prev == nullptr ? key->head : prev->next_in_key) = s->next_in_key;
+        if (key->tail == s) key->tail = prev;
+        --key->queued;
+        break;
+      }
+      slot.next_in_key = nullptr;
+    }
+  }
+  if (slot.took_token) {
+    quotas_.GiveBack(*key);
+    slot.took_token = false;
+  }
+  ReleaseKeyLocked(slot);
+  DispatchLocked();
+}
+
+absl::Status RunQueue::QuotaRefusal(const Slot& slot, QuotaExceeded refusal) {
+  ++rejected_;
+  ++quota_rejected_;
+  ++slot.key->rejected;
+  std::string message;
+  const Quota& q = refusal.quota;
+  if (refusal.kind == QuotaExceeded::Kind::kRate) {
+    // Rounded up: a caller retrying after the figure shown is allowed.
+    const absl::Duration shown =
+        *refusal.retry_after >= absl::Seconds(1)
+            ? absl::Ceil(*refusal.retry_after, absl::Seconds(1))
+            : absl::Ceil(*refusal.retry_after, absl::Milliseconds(1));
+    message = fmt::format(
+        "run {}: quota of key \"{}\" used up: {} runs per {}; retry after {}",
+        slot.id, refusal.key, *q.max_runs,
+        procsandbox::FormatDuration(q.window),
+        procsandbox::FormatDuration(shown));
+  } else {
+    message = fmt::format(
+        "run {}: quota of key \"{}\": {} runs at once and {} waiting "
+        "(max_concurrent {}, max_queued {})",
+        slot.id, refusal.key, slot.key->running, slot.key->queued,
+        q.max_concurrent.has_value() ? fmt::to_string(*q.max_concurrent)
+                                     : std::string("none"),
+        *q.max_queued);
+  }
+  absl::Status status = absl::ResourceExhaustedError(message);
+  SetQuotaExceeded(status, refusal);
+  return status;
 }
 
 absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
                                absl::Duration timeout) {
   absl::MutexLock lock(&mu_);
-  slot->queued_at = clock_.Now();
-  // A run that can start now never waits, so the bound on waiting runs does
-  // not apply to it (max_queued 0: "run now or refuse").
-  const bool at_once = queued_.empty() && running_ < policy_.max_concurrent;
-  if (!at_once && queued_.size() >= policy_.max_queued) {
-    ++rejected_;
-    return absl::ResourceExhaustedError(
-        fmt::format("queue run {}: the queue is full ({} waiting, {} running)",
-                    slot->id, queued_.size(), running_));
+  if (slot->cancelled) {
+    ++cancelled_;
+    return absl::CancelledError(
+        fmt::format("run {}: cancelled while queued", slot->id));
+  }
+  const absl::Time now = clock_.Now();
+  slot->queued_at = now;
+  slot->deadline = timeout == absl::InfiniteDuration() ? absl::InfiniteFuture()
+                                                       : now + timeout;
+  KeyState& key = quotas_enabled_
+                      ? quotas_.Get(slot->quota_key, quotas_.ToNanos(now))
+                      : unkeyed_;
+  slot->key = &key;
+  // A run that can start now never waits, so the bounds on waiting runs do
+  // not apply to it (max_queued 0: "run now or refuse"). Dispatching keeps
+  // ready_ empty while a slot is free, so nobody eligible is ahead of it.
+  const bool at_once =
+      running_ < policy_.max_concurrent && key.UnderConcurrency();
+  const ResolvedQuota& quota = *key.quota;
+  absl::Status refused;
+  if (const int64_t wait = quotas_.TryTake(key, quotas_.ToNanos(now));
+      wait > 0) {
+    QuotaExceeded refusal;
+    refusal.kind = QuotaExceeded::Kind::kRate;
+    refusal.key = slot->quota_key;
+    refusal.quota = quota.quota;
+    refusal.retry_after = absl::Nanoseconds(wait);
+    refusal.retry_at = now + absl::Nanoseconds(wait);
+    refused = QuotaRefusal(*slot, std::move(refusal));
+  } else {
+    slot->took_token = quota.has_rate;
+    if (!at_once && key.queued >= quota.max_queued) {
+      QuotaExceeded refusal;
+      refusal.kind = QuotaExceeded::Kind::kConcurrency;
+      refusal.key = slot->quota_key;
+      refusal.quota = quota.quota;
+      refused = QuotaRefusal(*slot, std::move(refusal));
+    } else if (!at_once && queued_.size() >= policy_.max_queued) {
+      ++rejected_;
+      refused = absl::ResourceExhaustedError(fmt::format(
+          "queue run {}: the queue is full ({} waiting, {} running)", slot->id,
+          queued_.size(), running_));
+    }
+  }
+  if (!refused.ok()) {
+    WithdrawLocked(*slot);
+    return refused;
   }
   // The ticket is taken with the place in the queue: it is the FIFO order.
   slot->ticket = next_ticket_++;
-  queued_.push_back(slot.get());
-  const std::size_t position = queued_.size();
   if (emit_) {
-    emit_(SandboxEvent::Kind::kQueued, slot->id,
+    emit_(SandboxEvent::Kind::kQueued, *slot,
           fmt::format("ticket {}, position {}, {} running", slot->ticket,
-                      position, running_));
+                      queued_.size() + 1, running_));
   }
-  const absl::Time deadline = slot->queued_at + timeout;
-  for (bool waited = false;; waited = true) {
+  if (at_once) {
+    AdmitLocked(*slot, now);
+    return absl::OkStatus();
+  }
+  queued_.push_back(slot.get());
+  ++key.queued;
+  (key.tail == nullptr ? key.head : key.tail->next_in_key) = slot.get();
+  key.tail = slot.get();
+  RefreshReadyLocked(key);
+  DispatchLocked();
+  for (;;) {
     if (slot->cancelled) {
-      RemoveQueuedLocked(*slot);
+      WithdrawLocked(*slot);
       ++cancelled_;
       return absl::CancelledError(
           fmt::format("run {}: cancelled while queued", slot->id));
     }
-    const absl::Time now = clock_.Now();
-    // After a wait the deadline comes first: a run whose time is up is not
-    // admitted because a slot happens to be free when it wakes.
-    const bool expired = now >= deadline;
-    if ((!waited || !expired) && CanAdmitLocked(*slot)) {
-      queued_.pop_front();
-      ++running_;
-      slot->admitted = true;
-      slot->admitted_at = now;
-      changed_.SignalAll();
-      return absl::OkStatus();
-    }
-    if (expired) {
-      RemoveQueuedLocked(*slot);
+    if (slot->admitted) return absl::OkStatus();
+    const absl::Time t = clock_.Now();
+    if (slot->expired || t >= slot->deadline) {
+      WithdrawLocked(*slot);
       ++rejected_;
       return absl::DeadlineExceededError(
           fmt::format("run {}: no slot within the queue timeout of {}",
                       slot->id, procsandbox::FormatDuration(timeout)));
     }
-    if (deadline == absl::InfiniteFuture()) {
-      changed_.Wait(&mu_);
+    if (slot->deadline == absl::InfiniteFuture()) {
+      slot->wake.Wait(&mu_);
     } else {
-      changed_.WaitWithTimeout(&mu_, std::min(deadline - now, kClockPoll));
+      // The fake's virtual time moves without telling anyone: look again.
+      slot->wake.WaitWithTimeout(&mu_,
+                                 std::min(slot->deadline - t, kClockPoll));
     }
   }
 }
@@ -131,12 +290,10 @@ bool RunQueue::Attach(const std::shared_ptr<Slot>& slot,
 void RunQueue::Leave(const std::shared_ptr<Slot>& slot,
                      std::optional<absl::Duration> run_time) {
   absl::MutexLock lock(&mu_);
-  if (slot->admitted) {
-    slot->admitted = false;
-    --running_;
-  } else {
-    auto it = std::find(queued_.begin(), queued_.end(), slot.get());
-    if (it != queued_.end()) queued_.erase(it);
+  if (slot->key != nullptr) {
+    // A run that started keeps its token: only a withdrawn one gets it back.
+    if (slot->admitted) slot->took_token = false;
+    WithdrawLocked(*slot);
   }
   if (run_time.has_value()) {
     ++completed_;
@@ -145,7 +302,6 @@ void RunQueue::Leave(const std::shared_ptr<Slot>& slot,
   }
   auto it = live_.find(slot->id);
   if (it != live_.end() && it->second == slot) live_.erase(it);
-  changed_.SignalAll();
 }
 
 absl::Status RunQueue::Cancel(absl::string_view id) {
@@ -159,7 +315,7 @@ absl::Status RunQueue::Cancel(absl::string_view id) {
     }
     it->second->cancelled = true;
     to_stop = it->second->process;
-    changed_.SignalAll();
+    it->second->wake.Signal();
   }
   if (to_stop != nullptr) return to_stop->Terminate();
   return absl::OkStatus();
@@ -190,6 +346,7 @@ QueueStats RunQueue::Stats() const {
   stats.max_queued = policy_.max_queued;
   stats.completed = completed_;
   stats.rejected = rejected_;
+  stats.quota_rejected = quota_rejected_;
   stats.cancelled = cancelled_;
   if (!recent_.empty()) {
     absl::Duration sum = absl::ZeroDuration();
@@ -201,7 +358,21 @@ QueueStats RunQueue::Stats() const {
         static_cast<int64_t>(queued_.size() / policy_.max_concurrent + 1);
     stats.estimated_wait = stats.average_run_time * rounds;
   }
+  if (quotas_enabled_) {
+    const int64_t now = quotas_.ToNanos(clock_.Now());
+    stats.tracked_keys = quotas_.size();
+    quotas_.ForEach([&](const std::string& key, const KeyState& state) {
+      if (QuotaTable::InUse(state, now)) {
+        stats.keys.emplace(key, quotas_.StatsOf(key, &state, now));
+      }
+    });
+  }
   return stats;
+}
+
+QuotaKeyStats RunQueue::KeyStats(absl::string_view key) const {
+  absl::MutexLock lock(&mu_);
+  return quotas_.StatsOf(key, quotas_.Find(key), quotas_.ToNanos(clock_.Now()));
 }
 
 bool RunQueue::NoCallLiveLocked() const {
@@ -218,9 +389,9 @@ void RunQueue::Shutdown() {
     shut_down_ = true;
     for (auto& [id, slot] : live_) {
       slot->cancelled = true;
+      slot->wake.Signal();
       if (slot->process != nullptr) to_stop.push_back(slot->process);
     }
-    changed_.SignalAll();
   }
   for (const std::shared_ptr<Process>& p : to_stop) (void)p->Terminate();
   absl::MutexLock lock(&mu_);

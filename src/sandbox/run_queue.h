@@ -1,7 +1,15 @@
-// The concurrency queue: at most N runs at once, the rest waiting in FIFO
-// order, bounded in length and in waiting time (the manager's clock), each
-// cancellable while queued or running. Admission is decided in one place
-// (`CanAdmitLocked`), where per-tenant quotas will go.
+// The concurrency queue: at most N runs at once, the rest waiting, bounded
+// in length and in waiting time (the manager's clock), each cancellable
+// while queued or running; with quotas, per-key caps on runs at once, runs
+// waiting, and runs per window (QuotaTable).
+//
+// Admission is decided in one place, `DispatchLocked`: while a slot is free,
+// it admits the earliest-queued run (by ticket) among the "ready" ones, the
+// first waiting run of each key under its max_concurrent. Within a key runs
+// start in arrival order; a key at its cap holds up only its own runs.
+// Without quotas every run belongs to one key without caps, which makes
+// this plain FIFO. The admitted run's thread is woken through its own
+// condition variable.
 #ifndef PROCSANDBOX_SRC_SANDBOX_RUN_QUEUE_H_
 #define PROCSANDBOX_SRC_SANDBOX_RUN_QUEUE_H_
 
@@ -23,17 +31,31 @@
 #include "procsandbox/manager.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox.h"
+#include "sandbox/quota_table.h"
 
 namespace procsandbox::sandbox_internal {
 
 // One live run, from Enter() to Leave().
 struct Slot {
   std::string id;
+  // RunRequest::quota_key (checked by Enter()); unused without quotas.
+  std::string quota_key;
   uint64_t ticket = 0;
   absl::Time queued_at;
   absl::Time admitted_at;
+  absl::Time deadline = absl::InfiniteFuture();
   bool admitted = false;
   bool cancelled = false;
+  // The queue timeout passed before it was admitted (set by the dispatcher).
+  bool expired = false;
+  // A rate token was taken for it (given back if it never starts).
+  bool took_token = false;
+  // From Acquire() to Leave(): its key's state (the queue's own key without
+  // quotas), and the next waiting run of the same key.
+  KeyState* key = nullptr;
+  Slot* next_in_key = nullptr;
+  // Wakes its Acquire(): admitted, expired, cancelled.
+  absl::CondVar wake;
   // Launch(): the slot is held by a SandboxProcess, not by a call.
   bool launched = false;
   std::shared_ptr<Process> process;
@@ -43,21 +65,25 @@ class RunQueue {
  public:
   // kQueued events are emitted through `emit` with the lock held, so they
   // come in arrival order.
-  using Emit = std::function<void(SandboxEvent::Kind, const std::string& id,
+  using Emit = std::function<void(SandboxEvent::Kind, const Slot& slot,
                                   std::string detail)>;
-  RunQueue(const QueuePolicy& policy, const Manager& clock, Emit emit)
-      : policy_(policy), clock_(clock), emit_(std::move(emit)) {}
+  // `quota`: per-key quotas when enabled (validated by the caller).
+  RunQueue(const QueuePolicy& policy, const QuotaPolicy& quota,
+           const Manager& clock, Emit emit);
 
   // Registers `id` (empty: assigns "run-<n>", one no live run has):
   // InvalidArgument when a live run has it, FailedPrecondition after
   // Shutdown(). No waiting.
   absl::StatusOr<std::shared_ptr<Slot>> Enter(std::string id);
-  // Queues the slot and blocks until it may run: at once when nothing waits
-  // and a slot is free (whatever max_queued and the timeout); else
-  // ResourceExhausted at once when max_queued runs already wait,
-  // DeadlineExceeded after `timeout` (checked when a slot frees and at least
-  // every 20 ms of real time), Cancelled by Cancel(). On any error the slot is
-  // no longer queued (Leave() it).
+  // Queues the slot and blocks until it may run: at once when a slot is free
+  // and its key is under its max_concurrent (whatever max_queued and the
+  // timeout; a rate is still checked); else, at once, ResourceExhausted
+  // when its key's rate is used up (a QuotaExceeded payload with the
+  // retry-after), when its key's max_queued runs already wait (also a
+  // payload), or when max_queued runs already wait; DeadlineExceeded after
+  // `timeout` (checked when a slot frees and at least every 20 ms of real
+  // time), Cancelled by Cancel(). On any error the slot is no longer queued
+  // and a token it took is given back (Leave() it).
   absl::Status Acquire(const std::shared_ptr<Slot>& slot,
                        absl::Duration timeout);
   // Records the started process; false when the run was cancelled meanwhile
@@ -73,26 +99,49 @@ class RunQueue {
   absl::Status Cancel(absl::string_view id);
   absl::StatusOr<std::size_t> Position(absl::string_view id) const;
   QueueStats Stats() const;
+  // Quotas enabled only.
+  QuotaKeyStats KeyStats(absl::string_view key) const;
+  bool quotas_enabled() const { return quotas_enabled_; }
 
   // Cancels everything and refuses new runs; then waits until every Run()
   // call has left (launched processes are terminated, not waited for).
   void Shutdown();
 
  private:
-  bool CanAdmitLocked(const Slot& slot) const
+  // Admits ready runs while slots are free (expiring those whose queue
+  // timeout passed). Called after anything that frees a slot or changes
+  // which runs are ready.
+  void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void AdmitLocked(Slot& slot, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void RemoveQueuedLocked(const Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The run refused or ended before it ran: out of the queue, its key's
+  // count and token given back, its admission undone. Not its id.
+  void WithdrawLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Puts the key's first waiting run in ready_ when its key may run more.
+  void RefreshReadyLocked(KeyState& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void UnreadyLocked(KeyState& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReleaseKeyLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status QuotaRefusal(const Slot& slot, QuotaExceeded refusal)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NoCallLiveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const QueuePolicy policy_;
+  const bool quotas_enabled_;
   const Manager& clock_;
   const Emit emit_;
   mutable absl::Mutex mu_;
-  absl::CondVar changed_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
+  QuotaTable quotas_ ABSL_GUARDED_BY(mu_);
+  // Without quotas: the one key every run belongs to (no caps, no rate).
+  const ResolvedQuota no_quota_{Quota{}};
+  KeyState unkeyed_ ABSL_GUARDED_BY(mu_);
+  // The first waiting run of each key under its cap, by ticket.
+  std::map<uint64_t, Slot*> ready_ ABSL_GUARDED_BY(mu_);
+  uint64_t quota_rejected_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 1;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   std::size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  // Every waiting run in arrival order (Position, Stats).
   std::deque<Slot*> queued_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, std::shared_ptr<Slot>, std::less<>> live_
       ABSL_GUARDED_BY(mu_);

@@ -15,6 +15,7 @@
 #include "fmt/format.h"
 #include "sandbox/engine.h"
 #include "sandbox/environment_policy.h"
+#include "sandbox/quota.h"
 #include "sandbox/workdir.h"
 
 namespace procsandbox {
@@ -83,6 +84,7 @@ absl::Status ValidateSandboxPolicy(const SandboxPolicy& policy) {
         sandbox_internal::NormalizeRoot(policy.workdir.root);
     if (!root.ok()) return PolicyError("workdir.root", root.status().message());
   }
+  if (absl::Status s = ValidateQuotaPolicy(policy.quota); !s.ok()) return s;
   for (const auto& [field, limits] :
        {std::pair<absl::string_view, const Limits*>{"default_limits",
                                                     &policy.default_limits},
@@ -99,6 +101,12 @@ absl::Status ValidateSandboxPolicy(const SandboxPolicy& policy) {
 Sandbox::Sandbox(Manager& manager, SandboxPolicy policy)
     : engine_(std::make_shared<sandbox_internal::Engine>(manager,
                                                          std::move(policy))) {}
+
+absl::StatusOr<std::unique_ptr<Sandbox>> Sandbox::Create(Manager& manager,
+                                                         SandboxPolicy policy) {
+  if (absl::Status s = ValidateSandboxPolicy(policy); !s.ok()) return s;
+  return std::make_unique<Sandbox>(manager, std::move(policy));
+}
 
 Sandbox::~Sandbox() {
   engine_->queue().Shutdown();
@@ -130,6 +138,14 @@ absl::StatusOr<std::size_t> Sandbox::Position(absl::string_view id) const {
 }
 
 QueueStats Sandbox::Stats() const { return engine_->queue().Stats(); }
+
+absl::StatusOr<QuotaKeyStats> Sandbox::KeyStats(absl::string_view key) const {
+  if (!engine_->queue().quotas_enabled()) {
+    return absl::FailedPreconditionError(
+        fmt::format("quota stats of key \"{}\": quotas are not enabled", key));
+  }
+  return engine_->queue().KeyStats(key);
+}
 
 const SandboxPolicy& Sandbox::policy() const { return engine_->policy(); }
 
@@ -179,6 +195,8 @@ absl::string_view SandboxEventKindName(SandboxEvent::Kind kind) {
       return "cancelled";
     case SandboxEvent::Kind::kCleanupFailed:
       return "cleanup_failed";
+    case SandboxEvent::Kind::kQuotaExceeded:
+      return "quota_exceeded";
   }
   return "unknown";
 }
@@ -285,13 +303,18 @@ std::string ToString(const SandboxResult& result) {
 }
 
 std::string ToString(const QueueStats& stats) {
-  return fmt::format(
+  std::string text = fmt::format(
       "{}/{} running, {}/{} queued, {} completed, {} rejected, {} cancelled, "
       "average {}, estimated wait {}",
       stats.running, stats.max_concurrent, stats.pending, stats.max_queued,
       stats.completed, stats.rejected, stats.cancelled,
       procsandbox::FormatDuration(stats.average_run_time),
       procsandbox::FormatDuration(stats.estimated_wait));
+  if (stats.tracked_keys > 0 || stats.quota_rejected > 0) {
+    text += fmt::format(", {} keys tracked, {} rejected by quota",
+                        stats.tracked_keys, stats.quota_rejected);
+  }
+  return text;
 }
 
 }  // namespace procsandbox
