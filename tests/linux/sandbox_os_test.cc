@@ -8,11 +8,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
@@ -232,6 +235,101 @@ TEST_F(SandboxOsTest, AllowlistAcceptsTheHelperByItsResolvedPath) {
   ASSERT_TRUE(GetSecurityViolation(r.status()).has_value()) << r.status();
   EXPECT_EQ(GetSecurityViolation(r.status())->kind,
             SecurityViolation::Kind::kProgramNotAllowed);
+}
+
+// Quotas over real processes: a key at its cap waits while another key's run
+// goes ahead, and the key's rate refuses its fourth run with the time of the
+// next one, before anything starts.
+TEST_F(SandboxOsTest, QuotasHoldAKeyAndLetOthersPassOnRealProcesses) {
+  SandboxPolicy policy = Policy();
+  policy.quota.enabled = true;
+  policy.quota.default_quota.max_concurrent = 1;
+  policy.quota.default_quota.max_runs = 3;
+  policy.quota.default_quota.window = absl::Hours(1);
+  absl::Mutex mu;
+  std::vector<SandboxEvent> events;
+  policy.on_event = [&](const SandboxEvent& e) {
+    absl::MutexLock lock(&mu);
+    events.push_back(e);
+  };
+  absl::StatusOr<std::unique_ptr<Sandbox>> sandbox =
+      Sandbox::Create(*manager_, policy);
+  ASSERT_THAT(sandbox, IsOk());
+  Sandbox& s = **sandbox;
+
+  RunRequest first = Helper({"echo-lines"});
+  first.id = "a1";
+  first.quota_key = "tenant-a";
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> held = s.Launch(first);
+  ASSERT_THAT(held, IsOk());
+
+  // tenant-a's second run waits for the first ...
+  RunRequest second = Helper({"exit", "0"});
+  second.id = "a2";
+  second.quota_key = "tenant-a";
+  std::optional<absl::StatusOr<SandboxResult>> second_result;
+  std::thread waiter([&] { second_result = s.Run(second); });
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (s.Position("a2").value_or(0) != 1) {
+    ASSERT_LT(absl::Now(), give_up) << "a2 never queued";
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  // ... while tenant-b's run starts and ends at once.
+  RunRequest other = Helper({"exit", "0"});
+  other.id = "b1";
+  other.quota_key = "tenant-b";
+  other.queue_timeout = absl::Seconds(10);  // a failure, not a hang
+  absl::StatusOr<SandboxResult> b = s.Run(other);
+  ASSERT_THAT(b, IsOk());
+  EXPECT_EQ(b->status, SandboxStatus::kCompleted);
+  EXPECT_EQ(s.Position("a2").value_or(0), 1u) << "a2 ran beside a1";
+
+  ASSERT_THAT((*held)->Finish(absl::Seconds(10)), IsOk());
+  waiter.join();
+  ASSERT_TRUE(second_result.has_value());
+  ASSERT_THAT(*second_result, IsOk());
+  EXPECT_EQ((*second_result)->status, SandboxStatus::kCompleted);
+
+  RunRequest third = Helper({"exit", "0"});
+  third.quota_key = "tenant-a";
+  ASSERT_THAT(s.Run(third), IsOk());
+  RunRequest fourth = Helper({"exit", "0"});
+  fourth.id = "a4";
+  fourth.quota_key = "tenant-a";
+  absl::StatusOr<SandboxResult> refused = s.Run(fourth);
+  EXPECT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted,
+                                HasSubstr("quota of key \"tenant-a\" used up: "
+                                          "3 runs per 1h; retry after")));
+  auto why = GetQuotaExceeded(refused.status());
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(why->kind, QuotaExceeded::Kind::kRate);
+  EXPECT_EQ(why->key, "tenant-a");
+  // One run back every 20 minutes; the first was taken moments ago.
+  ASSERT_TRUE(why->retry_after.has_value());
+  EXPECT_GT(*why->retry_after, absl::Minutes(19));
+  EXPECT_LE(*why->retry_after, absl::Minutes(20));
+
+  absl::StatusOr<QuotaKeyStats> a = s.KeyStats("tenant-a");
+  ASSERT_THAT(a, IsOk());
+  EXPECT_EQ(a->used, 3);
+  EXPECT_EQ(a->remaining, 0);
+  EXPECT_EQ(a->rejected, 1u);
+  EXPECT_EQ(s.Stats().quota_rejected, 1u);
+
+  absl::MutexLock lock(&mu);
+  int started = 0;
+  int refusals = 0;
+  for (const SandboxEvent& e : events) {
+    EXPECT_FALSE(e.quota_key.empty()) << ToString(e);
+    if (e.kind == SandboxEvent::Kind::kStarted) ++started;
+    if (e.kind == SandboxEvent::Kind::kQuotaExceeded) {
+      ++refusals;
+      EXPECT_EQ(e.run_id, "a4");
+      EXPECT_EQ(e.quota_key, "tenant-a");
+    }
+  }
+  EXPECT_EQ(started, 4) << "the refused run started";
+  EXPECT_EQ(refusals, 1);
 }
 
 }  // namespace
