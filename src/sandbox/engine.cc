@@ -90,11 +90,18 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
       policy_status_(ValidateSandboxPolicy(policy_)),
       host_env_(policy_.environment.host.has_value() ? *policy_.environment.host
                                                      : Environment::FromHost()),
-      queue_(policy_.queue, policy_.quota, manager_,
-             [this](SandboxEvent::Kind kind, const Slot& slot,
-                    std::string detail) {
-               Emit(nullptr, kind, slot.id, std::move(detail), slot.quota_key);
-             }),
+      // An invalid policy refuses every run: its quotas are never used (and
+      // could not be resolved).
+      queue_(policy_.queue,
+             policy_status_.ok() ? policy_.quota : QuotaPolicy{}, manager_,
+             // Without a sink the queue does not even format its events.
+             !policy_.on_event
+                 ? RunQueue::Emit()
+                 : [this](SandboxEvent::Kind kind, const Slot& slot,
+                          std::string detail) {
+                     Emit(nullptr, kind, slot.id, std::move(detail),
+                          slot.quota_key);
+                   }),
       cleaner_(policy_.workdir.removal_timeout,
                std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent),
                policy_.workdir.root, SpareCount(policy_)) {}
@@ -107,7 +114,10 @@ void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
   event.kind = kind;
   event.run_id = id;
   if (policy_.quota.enabled) {
-    event.quota_key = run != nullptr ? run->request.quota_key : key;
+    // An invalid key (refused) is not repeated raw: it may hold control
+    // characters meant for a log or a terminal.
+    const std::string& k = run != nullptr ? run->request.quota_key : key;
+    if (IsValidQuotaKey(k)) event.quota_key = k;
   }
   event.time = manager_.Now();
   event.detail = run != nullptr ? run->redactor.Redact(detail) : detail;
@@ -151,10 +161,12 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
 
   if (!policy_status_.ok()) return refuse(policy_status_);
   if (policy_.quota.enabled) {
-    if (absl::Status s = CheckQuotaKey(
-            fmt::format("run {}: RunRequest::quota_key", r.id), r.quota_key);
+    if (absl::Status s = CheckQuotaKey("RunRequest::quota_key", r.quota_key);
         !s.ok()) {
-      return refuse(s);
+      return refuse(absl::InvalidArgumentError(
+          fmt::format("run {}: {} (quotas are enabled: every run names the "
+                      "key it counts against)",
+                      r.id, s.message())));
     }
     run->slot->quota_key = r.quota_key;
   }

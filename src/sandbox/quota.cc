@@ -59,22 +59,34 @@ std::string Optional(const std::optional<int64_t>& v) {
   return v.has_value() ? fmt::to_string(*v) : std::string("-");
 }
 
-// Payload: "<kind>\n<max_concurrent>\n<max_queued>\n<max_runs>\n<window ns>\n
-// <retry_after ns>\n<retry_at unix ns>\n<key>", "-" for unset (the key comes
-// last and has no control character).
+// Payload: "<kind>\n<max_concurrent>\n<max_queued>\n<max_runs>\n<window>\n
+// <retry_after>\n<retry_at - Unix epoch>\n<key>": durations in
+// absl::FormatDuration's exact form, "-" for unset (the key comes last and
+// has no control character).
 std::string Encode(const QuotaExceeded& q) {
-  auto ns = [](const std::optional<absl::Duration>& d) {
-    return d.has_value() ? fmt::to_string(absl::ToInt64Nanoseconds(*d))
-                         : std::string("-");
+  auto duration = [](const std::optional<absl::Duration>& d) {
+    return d.has_value() ? absl::FormatDuration(*d) : std::string("-");
   };
   return fmt::format(
       "{}\n{}\n{}\n{}\n{}\n{}\n{}\n{}", QuotaExceededKindName(q.kind),
       Optional(q.quota.max_concurrent), Optional(q.quota.max_queued),
-      Optional(q.quota.max_runs), absl::ToInt64Nanoseconds(q.quota.window),
-      ns(q.retry_after),
-      q.retry_at.has_value() ? fmt::to_string(absl::ToUnixNanos(*q.retry_at))
-                             : std::string("-"),
+      Optional(q.quota.max_runs), absl::FormatDuration(q.quota.window),
+      duration(q.retry_after),
+      duration(q.retry_at.has_value() ? std::optional<absl::Duration>(
+                                            *q.retry_at - absl::UnixEpoch())
+                                      : std::nullopt),
       q.key);
+}
+
+bool ParseDuration(absl::string_view in, std::optional<absl::Duration>& out) {
+  if (in == "-") {
+    out.reset();
+    return true;
+  }
+  absl::Duration d;
+  if (!absl::ParseDuration(in, &d)) return false;
+  out = d;
+  return true;
 }
 
 bool ParseOptional(absl::string_view in, std::optional<int64_t>& out) {
@@ -100,18 +112,17 @@ std::optional<QuotaExceeded> Decode(absl::string_view in) {
   } else {
     return std::nullopt;
   }
-  std::optional<int64_t> window, retry_after, retry_at;
+  std::optional<absl::Duration> window, retry_at;
   if (!ParseOptional(parts[1], q.quota.max_concurrent) ||
       !ParseOptional(parts[2], q.quota.max_queued) ||
       !ParseOptional(parts[3], q.quota.max_runs) ||
-      !ParseOptional(parts[4], window) || !window.has_value() ||
-      !ParseOptional(parts[5], retry_after) ||
-      !ParseOptional(parts[6], retry_at)) {
+      !ParseDuration(parts[4], window) || !window.has_value() ||
+      !ParseDuration(parts[5], q.retry_after) ||
+      !ParseDuration(parts[6], retry_at)) {
     return std::nullopt;
   }
-  q.quota.window = absl::Nanoseconds(*window);
-  if (retry_after.has_value()) q.retry_after = absl::Nanoseconds(*retry_after);
-  if (retry_at.has_value()) q.retry_at = absl::FromUnixNanos(*retry_at);
+  q.quota.window = *window;
+  if (retry_at.has_value()) q.retry_at = absl::UnixEpoch() + *retry_at;
   q.key = std::string(parts[7]);
   return q;
 }
@@ -198,17 +209,26 @@ std::string ToString(const QuotaKeyStats& stats) {
 
 namespace sandbox_internal {
 
+bool IsValidQuotaKey(absl::string_view key) {
+  if (key.empty() || key.size() > kMaxKeyBytes) return false;
+  for (char c : key) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) return false;
+  }
+  return true;
+}
+
 absl::Status CheckQuotaKey(absl::string_view field, absl::string_view key) {
+  if (IsValidQuotaKey(key)) return absl::OkStatus();
+  // An invalid key is shown escaped (it may hold control characters meant
+  // for a terminal or a log), and cut.
   if (key.empty()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} is empty (quotas are enabled: every run names the key "
-                    "it counts against)",
-                    field));
+    return absl::InvalidArgumentError(fmt::format("{} is empty", field));
   }
   if (key.size() > kMaxKeyBytes) {
     return absl::InvalidArgumentError(
-        fmt::format("{} \"{}...\" is {} bytes (at most {})", field,
-                    key.substr(0, 32), key.size(), kMaxKeyBytes));
+        fmt::format("{} {:?}... is {} bytes (at most {})", field,
+                    std::string(key.substr(0, 32)), key.size(), kMaxKeyBytes));
   }
   for (char c : key) {
     const auto u = static_cast<unsigned char>(c);
@@ -219,6 +239,15 @@ absl::Status CheckQuotaKey(absl::string_view field, absl::string_view key) {
     }
   }
   return absl::OkStatus();
+}
+
+std::string FormatRetryAfter(absl::Duration d) {
+  // Rounded up to what is shown (seconds; minutes from an hour on, as the
+  // text then has no seconds): a caller retrying after it is allowed.
+  const absl::Duration unit = d >= absl::Hours(1)     ? absl::Minutes(1)
+                              : d >= absl::Seconds(1) ? absl::Seconds(1)
+                                                      : absl::Milliseconds(1);
+  return procsandbox::FormatDuration(absl::Ceil(d, unit));
 }
 
 void SetQuotaExceeded(absl::Status& status, const QuotaExceeded& refusal) {

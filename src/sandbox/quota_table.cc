@@ -22,11 +22,15 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 ResolvedQuota::ResolvedQuota(const Quota& q) : quota(q) {
   if (q.max_concurrent.has_value()) max_concurrent = *q.max_concurrent;
   if (q.max_queued.has_value()) max_queued = *q.max_queued;
-  if (q.max_runs.has_value()) {
+  if (q.max_runs.has_value() && *q.max_runs > 0 &&
+      q.window > absl::ZeroDuration()) {
     // Validated: max_runs >= 1, 0 < window <= 366 days (< 2^55 ns).
     has_rate = true;
+    // Rounded up, so max_runs runs never come back in less than the window.
     interval_ns =
-        std::max<int64_t>(1, absl::ToInt64Nanoseconds(q.window) / *q.max_runs);
+        std::max<int64_t>(1, CeilDiv(absl::ToInt64Nanoseconds(absl::Ceil(
+                                         q.window, absl::Nanoseconds(1))),
+                                     *q.max_runs));
     tolerance_ns = interval_ns * (*q.max_runs - 1);
   }
 }
@@ -66,7 +70,7 @@ KeyState& QuotaTable::Get(absl::string_view key, int64_t now_ns) {
   auto it = keys_.find(key);
   if (it != keys_.end()) return it->second;
   MaybeSweep(now_ns);
-  KeyState& state = keys_[key];
+  KeyState& state = keys_.emplace(key, KeyState{}).first->second;
   state.quota = &QuotaFor(key);
   state.tat_ns = now_ns;  // a full bucket
   return state;
@@ -77,18 +81,25 @@ const KeyState* QuotaTable::Find(absl::string_view key) const {
   return it != keys_.end() ? &it->second : nullptr;
 }
 
-int64_t QuotaTable::TryTake(KeyState& key, int64_t now_ns) const {
+int64_t QuotaTable::TryTake(KeyState& key, int64_t now_ns,
+                            int64_t* token) const {
   const ResolvedQuota& q = *key.quota;
   if (!q.has_rate) return 0;
   const int64_t tat = std::max(key.tat_ns, now_ns);
   const int64_t allowed_at = tat - q.tolerance_ns;
   if (allowed_at > now_ns) return allowed_at - now_ns;
   key.tat_ns = tat + q.interval_ns;
+  *token = key.tat_ns;
   return 0;
 }
 
-void QuotaTable::GiveBack(KeyState& key) const {
-  if (key.quota->has_rate) key.tat_ns -= key.quota->interval_ns;
+void QuotaTable::GiveBack(KeyState& key, int64_t token, int64_t now_ns) const {
+  if (!key.quota->has_rate) return;
+  // The bucket's debt drains oldest token first: this one occupies
+  // [token - T, token), and what of it lies ahead of now is still owed.
+  const int64_t owed =
+      std::clamp<int64_t>(token - now_ns, 0, key.quota->interval_ns);
+  key.tat_ns -= owed;
 }
 
 bool QuotaTable::Idle(const KeyState& state, int64_t now_ns) {
@@ -99,9 +110,11 @@ bool QuotaTable::InUse(const KeyState& state, int64_t now_ns) {
   return !Idle(state, now_ns);
 }
 
-void QuotaTable::DropIfIdle(absl::string_view key, int64_t now_ns) {
-  auto it = keys_.find(key);
-  if (it != keys_.end() && Idle(it->second, now_ns)) keys_.erase(it);
+void QuotaTable::DropIfIdle(absl::string_view key, const KeyState& state,
+                            int64_t now_ns) {
+  // Checked on the state first: a key that just ran with a rate is not
+  // idle, and needs no lookup.
+  if (Idle(state, now_ns)) keys_.erase(key);
 }
 
 void QuotaTable::MaybeSweep(int64_t now_ns) {
@@ -113,33 +126,42 @@ void QuotaTable::MaybeSweep(int64_t now_ns) {
       ++it;
     }
   }
+  // The slot array is kept for the keys left (it does not shrink by
+  // itself).
+  keys_.rehash(0);
   sweep_size_ = std::max<std::size_t>(1024, 2 * keys_.size());
   next_sweep_ns_ = sweep_period_ns_ == kNoSweep
                        ? kNoSweep
                        : now_ns + std::min(sweep_period_ns_, kNoSweep - now_ns);
 }
 
-QuotaKeyStats QuotaTable::StatsOf(absl::string_view key, const KeyState* state,
-                                  int64_t now_ns) const {
-  const ResolvedQuota& q = state != nullptr ? *state->quota : QuotaFor(key);
+QuotaKeyStats QuotaTable::StatsOf(absl::string_view key, const KeyState& state,
+                                  int64_t now_ns) {
+  const ResolvedQuota& q = *state.quota;
   QuotaKeyStats stats;
   stats.key = std::string(key);
   stats.quota = q.quota;
-  if (state != nullptr) {
-    stats.running = state->running;
-    stats.queued = state->queued;
-    stats.rejected = state->rejected;
-  }
+  stats.running = state.running;
+  stats.queued = state.queued;
+  stats.rejected = state.rejected;
   if (q.has_rate) {
     const int64_t max_runs = *q.quota.max_runs;
-    const int64_t ahead =
-        state != nullptr ? std::max<int64_t>(0, state->tat_ns - now_ns) : 0;
+    const int64_t ahead = std::max<int64_t>(0, state.tat_ns - now_ns);
     stats.used = std::min(max_runs, CeilDiv(ahead, q.interval_ns));
     stats.remaining = max_runs - stats.used;
     stats.reset_after = absl::Nanoseconds(ahead);
     stats.retry_after =
         absl::Nanoseconds(std::max<int64_t>(0, ahead - q.tolerance_ns));
   }
+  return stats;
+}
+
+QuotaKeyStats QuotaTable::UntrackedStats(absl::string_view key) const {
+  const ResolvedQuota& q = QuotaFor(key);
+  QuotaKeyStats stats;
+  stats.key = std::string(key);
+  stats.quota = q.quota;
+  if (q.has_rate) stats.remaining = *q.quota.max_runs;
   return stats;
 }
 

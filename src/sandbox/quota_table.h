@@ -36,12 +36,13 @@ struct ResolvedQuota {
   int64_t max_concurrent = std::numeric_limits<int64_t>::max();
   int64_t max_queued = std::numeric_limits<int64_t>::max();
   bool has_rate = false;
-  int64_t interval_ns = 0;   // T
+  int64_t interval_ns = 0;   // T, rounded up: never more than the rate
   int64_t tolerance_ns = 0;  // (max_runs - 1) * T
 };
 
-// One key. 56 bytes; with its node and table slot about 120 (measured in
-// bench/sandbox_bench.cpp, "[quota]").
+// One key. 56 bytes; with its node, its table slot and a key of up to 15
+// bytes, 108 bytes (172 with a 40-byte key: bench/sandbox_bench.cpp,
+// "[quota]").
 struct KeyState {
   const ResolvedQuota* quota = nullptr;
   // Nanoseconds since the table's epoch; <= now: a full bucket.
@@ -76,18 +77,24 @@ class QuotaTable {
   const KeyState* Find(absl::string_view key) const;
   const ResolvedQuota& QuotaFor(absl::string_view key) const;
 
-  // Takes a token when the rate allows a run now: 0; otherwise nothing
+  // Takes a token when the rate allows a run now: 0, and `*token` is the
+  // token's refill time (the new tat; only with a rate); otherwise nothing
   // changes and the result is how long until one is allowed (> 0).
-  int64_t TryTake(KeyState& key, int64_t now_ns) const;
-  // Undoes one TryTake() (a run that never started).
-  void GiveBack(KeyState& key) const;
+  int64_t TryTake(KeyState& key, int64_t now_ns, int64_t* token) const;
+  // Undoes a TryTake() whose token refills at `token` (a run that never
+  // started): only what of it has not refilled by `now_ns` comes back, so a
+  // token returned late is not credited twice.
+  void GiveBack(KeyState& key, int64_t token, int64_t now_ns) const;
 
-  // Drops the key's state when it has no runs and a full bucket.
-  void DropIfIdle(absl::string_view key, int64_t now_ns);
+  // Drops `state`, the key's, when it has no runs and a full bucket.
+  void DropIfIdle(absl::string_view key, const KeyState& state, int64_t now_ns);
 
-  // `state` null: a key not tracked (its full quota).
-  QuotaKeyStats StatsOf(absl::string_view key, const KeyState* state,
-                        int64_t now_ns) const;
+  // A tracked key's stats (`state` may be a copy: it needs only its quota,
+  // which lives as long as the table).
+  static QuotaKeyStats StatsOf(absl::string_view key, const KeyState& state,
+                               int64_t now_ns);
+  // A key not tracked: its full quota.
+  QuotaKeyStats UntrackedStats(absl::string_view key) const;
   // Whether StatsOf() would show anything but an untouched key.
   static bool InUse(const KeyState& state, int64_t now_ns);
 

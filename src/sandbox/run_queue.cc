@@ -102,7 +102,7 @@ void RunQueue::DispatchLocked() {
       // happens to be free now. Its thread reports the timeout.
       slot.expired = true;
       if (slot.took_token) {
-        quotas_.GiveBack(key);
+        quotas_.GiveBack(key, slot.token, quotas_.ToNanos(now));
         slot.took_token = false;
       }
       slot.wake.Signal();
@@ -118,8 +118,8 @@ void RunQueue::ReleaseKeyLocked(Slot& slot) {
   if (key == nullptr) return;
   slot.key = nullptr;
   RefreshReadyLocked(*key);
-  if (key != &unkeyed_) {
-    quotas_.DropIfIdle(slot.quota_key, quotas_.ToNanos(clock_.Now()));
+  if (key != &unkeyed_ && key->running == 0 && key->queued == 0) {
+    quotas_.DropIfIdle(slot.quota_key, *key, quotas_.ToNanos(clock_.Now()));
   }
 }
 
@@ -148,7 +148,7 @@ void RunQueue::WithdrawLocked(Slot& slot) {
     }
   }
   if (slot.took_token) {
-    quotas_.GiveBack(*key);
+    quotas_.GiveBack(*key, slot.token, quotas_.ToNanos(clock_.Now()));
     slot.took_token = false;
   }
   ReleaseKeyLocked(slot);
@@ -162,16 +162,11 @@ absl::Status RunQueue::QuotaRefusal(const Slot& slot, QuotaExceeded refusal) {
   std::string message;
   const Quota& q = refusal.quota;
   if (refusal.kind == QuotaExceeded::Kind::kRate) {
-    // Rounded up: a caller retrying after the figure shown is allowed.
-    const absl::Duration shown =
-        *refusal.retry_after >= absl::Seconds(1)
-            ? absl::Ceil(*refusal.retry_after, absl::Seconds(1))
-            : absl::Ceil(*refusal.retry_after, absl::Milliseconds(1));
     message = fmt::format(
         "run {}: quota of key \"{}\" used up: {} runs per {}; retry after {}",
         slot.id, refusal.key, *q.max_runs,
         procsandbox::FormatDuration(q.window),
-        procsandbox::FormatDuration(shown));
+        FormatRetryAfter(*refusal.retry_after));
   } else {
     message = fmt::format(
         "run {}: quota of key \"{}\": {} runs at once and {} waiting "
@@ -209,7 +204,8 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
       running_ < policy_.max_concurrent && key.UnderConcurrency();
   const ResolvedQuota& quota = *key.quota;
   absl::Status refused;
-  if (const int64_t wait = quotas_.TryTake(key, quotas_.ToNanos(now));
+  if (const int64_t wait =
+          quotas_.TryTake(key, quotas_.ToNanos(now), &slot->token);
       wait > 0) {
     QuotaExceeded refusal;
     refusal.kind = QuotaExceeded::Kind::kRate;
@@ -291,8 +287,9 @@ void RunQueue::Leave(const std::shared_ptr<Slot>& slot,
                      std::optional<absl::Duration> run_time) {
   absl::MutexLock lock(&mu_);
   if (slot->key != nullptr) {
-    // A run that started keeps its token: only a withdrawn one gets it back.
-    if (slot->admitted) slot->took_token = false;
+    // A run that ran keeps its token; one that never started (refused,
+    // cancelled, timed out, failed to start) gets it back.
+    if (run_time.has_value()) slot->took_token = false;
     WithdrawLocked(*slot);
   }
   if (run_time.has_value()) {
@@ -338,6 +335,20 @@ absl::StatusOr<std::size_t> RunQueue::Position(absl::string_view id) const {
 }
 
 QueueStats RunQueue::Stats() const {
+  // Keys in use are copied under the lock and turned into stats after it:
+  // with many keys, building the map is the slow part.
+  std::vector<std::pair<std::string, KeyState>> in_use;
+  int64_t now = 0;
+  QueueStats stats = StatsWithoutKeys(in_use, now);
+  for (auto& [key, state] : in_use) {
+    QuotaKeyStats k = QuotaTable::StatsOf(key, state, now);
+    stats.keys.emplace(std::move(key), std::move(k));
+  }
+  return stats;
+}
+
+QueueStats RunQueue::StatsWithoutKeys(
+    std::vector<std::pair<std::string, KeyState>>& in_use, int64_t& now) const {
   absl::MutexLock lock(&mu_);
   QueueStats stats;
   stats.running = running_;
@@ -359,12 +370,10 @@ QueueStats RunQueue::Stats() const {
     stats.estimated_wait = stats.average_run_time * rounds;
   }
   if (quotas_enabled_) {
-    const int64_t now = quotas_.ToNanos(clock_.Now());
+    now = quotas_.ToNanos(clock_.Now());
     stats.tracked_keys = quotas_.size();
     quotas_.ForEach([&](const std::string& key, const KeyState& state) {
-      if (QuotaTable::InUse(state, now)) {
-        stats.keys.emplace(key, quotas_.StatsOf(key, &state, now));
-      }
+      if (QuotaTable::InUse(state, now)) in_use.emplace_back(key, state);
     });
   }
   return stats;
@@ -372,7 +381,11 @@ QueueStats RunQueue::Stats() const {
 
 QuotaKeyStats RunQueue::KeyStats(absl::string_view key) const {
   absl::MutexLock lock(&mu_);
-  return quotas_.StatsOf(key, quotas_.Find(key), quotas_.ToNanos(clock_.Now()));
+  const int64_t now = quotas_.ToNanos(clock_.Now());
+  if (const KeyState* state = quotas_.Find(key)) {
+    return QuotaTable::StatsOf(key, *state, now);
+  }
+  return quotas_.UntrackedStats(key);
 }
 
 bool RunQueue::NoCallLiveLocked() const {

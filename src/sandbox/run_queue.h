@@ -21,6 +21,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -48,8 +50,10 @@ struct Slot {
   bool cancelled = false;
   // The queue timeout passed before it was admitted (set by the dispatcher).
   bool expired = false;
-  // A rate token was taken for it (given back if it never starts).
+  // A rate token was taken for it (given back if it never starts), and when
+  // it refills (QuotaTable::TryTake).
   bool took_token = false;
+  int64_t token = 0;
   // From Acquire() to Leave(): its key's state (the queue's own key without
   // quotas), and the next waiting run of the same key.
   KeyState* key = nullptr;
@@ -91,7 +95,8 @@ class RunQueue {
   bool Attach(const std::shared_ptr<Slot>& slot,
               std::shared_ptr<Process> process);
   // Frees the slot's place (running or not) and its id. `run_time` (when it
-  // ran) feeds the average.
+  // ran) feeds the average; without it the run never started, and a rate
+  // token it took is given back.
   void Leave(const std::shared_ptr<Slot>& slot,
              std::optional<absl::Duration> run_time);
 
@@ -124,6 +129,11 @@ class RunQueue {
   absl::Status QuotaRefusal(const Slot& slot, QuotaExceeded refusal)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool NoCallLiveLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Stats() under the lock: all but the per-key map, and copies of the keys
+  // in use with the clock's reading.
+  QueueStats StatsWithoutKeys(
+      std::vector<std::pair<std::string, KeyState>>& in_use, int64_t& now) const
+      ABSL_LOCKS_EXCLUDED(mu_);
 
   const QueuePolicy policy_;
   const bool quotas_enabled_;
