@@ -150,13 +150,15 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
     return Refuse(*run, slot.status());
   }
   run->slot = *std::move(slot);
-  run->slot->launched = launch;
   request.id = run->slot->id;
   run->request = std::move(request);
   const RunRequest& r = run->request;
+  // Reported before the slot is left: until then ~Sandbox waits for this
+  // call.
   auto refuse = [&](const absl::Status& s) {
+    absl::Status refused = Refuse(*run, s);
     queue_.Leave(run->slot, std::nullopt);
-    return Refuse(*run, s);
+    return refused;
   };
 
   if (!policy_status_.ok()) return refuse(policy_status_);
@@ -328,8 +330,11 @@ absl::Status Engine::Start(RunState& run) {
     absl::Status ignored;  // the run's error is what the caller gets
     (void)DisposeWorkdir(run, ignored);
   }
+  // Reported before the slot is left: until then ~Sandbox waits for this
+  // call.
+  absl::Status refused = Refuse(run, s);
   queue_.Leave(run.slot, std::nullopt);
-  return Refuse(run, s);
+  return refused;
 }
 
 absl::StatusOr<SandboxResult> Engine::Run(RunRequest request) {
@@ -345,6 +350,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Launch(RunRequest request) {
       Prepare(std::move(request), /*launch=*/true);
   if (!run.ok()) return run.status();
   if (absl::Status s = Start(**run); !s.ok()) return s;
+  queue_.MarkLaunched((*run)->slot);
   return run;
 }
 

@@ -99,17 +99,19 @@ void RunQueue::DispatchLocked() {
     queued_.erase(std::find(queued_.begin(), queued_.end(), &slot));
     if (now >= slot.deadline) {
       // Its time was up before a slot freed: it is not admitted because one
-      // happens to be free now. Its thread reports the timeout.
+      // happens to be free now. Its thread reports the timeout; it holds
+      // nothing of its key any more (which may be dropped before it wakes).
       slot.expired = true;
       if (slot.took_token) {
         quotas_.GiveBack(key, slot.token, quotas_.ToNanos(now));
         slot.took_token = false;
       }
       slot.wake.Signal();
+      ReleaseKeyLocked(slot);
     } else {
       AdmitLocked(slot, now);
+      RefreshReadyLocked(key);
     }
-    RefreshReadyLocked(key);
   }
 }
 
@@ -274,6 +276,11 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
                                  std::min(slot->deadline - t, kClockPoll));
     }
   }
+}
+
+void RunQueue::MarkLaunched(const std::shared_ptr<Slot>& slot) {
+  absl::MutexLock lock(&mu_);
+  slot->launched = true;
 }
 
 bool RunQueue::Attach(const std::shared_ptr<Slot>& slot,

@@ -54,13 +54,15 @@ struct Slot {
   // it refills (QuotaTable::TryTake).
   bool took_token = false;
   int64_t token = 0;
-  // From Acquire() to Leave(): its key's state (the queue's own key without
-  // quotas), and the next waiting run of the same key.
+  // From Acquire() to Leave() (or until it expired): its key's state (the
+  // queue's own key without quotas), and the next waiting run of the same
+  // key.
   KeyState* key = nullptr;
   Slot* next_in_key = nullptr;
   // Wakes its Acquire(): admitted, expired, cancelled.
   absl::CondVar wake;
-  // Launch(): the slot is held by a SandboxProcess, not by a call.
+  // Launch() returned: the slot is held by a SandboxProcess, not by a call
+  // (MarkLaunched).
   bool launched = false;
   std::shared_ptr<Process> process;
 };
@@ -90,6 +92,8 @@ class RunQueue {
   // and a token it took is given back (Leave() it).
   absl::Status Acquire(const std::shared_ptr<Slot>& slot,
                        absl::Duration timeout);
+  // Launch() is returning the run: Shutdown() no longer waits for it.
+  void MarkLaunched(const std::shared_ptr<Slot>& slot);
   // Records the started process; false when the run was cancelled meanwhile
   // (the caller stops it).
   bool Attach(const std::shared_ptr<Slot>& slot,
