@@ -350,7 +350,8 @@ struct PROCSANDBOX_EXPORT QueuePolicy {
 // contain a secret's value.
 struct PROCSANDBOX_EXPORT SandboxEvent {
   enum class Kind {
-    kQueued,           // waiting for a slot (detail: position)
+    kQueued,           // entered the queue (detail: ticket, and position
+                       // or "starts at once")
     kStarted,          // the program started (detail: the command)
     kLimitApplied,     // a limit in force (detail: "memory_bytes: cgroup-v2
                        // ..."); a ceiling's cap comes after kQueued

@@ -238,9 +238,13 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
   // The ticket is taken with the place in the queue: it is the FIFO order.
   slot->ticket = next_ticket_++;
   if (emit_) {
+    // A run that starts at once is at no position (runs of keys at their
+    // cap may be waiting).
     emit_(SandboxEvent::Kind::kQueued, *slot,
-          fmt::format("ticket {}, position {}, {} running", slot->ticket,
-                      queued_.size() + 1, running_));
+          at_once ? fmt::format("ticket {}, starts at once, {} running",
+                                slot->ticket, running_)
+                  : fmt::format("ticket {}, position {}, {} running",
+                                slot->ticket, queued_.size() + 1, running_));
   }
   if (at_once) {
     AdmitLocked(*slot, now);
