@@ -423,7 +423,7 @@ TEST_CASE("Quota admission with 100,000 keys, and bytes per key", "[quota]") {
   const std::size_t tracked_after = short_queue->Stats().tracked_keys;
   const int64_t freed = heap_before - HeapInUse();
   std::printf(
-      "\nStats() with %zu keys in use: %.1f ms (lock held)\n"
+      "\nStats() with %zu keys in use: %.1f ms (keys copied under the lock)\n"
       "a window later, 10-byte keys: tracked %zu -> %zu after one admission "
       "(%.1f ms, the sweep)\nheap freed %.2f MB of %.2f MB (%.1f bytes/key "
       "kept: the table's slots)\n\n",

@@ -440,8 +440,8 @@ struct PROCSANDBOX_EXPORT Quota {
 // that of a new key). A key without a rate is dropped when its last run
 // leaves; others are swept when a new key arrives and the table has doubled
 // or the shortest window has passed since the last sweep (a scan under the
-// queue's lock: about 6 ms per 100,000 keys). 108 bytes per tracked key with
-// keys of up to 15 bytes, 172 with 40-byte keys (bench/sandbox_bench.cpp,
+// queue's lock: about 12 ms to drop 100,000 keys). 108 bytes per tracked key
+// with keys of up to 15 bytes, 172 with 40-byte keys (bench/sandbox_bench.cpp,
 // "[quota]").
 struct PROCSANDBOX_EXPORT QuotaPolicy {
   bool enabled = false;

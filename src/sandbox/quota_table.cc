@@ -126,9 +126,9 @@ void QuotaTable::MaybeSweep(int64_t now_ns) {
       ++it;
     }
   }
-  // The slot array is kept for the keys left (it does not shrink by
-  // itself).
-  keys_.rehash(0);
+  // The slot array does not shrink by itself: fitted to the keys left when
+  // most are gone (rehash(0) rebuilds the table even when it fits).
+  if (keys_.size() * 4 < keys_.bucket_count()) keys_.rehash(0);
   sweep_size_ = std::max<std::size_t>(1024, 2 * keys_.size());
   next_sweep_ns_ = sweep_period_ns_ == kNoSweep
                        ? kNoSweep
