@@ -1,7 +1,9 @@
 // The example of README.md, compiled and run as written there.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -84,4 +86,70 @@ TEST(SandboxHeaderExampleTest, RunsAsWritten) {
         procsandbox::GetSecurityViolation(refused.status()).has_value());
   }  // the background removal of the run's directory is done here
   EXPECT_EQ(rmdir(root), 0) << "the run's directory was left";
+}
+
+// README's "Per-client quotas", as written there, on the fake: the 21st run
+// of an hour becomes an HTTP 429 with Retry-After: 180, and three minutes of
+// virtual time later the client may run once more.
+struct Response {
+  int status = 200;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+TEST(QuotaReadmeExampleTest, MapsARefusalTo429WithRetryAfter) {
+  procsandbox::MemoryManager manager;
+  manager.clock().SetAutoAdvance(false);
+  manager.Register("/usr/bin/tool",
+                   [](procsandbox::FakeProcess&) { return 0; });
+  auto resolver = std::make_shared<procsandbox::FakeProgramResolver>();
+  resolver->AddProgram("/usr/bin/tool");
+  procsandbox::SandboxPolicy policy;
+  policy.programs.resolver = resolver;
+
+  policy.queue.max_concurrent = 16;  // the whole host
+  policy.quota.enabled = true;
+  policy.quota.default_quota.max_concurrent = 5;  // per client, at once
+  policy.quota.default_quota.max_runs = 20;       // per client, per hour
+  policy.quota.default_quota.window = absl::Hours(1);
+  procsandbox::Quota premium;
+  premium.max_concurrent = 10;
+  premium.max_runs = 500;
+  policy.quota.overrides["client-premium"] =
+      premium;  // replaces the default whole
+  absl::StatusOr<std::unique_ptr<procsandbox::Sandbox>> sandbox =
+      procsandbox::Sandbox::Create(
+          manager, policy);  // a bad quota: InvalidArgument here
+  ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+
+  const std::string client_id = "client-7";
+  auto handle = [&](procsandbox::RunRequest request) {
+    Response response;
+    // In the HTTP handler:
+    request.quota_key = client_id;
+    absl::StatusOr<procsandbox::SandboxResult> r = (*sandbox)->Run(request);
+    if (auto refused = procsandbox::GetQuotaExceeded(r.status())) {
+      response.status = 429;       // Too Many Requests
+      if (refused->retry_after) {  // the rate: when the next run is allowed
+        const int64_t seconds = absl::ToInt64Seconds(
+            absl::Ceil(*refused->retry_after, absl::Seconds(1)));
+        response.headers["Retry-After"] = std::to_string(seconds);
+      }  // (too many at once: no time to promise)
+      response.body = std::string(r.status().message());
+      // quota of key "client-7" used up: 20 runs per 1h; retry after 3m
+    }
+    return response;
+  };
+  procsandbox::RunRequest request;
+  request.program = "tool";
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(handle(request).status, 200) << i;
+  Response refused = handle(request);
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(refused.headers["Retry-After"], "180");
+  EXPECT_THAT(refused.body,
+              ::testing::HasSubstr("quota of key \"client-7\" used up: 20 "
+                                   "runs per 1h; retry after 3m"));
+  ASSERT_TRUE(manager.clock().Advance(absl::Minutes(3)).ok());
+  EXPECT_EQ(handle(request).status, 200);
+  EXPECT_EQ(handle(request).status, 429);
 }
