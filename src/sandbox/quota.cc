@@ -182,12 +182,16 @@ std::string ToString(const Quota& quota) {
 }
 
 std::string ToString(const QuotaExceeded& exceeded) {
-  std::string text =
-      fmt::format("quota of key \"{}\" {} {}", exceeded.key,
-                  QuotaExceededKindName(exceeded.kind), exceeded.quota);
+  if (exceeded.kind == QuotaExceeded::Kind::kConcurrency) {
+    return fmt::format("quota of key \"{}\": too many runs at once {}",
+                       exceeded.key, exceeded.quota);
+  }
+  std::string text = fmt::format("quota of key \"{}\" used up {}", exceeded.key,
+                                 exceeded.quota);
   if (exceeded.retry_after.has_value()) {
-    text += fmt::format(": retry after {}",
-                        procsandbox::FormatDuration(*exceeded.retry_after));
+    text +=
+        fmt::format("; retry after {}",
+                    sandbox_internal::FormatRetryAfter(*exceeded.retry_after));
   }
   return text;
 }
@@ -199,8 +203,9 @@ std::string ToString(const QuotaKeyStats& stats) {
   if (stats.quota.max_runs.has_value()) {
     text += fmt::format(", {} used, {} remaining", stats.used, stats.remaining);
     if (stats.remaining == 0) {
-      text += fmt::format(", retry after {}",
-                          procsandbox::FormatDuration(stats.retry_after));
+      text +=
+          fmt::format(", retry after {}",
+                      sandbox_internal::FormatRetryAfter(stats.retry_after));
     }
   }
   if (stats.rejected > 0) text += fmt::format(", {} rejected", stats.rejected);

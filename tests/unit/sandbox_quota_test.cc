@@ -1283,5 +1283,42 @@ TEST(SandboxQuotaTest, MaxRunsZeroIsRefusedNotACrash) {
   }
 }
 
+TEST(SandboxQuotaTest, TextsNameTheKeyTheQuotaAndARoundedUpRetry) {
+  Quota q;
+  q.max_concurrent = 1;
+  q.max_runs = 4;
+  q.window = absl::Minutes(10);
+  EXPECT_EQ(ToString(q), "{1 at once, 4 per 10m}");
+  EXPECT_EQ(ToString(Quota{}), "{no caps}");
+
+  QuotaExceeded rate;
+  rate.kind = QuotaExceeded::Kind::kRate;
+  rate.key = "client-0";
+  rate.quota = q;
+  rate.retry_after = absl::Minutes(2) + absl::Milliseconds(29'950);
+  // 2m29.95s is shown as 2m30s: never shorter than the wait.
+  EXPECT_EQ(fmt::format("{}", rate),
+            "quota of key \"client-0\" used up {1 at once, 4 per 10m}; "
+            "retry after 2m30s");
+  QuotaExceeded busy;
+  busy.kind = QuotaExceeded::Kind::kConcurrency;
+  busy.key = "client-1";
+  busy.quota = q;
+  EXPECT_EQ(ToString(busy),
+            "quota of key \"client-1\": too many runs at once {1 at once, 4 "
+            "per 10m}");
+  EXPECT_EQ(QuotaExceededKindName(busy.kind), "concurrency");
+
+  QuotaKeyStats stats;
+  stats.key = "client-0";
+  stats.quota = q;
+  stats.used = 4;
+  stats.retry_after = absl::Seconds(149) + absl::Milliseconds(100);
+  stats.rejected = 2;
+  EXPECT_EQ(ToString(stats),
+            "key \"client-0\" {1 at once, 4 per 10m}: 0 running, 0 queued, 4 "
+            "used, 0 remaining, retry after 2m30s, 2 rejected");
+}
+
 }  // namespace
 }  // namespace procsandbox
