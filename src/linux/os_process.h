@@ -147,6 +147,8 @@ class OsProcess final : public Process,
   void RemoveCgroupsNow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After the spawn: placement descriptors closed, spares made ahead.
   void CgroupsPlacedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The tree's CPU time (ns) at which the reactor stops it.
+  int64_t CpuKillAtNs() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmCpuCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnCpuCheck();
   // After the reap: the rest of the tree is killed, final usage read.

@@ -190,9 +190,22 @@ void OsProcess::RemoveCgroupsNow() {
 // --- Reactor side
 // ----------------------------------------------------------------
 
+int64_t OsProcess::CpuKillAtNs() const {
+  const int64_t limit = absl::ToInt64Nanoseconds(*limits_.cpu_time);
+  // When the first process's RLIMIT_CPU is the budget itself (a whole number
+  // of seconds), the kernel's SIGXCPU gets the first chance, as without
+  // cgroups: it comes at a scheduler tick while the process runs, so a few
+  // ms of CPU after the budget ran out (more on a busy host, where the
+  // process waits for the CPU). A tree is then stopped at most this much
+  // later than its budget.
+  constexpr int64_t kKernelSignalSlack = 50'000'000;  // 50 ms of CPU
+  constexpr int64_t kSecond = 1'000'000'000;
+  return limit % kSecond == 0 ? limit + kKernelSignalSlack : limit;
+}
+
 void OsProcess::ArmCpuCheck() {
   if (!limits_.cpu_time || cpu_group_ == nullptr || reaped_) return;
-  const int64_t limit = absl::ToInt64Nanoseconds(*limits_.cpu_time);
+  const int64_t limit = CpuKillAtNs();
   const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
   // The tree cannot use more than one CPU second per second and CPU: the
   // budget cannot run out before `left / cpus` from now.
@@ -211,7 +224,7 @@ void OsProcess::OnCpuCheck() {
   if (reaped_ || cpu_group_ == nullptr || !limits_.cpu_time) return;
   cgroup_usage_ = cpu_group_->ReadEndUsage();  // the totals, no open()
   const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
-  if (used < absl::ToInt64Nanoseconds(*limits_.cpu_time)) {
+  if (used < CpuKillAtNs()) {
     ArmCpuCheck();
     return;
   }
