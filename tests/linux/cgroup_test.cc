@@ -39,8 +39,10 @@ using ::procsandbox::testing::ExceededCpuTime;
 using ::procsandbox::testing::ExceededMemory;
 using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::IsOk;
+using ::procsandbox::testing::KilledBy;
 using ::procsandbox::testing::StatusIs;
 using ::procsandbox::testing::TimedOut;
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -204,6 +206,33 @@ TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
   EXPECT_GE(cpu, absl::Seconds(1));
   EXPECT_LT(cpu, absl::Milliseconds(1300));
   EXPECT_LT(r->outcome.wall_time, absl::Seconds(5));
+}
+
+// A lone program over a whole-second budget ends by the kernel's SIGXCPU,
+// as without cgroups, also on a busy host: there the reactor's tree check
+// used to see the budget spent before the kernel's tick-time check did, and
+// the same program ended by SIGKILL one run in two.
+TEST_F(CgroupTest, ALoneProgramOverItsCpuTimeGetsSigxcpuOnABusyHost) {
+  if (!Requires(LimitKind::kCpuTime)) GTEST_SKIP() << "cpu_time: " << caps_;
+  std::vector<std::shared_ptr<Process>> busy;
+  for (int i = 0; i < 2; ++i) {
+    Command burner = Helper({"burn-forever"});
+    burner.limits.wall_time = absl::Seconds(30);
+    busy.push_back(manager_->New(burner));
+    ASSERT_THAT(busy.back()->Start(), IsOk());
+  }
+  for (int i = 0; i < 2; ++i) {
+    Command cmd = Helper({"burn-forever"});
+    cmd.limits.cpu_time = absl::Seconds(1);
+    cmd.limits.wall_time = absl::Seconds(20);
+    EXPECT_THAT(procsandbox::Run(*manager_, cmd),
+                AllOf(ExceededCpuTime(), KilledBy(SIGXCPU)))
+        << "run " << i;
+  }
+  for (const std::shared_ptr<Process>& p : busy) {
+    ASSERT_THAT(p->Kill(), IsOk());
+    (void)p->Wait();
+  }
 }
 
 TEST_F(CgroupTest, SuspendFreezesABusyTreeAndResumeThawsIt) {
