@@ -22,6 +22,7 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::Cancelled;
@@ -29,15 +30,6 @@ using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::IsOkAndHolds;
 using ::procsandbox::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// Spins (yielding, no sleep) until `done`, for at most 10 s of real time.
-void AwaitState(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "state never reached";
-    std::this_thread::yield();
-  }
-}
 
 RunRequest Named(std::string id, std::string program) {
   RunRequest r = Request(std::move(program));

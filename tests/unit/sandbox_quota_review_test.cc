@@ -32,19 +32,11 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::StatusIs;
 using ::testing::HasSubstr;
-
-// Spins (yielding, no sleep) until `done`, for at most 10 s of real time.
-void AwaitState(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "state never reached";
-    std::this_thread::yield();
-  }
-}
 
 // Spins `d` of real time (lets another thread reach a lock it is about to
 // take; no sleep).

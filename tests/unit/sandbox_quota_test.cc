@@ -34,6 +34,7 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::IsOk;
@@ -46,15 +47,6 @@ using ::testing::IsEmpty;
 using ::testing::Not;
 
 constexpr char kSecret[] = "hunter2-s3cr3t-value";
-
-// Spins (yielding, no sleep) until `done`, for at most 10 s of real time.
-void AwaitState(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "state never reached";
-    std::this_thread::yield();
-  }
-}
 
 RunRequest Keyed(std::string id, std::string key,
                  std::string program = "sleeper") {

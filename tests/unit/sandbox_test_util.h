@@ -4,10 +4,15 @@
 #define PROCSANDBOX_TESTS_UNIT_SANDBOX_TEST_UTIL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/sandbox.h"
 
@@ -35,6 +40,16 @@ struct Rig {
     return policy;
   }
 };
+
+// Spins (yielding, no sleep) until `done`, for at most 10 s of real time:
+// the state of threads blocked in the sandbox, reached without a clock.
+inline void AwaitState(const std::function<bool()>& done) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (!done()) {
+    ASSERT_LT(absl::Now(), give_up) << "state never reached";
+    std::this_thread::yield();
+  }
+}
 
 inline RunRequest Request(std::string program,
                           std::vector<std::string> args = {}) {
