@@ -22,15 +22,15 @@ int64_t CeilDiv(int64_t a, int64_t b) { return a / b + (a % b != 0 ? 1 : 0); }
 ResolvedQuota::ResolvedQuota(const Quota& q) : quota(q) {
   if (q.max_concurrent.has_value()) max_concurrent = *q.max_concurrent;
   if (q.max_queued.has_value()) max_queued = *q.max_queued;
-  if (q.max_runs.has_value() && *q.max_runs > 0 &&
-      q.window > absl::ZeroDuration()) {
-    // Validated: max_runs >= 1, 0 < window <= 366 days (< 2^55 ns).
+  if (q.max_runs.has_value()) {
+    // Validated (ValidateQuotaPolicy; the Engine passes no quota for an
+    // invalid policy): max_runs >= 1, 0 < window <= 366 days (< 2^55 ns).
     has_rate = true;
-    // Rounded up, so max_runs runs never come back in less than the window.
-    interval_ns =
-        std::max<int64_t>(1, CeilDiv(absl::ToInt64Nanoseconds(absl::Ceil(
-                                         q.window, absl::Nanoseconds(1))),
-                                     *q.max_runs));
+    // Rounded up, so max_runs runs never come back in less than the window
+    // (and at least 1 ns).
+    interval_ns = CeilDiv(
+        absl::ToInt64Nanoseconds(absl::Ceil(q.window, absl::Nanoseconds(1))),
+        *q.max_runs);
     tolerance_ns = interval_ns * (*q.max_runs - 1);
   }
 }
@@ -104,10 +104,6 @@ void QuotaTable::GiveBack(KeyState& key, int64_t token, int64_t now_ns) const {
 
 bool QuotaTable::Idle(const KeyState& state, int64_t now_ns) {
   return state.running == 0 && state.queued == 0 && state.tat_ns <= now_ns;
-}
-
-bool QuotaTable::InUse(const KeyState& state, int64_t now_ns) {
-  return !Idle(state, now_ns);
 }
 
 void QuotaTable::DropIfIdle(absl::string_view key, const KeyState& state,

@@ -95,8 +95,9 @@ class QuotaTable {
                                int64_t now_ns);
   // A key not tracked: its full quota.
   QuotaKeyStats UntrackedStats(absl::string_view key) const;
-  // Whether StatsOf() would show anything but an untouched key.
-  static bool InUse(const KeyState& state, int64_t now_ns);
+  // No runs and a full bucket: the same as a key never seen (droppable;
+  // not listed in stats).
+  static bool Idle(const KeyState& state, int64_t now_ns);
 
   std::size_t size() const { return keys_.size(); }
   template <typename F>
@@ -105,7 +106,6 @@ class QuotaTable {
   }
 
  private:
-  static bool Idle(const KeyState& state, int64_t now_ns);
   // Drops every idle key, when the table has doubled since the last sweep or
   // the shortest window has passed since then: O(1) per new key amortized.
   void MaybeSweep(int64_t now_ns);

@@ -384,7 +384,7 @@ QueueStats RunQueue::StatsWithoutKeys(
     now = quotas_.ToNanos(clock_.Now());
     stats.tracked_keys = quotas_.size();
     quotas_.ForEach([&](const std::string& key, const KeyState& state) {
-      if (QuotaTable::InUse(state, now)) in_use.emplace_back(key, state);
+      if (!QuotaTable::Idle(state, now)) in_use.emplace_back(key, state);
     });
   }
   return stats;

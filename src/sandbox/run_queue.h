@@ -73,7 +73,7 @@ class RunQueue {
   // come in arrival order.
   using Emit = std::function<void(SandboxEvent::Kind, const Slot& slot,
                                   std::string detail)>;
-  // `quota`: per-key quotas when enabled (validated by the caller).
+  // `quota`: per-key quotas when enabled; must pass ValidateQuotaPolicy.
   RunQueue(const QueuePolicy& policy, const QuotaPolicy& quota,
            const Manager& clock, Emit emit);
 
