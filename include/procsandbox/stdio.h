@@ -14,7 +14,8 @@
 // Which kinds a stream accepts (checked by `ValidateStdio` and at Start()):
 //   stdin:          Inherit, Null, Pipe, File (read), Fd, Data
 //   stdout, stderr: Inherit, Null, Pipe, Capture, File (truncate/append), Fd,
-//                   Lines; stderr also ToStdout (merged into stdout's sink).
+//                   Lines, Chunks; stderr also ToStdout (merged into stdout's
+//                   sink).
 #ifndef PROCSANDBOX_STDIO_H_
 #define PROCSANDBOX_STDIO_H_
 
@@ -58,6 +59,7 @@ class PROCSANDBOX_EXPORT Stdio {
     kFd,       // a descriptor/handle the host owns; the child gets a copy
     kData,     // stdin: these bytes, then end of file
     kLines,    // stdout/stderr: each line to a callback, as it arrives
+    kChunks,   // stdout/stderr: the bytes to a callback, as they arrive
     kToStdout,  // stderr: the same sink as stdout (2>&1)
   };
 
@@ -68,7 +70,18 @@ class PROCSANDBOX_EXPORT Stdio {
   // for a process of the same manager (Wait() would wait for the thread that
   // runs it) nor destroy the manager; Kill(), Terminate() and a short Write()
   // are fine.
+  //
+  // The OS manager reads a stream one block at a time (at most the pipe's
+  // size) between its other work, so a program that floods its pipes delays
+  // nothing else; what it holds for lines is that block and the unterminated
+  // tail, however much the program writes.
   using LineCallback = std::function<void(absl::string_view line)>;
+  // Called with the stream's bytes as they arrive, unchanged, in pieces of
+  // any size (on the OS manager, one read of the pipe), never empty; the
+  // same threads and rules as LineCallback. For forwarding output elsewhere
+  // byte for byte (a last line without a newline stays without one) while
+  // Limits::output_bytes counts it.
+  using ChunkCallback = std::function<void(absl::string_view bytes)>;
 
   Stdio() = default;
 
@@ -80,6 +93,7 @@ class PROCSANDBOX_EXPORT Stdio {
   static Stdio Fd(NativeHandle fd);
   static Stdio Data(std::string bytes);
   static Stdio Lines(LineCallback callback);
+  static Stdio Chunks(ChunkCallback callback);
   static Stdio ToStdout();
 
   Kind kind() const { return kind_; }
@@ -90,11 +104,11 @@ class PROCSANDBOX_EXPORT Stdio {
   NativeHandle fd() const { return fd_; }
   // kData: the bytes.
   const std::string& data() const { return text_; }
-  // kLines: the callback (never null for kLines).
+  // kLines, kChunks: the callback (never null for them).
   const LineCallback& callback() const;
 
-  // Equal kinds and payloads; two kLines values are equal only when they are
-  // copies of the same Stdio::Lines() value.
+  // Equal kinds and payloads; two kLines (kChunks) values are equal only when
+  // they are copies of the same Stdio::Lines() (Stdio::Chunks()) value.
   friend PROCSANDBOX_EXPORT bool operator==(const Stdio& a, const Stdio& b);
   friend bool operator!=(const Stdio& a, const Stdio& b) { return !(a == b); }
 
@@ -107,7 +121,7 @@ class PROCSANDBOX_EXPORT Stdio {
 };
 
 // "default", "inherit", "null", "pipe", "capture", "file", "fd", "data",
-// "lines", "to_stdout".
+// "lines", "chunks", "to_stdout".
 PROCSANDBOX_EXPORT absl::string_view StdioKindName(Stdio::Kind kind);
 
 // OK, or InvalidArgument naming the stream and what is wrong: a kind the

@@ -33,6 +33,8 @@ absl::string_view FactoryName(Stdio::Kind kind) {
       return "Stdio::Data";
     case Stdio::Kind::kLines:
       return "Stdio::Lines";
+    case Stdio::Kind::kChunks:
+      return "Stdio::Chunks";
     case Stdio::Kind::kToStdout:
       return "Stdio::ToStdout";
   }
@@ -150,6 +152,13 @@ Stdio Stdio::Lines(LineCallback callback) {
   return stdio;
 }
 
+Stdio Stdio::Chunks(ChunkCallback callback) {
+  Stdio stdio;
+  stdio.kind_ = Kind::kChunks;
+  stdio.callback_ = std::make_shared<const ChunkCallback>(std::move(callback));
+  return stdio;
+}
+
 Stdio Stdio::ToStdout() {
   Stdio stdio;
   stdio.kind_ = Kind::kToStdout;
@@ -172,6 +181,7 @@ bool operator==(const Stdio& a, const Stdio& b) {
     case Stdio::Kind::kData:
       return a.text_ == b.text_;
     case Stdio::Kind::kLines:
+    case Stdio::Kind::kChunks:
       return a.callback_ == b.callback_;
     case Stdio::Kind::kDefault:
     case Stdio::Kind::kInherit:
@@ -204,6 +214,8 @@ absl::string_view StdioKindName(Stdio::Kind kind) {
       return "data";
     case Stdio::Kind::kLines:
       return "lines";
+    case Stdio::Kind::kChunks:
+      return "chunks";
     case Stdio::Kind::kToStdout:
       return "to_stdout";
   }
@@ -220,13 +232,15 @@ absl::Status ValidateStdio(Stream stream, const Stdio& stdio) {
       return absl::OkStatus();
     case Stdio::Kind::kCapture:
     case Stdio::Kind::kLines:
+    case Stdio::Kind::kChunks:
       if (is_stdin) {
         return StdioError(stream,
                           absl::StrCat(FactoryName(stdio.kind()),
                                        " is only for stdout and stderr"));
       }
-      if (stdio.kind() == Stdio::Kind::kLines && !stdio.callback()) {
-        return StdioError(stream, "Stdio::Lines has an empty callback");
+      if (stdio.kind() != Stdio::Kind::kCapture && !stdio.callback()) {
+        return StdioError(stream, absl::StrCat(FactoryName(stdio.kind()),
+                                               " has an empty callback"));
       }
       return absl::OkStatus();
     case Stdio::Kind::kFile:

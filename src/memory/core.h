@@ -68,7 +68,7 @@ struct OutputSink {
   // kPipe: bytes the host took out of the pipe and has not returned yet.
   std::string host_buffer;
   bool truncated = false;
-  // kLines: the unterminated tail, and the callback.
+  // kLines: the unterminated tail, and the callback (kChunks: the callback).
   std::string partial_line;
   Stdio::LineCallback callback;
   // kFile: the fake file's path.
@@ -215,8 +215,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // releasing `lock`) or run a handler (unlocked).
   void PollLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Routes bytes a program writes to a sink that is not a pipe; complete
-  // lines for a Stdio::Lines sink go to `lines`, for the caller to deliver
-  // outside the lock.
+  // lines for a Stdio::Lines sink (the bytes, for a Stdio::Chunks sink) go to
+  // `lines`, for the caller to deliver outside the lock.
   void WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
                    std::vector<std::string>* lines)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

@@ -77,6 +77,7 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
       return;
     case Stdio::Kind::kCapture:
     case Stdio::Kind::kLines:
+    case Stdio::Kind::kChunks:
       break;
     default:  // null, inherit, a descriptor: nothing to keep
       return;
@@ -96,6 +97,10 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
   p.kept_bytes += static_cast<int64_t>(kept.size());
   if (sink.kind == Stdio::Kind::kCapture) {
     sink.buffer.append(kept.data(), kept.size());
+    return;
+  }
+  if (sink.kind == Stdio::Kind::kChunks) {
+    if (!kept.empty()) lines->emplace_back(kept);
     return;
   }
   sink.partial_line.append(kept.data(), kept.size());

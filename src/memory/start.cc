@@ -30,6 +30,7 @@ void OpenSink(const Stdio& stdio, OutputSink& sink,
       sink.kind = Stdio::Kind::kNull;
       break;
     case Stdio::Kind::kLines:
+    case Stdio::Kind::kChunks:
       sink.callback = stdio.callback();
       break;
     case Stdio::Kind::kFile: {

@@ -121,6 +121,39 @@ TEST(MemoryStreamsTest, LinesCallbackGetsEachLineAndTheUnterminatedLast) {
   EXPECT_EQ(r->stdout_, "");  // lines are delivered, not captured
 }
 
+// Chunks get the bytes unchanged (no line splitting, a last line keeps its
+// missing newline) and count against the output cap like capture.
+TEST(MemoryStreamsTest, ChunksCallbackGetsTheBytesUnchangedUpToTheCap) {
+  MemoryManager fake;
+  fake.Register("talk", [](FakeProcess& p) {
+    p.WriteStdout("one\ntw");
+    p.WriteStderr("err");
+    p.WriteStdout("o\nthree");
+    return 0;
+  });
+  std::string out, err;
+  Command cmd("talk");
+  cmd.stdout_ = Stdio::Chunks([&out](absl::string_view b) {
+    EXPECT_FALSE(b.empty());
+    out.append(b.data(), b.size());
+  });
+  cmd.stderr_ = Stdio::Chunks(
+      [&err](absl::string_view b) { err.append(b.data(), b.size()); });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(out, "one\ntwo\nthree");
+  EXPECT_EQ(err, "err");
+
+  out.clear();
+  err.clear();
+  cmd.limits.output_bytes = 8;
+  cmd.on_output_limit = OutputLimitAction::kStop;
+  r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(out + err, "one\ntwer");
+  EXPECT_EQ(r->outcome.reason, ExitReason::kOutputExceeded);
+}
+
 TEST(MemoryStreamsTest, CaptureIsTruncatedAtTheOutputLimitAndTheProgramRunsOn) {
   MemoryManager fake;
   fake.Register("flood", [](FakeProcess& p) {

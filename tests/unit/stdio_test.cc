@@ -86,6 +86,34 @@ TEST(StdioTest, LinesCallsTheGivenCallback) {
   EXPECT_EQ(lines, std::vector<std::string>{"hello"});
 }
 
+TEST(StdioTest, ChunksCallsTheGivenCallback) {
+  std::string bytes;
+  const Stdio stdio = Stdio::Chunks([&bytes](absl::string_view chunk) {
+    bytes.append(chunk.data(), chunk.size());
+  });
+  EXPECT_EQ(stdio.kind(), Stdio::Kind::kChunks);
+  EXPECT_EQ(StdioKindName(stdio.kind()), "chunks");
+  stdio.callback()("a\nb");
+  EXPECT_EQ(bytes, "a\nb");
+  const Stdio copy = stdio;
+  EXPECT_EQ(copy, stdio);
+  EXPECT_NE(stdio, Stdio::Chunks([](absl::string_view) {}));
+}
+
+TEST(ValidateStdioTest, ChunksIsForOutputWithACallback) {
+  const Stdio chunks = Stdio::Chunks([](absl::string_view) {});
+  EXPECT_TRUE(ValidateStdio(Stream::kStdout, chunks).ok());
+  EXPECT_TRUE(ValidateStdio(Stream::kStderr, chunks).ok());
+  const absl::Status on_stdin = ValidateStdio(Stream::kStdin, chunks);
+  EXPECT_TRUE(absl::IsInvalidArgument(on_stdin));
+  EXPECT_THAT(std::string(on_stdin.message()),
+              ::testing::HasSubstr("Stdio::Chunks is only for stdout"));
+  const absl::Status empty =
+      ValidateStdio(Stream::kStdout, Stdio::Chunks(nullptr));
+  EXPECT_THAT(std::string(empty.message()),
+              ::testing::HasSubstr("Stdio::Chunks has an empty callback"));
+}
+
 TEST(StdioTest, CallbackOfOtherKindsIsEmpty) {
   EXPECT_FALSE(Stdio::Capture().callback());
   EXPECT_FALSE(Stdio().callback());
