@@ -68,7 +68,10 @@ enum class OutputLimitAction {
   // capture truncated. The program runs on.
   kTruncate,
   // As kTruncate, and stop the process (TERM, then KILL after the grace): the
-  // outcome is kOutputExceeded.
+  // outcome is kOutputExceeded — also when the program had already exited
+  // (with any status) before the stop reached it: output was dropped, so the
+  // run never reads as a clean exit. Only an earlier cause (a deadline, a
+  // cancel) is reported instead.
   kStop,
 };
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
+
 namespace procsandbox::internal {
 
 // Moves every complete line of `partial` (without its '\n') to `lines`,
@@ -22,6 +24,45 @@ inline void TakeCompleteLines(std::string& partial,
     start = nl + 1;
   }
   partial.erase(0, start);
+}
+
+// Splits a block of output read after `partial` (the unterminated tail of
+// earlier blocks) without copying the block: `head` gets the line that
+// `partial` began and `data` ends (empty when `partial` was), `body` the
+// complete lines that follow it inside `data`, each with its '\n'; what
+// follows the last '\n' becomes the new `partial`. A tail grown large (one
+// long line) is handed to `head` whole, so its memory goes with the delivery.
+inline void SplitLines(std::string& partial, absl::string_view data,
+                       std::string& head, absl::string_view& body) {
+  head.clear();
+  body = absl::string_view();
+  const std::size_t first = data.find('\n');
+  if (first == absl::string_view::npos) {
+    partial.append(data.data(), data.size());
+    return;
+  }
+  const std::size_t last = data.rfind('\n');
+  std::size_t body_start = 0;
+  if (!partial.empty()) {
+    head = std::move(partial);
+    head.append(data.data(), first);
+    body_start = first + 1;
+  }
+  body = data.substr(body_start, last + 1 - body_start);
+  partial = std::string(data.substr(last + 1));
+}
+
+// Calls `callback` with `head` (when not empty) and then with each line of
+// `body` (complete lines, each ending in '\n'), without the '\n'.
+template <typename Callback>
+void DeliverLines(const Callback& callback, const std::string& head,
+                  absl::string_view body) {
+  if (!head.empty()) callback(absl::string_view(head));
+  while (!body.empty()) {
+    const std::size_t nl = body.find('\n');
+    callback(body.substr(0, nl));
+    body.remove_prefix(nl + 1);
+  }
 }
 
 // Takes from the front of `buffer` its first line without the '\n' (or all

@@ -113,7 +113,7 @@ class OsProcess final : public Process,
     std::string kept;        // capture
     bool truncated = false;  // capture
     std::string partial;     // lines: the unterminated tail
-    Stdio::LineCallback callback;
+    Stdio::LineCallback callback;  // lines or chunks
     std::string host_buffer;  // pipe: read by the host, not returned yet
     bool host_eof = false;    // pipe
   };

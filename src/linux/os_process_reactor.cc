@@ -94,28 +94,35 @@ void OsProcess::OnStdinWritable() {
 }
 
 void OsProcess::OnOutput(Stream stream) {
-  std::vector<std::string> lines;
+  // One read per wake-up: a program that keeps its pipe full gets one block
+  // and then waits its turn behind the timers, the other descriptors and
+  // the posted work (epoll is level-triggered and queues a ready descriptor
+  // behind the others). The lines of that block are delivered after the
+  // mutex is released, as views into the block: what is held for lines is
+  // the block and the unterminated tail, however much the program writes.
+  static thread_local std::string block(kReadBlock, '\0');
+  std::string head;        // the tail of earlier blocks + its end
+  absl::string_view body;  // complete lines inside `block`
   Stdio::LineCallback callback;
   bool stream_ended = false;
   {
     absl::MutexLock lock(&mu_);
     Output& o = stream == Stream::kStdout ? out_ : err_;
     if (!o.open) return;
-    static thread_local std::string block(kReadBlock, '\0');
-    for (;;) {
-      const ssize_t n = read(o.fd.get(), block.data(), block.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN) break;
-      if (n <= 0) {  // end of file (or an error: the same for us)
-        core_->reactor->Unwatch(o.fd.get());
-        o.fd.reset();
-        o.open = false;
-        if (o.kind == Stdio::Kind::kLines && !o.partial.empty()) {
-          lines.push_back(std::move(o.partial));
-          o.partial.clear();
-        }
-        break;
+    ssize_t n;
+    do {
+      n = read(o.fd.get(), block.data(), block.size());
+    } while (n < 0 && errno == EINTR);
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {  // end of file (or an error: the same for us)
+      core_->reactor->Unwatch(o.fd.get());
+      o.fd.reset();
+      o.open = false;
+      if (o.kind == Stdio::Kind::kLines && !o.partial.empty()) {
+        head = std::move(o.partial);
+        o.partial = std::string();
       }
+    } else {
       received_ += n;
       absl::string_view data(block.data(), static_cast<std::size_t>(n));
       if (limits_.output_bytes) {
@@ -125,6 +132,9 @@ void OsProcess::OnOutput(Stream stream) {
           data = data.substr(0, static_cast<std::size_t>(room));
           o.truncated = true;
           if (command_.on_output_limit == OutputLimitAction::kStop) {
+            // Output was dropped: the outcome says so even when the program
+            // has already exited and the stop reaches nobody.
+            if (!cause_) cause_ = ExitReason::kOutputExceeded;
             TerminateLocked(ExitReason::kOutputExceeded);
           }
         }
@@ -132,19 +142,24 @@ void OsProcess::OnOutput(Stream stream) {
       kept_ += static_cast<int64_t>(data.size());
       if (o.kind == Stdio::Kind::kCapture) {
         o.kept.append(data.data(), data.size());
+      } else if (o.kind == Stdio::Kind::kChunks) {
+        body = data;
       } else {
-        o.partial.append(data.data(), data.size());
-        internal::TakeCompleteLines(o.partial, lines);
+        internal::SplitLines(o.partial, data, head, body);
       }
-      // A short read drained the pipe: back to epoll (level-triggered)
-      // without the read(2) that would only say EAGAIN.
-      if (static_cast<std::size_t>(n) < block.size()) break;
     }
     stream_ended = !o.open;
-    callback = o.callback;
-    if (!lines.empty() && !callback) lines.clear();
+    if (o.callback) callback = o.callback;
   }
-  for (const std::string& line : lines) callback(line);
+  if (callback) {
+    Output& o = stream == Stream::kStdout ? out_ : err_;
+    // The kind is fixed once started: read without the lock.
+    if (o.kind == Stdio::Kind::kChunks) {
+      if (!body.empty()) callback(body);
+    } else {
+      internal::DeliverLines(callback, head, body);
+    }
+  }
   if (!stream_ended) return;  // only an end of file can finish the process
   absl::MutexLock lock(&mu_);
   MaybeFinish();

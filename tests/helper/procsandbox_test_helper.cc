@@ -273,6 +273,25 @@ void WriteBoth(const Args& a) {
   WritePattern(a.number[0], STDOUT_FILENO, STDERR_FILENO);
 }
 
+// Lines of LEN bytes (LEN-1 pattern letters and '\n') to stdout, and from a
+// forked child the same to stderr, in blocks of whole lines (one line per
+// block when LEN is above 64 KiB), until something stops them: two writers
+// that keep both pipes full, as fast as write(2) goes.
+void FloodLines(const Args& a) {
+  const auto len =
+      static_cast<size_t>(std::min<long long>(std::max(1LL, a.number[0]),
+                                              1LL << 30));
+  std::string block;
+  for (size_t i = 0; i < std::max(len, kBlock - kBlock % len); ++i) {
+    block.push_back(i % len == len - 1 ? '\n'
+                                       : static_cast<char>('a' + i % 26));
+  }
+  const pid_t child = fork();
+  if (child < 0) Fail("fork", errno);
+  const int fd = child == 0 ? STDERR_FILENO : STDOUT_FILENO;
+  for (;;) Write(fd, block.data(), block.size());
+}
+
 void Print(const Args& a) { PrintLine(a.text); }
 void PrintStderr(const Args& a) { PrintLine(a.text, STDERR_FILENO); }
 
@@ -534,6 +553,7 @@ constexpr Step kSteps[] = {
     {"write-stdout", "N", "BYTES", WriteStdout},
     {"write-stderr", "N", "BYTES", WriteStderr},
     {"write-both", "N", "BYTES", WriteBoth},
+    {"flood-lines", "N", "LEN", FloodLines},
     {"print", "T", "TEXT", Print},
     {"print-stderr", "T", "TEXT", PrintStderr},
     {"print-env", "", "", PrintEnv},
