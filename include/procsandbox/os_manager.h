@@ -76,6 +76,11 @@ struct PROCSANDBOX_EXPORT OsManagerOptions {
   // After the child exited, how long output still held open by a descendant
   // (a daemonised grandchild) is drained before Wait() returns anyway.
   absl::Duration drain_after_exit = absl::Milliseconds(200);
+  // A Stdio::File that is a FIFO opens when its other end is opened too, as
+  // a shell's `<` and `>` do: Start() waits for that at most the command's
+  // wall-time limit, or this long without one, then fails with
+  // DeadlineExceeded naming the file. No open(2) blocks past it.
+  absl::Duration fifo_open_timeout = absl::Seconds(10);
   // Linux: put each process tree in a cgroup of its own where this host
   // allows it (capabilities() says what it found). Memory, processes, CPU
   // time and CPU weight then hold for every descendant, usage covers the

@@ -24,6 +24,7 @@
 #include "common/line_buffer.h"
 #include "fmt/format.h"
 #include "linux/errno_status.h"
+#include "linux/open_file.h"
 #include "linux/os_process_util.h"
 #include "linux/program_path.h"
 #include "linux/spawn.h"
@@ -57,7 +58,8 @@ absl::Status SetNonBlocking(int fd) {
 // The descriptor a child gets for an output stream; `parent` receives the
 // read end when the library or the host reads the stream.
 absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
-                                    std::size_t pipe_size, UniqueFd& parent,
+                                    std::size_t pipe_size,
+                                    absl::Duration open_limit, UniqueFd& parent,
                                     int& child_fd) {
   UniqueFd child;
   switch (stdio.kind()) {
@@ -74,14 +76,13 @@ absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
       return child;
     case Stdio::Kind::kFile: {
       const int flags =
-          O_WRONLY | O_CREAT | O_CLOEXEC |
+          O_WRONLY | O_CREAT |
           (stdio.file_mode() == FileMode::kAppend ? O_APPEND : O_TRUNC);
-      child.reset(open(stdio.path().c_str(), flags, 0644));
-      if (!child.valid()) {
-        return ErrnoStatus(
-            errno, fmt::format("open {} file \"{}\"", StreamName(stream),
-                               stdio.path()));
-      }
+      absl::StatusOr<UniqueFd> opened = OpenWithin(
+          stdio.path(), flags, 0644, open_limit,
+          fmt::format("open {} file \"{}\"", StreamName(stream), stdio.path()));
+      if (!opened.ok()) return opened.status();
+      child = *std::move(opened);
       break;
     }
     default: {  // capture, lines, pipe
@@ -285,6 +286,8 @@ absl::Status OsProcess::StartLocked() {
   // Standard streams: what the child gets, and the parent's ends.
   UniqueFd child_in, child_out, child_err;
   const Stdio& in = command_.stdin_;
+  const absl::Duration open_limit =
+      limits_.wall_time.value_or(core_->options.fifo_open_timeout);
   switch (in.kind()) {
     case Stdio::Kind::kInherit:
       plan.stdio[0] = kKeepFd;
@@ -292,15 +295,18 @@ absl::Status OsProcess::StartLocked() {
     case Stdio::Kind::kFd:
       plan.stdio[0] = static_cast<int>(in.fd());
       break;
-    case Stdio::Kind::kFile:
-      child_in.reset(open(in.path().c_str(), O_RDONLY | O_CLOEXEC));
-      if (!child_in.valid()) {
-        if (errno == ENOENT) return internal::StdinFileNotFoundError(in.path());
-        return ErrnoStatus(errno,
-                           fmt::format("open stdin file \"{}\"", in.path()));
+    case Stdio::Kind::kFile: {
+      absl::StatusOr<UniqueFd> opened =
+          OpenWithin(in.path(), O_RDONLY, 0, open_limit,
+                     fmt::format("open stdin file \"{}\"", in.path()));
+      if (absl::IsNotFound(opened.status())) {
+        return internal::StdinFileNotFoundError(in.path());
       }
+      if (!opened.ok()) return opened.status();
+      child_in = *std::move(opened);
       plan.stdio[0] = child_in.get();
       break;
+    }
     case Stdio::Kind::kData:
     case Stdio::Kind::kPipe: {
       UniqueFd read_end, write_end;
@@ -321,16 +327,18 @@ absl::Status OsProcess::StartLocked() {
       break;
   }
   const std::size_t pipe_size = core_->options.capture_pipe_bytes;
-  absl::StatusOr<UniqueFd> out = OpenOutput(Stream::kStdout, command_.stdout_,
-                                            pipe_size, out_.fd, plan.stdio[1]);
+  absl::StatusOr<UniqueFd> out =
+      OpenOutput(Stream::kStdout, command_.stdout_, pipe_size, open_limit,
+                 out_.fd, plan.stdio[1]);
   if (!out.ok()) return out.status();
   child_out = *std::move(out);
   if (command_.stderr_.kind() == Stdio::Kind::kToStdout) {
     // 2>&1: with stdout the host's own, that is the child's descriptor 1.
     plan.stdio[2] = plan.stdio[1] == kKeepFd ? 1 : plan.stdio[1];
   } else {
-    absl::StatusOr<UniqueFd> err = OpenOutput(
-        Stream::kStderr, command_.stderr_, pipe_size, err_.fd, plan.stdio[2]);
+    absl::StatusOr<UniqueFd> err =
+        OpenOutput(Stream::kStderr, command_.stderr_, pipe_size, open_limit,
+                   err_.fd, plan.stdio[2]);
     if (!err.ok()) return err.status();
     child_err = *std::move(err);
   }
@@ -338,8 +346,10 @@ absl::Status OsProcess::StartLocked() {
                                std::pair{&err_, &command_.stderr_}}) {
     output->kind = stdio->kind();
     output->open = output->fd.valid() && output->kind != Stdio::Kind::kPipe;
-    if (output->kind == Stdio::Kind::kLines)
+    if (output->kind == Stdio::Kind::kLines ||
+        output->kind == Stdio::Kind::kChunks) {
       output->callback = stdio->callback();
+    }
   }
 
   absl::StatusOr<Spawned> spawned = Spawn(plan);

@@ -1,0 +1,35 @@
+// OpenWithin: open(2) of a file given as a child's stdio, never blocking past
+// a bound.
+//
+// open(2) of a FIFO blocks until its other end is opened too — forever when
+// nobody comes, with the caller's process mutex held and the host deaf. Here
+// a FIFO (told by an O_PATH descriptor, which opens neither end) waits for
+// its partner on a helper thread for at most `limit`; on time-out the
+// helper's open is released (by opening the other end for a moment) and the
+// call fails with DeadlineExceeded. Every other file is opened non-blocking.
+// What the child gets is an ordinary blocking descriptor.
+#ifndef PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
+#define PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "linux/unique_fd.h"
+
+namespace procsandbox::linux_internal {
+
+// `flags` is O_RDONLY or O_WRONLY with creation flags (O_CLOEXEC is added).
+// Errors begin with `what` (`open stdin file "in.fifo"`): the errno's Status,
+// or DeadlineExceeded when `path` is a FIFO whose other end nobody opened
+// within `limit`.
+absl::StatusOr<UniqueFd> OpenWithin(const std::string& path, int flags,
+                                    mode_t mode, absl::Duration limit,
+                                    absl::string_view what);
+
+}  // namespace procsandbox::linux_internal
+
+#endif  // PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
