@@ -32,7 +32,10 @@
 namespace procsandbox::linux_internal {
 namespace {
 
-constexpr std::size_t kReadBlock = 1024 * 1024;
+// What one wake-up reads of one stream: small enough that a batch of full
+// pipes leaves the reactor soon for its timers and exits, large enough that
+// a single stream still moves at pipe speed.
+constexpr std::size_t kReadBlock = 256 * 1024;
 
 }  // namespace
 
@@ -43,8 +46,9 @@ void OsProcess::Arm() {
   std::shared_ptr<OsProcess> self = shared_from_this();
   Reactor& reactor = *core_->reactor;
   absl::MutexLock lock(&mu_);
-  (void)reactor.Watch(pidfd_.get(), EPOLLIN,
-                      [self](uint32_t) { self->OnExit(); });
+  (void)reactor.Watch(
+      pidfd_.get(), EPOLLIN, [self](uint32_t) { self->OnExit(); },
+      /*urgent=*/true);
   if (out_.open) {
     (void)reactor.Watch(out_.fd.get(), EPOLLIN,
                         [self](uint32_t) { self->OnOutput(Stream::kStdout); });

@@ -84,14 +84,15 @@ bool Reactor::OnReactorThread() const {
   return std::this_thread::get_id() == thread_.get_id();
 }
 
-absl::Status Reactor::Watch(int fd, uint32_t events, FdCallback callback) {
+absl::Status Reactor::Watch(int fd, uint32_t events, FdCallback callback,
+                            bool urgent) {
   struct epoll_event ev = {};
   ev.events = events;
   ev.data.fd = fd;
   if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0) {
     return ErrnoStatus(errno, "watch a child's descriptor");
   }
-  watches_[fd] = std::make_shared<FdCallback>(std::move(callback));
+  watches_[fd] = {std::make_shared<FdCallback>(std::move(callback)), urgent};
   return absl::OkStatus();
 }
 
@@ -160,26 +161,37 @@ void Reactor::Loop() {
   for (;;) {
     const int n = epoll_wait(epoll_.get(), events, kMaxEvents, -1);
     if (n < 0 && errno != EINTR) return;  // cannot happen with a valid epoll
+    // Timers and urgent watches first, then the rest in epoll's order
+    // (level-triggered: a stream still full is reported again next time,
+    // behind the others).
     bool timer_fired = false;
     for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == wake_.get()) {
-        uint64_t count;
-        (void)!read(wake_.get(), &count, sizeof(count));
-      } else if (fd == timer_.get()) {
+      if (events[i].data.fd == timer_.get()) {
         uint64_t count;
         (void)!read(timer_.get(), &count, sizeof(count));
         timer_fired = true;
-      } else {
+      }
+    }
+    if (timer_fired) RunDueTimers();
+    for (const bool urgent : {true, false}) {
+      for (int i = 0; i < n; ++i) {
+        const int fd = events[i].data.fd;
+        if (fd == timer_.get()) continue;
+        if (fd == wake_.get()) {
+          if (urgent) {
+            uint64_t count;
+            (void)!read(wake_.get(), &count, sizeof(count));
+          }
+          continue;
+        }
         auto it = watches_.find(fd);
         // The callback may unwatch (and close) its own fd: keep it alive.
-        if (it != watches_.end()) {
-          std::shared_ptr<FdCallback> callback = it->second;
+        if (it != watches_.end() && it->second.urgent == urgent) {
+          std::shared_ptr<FdCallback> callback = it->second.callback;
           (*callback)(events[i].events);
         }
       }
     }
-    if (timer_fired) RunDueTimers();
     std::vector<std::function<void()>> posted;
     {
       absl::MutexLock lock(&mu_);

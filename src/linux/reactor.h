@@ -44,8 +44,11 @@ class Reactor {
   void Post(std::function<void()> fn);
   bool OnReactorThread() const;
 
-  // Reactor thread only.
-  absl::Status Watch(int fd, uint32_t events, FdCallback callback);
+  // Reactor thread only. Each wake-up runs the due timers and the `urgent`
+  // watches (exits) before the others (output), so that a stop is never
+  // queued behind blocks of output.
+  absl::Status Watch(int fd, uint32_t events, FdCallback callback,
+                     bool urgent = false);
   void Unwatch(int fd);
   // Calls `fn` at `deadline_ns` (MonotonicNanos) or soon after; returns an id
   // for CancelTimer.
@@ -68,7 +71,11 @@ class Reactor {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
 
   // Reactor-thread state.
-  absl::flat_hash_map<int, std::shared_ptr<FdCallback>> watches_;
+  struct WatchEntry {
+    std::shared_ptr<FdCallback> callback;
+    bool urgent = false;
+  };
+  absl::flat_hash_map<int, WatchEntry> watches_;
   std::multimap<int64_t, uint64_t> timers_by_time_;
   absl::flat_hash_map<uint64_t, std::pair<int64_t, std::function<void()>>>
       timers_;
