@@ -196,8 +196,48 @@ TEST_F(CliTest, OutputOverTheLimitIsStoppedAndCut) {
   EXPECT_EQ(ReadFile(Path("r.json")).empty(), false);
   json j = json::parse(ReadFile(Path("r.json")));
   EXPECT_EQ(j["status"], "output_exceeded");
-  EXPECT_LE(r.out.size(), 1024u + 1);  // the cut line gets its newline
+  EXPECT_EQ(r.out.size(), 1024u);  // forwarded byte for byte, cut exactly
   EXPECT_EQ(j["limits"]["output_bytes"], 1024);
+}
+
+TEST_F(CliTest, ForwardedOutputIsPassedOnByteForByte) {
+  // Before: line by line, with a newline added to a last line without one.
+  ToolRun r = Run({"run", "--quiet", "--output-limit", "1M", "--", "/bin/sh",
+                   "-c", "printf 'a\\n\\377b'; printf 'err' >&2"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "a\n\xff"
+            "b");
+  EXPECT_EQ(r.err, "err");
+}
+
+TEST_F(CliTest, AReaderThatGoesAwayStopsTheProgramAsAPipelineWould) {
+  // `procsandbox run --output-limit ... -- yes | head -1`: the program gets
+  // SIGPIPE (exit 141) instead of running on until the output limit or the
+  // timeout (before: 124 after the timeout).
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  std::vector<std::string> args = {
+      kTool, "run", "--quiet", "--output-limit", "10G", "--timeout",
+      "30s", "--",  "yes"};
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ),
+            0);
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  char first[2] = {};
+  ASSERT_EQ(read(fds[0], first, sizeof(first)), 2);  // "y\n": it runs
+  close(fds[0]);                                     // the reader goes away
+  int wstatus = 0;
+  ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGPIPE);
 }
 
 TEST_F(CliTest, AForkBombSaysHowManyForksWereRefused) {

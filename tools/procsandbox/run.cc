@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -58,21 +60,37 @@ void Say(bool quiet, const std::string& line) {
 }
 
 // A destination for forwarded output: the tool's own descriptor or a file.
+// The library reads the program's pipe a block at a time and hands each
+// block here unchanged (Stdio::Chunks): one write(2) per block, nothing
+// held, so forwarding costs about what `cat` does.
 struct Sink {
   int fd = -1;
   bool owned = false;
+  // The reader went away (EPIPE): the program is stopped as in a pipeline.
+  std::function<void()> on_reader_gone;
+  bool reader_gone = false;
   ~Sink() {
     if (owned) close(fd);
   }
-  void Write(const std::string& line) const {
-    std::string data = line + "\n";
-    const char* p = data.data();
-    std::size_t left = data.size();
-    while (left > 0) {
-      const ssize_t n = write(fd, p, left);
-      if (n <= 0) return;  // a closed reader: the rest is dropped
-      p += n;
-      left -= static_cast<std::size_t>(n);
+  void Write(absl::string_view data) {
+    if (reader_gone) {
+      // The program lived through its SIGPIPE and writes on: in a pipeline
+      // its writes would fail; here it is stopped.
+      if (on_reader_gone) on_reader_gone();
+      return;
+    }
+    while (!data.empty()) {
+      const ssize_t n = write(fd, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EPIPE) {
+        // Called on the library's thread, where SIGPIPE is blocked: the
+        // tool lives on and stops the program instead.
+        reader_gone = true;
+        if (on_reader_gone) on_reader_gone();
+        return;
+      }
+      if (n <= 0) return;
+      data.remove_prefix(static_cast<std::size_t>(n));
     }
   }
 };
@@ -118,13 +136,25 @@ int RunProgram(RunPlan plan) {
       if (!workdir.empty()) (void)RemoveWorkdir(workdir);
       return kExitToolFailed;
     }
-    plan.command.stdout_ = Stdio::Lines(
-        [&out](absl::string_view line) { out.Write(std::string(line)); });
-    plan.command.stderr_ = Stdio::Lines(
-        [&err](absl::string_view line) { err.Write(std::string(line)); });
+    plan.command.stdout_ =
+        Stdio::Chunks([&out](absl::string_view bytes) { out.Write(bytes); });
+    plan.command.stderr_ =
+        Stdio::Chunks([&err](absl::string_view bytes) { err.Write(bytes); });
   }
 
   std::shared_ptr<Process> process = (*manager)->New(plan.command);
+  // A reader of forwarded output that goes away (`... | head -1`): the
+  // program gets SIGPIPE, as its own write into a closed pipe would give
+  // it; one that ignores it and writes on is terminated.
+  std::weak_ptr<Process> weak = process;
+  auto stops = std::make_shared<int>(0);  // both sinks run on one thread
+  for (Sink* sink : {&out, &err}) {
+    sink->on_reader_gone = [weak, stops] {
+      std::shared_ptr<Process> p = weak.lock();
+      if (!p || *stops == 2) return;
+      (void)(++*stops == 1 ? p->Signal(SIGPIPE) : p->Terminate());
+    };
+  }
   const Limits limits = process->GetLimits();
   int status = kExitToolFailed;
   absl::Status started = process->Start();
