@@ -38,10 +38,13 @@ namespace procsandbox {
 struct PROCSANDBOX_EXPORT OsManagerEvent {
   enum class Kind {
     // At creation: a group left by an earlier host of this library that
-    // crashed was killed and removed (detail: its directory).
+    // crashed was killed and removed (detail: its directory). A group whose
+    // manager is alive, in any pid namespace, is never removed.
     kStaleCgroupRemoved,
     // A group could not be removed after its process ended (detail: which,
-    // and why); the manager tries again when it is destroyed.
+    // and why); the manager tries again when it is destroyed. At creation:
+    // a stale group could not be removed, or another manager's group could
+    // not be checked ("...; left alone").
     kCgroupCleanupFailed,
     // A process ran without a cgroup it should have had, on rlimits
     // (detail: the limit and why); never in strict mode, which fails Start().

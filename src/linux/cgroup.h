@@ -3,11 +3,12 @@
 // usage is exact, and a stop reaches processes that left the process group.
 //
 // A driver (`CgroupDriver`) is one cgroup version in use by one manager; it
-// owns a directory of its own, `procsandbox-<host pid>-<host start time>-<n>`,
-// under the parent group it was given in each hierarchy, and creates one
-// `Cgroup` per process tree below it. On a hybrid host the manager uses both:
-// the v2 group tracks the tree (placement, kill, freeze, CPU accounting) and
-// v1 controllers carry the limits the unified hierarchy has no controller for.
+// owns a directory of its own (ManagerGroupName) under the parent group it
+// was given in each hierarchy, holds its ownership lock (MakeManagerDirectory)
+// for its life, and creates one `Cgroup` per process tree below it. On a hybrid
+// host the manager uses both: the v2 group tracks the tree (placement, kill,
+// freeze, CPU accounting) and v1 controllers carry the limits the unified
+// hierarchy has no controller for.
 //
 // Descriptors: opening a cgroupfs file costs several microseconds, so the
 // driver opens what a group needs in Prepare(), off the spawn path: Create()
@@ -32,6 +33,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "linux/unique_fd.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/limits.h"
 
@@ -141,21 +143,53 @@ class CgroupDriver {
   virtual absl::Status RemoveAll() = 0;
 };
 
-// --- Naming, shared by both versions ----------------------------------------
+// --- Naming and ownership, shared by both versions --------------------------
+//
+// A manager's directory is named after the process that made it, and that
+// process holds an exclusive flock(2) on an open descriptor of the directory
+// for as long as the driver lives. flock works on cgroupfs directories, and
+// the lock belongs to the directory, not to a pid namespace: it is what
+// tells a manager starting elsewhere (another pid namespace, another /proc)
+// that the directory is in use. The lock goes when the process dies, and it
+// is never inherited across exec (the descriptor is close-on-exec).
 
-// "procsandbox-<pid>-<start time in clock ticks>-<n>": the name of a
-// manager's own directory.
-std::string ManagerGroupName(int64_t pid, uint64_t start_ticks, int64_t n);
-// The pid and start time in a manager directory's name, or nullopt when the
-// name is not one of ours.
+// Who made a manager directory: its pid namespace (the inode number of
+// /proc/self/ns/pid), its pid there and its start time in clock ticks since
+// boot (field 22 of /proc/PID/stat). Unique among the processes alive.
 struct ManagerGroupOwner {
+  uint64_t pid_namespace = 0;
   int64_t pid = 0;
   uint64_t start_ticks = 0;
 };
+// This process. FailedPrecondition, naming the /proc file, when /proc does
+// not say (a manager never makes up a name it cannot stand behind).
+absl::StatusOr<ManagerGroupOwner> ThisProcessOwner();
+// "procsandbox-<pid namespace>-<pid>-<start ticks>-<n>": the name of a
+// manager's own directory.
+std::string ManagerGroupName(const ManagerGroupOwner& owner, int64_t n);
+// The owner in a manager directory's name, or nullopt when the name is not
+// one of this format. (Directories named by earlier versions,
+// "procsandbox-<pid>-<start ticks>-<n>", hold no lock and say nothing of
+// their pid namespace: they are not parsed, so never removed.)
 std::optional<ManagerGroupOwner> ParseManagerGroupName(const std::string& name);
-// The start time of a process (field 22 of /proc/PID/stat), or nullopt when
-// it does not exist.
-std::optional<uint64_t> ProcessStartTicks(int64_t pid);
+// The start time of a process (field 22 of /proc/PID/stat) as this
+// process's /proc shows it: NotFound when there is no such process, another
+// code when it could not be read (EMFILE, EACCES, ...).
+absl::StatusOr<uint64_t> ProcessStartTicks(int64_t pid);
+
+// Makes the manager directory `name` in `parent` (a directory descriptor, or
+// AT_FDCWD with `name` a path) and takes its ownership lock: the returned
+// descriptor holds an exclusive flock(2) until it is closed. `path` names the
+// directory in messages; `created` (if given) says whether this call made it
+// (a directory of the same name — this very process's — is reused).
+// Aborted when a stale-group sweep or another manager holds or removed it
+// meanwhile (name another); PermissionDenied when the parent refuses it;
+// FailedPrecondition for any other failure. Nothing this call made is left
+// on failure.
+absl::StatusOr<UniqueFd> MakeManagerDirectory(int parent,
+                                              const std::string& name,
+                                              const std::string& path,
+                                              bool* created = nullptr);
 
 // --- The v2 driver -----------------------------------------------------------
 
@@ -185,10 +219,15 @@ struct CgroupV1Config {
 absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
     const CgroupV1Config& config);
 
-// Kills and removes the groups of managers that no longer run (named by
-// ManagerGroupName, their host process gone or restarted) directly under
-// `parent`. Never touches another live manager's groups. Returns the
-// directories removed; failures are listed in `failed`.
+// Kills and removes the groups of managers that are gone, directly under
+// `parent`. A directory named by ManagerGroupName is stale only when its
+// ownership lock can be taken (no process holds it, in any pid namespace)
+// and no process with its pid and start time is visible here; it is killed
+// and removed with the lock held. Anything else is left alone: a lock held,
+// a name of another format, and an owner that cannot be checked (open or
+// flock failing: EMFILE, EACCES, ...; a /proc read failing). Returns the
+// directories removed; `failed` lists removals that failed and owners that
+// could not be checked ("...; left alone").
 std::vector<std::string> RemoveStaleGroups(const std::string& parent,
                                            std::vector<std::string>* failed);
 

@@ -3,12 +3,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -226,10 +228,84 @@ absl::Status RemoveGroupTree(const std::string& path) {
   return RemoveTree(path, 0);
 }
 
-// --- Naming ----------------------------------------------------------------
+// --- Naming and ownership --------------------------------------------------
 
-std::string ManagerGroupName(int64_t pid, uint64_t start_ticks, int64_t n) {
-  return fmt::format("procsandbox-{}-{}-{}", pid, start_ticks, n);
+namespace {
+
+// A failure to make or open a manager directory: PermissionDenied when the
+// parent refuses it, FailedPrecondition otherwise.
+absl::Status SetupStatus(int err, const std::string& what) {
+  const absl::Status s = ErrnoStatus(err, what);
+  const bool refused = err == EACCES || err == EPERM || err == EROFS;
+  return absl::Status(refused ? absl::StatusCode::kPermissionDenied
+                              : absl::StatusCode::kFailedPrecondition,
+                      s.message());
+}
+
+// The start time in the stat file at `path` (/proc/PID/stat): NotFound when
+// the process is gone.
+absl::StatusOr<uint64_t> StartTicksAt(const std::string& path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // ESRCH: the process ended between open and read.
+  auto fail = [&path](int err, const char* action) {
+    return ErrnoStatus(err == ESRCH ? ENOENT : err,
+                       fmt::format("{} {}", action, path));
+  };
+  if (!fd.valid()) return fail(errno, "open");
+  char buf[1024];
+  ssize_t n;
+  while ((n = read(fd.get(), buf, sizeof(buf) - 1)) < 0 && errno == EINTR) {
+  }
+  if (n < 0) return fail(errno, "read");
+  buf[n] = '\0';
+  // Fields after the command name (which may hold spaces) start past ')'.
+  const char* rest = std::strrchr(buf, ')');
+  unsigned long long start = 0;
+  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+  // utime stime cutime cstime priority nice threads itrealvalue starttime
+  if (rest == nullptr || rest[1] == '\0' ||
+      std::sscanf(rest + 2,
+                  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+                  "%*d %*d %*d %*d %*d %llu",
+                  &start) != 1) {
+    return absl::FailedPreconditionError(
+        fmt::format("read {}: no start time in it", path));
+  }
+  return static_cast<uint64_t>(start);
+}
+
+absl::Status Raced(const std::string& path) {
+  return absl::AbortedError(fmt::format(
+      "lock cgroup \"{}\": held or removed by another manager meanwhile",
+      path));
+}
+
+}  // namespace
+
+absl::StatusOr<ManagerGroupOwner> ThisProcessOwner() {
+  // /proc/self is this process even under a /proc of another pid namespace
+  // (unshare --pid without --mount-proc), where /proc/<getpid()> is not.
+  struct stat ns;
+  if (stat("/proc/self/ns/pid", &ns) != 0) {
+    return absl::FailedPreconditionError(
+        ErrnoStatus(errno, "name the manager's cgroup: stat /proc/self/ns/pid")
+            .message());
+  }
+  absl::StatusOr<uint64_t> started = StartTicksAt("/proc/self/stat");
+  if (!started.ok()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "name the manager's cgroup: {}", started.status().message()));
+  }
+  ManagerGroupOwner owner;
+  owner.pid_namespace = static_cast<uint64_t>(ns.st_ino);
+  owner.pid = getpid();
+  owner.start_ticks = *started;
+  return owner;
+}
+
+std::string ManagerGroupName(const ManagerGroupOwner& owner, int64_t n) {
+  return fmt::format("procsandbox-{}-{}-{}-{}", owner.pid_namespace, owner.pid,
+                     owner.start_ticks, n);
 }
 
 std::optional<ManagerGroupOwner> ParseManagerGroupName(
@@ -242,82 +318,155 @@ std::optional<ManagerGroupOwner> ParseManagerGroupName(
       absl::StrSplit(absl::string_view(name).substr(kPrefix.size()), '-');
   ManagerGroupOwner owner;
   int64_t n = 0;
-  if (parts.size() != 3 || !absl::SimpleAtoi(parts[0], &owner.pid) ||
-      !absl::SimpleAtoi(parts[1], &owner.start_ticks) ||
-      !absl::SimpleAtoi(parts[2], &n) || owner.pid <= 0 || n < 0) {
+  if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &owner.pid_namespace) ||
+      !absl::SimpleAtoi(parts[1], &owner.pid) ||
+      !absl::SimpleAtoi(parts[2], &owner.start_ticks) ||
+      !absl::SimpleAtoi(parts[3], &n) || owner.pid_namespace == 0 ||
+      owner.pid <= 0 || n < 0) {
     return std::nullopt;
   }
   return owner;
 }
 
-std::optional<uint64_t> ProcessStartTicks(int64_t pid) {
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%lld/stat",
-                static_cast<long long>(pid));
-  FILE* f = std::fopen(path, "re");
-  if (f == nullptr) return std::nullopt;
-  char buf[1024];
-  const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-  std::fclose(f);
-  buf[n] = '\0';
-  // Fields after the command name (which may hold spaces) start past ')'.
-  const char* rest = std::strrchr(buf, ')');
-  if (rest == nullptr) return std::nullopt;
-  unsigned long long start = 0;
-  // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-  // utime stime cutime cstime priority nice threads itrealvalue starttime
-  if (std::sscanf(rest + 2,
-                  "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
-                  "%*d %*d %*d %*d %*d %llu",
-                  &start) != 1) {
-    return std::nullopt;
+absl::StatusOr<uint64_t> ProcessStartTicks(int64_t pid) {
+  if (pid <= 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("read the start time of process {}: not a pid", pid));
   }
-  return static_cast<uint64_t>(start);
+  return StartTicksAt(fmt::format("/proc/{}/stat", pid));
 }
+
+absl::StatusOr<UniqueFd> MakeManagerDirectory(int parent,
+                                              const std::string& name,
+                                              const std::string& path,
+                                              bool* created) {
+  const bool made = mkdirat(parent, name.c_str(), 0755) == 0;
+  if (created != nullptr) *created = false;
+  if (!made && errno != EEXIST) {
+    return SetupStatus(errno, fmt::format("create cgroup \"{}\"", path));
+  }
+  auto undo = [&] {
+    if (made) (void)unlinkat(parent, name.c_str(), AT_REMOVEDIR);
+  };
+  UniqueFd dir(openat(parent, name.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!dir.valid()) {
+    const int err = errno;
+    if (err == ENOENT) return Raced(path);  // a sweep removed it
+    undo();
+    return SetupStatus(err, fmt::format("open cgroup \"{}\"", path));
+  }
+  if (flock(dir.get(), LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    // Held by a sweep (the directory is made, no manager has it yet; a
+    // sweep that finds its owner alive leaves it), or by a live manager (it
+    // was there: not ours).
+    undo();
+    if (err == EWOULDBLOCK) return Raced(path);
+    return SetupStatus(err, fmt::format("lock cgroup \"{}\"", path));
+  }
+  // A sweep that had the lock before us removed the directory: this
+  // descriptor is then of a directory no longer there.
+  struct stat held;
+  struct stat there;
+  if (fstat(dir.get(), &held) != 0 ||
+      fstatat(parent, name.c_str(), &there, AT_SYMLINK_NOFOLLOW) != 0 ||
+      held.st_ino != there.st_ino || held.st_dev != there.st_dev) {
+    return Raced(path);
+  }
+  if (created != nullptr) *created = made;
+  return dir;
+}
+
+namespace {
+
+// Checks the owner of the manager directory `path`. When it is gone: a
+// descriptor holding the directory's lock (held while the group is
+// removed). When it is alive: an invalid descriptor. An error when it
+// cannot tell (NotFound: the directory is gone).
+absl::StatusOr<UniqueFd> LockIfOwnerGone(const std::string& path,
+                                         const ManagerGroupOwner& owner) {
+  UniqueFd dir(
+      open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!dir.valid()) {
+    return ErrnoStatus(errno,
+                       fmt::format("check the owner of \"{}\": open", path));
+  }
+  if (flock(dir.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK) return UniqueFd();  // its manager holds it
+    return ErrnoStatus(errno,
+                       fmt::format("check the owner of \"{}\": flock", path));
+  }
+  // No lock held. The owner is gone — unless it still runs in this /proc's
+  // pid namespace and let its lock go (a host that closed every descriptor).
+  absl::StatusOr<uint64_t> started = ProcessStartTicks(owner.pid);
+  if (started.ok() && *started == owner.start_ticks) return UniqueFd();
+  if (!started.ok() && !absl::IsNotFound(started.status())) {
+    return absl::Status(started.status().code(),
+                        fmt::format("check the owner of \"{}\": {}", path,
+                                    started.status().message()));
+  }
+  return dir;
+}
+
+// Kills what is left in the group `path` and below (the host that would
+// have stopped it is gone), then removes the tree.
+absl::Status KillAndRemove(const std::string& path) {
+  std::vector<std::string> groups = {path};
+  for (std::size_t i = 0; i < groups.size() && i < 4096; ++i) {
+    if (DIR* d = opendir(groups[i].c_str())) {
+      while (const dirent* entry = readdir(d)) {
+        const std::string name = entry->d_name;
+        if (entry->d_type == DT_DIR && name != "." && name != "..") {
+          groups.push_back(groups[i] + "/" + name);
+        }
+      }
+      closedir(d);
+    }
+  }
+  for (const std::string& group : groups) {
+    absl::StatusOr<UniqueFd> fd = OpenDirectory(group);
+    if (!fd.ok()) continue;
+    // v2 kills the whole group at once where it can; v1 thaws a frozen
+    // group so that its processes can die.
+    (void)WriteCgroupFile(fd->get(), "cgroup.kill", "1");
+    (void)WriteCgroupFile(fd->get(), "freezer.state", "THAWED");
+    (void)WriteCgroupFile(fd->get(), "cgroup.freeze", "0");
+    (void)KillEveryProcess(fd->get(), absl::Seconds(1));
+  }
+  return RemoveGroupTree(path);
+}
+
+}  // namespace
 
 std::vector<std::string> RemoveStaleGroups(const std::string& parent,
                                            std::vector<std::string>* failed) {
   std::vector<std::string> removed;
   DIR* dir = opendir(parent.c_str());
   if (dir == nullptr) return removed;
-  std::vector<std::string> stale;
+  struct Stale {
+    std::string path;
+    UniqueFd lock;
+  };
+  std::vector<Stale> stale;
   while (const dirent* entry = readdir(dir)) {
     if (entry->d_type != DT_DIR) continue;
     const std::optional<ManagerGroupOwner> owner =
         ParseManagerGroupName(entry->d_name);
     if (!owner) continue;
-    // A live manager: its host process runs, with the same start time.
-    if (ProcessStartTicks(owner->pid) == owner->start_ticks) continue;
-    stale.push_back(parent + "/" + entry->d_name);
+    std::string path = parent + "/" + entry->d_name;
+    absl::StatusOr<UniqueFd> lock = LockIfOwnerGone(path, *owner);
+    if (lock.ok() && lock->valid()) {
+      stale.push_back({std::move(path), *std::move(lock)});
+    } else if (!lock.ok() && !absl::IsNotFound(lock.status()) &&
+               failed != nullptr) {
+      failed->push_back(fmt::format("{}; left alone", lock.status().message()));
+    }
   }
   closedir(dir);
-  for (const std::string& path : stale) {
-    // Every group below: kill what is left in it (the host that would have
-    // stopped it is gone), then remove the tree.
-    std::vector<std::string> groups = {path};
-    for (std::size_t i = 0; i < groups.size() && i < 4096; ++i) {
-      if (DIR* d = opendir(groups[i].c_str())) {
-        while (const dirent* entry = readdir(d)) {
-          const std::string name = entry->d_name;
-          if (entry->d_type == DT_DIR && name != "." && name != "..") {
-            groups.push_back(groups[i] + "/" + name);
-          }
-        }
-        closedir(d);
-      }
-    }
-    for (const std::string& group : groups) {
-      absl::StatusOr<UniqueFd> fd = OpenDirectory(group);
-      if (!fd.ok()) continue;
-      // v2 kills the whole group at once where it can; v1 thaws a frozen
-      // group so that its processes can die.
-      (void)WriteCgroupFile(fd->get(), "cgroup.kill", "1");
-      (void)WriteCgroupFile(fd->get(), "freezer.state", "THAWED");
-      (void)WriteCgroupFile(fd->get(), "cgroup.freeze", "0");
-      (void)KillEveryProcess(fd->get(), absl::Seconds(1));
-    }
-    if (absl::Status s = RemoveGroupTree(path); s.ok()) {
-      removed.push_back(path);
+  for (const Stale& group : stale) {
+    if (absl::Status s = KillAndRemove(group.path); s.ok()) {
+      removed.push_back(group.path);
     } else if (failed != nullptr) {
       failed->push_back(std::string(s.message()));
     }

@@ -88,12 +88,11 @@ bool FileExists(int dir, const char* name) {
   return faccessat(dir, name, F_OK, 0) == 0;
 }
 
-// mkdir(2) of a group directory; an existing one is fine. `created` (if
-// given) says whether this call made it.
-absl::Status MakeGroupDir(const std::string& path, bool* created = nullptr) {
-  const bool made = mkdir(path.c_str(), 0755) == 0;
-  if (created != nullptr) *created = made;
-  if (made || errno == EEXIST) return absl::OkStatus();
+// mkdir(2) of a leaf directory; an existing one is fine.
+absl::Status MakeGroupDir(const std::string& path) {
+  if (mkdir(path.c_str(), 0755) == 0 || errno == EEXIST) {
+    return absl::OkStatus();
+  }
   const int err = errno;
   absl::Status s = ErrnoStatus(err, fmt::format("create cgroup \"{}\"", path));
   if (s.code() == absl::StatusCode::kPermissionDenied) return s;
@@ -588,8 +587,10 @@ struct Hierarchy {
 
 class V1Driver final : public CgroupDriver {
  public:
-  V1Driver(std::vector<Hierarchy> hierarchies, Facts facts)
+  V1Driver(std::vector<Hierarchy> hierarchies, std::vector<UniqueFd> locks,
+           Facts facts)
       : hierarchies_(std::move(hierarchies)),
+        locks_(std::move(locks)),
         facts_(facts),
         spares_(hierarchies_.size()) {}
 
@@ -630,6 +631,9 @@ class V1Driver final : public CgroupDriver {
   }
 
   const std::vector<Hierarchy> hierarchies_;
+  // Per hierarchy: its directory, open with its ownership lock held
+  // (MakeManagerDirectory) for the driver's life.
+  const std::vector<UniqueFd> locks_;
   const Facts facts_;
   absl::Mutex prepare_mu_;  // one Prepare / RemoveAll at a time
   absl::Mutex mu_;
@@ -855,13 +859,16 @@ absl::StatusOr<std::vector<Hierarchy>> Group(const CgroupV1Config& config) {
   return hierarchies;
 }
 
-// Makes a manager directory, checks that it is in the right hierarchy and
-// notes what its files say about the kernel in `facts`.
-absl::Status MakeManagerDir(const Hierarchy& h, bool* created, Facts& facts) {
-  if (absl::Status s = MakeGroupDir(h.dir, created); !s.ok()) return s;
-  absl::StatusOr<UniqueFd> dir = OpenDirectory(h.dir);
+// Makes a manager directory and takes its ownership lock (in `lock`),
+// checks that it is in the right hierarchy and notes what its files say
+// about the kernel in `facts`.
+absl::Status MakeManagerDir(const Hierarchy& h, bool* created, UniqueFd& lock,
+                            Facts& facts) {
+  absl::StatusOr<UniqueFd> dir =
+      MakeManagerDirectory(AT_FDCWD, h.dir, h.dir, created);
   if (!dir.ok()) return dir.status();
-  const int fd = dir->get();
+  lock = *std::move(dir);
+  const int fd = lock.get();
   for (const std::string& controller : h.controllers) {
     const char* file = ControllerFile(controller);
     if (!FileExists(fd, file)) {
@@ -887,9 +894,11 @@ absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
   Facts facts;
   facts.ticks_per_second = std::max<int64_t>(1, sysconf(_SC_CLK_TCK));
   std::vector<std::string> made;
-  for (const Hierarchy& h : *hierarchies) {
+  std::vector<UniqueFd> locks(hierarchies->size());
+  for (std::size_t i = 0; i < hierarchies->size(); ++i) {
+    const Hierarchy& h = (*hierarchies)[i];
     bool created = false;
-    absl::Status s = MakeManagerDir(h, &created, facts);
+    absl::Status s = MakeManagerDir(h, &created, locks[i], facts);
     if (created) made.push_back(h.dir);
     if (!s.ok()) {
       for (const std::string& dir : made) (void)RemoveLeafDir(dir);
@@ -897,7 +906,7 @@ absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
     }
   }
   return std::unique_ptr<CgroupDriver>(
-      new V1Driver(std::move(*hierarchies), facts));
+      new V1Driver(std::move(*hierarchies), std::move(locks), facts));
 }
 
 }  // namespace procsandbox::linux_internal

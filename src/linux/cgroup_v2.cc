@@ -497,7 +497,7 @@ class V2Driver final : public CgroupDriver {
   absl::Status SetUp(Leaf& leaf, const CgroupRequest& request) const;
 
   const std::string path_;
-  const UniqueFd dir_;
+  const UniqueFd dir_;  // holds the ownership lock (MakeManagerDirectory)
   const Controllers controllers_;
   const bool clone_into_;
   const bool can_track_;
@@ -691,20 +691,6 @@ absl::Status CheckConfig(const CgroupV2Config& config) {
   return absl::OkStatus();
 }
 
-// Makes (or finds) the manager's directory `name` in `parent`.
-absl::StatusOr<UniqueFd> MakeManagerDir(int parent, const std::string& name,
-                                        const std::string& path) {
-  if (mkdirat(parent, name.c_str(), 0755) != 0 && errno != EEXIST) {
-    return SetupError(errno, fmt::format("create cgroup \"{}\"", path));
-  }
-  UniqueFd dir(openat(parent, name.c_str(),
-                      O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-  if (!dir.valid()) {
-    return SetupError(errno, fmt::format("open cgroup \"{}\"", path));
-  }
-  return dir;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV2Driver(
@@ -729,8 +715,10 @@ absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV2Driver(
   Controllers controllers =
       ParentControllers(parent.get(), parent_path, *available, enabled);
   const std::string path = fmt::format("{}/{}", parent_path, config.name);
+  // The descriptor holds the directory's ownership lock: the driver keeps
+  // it open for its life.
   absl::StatusOr<UniqueFd> dir =
-      MakeManagerDir(parent.get(), config.name, path);
+      MakeManagerDirectory(parent.get(), config.name, path);
   if (!dir.ok()) return dir.status();
   EnableInManager(dir->get(), path, &controllers);
   return std::unique_ptr<CgroupDriver>(std::make_unique<V2Driver>(

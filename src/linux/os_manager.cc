@@ -182,9 +182,28 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
   if (!host.v2_mount.empty() && absl::StartsWith(root, host.v2_mount + "/")) {
     root = root.substr(host.v2_mount.size());
   }
+  absl::StatusOr<ManagerGroupOwner> owner = ThisProcessOwner();
+  if (!owner.ok()) {
+    if (!root.empty()) {
+      return absl::FailedPreconditionError(
+          fmt::format("cgroup_root: {}", owner.status().message()));
+    }
+    setup.v2_why = setup.v1_why = std::string(owner.status().message());
+    return absl::OkStatus();
+  }
+  // One name in every hierarchy; another when a stale-group sweep of
+  // another manager took the directory between mkdir and flock (Aborted).
   static std::atomic<int64_t> managers{0};
-  const std::string name = ManagerGroupName(
-      getpid(), ProcessStartTicks(getpid()).value_or(0), managers.fetch_add(1));
+  const std::string first_name =
+      ManagerGroupName(*owner, managers.fetch_add(1));
+  auto make_driver = [&owner, &first_name](const auto& make) {
+    auto driver = make(first_name);
+    for (int retry = 0; retry < 2 && absl::IsAborted(driver.status());
+         ++retry) {
+      driver = make(ManagerGroupName(*owner, managers.fetch_add(1)));
+    }
+    return driver;
+  };
   auto remove_stale = [&core](const std::string& parent) {
     std::vector<std::string> failed;
     for (const std::string& dir : RemoveStaleGroups(parent, &failed)) {
@@ -203,7 +222,10 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
     } else {
       remove_stale(parent);
       absl::StatusOr<std::unique_ptr<CgroupDriver>> v2 =
-          NewCgroupV2Driver({parent, name, Clone3IntoCgroupAvailable()});
+          make_driver([&parent](const std::string& name) {
+            return NewCgroupV2Driver(
+                {parent, name, Clone3IntoCgroupAvailable()});
+          });
       if (v2.ok()) {
         core.cgroup_v2 = *std::move(v2);
         core.clone_into_cgroup = Clone3IntoCgroupAvailable();
@@ -217,7 +239,6 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
   }
   if (!host.v1.empty()) {
     CgroupV1Config config;
-    config.name = name;
     std::vector<std::string> missing;
     for (const std::string& controller :
          V1ControllersNeeded(core.cgroup_v2.get())) {
@@ -244,7 +265,10 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
                                fmt::join(missing, ", "));
     } else {
       absl::StatusOr<std::unique_ptr<CgroupDriver>> v1 =
-          NewCgroupV1Driver(config);
+          make_driver([&config](const std::string& name) {
+            config.name = name;
+            return NewCgroupV1Driver(config);
+          });
       if (v1.ok()) {
         core.cgroup_v1 = *std::move(v1);
       } else if (!root.empty()) {

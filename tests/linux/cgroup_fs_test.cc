@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,10 +21,12 @@
 #include "gtest/gtest.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
+#include "procsandbox/testing/matchers.h"
 
 namespace procsandbox::linux_internal {
 namespace {
 
+using ::procsandbox::testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -102,26 +105,51 @@ TEST(CgroupDetectTest, NoCgroupMountIsModeNone) {
 }
 
 TEST(CgroupNamingTest, AManagerGroupNameRoundTrips) {
-  const std::string name = ManagerGroupName(1234, 987654, 3);
-  EXPECT_EQ(name, "procsandbox-1234-987654-3");
-  const std::optional<ManagerGroupOwner> owner = ParseManagerGroupName(name);
-  ASSERT_TRUE(owner.has_value());
-  EXPECT_EQ(owner->pid, 1234);
-  EXPECT_EQ(owner->start_ticks, 987654u);
+  const ManagerGroupOwner owner{4026531836, 1234, 987654};
+  const std::string name = ManagerGroupName(owner, 3);
+  EXPECT_EQ(name, "procsandbox-4026531836-1234-987654-3");
+  const std::optional<ManagerGroupOwner> parsed = ParseManagerGroupName(name);
+  ASSERT_TRUE(parsed.has_value());
+  EXPECT_EQ(parsed->pid_namespace, 4026531836u);
+  EXPECT_EQ(parsed->pid, 1234);
+  EXPECT_EQ(parsed->start_ticks, 987654u);
 }
 
 TEST(CgroupNamingTest, OtherNamesAreNotOurs) {
   for (const char* name :
-       {"procsandbox", "procsandbox-", "procsandbox-1-2", "procsandbox-a-2-3",
-        "procsandbox-1-2-3-4", "procsandbox--1-2-3", "procsandbox-0-2-3",
-        "other-1-2-3", "system.slice", "procsandbox-1-2-x"}) {
+       {"procsandbox", "procsandbox-", "procsandbox-1-2-3",
+        "procsandbox-a-1-2-3", "procsandbox-1-2-3-4-5", "procsandbox--1-2-3-4",
+        "procsandbox-0-1-2-3", "procsandbox-1-0-2-3", "other-1-2-3-4",
+        "system.slice", "procsandbox-1-2-3-x"}) {
     EXPECT_FALSE(ParseManagerGroupName(name).has_value()) << name;
   }
 }
 
-TEST(CgroupNamingTest, ThisProcessHasAStartTime) {
-  EXPECT_TRUE(ProcessStartTicks(getpid()).has_value());
-  EXPECT_FALSE(ProcessStartTicks(0).has_value());
+// A pid that is certainly not running: a child that exited and was reaped.
+int64_t AFinishedPid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  waitpid(pid, nullptr, 0);
+  return pid;
+}
+
+TEST(CgroupNamingTest, ThisProcessIsNamedByItsPidNamespacePidAndStartTime) {
+  const absl::StatusOr<ManagerGroupOwner> me = ThisProcessOwner();
+  ASSERT_TRUE(me.ok()) << me.status();
+  struct stat ns;
+  ASSERT_EQ(stat("/proc/self/ns/pid", &ns), 0);
+  EXPECT_EQ(me->pid_namespace, ns.st_ino);
+  EXPECT_EQ(me->pid, getpid());
+  const absl::StatusOr<uint64_t> started = ProcessStartTicks(getpid());
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_EQ(me->start_ticks, *started);
+}
+
+TEST(CgroupNamingTest, TheStartTimeOfNoProcessIsNotFound) {
+  EXPECT_EQ(ProcessStartTicks(AFinishedPid()).status().code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(ProcessStartTicks(0).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(CgroupFsTest, ParsersReadWhatTheKernelWrites) {
@@ -156,37 +184,76 @@ class FakeParent : public ::testing::Test {
   std::string root_;
 };
 
-// A pid that is certainly not running: a child that exited and was reaped.
-int64_t AFinishedPid() {
-  const pid_t pid = fork();
-  if (pid == 0) _exit(0);
-  waitpid(pid, nullptr, 0);
-  return pid;
-}
-
 TEST_F(FakeParent, OnlyGroupsOfManagersThatAreGoneAreRemoved) {
-  const int64_t me = getpid();
-  const uint64_t started = ProcessStartTicks(me).value();
-  const std::string live = ManagerGroupName(me, started, 0);
-  const std::string restarted = ManagerGroupName(me, started + 1, 0);
-  const std::string gone = ManagerGroupName(AFinishedPid(), 5, 1);
-  for (const std::string& d : {live, restarted, gone}) MakeDir(d);
-  MakeDir(gone + "/0");
-  MakeDir(gone + "/1");
+  const absl::StatusOr<ManagerGroupOwner> me = ThisProcessOwner();
+  ASSERT_TRUE(me.ok()) << me.status();
+  ManagerGroupOwner elsewhere = *me;  // not visible here, its lock held
+  elsewhere.pid = AFinishedPid();
+  ManagerGroupOwner restarted = *me;  // this pid, another start time
+  restarted.start_ticks += 1;
+  ManagerGroupOwner gone = elsewhere;
+  const std::string locked = ManagerGroupName(elsewhere, 0);
+  const std::string running = ManagerGroupName(*me, 1);  // no lock held
+  const std::string earlier = ManagerGroupName(restarted, 0);
+  const std::string ended = ManagerGroupName(gone, 1);
+  // Named by an earlier version: no lock, no pid namespace.
+  const std::string old_format =
+      absl::StrCat("procsandbox-", gone.pid, "-", gone.start_ticks, "-0");
+  absl::StatusOr<UniqueFd> held =
+      MakeManagerDirectory(AT_FDCWD, root_ + "/" + locked, locked);
+  ASSERT_TRUE(held.ok()) << held.status();
+  for (const std::string& d : {running, earlier, ended, old_format}) {
+    MakeDir(d);
+  }
+  MakeDir(ended + "/0");
+  MakeDir(ended + "/1");
   MakeDir("procsandbox-not-ours");
   MakeDir("system.slice");
   std::vector<std::string> failed;
   std::vector<std::string> removed = RemoveStaleGroups(root_, &failed);
   std::sort(removed.begin(), removed.end());
-  std::vector<std::string> expected = {root_ + "/" + gone,
-                                       root_ + "/" + restarted};
+  std::vector<std::string> expected = {root_ + "/" + ended,
+                                       root_ + "/" + earlier};
   std::sort(expected.begin(), expected.end());
   EXPECT_EQ(removed, expected);
   EXPECT_THAT(failed, IsEmpty());
-  EXPECT_TRUE(Exists(live));
-  EXPECT_TRUE(Exists("procsandbox-not-ours"));
-  EXPECT_TRUE(Exists("system.slice"));
-  EXPECT_FALSE(Exists(gone));
+  for (const std::string& d :
+       {locked, running, old_format, std::string("procsandbox-not-ours"),
+        std::string("system.slice")}) {
+    EXPECT_TRUE(Exists(d)) << d;
+  }
+  EXPECT_FALSE(Exists(ended));
+}
+
+TEST_F(FakeParent, AManagerDirectoryIsLockedWhileItsDescriptorIsOpen) {
+  const std::string name = "procsandbox-1-2-3-4";
+  const std::string path = root_ + "/" + name;
+  bool created = false;
+  absl::StatusOr<UniqueFd> dir =
+      MakeManagerDirectory(AT_FDCWD, path, path, &created);
+  ASSERT_TRUE(dir.ok()) << dir.status();
+  EXPECT_TRUE(created);
+  // Another descriptor cannot take it, nor can another manager.
+  UniqueFd other(open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(other.valid());
+  EXPECT_NE(flock(other.get(), LOCK_EX | LOCK_NB), 0);
+  EXPECT_EQ(errno, EWOULDBLOCK);
+  EXPECT_THAT(MakeManagerDirectory(AT_FDCWD, path, path).status(),
+              StatusIs(absl::StatusCode::kAborted, HasSubstr(path)));
+  dir->reset();
+  EXPECT_EQ(flock(other.get(), LOCK_EX | LOCK_NB), 0);
+}
+
+TEST_F(FakeParent, AManagerDirectoryThatCannotBeMadeIsNamed) {
+  const std::string path = root_ + "/missing/procsandbox-1-2-3-4";
+  EXPECT_THAT(MakeManagerDirectory(AT_FDCWD, path, path).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(path)));
+  const std::string file = root_ + "/procsandbox-1-2-3-5";
+  UniqueFd(open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+  EXPECT_THAT(MakeManagerDirectory(AT_FDCWD, file, file).status(),
+              StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(file)));
+  EXPECT_TRUE(Exists("procsandbox-1-2-3-5")) << "not ours to remove";
+  ASSERT_EQ(unlink(file.c_str()), 0);
 }
 
 TEST_F(FakeParent, AMissingParentHasNothingStale) {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
 #include "process_inspection.h"
 #include "procsandbox/os_manager.h"
@@ -41,11 +43,17 @@ inline std::vector<std::string> CgroupParents() {
 // Manager directories of this process under the parents.
 inline std::vector<std::string> OurGroupDirectories() {
   std::vector<std::string> found;
-  const std::string prefix = absl::StrCat("procsandbox-", getpid(), "-");
+  const absl::StatusOr<linux_internal::ManagerGroupOwner> me =
+      linux_internal::ThisProcessOwner();
+  EXPECT_TRUE(me.ok()) << me.status();
+  if (!me.ok()) return found;
   for (const std::string& parent : CgroupParents()) {
     if (DIR* dir = opendir(parent.c_str())) {
       while (const dirent* entry = readdir(dir)) {
-        if (absl::StartsWith(entry->d_name, prefix)) {
+        const std::optional<linux_internal::ManagerGroupOwner> owner =
+            linux_internal::ParseManagerGroupName(entry->d_name);
+        if (owner && owner->pid_namespace == me->pid_namespace &&
+            owner->pid == me->pid) {
           found.push_back(parent + "/" + entry->d_name);
         }
       }

@@ -228,9 +228,10 @@ void ExpectInChild(const std::function<std::string()>& body) {
   std::vector<std::string> left;
   for (const std::string& dir : AllGroupDirectories()) {
     if (std::find(before.begin(), before.end(), dir) != before.end()) continue;
-    const std::string name = dir.substr(dir.rfind('/') + 1);
-    const long pid = std::atol(name.c_str() + std::strlen("procsandbox-"));
-    if (pid > 0 && kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+    const std::optional<linux_internal::ManagerGroupOwner> owner =
+        linux_internal::ParseManagerGroupName(dir.substr(dir.rfind('/') + 1));
+    if (owner && kill(static_cast<pid_t>(owner->pid), 0) != 0 &&
+        errno == ESRCH) {
       left.push_back(dir);
     }
   }

@@ -338,13 +338,14 @@ TEST_F(CgroupTest, GroupsOfACrashedHostAreKilledAndRemovedAtStart) {
     if (mkdir(dir.c_str(), 0755) == 0) made.push_back(dir);
   }
   ASSERT_FALSE(made.empty());
-  // A stale manager directory: this pid, but another start time (a host
-  // that ran before under the same pid).
+  // A stale manager directory, its lock free: this pid, but another start
+  // time (a host that ran before under the same pid).
+  absl::StatusOr<linux_internal::ManagerGroupOwner> earlier =
+      linux_internal::ThisProcessOwner();
+  ASSERT_THAT(earlier, IsOk());
+  earlier->start_ticks += 1;
   const std::string stale = absl::StrCat(
-      made.front(), "/",
-      linux_internal::ManagerGroupName(
-          getpid(), linux_internal::ProcessStartTicks(getpid()).value() + 1,
-          0));
+      made.front(), "/", linux_internal::ManagerGroupName(*earlier, 0));
   ASSERT_EQ(mkdir(stale.c_str(), 0755), 0) << stale;
   const std::string leaf = stale + "/7";
   ASSERT_EQ(mkdir(leaf.c_str(), 0755), 0) << leaf;

@@ -178,9 +178,10 @@ class CgroupV1Test : public ::testing::Test {
     }
     static std::atomic<int> counter{0};
     std::random_device random;
-    name_ =
-        ManagerGroupName(getpid(), ProcessStartTicks(getpid()).value_or(0),
-                         int64_t{counter++} * 1'000'000 + random() % 1'000'000);
+    const absl::StatusOr<ManagerGroupOwner> me = ThisProcessOwner();
+    ASSERT_THAT(me.status(), IsOk());
+    name_ = ManagerGroupName(
+        *me, int64_t{counter++} * 1'000'000 + random() % 1'000'000);
     // Orphans of the trees the tests make come to this process: reap them.
     ASSERT_EQ(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
     subreaper_ = true;

@@ -176,7 +176,9 @@ class CgroupV2Test : public ::testing::Test {
     fds_at_start_ = OpenFdCount();
     // Apart from other suites' managers in this process.
     static int64_t n = 2'000'000;
-    name_ = ManagerGroupName(getpid(), *ProcessStartTicks(getpid()), n++);
+    const absl::StatusOr<ManagerGroupOwner> me = ThisProcessOwner();
+    ASSERT_THAT(me.status(), IsOk());
+    name_ = ManagerGroupName(*me, n++);
     manager_ = parent_ + "/" + name_;
     absl::StatusOr<std::unique_ptr<CgroupDriver>> driver =
         NewCgroupV2Driver({parent_, name_, true});
