@@ -1,16 +1,20 @@
 // The installed `procsandbox` command, end to end: each status and its exit
 // code, the JSON result, every bad input, stdio files, --workdir-root,
 // doctor, strict mode, signal forwarding.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,6 +55,37 @@ struct ToolRun {
   json Json() const { return json::parse(out); }
 };
 
+// How a test starts the tool besides its arguments.
+struct SpawnOptions {
+  std::string stdin_path = "/dev/null";
+  std::optional<rlim_t> open_files;  // the tool's RLIMIT_NOFILE
+  std::string cgroup_procs;          // a cgroup.procs file the tool joins
+};
+
+// The exit status, or 128+N for a signal.
+int StatusOf(int wstatus) {
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+// Waits for `pid`; a guard against a hang (far beyond what the test needs)
+// kills it and returns -1.
+int WaitExit(pid_t pid, absl::Duration guard = absl::Seconds(60)) {
+  const absl::Time give_up = absl::Now() + guard;
+  int wstatus = 0;
+  while (true) {
+    const pid_t done = waitpid(pid, &wstatus, WNOHANG);
+    if (done == pid) return StatusOf(wstatus);
+    if (done < 0) return -1;
+    if (absl::Now() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+      ADD_FAILURE() << "the tool did not end; killed";
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,39 +98,50 @@ class CliTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
-  // Runs the tool with `args` (stdin /dev/null), stdout and stderr to files.
-  ToolRun Run(std::vector<std::string> args) {
-    const std::string out = Path(".out"), err = Path(".err");
-    pid_t pid = Spawn(args, out, err);
+  // Runs the tool with `args` (stdin /dev/null), stdout to `out` (default a
+  // file of the test, read into ToolRun::out) and stderr to a file.
+  ToolRun Run(std::vector<std::string> args, std::string out = "",
+              const SpawnOptions& options = {}) {
+    const bool own_out = out.empty();
+    if (own_out) out = Path(".out");
+    const std::string err = Path(".err");
     ToolRun run;
-    int wstatus = 0;
-    if (pid <= 0 || waitpid(pid, &wstatus, 0) != pid) return run;
-    run.status =
-        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    run.out = ReadFile(out);
+    const pid_t pid = Spawn(std::move(args), out, err, options);
+    if (pid <= 0) return run;
+    run.status = WaitExit(pid);
+    if (own_out) run.out = ReadFile(out);
     run.err = ReadFile(err);
     return run;
   }
 
   pid_t Spawn(std::vector<std::string> args, const std::string& out,
-              const std::string& err) {
+              const std::string& err, const SpawnOptions& options = {}) {
     args.insert(args.begin(), kTool);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
-    const int rc =
-        posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "spawn " << kTool;
-    return rc == 0 ? pid : -1;
+    // Only async-signal-safe calls in the child.
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int in = open(options.stdin_path.c_str(), O_RDONLY);
+      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || o < 0 || e < 0) _exit(121);
+      if (dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(122);
+      if (options.open_files) {
+        const struct rlimit limit = {*options.open_files, *options.open_files};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(123);
+      }
+      if (!options.cgroup_procs.empty()) {
+        const int procs = open(options.cgroup_procs.c_str(), O_WRONLY);
+        if (procs < 0 || write(procs, "0", 1) != 1) _exit(124);
+        close(procs);
+      }
+      execve(kTool, argv.data(), environ);
+      _exit(127);
+    }
+    EXPECT_GT(pid, 0) << "fork: " << std::strerror(errno);
+    return pid;
   }
 
   // What the tool says enforces `limit` here ("cgroup-v1", "rlimit", ...).
@@ -401,6 +447,71 @@ TEST_F(CliTest, ASignalToTheToolGoesToTheProgram) {
   ASSERT_TRUE(WIFEXITED(wstatus));
   EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGTERM);
   EXPECT_EQ(json::parse(ReadFile(Path("out")))["status"], "cancelled");
+}
+
+// --- Bytes that are not UTF-8
+// ---------------------------------------------------
+
+TEST_F(CliTest, TheJsonIsUtf8WhateverBytesTheRunCarries) {
+  // A program name that is not UTF-8 lands in "error": each invalid
+  // sequence becomes U+FFFD, as Python's bytes.decode("utf-8", "replace").
+  ToolRun r = Run({"run", "--json", "--", "no-such-\xff-program-\xe2\x82"});
+  EXPECT_EQ(r.status, 127) << r.err;
+  ASSERT_TRUE(json::accept(r.out)) << r.out;
+  json j = r.Json();
+  EXPECT_EQ(j["status"], "start_failed");
+  EXPECT_THAT(j["error"].get<std::string>(),
+              HasSubstr("no-such-\xEF\xBF\xBD-program-\xEF\xBF\xBD\""));
+  // The line on stderr keeps the bytes as they were.
+  EXPECT_THAT(r.err, HasSubstr("no-such-\xff-program-\xe2\x82"));
+}
+
+// The cgroup2 directory of this process, or empty (with the reason in
+// `why`) when this test cannot make a group in it.
+std::string OwnCgroup2Directory(std::string& why) {
+  if (geteuid() != 0) {
+    why = "moving a process between cgroups needs root";
+    return "";
+  }
+  std::string mount;
+  std::istringstream mounts(ReadFile("/proc/self/mounts"));
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string device, dir, type;
+    fields >> device >> dir >> type;
+    if (type == "cgroup2") mount = dir;
+  }
+  std::string own;
+  std::istringstream groups(ReadFile("/proc/self/cgroup"));
+  for (std::string line; std::getline(groups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  if (mount.empty() || own.empty()) {
+    why = "no cgroup2 hierarchy here";
+    return "";
+  }
+  return mount + (own == "/" ? "" : own);
+}
+
+TEST_F(CliTest, DoctorJsonIsUtf8InACgroupWhoseNameIsNot) {
+  std::string why;
+  const std::string parent = OwnCgroup2Directory(why);
+  if (parent.empty()) GTEST_SKIP() << why;
+  const std::string group =
+      absl::StrCat(parent, "/procsandbox-cli-\xff-", getpid());
+  if (mkdir(group.c_str(), 0755) != 0) {
+    GTEST_SKIP() << "cannot make a cgroup in " << parent << ": "
+                 << std::strerror(errno);
+  }
+  SpawnOptions in_group;
+  in_group.cgroup_procs = group + "/cgroup.procs";
+  ToolRun r = Run({"doctor", "--json"}, "", in_group);
+  // The tool removed the groups it made in it; the test removes its own.
+  EXPECT_EQ(rmdir(group.c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(json::accept(r.out)) << r.out;
+  EXPECT_THAT(r.Json()["cgroup"]["v2"]["detail"].get<std::string>(),
+              HasSubstr("/procsandbox-cli-\xEF\xBF\xBD-"));
 }
 
 }  // namespace

@@ -115,9 +115,17 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   return j;
 }
 
+std::string JsonText(const nlohmann::ordered_json& json) {
+  // The default handler throws on bytes that are not UTF-8 (an argument, a
+  // path, a cgroup name): the tool would abort and write no JSON at all.
+  return json.dump(2, ' ', /*ensure_ascii=*/false,
+                   nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
+}
+
 absl::Status WriteJson(const nlohmann::ordered_json& json,
                        const std::string& path) {
-  const std::string text = json.dump(2) + "\n";
+  const std::string text = JsonText(json);
   if (path == "-") {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);

@@ -35,7 +35,12 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
                                         const Limits& limits,
                                         const Capabilities& capabilities);
 
-// Writes `json` (and a newline) to `path`, or stdout for "-".
+// `json` as text, indented, with a newline. Always UTF-8: the bytes of a
+// string that are not (a path, an argument, a cgroup name) are replaced, each
+// invalid sequence by U+FFFD, as Python's bytes.decode("utf-8", "replace").
+std::string JsonText(const nlohmann::ordered_json& json);
+
+// Writes JsonText(json) to `path`, or stdout for "-".
 absl::Status WriteJson(const nlohmann::ordered_json& json,
                        const std::string& path);
 
