@@ -293,6 +293,10 @@ TEST_F(CliTest, EveryBadInputIs125WithOneLineAndNothingStarts) {
       {{"--timeout", "-1s"}, "-1s"},
       {{"--memory", "1e999M"}, "1e999M"},
       {{"--memory", "-5M"}, "-5M"},
+      {{"--memory", "0.5"}, "\"0.5\""},
+      {{"--file-size", "0.1"}, "\"0.1\""},
+      {{"--output-limit", "0"}, "\"0\""},
+      {{"--memory", "4194304T"}, "\"4194304T\""},
       {{"--cpu-time", "forever"}, "forever"},
       {{"--processes", "0"}, "--processes"},
       {{"--cpu-weight", "20000"}, "20000"},
@@ -512,6 +516,25 @@ TEST_F(CliTest, DoctorJsonIsUtf8InACgroupWhoseNameIsNot) {
   ASSERT_TRUE(json::accept(r.out)) << r.out;
   EXPECT_THAT(r.Json()["cgroup"]["v2"]["detail"].get<std::string>(),
               HasSubstr("/procsandbox-cli-\xEF\xBF\xBD-"));
+}
+
+TEST_F(CliTest, AnEmptyValueIsRefusedNotTakenAsAbsent) {
+  const std::string marker = Path("started");
+  for (const char* option :
+       {"--timeout", "--grace", "--cpu-time", "--memory", "--file-size",
+        "--open-files", "--processes", "--cpu-weight", "--output-limit",
+        "--env", "--pass-env", "--cwd", "--workdir-root", "--stdin",
+        "--stdout", "--stderr", "--result", "--backend", "--uid", "--gid"}) {
+    SCOPED_TRACE(option);
+    ToolRun r = Run({"run", option, "", "--", "/bin/sh", "-c",
+                     "touch '" + marker + "'"});
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_THAT(r.err, StartsWith(absl::StrCat("procsandbox: ", option,
+                                               " \"\": empty")));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+    unlink(marker.c_str());
+  }
 }
 
 }  // namespace

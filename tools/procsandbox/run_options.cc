@@ -29,6 +29,14 @@ absl::StatusOr<int64_t> ParseSize(const std::string& option,
                                   const std::string& text) {
   absl::StatusOr<int64_t> bytes = ParseByteSize(text);
   if (!bytes.ok()) return Bad(option, text, bytes.status().message());
+  // The range ValidateLimits() accepts, checked here so that the message
+  // names the text given ("0.5" is 0 bytes).
+  if (*bytes < 1) {
+    return Bad(option, text,
+               "is 0 bytes, want at least 1 (a fraction of a byte rounds "
+               "down)");
+  }
+  if (*bytes >= int64_t{1} << 62) return Bad(option, text, "not below 2^62");
   return *bytes;
 }
 
