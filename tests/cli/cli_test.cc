@@ -30,6 +30,7 @@ extern "C" char** environ;
 
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
@@ -255,7 +256,8 @@ TEST_F(CliTest, AForkBombSaysHowManyForksWereRefused) {
   EXPECT_EQ(r.status, 0) << r.err;
   json j = json::parse(r.out.substr(r.out.find('{')));
   EXPECT_GT(j["forks_refused"].get<int64_t>(), 0);
-  EXPECT_THAT(r.err, HasSubstr("refused at the processes limit 8"));
+  EXPECT_THAT(r.err, ContainsRegex("[0-9]+ forks? or threads? refused at "
+                                   "the processes limit 8"));
 }
 
 TEST_F(CliTest, AMissingProgramIs127WithStartFailedJson) {
@@ -535,6 +537,13 @@ TEST_F(CliTest, AnEmptyValueIsRefusedNotTakenAsAbsent) {
     EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
     unlink(marker.c_str());
   }
+}
+
+TEST_F(CliTest, TheProcessesLimitSaysItCountsThreads) {
+  ToolRun help = Run({"run", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_THAT(help.out, HasSubstr("--processes"));
+  EXPECT_THAT(help.out, HasSubstr("processes and threads"));
 }
 
 }  // namespace

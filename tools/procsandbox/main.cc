@@ -40,7 +40,8 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
   add("--memory", o.memory, "memory (64M, 1.5G)");
   add("--file-size", o.file_size, "largest file written");
   add("--open-files", o.open_files, "open descriptors");
-  add("--processes", o.processes, "processes in the tree");
+  add("--processes", o.processes,
+      "processes and threads in the tree (each thread counts)");
   add("--cpu-weight", o.cpu_weight, "CPU weight 1..10000");
   add("--output-limit", o.output_limit,
       "stdout+stderr bytes passed on; more stops the program");
@@ -95,7 +96,10 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (!args.empty() && args[0] == "run" && !separator) {
+  const bool help = std::find_if(args.begin(), args.end(), [](const auto& a) {
+                      return a == "--help" || a == "-h";
+                    }) != args.end();
+  if (!args.empty() && args[0] == "run" && !separator && !help) {
     return Fail(
         "run: missing \"--\" before the program (run [OPTIONS] -- PROGRAM "
         "[ARGS...])");

@@ -58,10 +58,11 @@ int ExitStatusOfStartFailure(const absl::Status& status) {
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage) {
   std::string line = ToString(outcome);
   if (usage.forks_refused > 0 && outcome.limits.processes) {
-    absl::StrAppend(&line, "; ", usage.forks_refused,
-                    usage.forks_refused == 1 ? " fork" : " forks",
-                    " refused at the processes limit ",
-                    *outcome.limits.processes);
+    // pids.max counts tasks: a thread refused counts as a fork refused.
+    absl::StrAppend(
+        &line, "; ", usage.forks_refused,
+        usage.forks_refused == 1 ? " fork or thread" : " forks or threads",
+        " refused at the processes limit ", *outcome.limits.processes);
   }
   return line;
 }

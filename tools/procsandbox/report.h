@@ -27,8 +27,8 @@ int ExitStatusOfStartFailure(const absl::Status& status);
 nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
                                   const Enforcement& enforcement,
                                   const ResourceUsage& usage);
-// The summary line (without "procsandbox: "): the outcome, and forks the
-// processes limit refused.
+// The summary line (without "procsandbox: "): the outcome, and the forks
+// and threads the processes limit refused.
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
 // The JSON of a run that could not start.
 nlohmann::ordered_json StartFailureJson(const absl::Status& status,
