@@ -546,4 +546,56 @@ TEST_F(CliTest, TheProcessesLimitSaysItCountsThreads) {
   EXPECT_THAT(help.out, HasSubstr("processes and threads"));
 }
 
+TEST_F(CliTest, StdoutAndStderrNamingOneFileShareItAs2To1) {
+  const std::vector<std::string> program = {
+      "/bin/sh", "-c", "echo one; echo two >&2; echo three"};
+  // Spelled differently; with and without --output-limit (forwarded).
+  for (bool forwarded : {false, true}) {
+    SCOPED_TRACE(forwarded ? "forwarded" : "direct");
+    std::vector<std::string> args = {"run",      "--quiet",
+                                     "--stdout", Path("both"),
+                                     "--stderr", dir_ + "/./both"};
+    if (forwarded) {
+      args.insert(args.end(), {"--output-limit", "1M"});
+    }
+    args.push_back("--");
+    args.insert(args.end(), program.begin(), program.end());
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(ReadFile(Path("both")), "one\ntwo\nthree\n");
+  }
+  // An existing file reached through a symbolic link is the same file.
+  ASSERT_EQ(symlink(Path("both").c_str(), Path("link").c_str()), 0);
+  std::vector<std::string> args = {"run",      "--quiet", "--stdout",
+                                   Path("link"), "--stderr", Path("both"),
+                                   "--"};
+  args.insert(args.end(), program.begin(), program.end());
+  EXPECT_EQ(Run(args).status, 0);
+  EXPECT_EQ(ReadFile(Path("both")), "one\ntwo\nthree\n");
+}
+
+TEST_F(CliTest, AResultFileThatIsAlsoAStreamIsRefused) {
+  const std::string marker = Path("started");
+  WriteFile(Path("in"), "input\n");
+  ASSERT_EQ(symlink(Path("in").c_str(), Path("link").c_str()), 0);
+  const std::vector<std::vector<std::string>> cases = {
+      {"--stdout", Path("x"), "--result", Path("x")},
+      {"--stderr", Path("x"), "--result", dir_ + "/./x"},
+      {"--stdin", Path("in"), "--result", Path("link")},
+  };
+  for (const std::vector<std::string>& options : cases) {
+    SCOPED_TRACE(options[0]);
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {"--", "/bin/sh", "-c", "touch '" + marker + "'"});
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--result"));
+    EXPECT_THAT(r.err, HasSubstr(options[0]));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+  }
+  EXPECT_EQ(ReadFile(Path("in")), "input\n");
+}
+
 }  // namespace

@@ -120,8 +120,10 @@ int RunProgram(RunPlan plan) {
     }
     plan.command.stdout_ = Stdio::Lines(
         [&out](absl::string_view line) { out.Write(std::string(line)); });
-    plan.command.stderr_ = Stdio::Lines(
-        [&err](absl::string_view line) { err.Write(std::string(line)); });
+    if (plan.command.stderr_.kind() != Stdio::Kind::kToStdout) {
+      plan.command.stderr_ = Stdio::Lines(
+          [&err](absl::string_view line) { err.Write(std::string(line)); });
+    }
   }
 
   std::shared_ptr<Process> process = (*manager)->New(plan.command);
