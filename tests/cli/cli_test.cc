@@ -598,4 +598,36 @@ TEST_F(CliTest, AResultFileThatIsAlsoAStreamIsRefused) {
   EXPECT_EQ(ReadFile(Path("in")), "input\n");
 }
 
+TEST_F(CliTest, AFileTheToolCannotOpenStopsTheRunBeforeItStarts) {
+  const std::string marker = Path("started");
+  // A symbolic link loop fails for root too.
+  ASSERT_EQ(symlink("loop", Path("loop").c_str()), 0);
+  for (const std::vector<std::string>& options :
+       std::vector<std::vector<std::string>>{
+           {"--result"}, {"--output-limit", "1K", "--stdout"}}) {
+    SCOPED_TRACE(options[0]);
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {Path("loop"), "--", "/bin/sh", "-c",
+                             "touch '" + marker + "'"});
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 125);
+    EXPECT_THAT(r.err, StartsWith("procsandbox: "));
+    EXPECT_THAT(r.err, HasSubstr(Path("loop")));
+    EXPECT_THAT(r.err, HasSubstr(std::strerror(ELOOP)));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+  }
+}
+
+TEST_F(CliTest, TheResultFileIsEmptiedBeforeTheProgramStarts) {
+  // A result left by an earlier run is never taken for this one's.
+  WriteFile(Path("r.json"), "{\"status\": \"exited\"}\n");
+  ToolRun r = Run({"run", "--quiet", "--result", Path("r.json"), "--",
+                   "/bin/sh", "-c", "wc -c < '" + Path("r.json") + "'"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n");
+  EXPECT_EQ(json::parse(ReadFile(Path("r.json")))["status"], "exited");
+}
+
 }  // namespace

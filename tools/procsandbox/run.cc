@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <thread>
@@ -13,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "report.h"
+#include "result_file.h"
 #include "workdir.h"
 
 namespace procsandbox::cli {
@@ -110,11 +113,19 @@ int RunProgram(RunPlan plan) {
     workdir = *made;
     plan.command.working_dir = workdir;
   }
+  ResultFile result;
+  if (absl::Status opened = result.Open(plan.result); !opened.ok()) {
+    Say(false, std::string(opened.message()));
+    if (!workdir.empty()) (void)RemoveWorkdir(workdir);
+    return kExitToolFailed;
+  }
   Sink out, err;
   if (plan.forward_output) {
     if (!OpenSink(plan.stdout_path, 1, out) ||
         !OpenSink(plan.stderr_path, 2, err)) {
-      Say(false, "open an output file for --output-limit");
+      Say(false, absl::StrCat("open \"",
+                              out.fd < 0 ? plan.stdout_path : plan.stderr_path,
+                              "\" to pass output on: ", std::strerror(errno)));
       if (!workdir.empty()) (void)RemoveWorkdir(workdir);
       return kExitToolFailed;
     }
@@ -133,11 +144,8 @@ int RunProgram(RunPlan plan) {
   if (!started.ok()) {
     Say(false, std::string(started.message()));
     status = ExitStatusOfStartFailure(started);
-    if (!plan.result.empty()) {
-      (void)WriteJson(
-          StartFailureJson(started, limits, (*manager)->capabilities()),
-          plan.result);
-    }
+    (void)result.Write(
+        StartFailureJson(started, limits, (*manager)->capabilities()));
   } else {
     absl::StatusOr<Outcome> outcome;
     {
@@ -150,14 +158,11 @@ int RunProgram(RunPlan plan) {
       status = ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
       Say(plan.quiet, Summary(*outcome, usage));
-      if (!plan.result.empty()) {
-        absl::Status written = WriteJson(
-            ResultJson(*outcome, process->Id(), process->enforcement(), usage),
-            plan.result);
-        if (!written.ok()) {
-          Say(false, std::string(written.message()));
-          status = kExitToolFailed;
-        }
+      absl::Status written = result.Write(
+          ResultJson(*outcome, process->Id(), process->enforcement(), usage));
+      if (!written.ok()) {
+        Say(false, std::string(written.message()));
+        status = kExitToolFailed;
       }
     }
   }
