@@ -630,4 +630,28 @@ TEST_F(CliTest, TheResultFileIsEmptiedBeforeTheProgramStarts) {
   EXPECT_EQ(json::parse(ReadFile(Path("r.json")))["status"], "exited");
 }
 
+TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
+  const std::string no_space = std::strerror(ENOSPC);
+  // Forwarded output (--output-limit).
+  ToolRun forwarded = Run({"run", "--quiet", "--output-limit", "1M",
+                           "--stdout", "/dev/full", "--", "/bin/echo", "hi"});
+  EXPECT_EQ(forwarded.status, 125);
+  EXPECT_THAT(forwarded.err, HasSubstr("/dev/full"));
+  EXPECT_THAT(forwarded.err, HasSubstr(no_space));
+  // The JSON on stdout, and in a file.
+  ToolRun json_out = Run({"run", "--quiet", "--json", "--", "/bin/true"},
+                         "/dev/full");
+  EXPECT_EQ(json_out.status, 125);
+  EXPECT_THAT(json_out.err, HasSubstr(no_space));
+  ToolRun result = Run(
+      {"run", "--quiet", "--result", "/dev/full", "--", "/bin/true"});
+  EXPECT_EQ(result.status, 125);
+  EXPECT_THAT(result.err, HasSubstr("/dev/full"));
+  EXPECT_THAT(result.err, HasSubstr(no_space));
+  // doctor's and version's too.
+  EXPECT_EQ(Run({"doctor", "--json"}, "/dev/full").status, 125);
+  EXPECT_EQ(Run({"doctor"}, "/dev/full").status, 125);
+  EXPECT_EQ(Run({"version"}, "/dev/full").status, 125);
+}
+
 }  // namespace

@@ -8,7 +8,9 @@
 // 125 when procsandbox itself failed; 126 found but not executable; 127 not
 // found. See README.md for the options and the JSON result.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -130,6 +132,9 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("version")) {
     std::printf("procsandbox %s\n", PROCSANDBOX_VERSION_STRING);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      return Fail(std::string("write stdout: ") + std::strerror(errno));
+    }
     return 0;
   }
   if (app.got_subcommand("doctor")) {

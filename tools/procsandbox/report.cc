@@ -1,7 +1,6 @@
 #include "report.h"
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -69,7 +68,8 @@ std::string Summary(const Outcome& outcome, const ResourceUsage& usage) {
 
 nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
                                   const Enforcement& enforcement,
-                                  const ResourceUsage& usage) {
+                                  const ResourceUsage& usage,
+                                  const std::string& error) {
   nlohmann::ordered_json j;
   j["status"] = std::string(ExitReasonName(o.reason));
   j["exit_code"] = o.signal != 0 ? nlohmann::ordered_json(nullptr)
@@ -87,7 +87,8 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["pid"] = pid;
   j["limits"] = LimitsJson(o.limits);
   j["enforcement"] = EnforcementJson(enforcement.limits);
-  j["error"] = nullptr;
+  j["error"] = error.empty() ? nlohmann::ordered_json(nullptr)
+                             : nlohmann::ordered_json(error);
   return j;
 }
 
@@ -122,24 +123,6 @@ std::string JsonText(const nlohmann::ordered_json& json) {
   return json.dump(2, ' ', /*ensure_ascii=*/false,
                    nlohmann::ordered_json::error_handler_t::replace) +
          "\n";
-}
-
-absl::Status WriteJson(const nlohmann::ordered_json& json,
-                       const std::string& path) {
-  const std::string text = JsonText(json);
-  if (path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return absl::OkStatus();
-  }
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    return absl::UnavailableError(
-        absl::StrCat("write the result to \"", path, "\""));
-  }
-  return absl::OkStatus();
 }
 
 }  // namespace procsandbox::cli

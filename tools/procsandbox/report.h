@@ -23,10 +23,12 @@ int ExitStatusOf(const Outcome& outcome);
 // 125 otherwise (procsandbox itself failed).
 int ExitStatusOfStartFailure(const absl::Status& status);
 
-// The JSON of a run that started.
+// The JSON of a run that started; `error`: what procsandbox failed to do
+// meanwhile (pass output on), empty for none.
 nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
                                   const Enforcement& enforcement,
-                                  const ResourceUsage& usage);
+                                  const ResourceUsage& usage,
+                                  const std::string& error = "");
 // The summary line (without "procsandbox: "): the outcome, and the forks
 // and threads the processes limit refused.
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
@@ -39,10 +41,6 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
 // string that are not (a path, an argument, a cgroup name) are replaced, each
 // invalid sequence by U+FFFD, as Python's bytes.decode("utf-8", "replace").
 std::string JsonText(const nlohmann::ordered_json& json);
-
-// Writes JsonText(json) to `path`, or stdout for "-".
-absl::Status WriteJson(const nlohmann::ordered_json& json,
-                       const std::string& path);
 
 }  // namespace procsandbox::cli
 

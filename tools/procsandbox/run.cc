@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -64,16 +65,20 @@ void Say(bool quiet, const std::string& line) {
 struct Sink {
   int fd = -1;
   bool owned = false;
+  int error = 0;  // the first write error (errno), reported after the run
   ~Sink() {
     if (owned) close(fd);
   }
-  void Write(const std::string& line) const {
+  void Write(const std::string& line) {
     std::string data = line + "\n";
     const char* p = data.data();
     std::size_t left = data.size();
     while (left > 0) {
       const ssize_t n = write(fd, p, left);
-      if (n <= 0) return;  // a closed reader: the rest is dropped
+      if (n <= 0) {  // a closed reader: the rest is dropped
+        if (error == 0) error = n < 0 ? errno : EIO;
+        return;
+      }
       p += n;
       left -= static_cast<std::size_t>(n);
     }
@@ -88,6 +93,22 @@ bool OpenSink(const std::string& path, int default_fd, Sink& sink) {
   sink.fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   sink.owned = sink.fd >= 0;
   return sink.fd >= 0;
+}
+
+// The first output that could not be passed on, as a message; empty when
+// all was written.
+std::string ForwardingError(const RunPlan& plan, const Sink& out,
+                            const Sink& err) {
+  for (const auto& [sink, name, path] :
+       {std::tuple{&out, "stdout", &plan.stdout_path},
+        std::tuple{&err, "stderr", &plan.stderr_path}}) {
+    if (sink->error == 0) continue;
+    return absl::StrCat("write the program's ", name, " to ",
+                        path->empty() ? absl::StrCat("procsandbox's ", name)
+                                      : absl::StrCat("\"", *path, "\""),
+                        ": ", std::strerror(sink->error));
+  }
+  return "";
 }
 
 }  // namespace
@@ -158,8 +179,13 @@ int RunProgram(RunPlan plan) {
       status = ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
       Say(plan.quiet, Summary(*outcome, usage));
-      absl::Status written = result.Write(
-          ResultJson(*outcome, process->Id(), process->enforcement(), usage));
+      const std::string lost = ForwardingError(plan, out, err);
+      if (!lost.empty()) {
+        Say(false, lost);
+        status = kExitToolFailed;
+      }
+      absl::Status written = result.Write(ResultJson(
+          *outcome, process->Id(), process->enforcement(), usage, lost));
       if (!written.ok()) {
         Say(false, std::string(written.message()));
         status = kExitToolFailed;
