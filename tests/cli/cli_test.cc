@@ -654,4 +654,42 @@ TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
   EXPECT_EQ(Run({"version"}, "/dev/full").status, 125);
 }
 
+TEST_F(CliTest, ALimitNothingEnforcesIsSaidOnStderr) {
+  ToolRun r = Run({"run", "--backend", "posix", "--cpu-weight", "10", "--",
+                   "/bin/true"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("procsandbox: limit cpu_weight is not "
+                               "enforced: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  ToolRun quiet = Run({"run", "--quiet", "--backend", "posix", "--cpu-weight",
+                       "10", "--", "/bin/true"});
+  EXPECT_EQ(quiet.err, "");
+}
+
+TEST_F(CliTest, ALimitOnAWeakerMechanismThanThisHostsIsSaidOnStderr) {
+  const std::string preferred = MechanismOf("memory_bytes");
+  if (preferred.rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no cgroup carries memory here";
+  }
+  // Out of descriptors, the memory group cannot be made and RLIMIT_AS
+  // stands in. Where that happens depends on how many the tool holds.
+  bool degraded = false;
+  for (rlim_t n = 8; n <= 64 && !degraded; ++n) {
+    SpawnOptions options;
+    options.open_files = n;
+    ToolRun r = Run({"run", "--json", "--memory", "64M", "--", "/bin/true"},
+                    "", options);
+    if (r.status != 0 || !json::accept(r.out)) continue;
+    const json e = r.Json()["enforcement"]["memory_bytes"];
+    if (e["mechanism"] == preferred) continue;
+    degraded = true;
+    SCOPED_TRACE(absl::StrCat("RLIMIT_NOFILE ", n));
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
+                           "procsandbox: limit memory_bytes is enforced by ",
+                           e["mechanism"].get<std::string>(), ", not ",
+                           preferred, ": ")));
+  }
+  if (!degraded) GTEST_SKIP() << "no descriptor limit made the group fail";
+}
+
 }  // namespace

@@ -66,6 +66,24 @@ std::string Summary(const Outcome& outcome, const ResourceUsage& usage) {
   return line;
 }
 
+std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
+                                             const Capabilities& capabilities) {
+  std::vector<std::string> lines;
+  for (const LimitEnforcement& e : enforcement.limits) {
+    const std::string limit(LimitKindName(e.limit));
+    const LimitEnforcement* preferred = capabilities.Find(e.limit);
+    if (!e.enforced()) {
+      lines.push_back(
+          absl::StrCat("limit ", limit, " is not enforced: ", e.detail));
+    } else if (preferred != nullptr && preferred->mechanism != e.mechanism) {
+      lines.push_back(absl::StrCat(
+          "limit ", limit, " is enforced by ", MechanismName(e.mechanism),
+          ", not ", MechanismName(preferred->mechanism), ": ", e.detail));
+    }
+  }
+  return lines;
+}
+
 nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
                                   const Enforcement& enforcement,
                                   const ResourceUsage& usage,

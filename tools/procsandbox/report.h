@@ -4,6 +4,7 @@
 #define PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
@@ -32,6 +33,12 @@ nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
 // The summary line (without "procsandbox: "): the outcome, and the forks
 // and threads the processes limit refused.
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
+// One line (without "procsandbox: ") per requested limit that nothing
+// enforces, or that a weaker mechanism enforces than the one `capabilities`
+// says this host has for it (RLIMIT_AS standing in for a memory cgroup that
+// could not be made).
+std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
+                                             const Capabilities& capabilities);
 // The JSON of a run that could not start.
 nlohmann::ordered_json StartFailureJson(const absl::Status& status,
                                         const Limits& limits,

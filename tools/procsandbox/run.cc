@@ -168,6 +168,10 @@ int RunProgram(RunPlan plan) {
     (void)result.Write(
         StartFailureJson(started, limits, (*manager)->capabilities()));
   } else {
+    for (const std::string& line : EnforcementWarnings(
+             process->enforcement(), (*manager)->capabilities())) {
+      Say(plan.quiet, line);
+    }
     absl::StatusOr<Outcome> outcome;
     {
       SignalForwarder forwarder(process);
