@@ -442,19 +442,6 @@ TEST_F(CliTest, VersionPrintsTheVersion) {
             std::string("procsandbox ") + PROCSANDBOX_VERSION_STRING + "\n");
 }
 
-TEST_F(CliTest, ASignalToTheToolGoesToTheProgram) {
-  const pid_t tool =
-      Spawn({"run", "--json", "--", "sleep", "30"}, Path("out"), Path("err"));
-  ASSERT_GT(tool, 0);
-  absl::SleepFor(absl::Milliseconds(300));  // started (or about to: queued)
-  ASSERT_EQ(kill(tool, SIGTERM), 0);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(tool, &wstatus, 0), tool);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGTERM);
-  EXPECT_EQ(json::parse(ReadFile(Path("out")))["status"], "cancelled");
-}
-
 // --- Bytes that are not UTF-8
 // ---------------------------------------------------
 
@@ -690,6 +677,68 @@ TEST_F(CliTest, ALimitOnAWeakerMechanismThanThisHostsIsSaidOnStderr) {
                            preferred, ": ")));
   }
   if (!degraded) GTEST_SKIP() << "no descriptor limit made the group fail";
+}
+
+// Until `path` holds `text` (a line the program wrote); false after a guard
+// against a hang.
+bool WaitForText(const std::string& path, const std::string& text) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (ReadFile(path).find(text) == std::string::npos) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+TEST_F(CliTest, EveryCatchableEndingSignalReachesTheProgram) {
+  // What a wrapper such as timeout(1) or tini passes on: the program ends
+  // (or not) as it decides, and the tool reports it.
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE,
+                  SIGALRM, SIGVTALRM, SIGPROF}) {
+    SCOPED_TRACE(strsignal(sig));
+    const std::string out = Path("out"), result = Path("r.json");
+    unlink(out.c_str());
+    unlink(result.c_str());
+    const pid_t tool =
+        Spawn({"run", "--quiet", "--result", result, "--stdout", out, "--",
+               "/bin/sh", "-c", "echo $$; exec sleep 30"},
+              Path(".out"), Path(".err"));
+    ASSERT_GT(tool, 0);
+    ASSERT_TRUE(WaitForText(out, "\n")) << ReadFile(Path(".err"));
+    ASSERT_EQ(kill(tool, sig), 0);
+    const int status = WaitExit(tool);
+    if (status == 128 + sig && !json::accept(ReadFile(result))) {
+      // The tool died of it and left its program running.
+      kill(std::stoi(ReadFile(out)), SIGKILL);
+    }
+    EXPECT_EQ(status, 128 + sig);
+    ASSERT_TRUE(json::accept(ReadFile(result))) << "no result";
+    json j = json::parse(ReadFile(result));
+    EXPECT_EQ(j["status"], "cancelled");
+    EXPECT_EQ(j["signal"], sig);
+  }
+}
+
+TEST_F(CliTest, ASecondTermKillsAProgramThatSurvivedTheFirst) {
+  const std::string out = Path("out"), result = Path("r.json");
+  const pid_t tool = Spawn(
+      {"run", "--quiet", "--result", result, "--stdout", out, "--", "/bin/sh",
+       "-c",
+       "trap 'echo caught' TERM; echo $$; while :; do sleep 1; done"},
+      Path(".out"), Path(".err"));
+  ASSERT_GT(tool, 0);
+  ASSERT_TRUE(WaitForText(out, "\n")) << ReadFile(Path(".err"));
+  ASSERT_EQ(kill(tool, SIGTERM), 0);
+  ASSERT_TRUE(WaitForText(out, "caught\n"));
+  ASSERT_EQ(kill(tool, SIGTERM), 0);
+  const int status = WaitExit(tool, absl::Seconds(20));
+  if (status != 128 + SIGKILL) kill(-std::stoi(ReadFile(out)), SIGKILL);
+  EXPECT_EQ(status, 128 + SIGKILL);
+  json j = json::parse(ReadFile(result));
+  EXPECT_EQ(j["status"], "cancelled");
+  EXPECT_EQ(j["signal"], SIGKILL);
+  EXPECT_THAT(Run({"run", "--help"}).out,
+              HasSubstr("a second INT or TERM kills its whole tree"));
 }
 
 }  // namespace

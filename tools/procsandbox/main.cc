@@ -115,6 +115,9 @@ int main(int argc, char** argv) {
   CLI::App* run = app.add_subcommand(
       "run", "run PROGRAM under limits: run [OPTIONS] -- PROGRAM [ARGS...]");
   const std::vector<CLI::Option*> run_values = AddRunOptions(*run, options);
+  run->footer(
+      "Signals HUP INT QUIT TERM USR1 USR2 PIPE ALRM VTALRM PROF go on to the\n"
+      "program; a second INT or TERM kills its whole tree.");
   bool doctor_json = false;
   CLI::App* doctor = app.add_subcommand(
       "doctor", "what this machine can enforce, and why not");

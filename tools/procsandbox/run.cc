@@ -1,61 +1,24 @@
 #include "run.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "report.h"
 #include "result_file.h"
+#include "signals.h"
 #include "workdir.h"
 
 namespace procsandbox::cli {
 namespace {
-
-// The signals a user sends the tool (Ctrl-C, kill, a closed terminal) go on
-// to the program, which runs in a process group of its own.
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-sigset_t ForwardedSet() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : kForwarded) sigaddset(&set, sig);
-  return set;
-}
-
-class SignalForwarder {
- public:
-  explicit SignalForwarder(std::shared_ptr<Process> process)
-      : process_(std::move(process)), thread_([this] { Loop(); }) {}
-  ~SignalForwarder() {
-    done_ = true;
-    thread_.join();
-  }
-
- private:
-  void Loop() {
-    const sigset_t set = ForwardedSet();
-    const struct timespec tick = {0, 50 * 1000 * 1000};
-    while (!done_) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0) (void)process_->Signal(sig);
-    }
-  }
-
-  std::shared_ptr<Process> process_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 void Say(bool quiet, const std::string& line) {
   if (!quiet) std::fprintf(stderr, "procsandbox: %s\n", line.c_str());
@@ -115,9 +78,8 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
 
 int RunProgram(RunPlan plan) {
   // Before any thread exists, so every thread inherits the block: only the
-  // forwarder takes these signals.
-  const sigset_t forwarded = ForwardedSet();
-  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
+  // relay takes these signals.
+  SignalRelay relay;
 
   absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager(plan.manager);
   if (!manager.ok()) {
@@ -168,15 +130,13 @@ int RunProgram(RunPlan plan) {
     (void)result.Write(
         StartFailureJson(started, limits, (*manager)->capabilities()));
   } else {
+    relay.Attach(process);
     for (const std::string& line : EnforcementWarnings(
              process->enforcement(), (*manager)->capabilities())) {
       Say(plan.quiet, line);
     }
-    absl::StatusOr<Outcome> outcome;
-    {
-      SignalForwarder forwarder(process);
-      outcome = process->Wait();
-    }
+    absl::StatusOr<Outcome> outcome = process->Wait();
+    relay.Detach();
     if (!outcome.ok()) {
       Say(false, std::string(outcome.status().message()));
     } else {
