@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -739,6 +740,60 @@ TEST_F(CliTest, ASecondTermKillsAProgramThatSurvivedTheFirst) {
   EXPECT_EQ(j["signal"], SIGKILL);
   EXPECT_THAT(Run({"run", "--help"}).out,
               HasSubstr("a second INT or TERM kills its whole tree"));
+}
+
+bool IsEmptyDirectory(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool empty = true;
+  while (const dirent* e = readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+    }
+  }
+  closedir(dir);
+  return empty;
+}
+
+// The kernel function process `pid` sleeps in ("wait_for_partner": opening
+// a FIFO whose other end nobody opened yet).
+std::string SleepingIn(pid_t pid) {
+  return ReadFile(absl::StrCat("/proc/", pid, "/wchan"));
+}
+
+TEST_F(CliTest, ATermDuringSetupEndsTheToolAndLeavesNothing) {
+  // Opening a FIFO nobody opened from the other side blocks: in the tool
+  // (--result, a forwarded --stdout) or in the library (--stdin, --stdout).
+  const std::vector<std::vector<std::string>> cases = {
+      {"--result"},
+      {"--output-limit", "1K", "--stdout"},
+      {"--stdin"},
+      {"--stdout"}};
+  const std::string fifo = Path("fifo"), root = Path("root");
+  const std::string marker = Path("started");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(mkdir(root.c_str(), 0700), 0);
+  for (const std::vector<std::string>& options : cases) {
+    SCOPED_TRACE(absl::StrJoin(options, " "));
+    std::vector<std::string> args = {"run", "--workdir-root", root};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {fifo, "--", "/bin/sh", "-c",
+                             "touch '" + marker + "'; exec sleep 30"});
+    const pid_t tool = Spawn(args, Path(".out"), Path(".err"));
+    ASSERT_GT(tool, 0);
+    // Until it blocks in the open (or, should that open not block, until
+    // the program runs).
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (SleepingIn(tool) != "wait_for_partner" &&
+           access(marker.c_str(), F_OK) != 0 && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_EQ(kill(tool, SIGTERM), 0);
+    EXPECT_EQ(WaitExit(tool, absl::Seconds(20)), 128 + SIGTERM);
+    EXPECT_THAT(ReadFile(Path(".err")), HasSubstr("SIGTERM"));
+    EXPECT_TRUE(IsEmptyDirectory(root)) << "a workdir is left";
+    unlink(marker.c_str());
+  }
 }
 
 }  // namespace

@@ -135,6 +135,16 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   return j;
 }
 
+nlohmann::ordered_json CancelledBeforeStartJson(
+    int signal, const Limits& limits, const Capabilities& capabilities) {
+  nlohmann::ordered_json j =
+      StartFailureJson(absl::CancelledError(absl::StrCat(
+                           SignalName(signal), " before the program started")),
+                       limits, capabilities);
+  j["status"] = std::string(ExitReasonName(ExitReason::kCancelled));
+  return j;
+}
+
 std::string JsonText(const nlohmann::ordered_json& json) {
   // The default handler throws on bytes that are not UTF-8 (an argument, a
   // path, a cgroup name): the tool would abort and write no JSON at all.

@@ -44,6 +44,11 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
                                         const Limits& limits,
                                         const Capabilities& capabilities);
 
+// The JSON of a run that signal `signal`, taken before the program
+// started, ended: status "cancelled", pid null, the signal in "error".
+nlohmann::ordered_json CancelledBeforeStartJson(
+    int signal, const Limits& limits, const Capabilities& capabilities);
+
 // `json` as text, indented, with a newline. Always UTF-8: the bytes of a
 // string that are not (a path, an argument, a cgroup name) are replaced, each
 // invalid sequence by U+FFFD, as Python's bytes.decode("utf-8", "replace").

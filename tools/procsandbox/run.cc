@@ -74,6 +74,34 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
   return "";
 }
 
+// Ends a run that did not start: the reason on stderr and in the result,
+// and the exit status. A signal taken meanwhile is the reason (it may be
+// what made the step fail, interrupting it): 128+N.
+int NotStarted(const absl::Status& why, const SignalRelay& relay,
+               const RunPlan& plan, const Capabilities& capabilities,
+               ResultFile& result) {
+  const Limits& limits = plan.command.limits;
+  if (const int sig = relay.stop_signal(); sig != 0) {
+    Say(false, absl::StrCat(SignalName(sig),
+                            " before the program started: not started"));
+    (void)result.Write(CancelledBeforeStartJson(sig, limits, capabilities));
+    return 128 + sig;
+  }
+  Say(false, std::string(why.message()));
+  (void)result.Write(StartFailureJson(why, limits, capabilities));
+  return ExitStatusOfStartFailure(why);
+}
+
+// Removes the run's working directory, if any; 125 when that fails.
+int RemovedWorkdir(const std::string& workdir, int status) {
+  if (workdir.empty()) return status;
+  if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
+    Say(false, std::string(removed.message()));
+    return kExitToolFailed;
+  }
+  return status;
+}
+
 }  // namespace
 
 int RunProgram(RunPlan plan) {
@@ -86,31 +114,33 @@ int RunProgram(RunPlan plan) {
     Say(false, std::string(manager.status().message()));
     return kExitToolFailed;
   }
+  // From here a signal before the start ends the setup, even one blocked
+  // in an open(2) of a FIFO (--stdin, --stdout, --result).
+  relay.AllowInterrupts();
+  const Capabilities capabilities = (*manager)->capabilities();
+  const auto stop = [&relay] { return relay.stop_signal(); };
+  ResultFile result;
+  if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
+    return NotStarted(opened, relay, plan, capabilities, result);
+  }
   std::string workdir;
-  if (!plan.workdir_root.empty()) {
+  if (!plan.workdir_root.empty() && relay.stop_signal() == 0) {
     absl::StatusOr<std::string> made = MakeWorkdir(plan.workdir_root);
     if (!made.ok()) {
-      Say(false, std::string(made.status().message()));
-      return kExitToolFailed;
+      return NotStarted(made.status(), relay, plan, capabilities, result);
     }
     workdir = *made;
     plan.command.working_dir = workdir;
-  }
-  ResultFile result;
-  if (absl::Status opened = result.Open(plan.result); !opened.ok()) {
-    Say(false, std::string(opened.message()));
-    if (!workdir.empty()) (void)RemoveWorkdir(workdir);
-    return kExitToolFailed;
   }
   Sink out, err;
   if (plan.forward_output) {
     if (!OpenSink(plan.stdout_path, 1, out) ||
         !OpenSink(plan.stderr_path, 2, err)) {
-      Say(false, absl::StrCat("open \"",
-                              out.fd < 0 ? plan.stdout_path : plan.stderr_path,
-                              "\" to pass output on: ", std::strerror(errno)));
-      if (!workdir.empty()) (void)RemoveWorkdir(workdir);
-      return kExitToolFailed;
+      const absl::Status failed = absl::UnavailableError(absl::StrCat(
+          "open \"", out.fd < 0 ? plan.stdout_path : plan.stderr_path,
+          "\" to pass output on: ", std::strerror(errno)));
+      return RemovedWorkdir(
+          workdir, NotStarted(failed, relay, plan, capabilities, result));
     }
     plan.command.stdout_ = Stdio::Lines(
         [&out](absl::string_view line) { out.Write(std::string(line)); });
@@ -121,18 +151,16 @@ int RunProgram(RunPlan plan) {
   }
 
   std::shared_ptr<Process> process = (*manager)->New(plan.command);
-  const Limits limits = process->GetLimits();
   int status = kExitToolFailed;
-  absl::Status started = process->Start();
+  absl::Status started = relay.stop_signal() == 0
+                             ? process->Start()
+                             : absl::CancelledError("not started");
   if (!started.ok()) {
-    Say(false, std::string(started.message()));
-    status = ExitStatusOfStartFailure(started);
-    (void)result.Write(
-        StartFailureJson(started, limits, (*manager)->capabilities()));
+    status = NotStarted(started, relay, plan, capabilities, result);
   } else {
     relay.Attach(process);
-    for (const std::string& line : EnforcementWarnings(
-             process->enforcement(), (*manager)->capabilities())) {
+    for (const std::string& line :
+         EnforcementWarnings(process->enforcement(), capabilities)) {
       Say(plan.quiet, line);
     }
     absl::StatusOr<Outcome> outcome = process->Wait();
@@ -152,19 +180,15 @@ int RunProgram(RunPlan plan) {
           *outcome, process->Id(), process->enforcement(), usage, lost));
       if (!written.ok()) {
         Say(false, std::string(written.message()));
-        status = kExitToolFailed;
+        // Interrupted on purpose (a full pipe nobody reads): 128+N.
+        status = relay.stop_signal() != 0 ? 128 + relay.stop_signal()
+                                          : kExitToolFailed;
       }
     }
   }
   process.reset();
   manager->reset();
-  if (!workdir.empty()) {
-    if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
-      Say(false, std::string(removed.message()));
-      status = kExitToolFailed;
-    }
-  }
-  return status;
+  return RemovedWorkdir(workdir, status);
 }
 
 }  // namespace procsandbox::cli
