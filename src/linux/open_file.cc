@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <memory>
 #include <string>
@@ -21,57 +22,56 @@
 namespace procsandbox::linux_internal {
 namespace {
 
-// The blocking open of a FIFO, on its own thread. Shared with that thread:
-// a caller that gives up may leave before it ends.
-struct PendingOpen {
-  absl::Notification done;
-  int fd = -1;
-  int error = 0;
-  ~PendingOpen() {
-    if (fd >= 0) close(fd);
-  }
+// What the calling thread and its watchdog share: the watchdog may outlive
+// the call (see below).
+struct FifoWatch {
+  absl::Notification opened;          // the caller's open(2) returned
+  std::atomic<bool> released{false};  // the watchdog ended the wait
 };
 
-// The FIFO behind `anchor` (an O_PATH descriptor), reopened:
-// through /proc the same inode even if the path was renamed since.
+// The FIFO behind `anchor` (an O_PATH descriptor), reopened: through /proc
+// the same inode even if the path was renamed since.
 std::string Reopenable(int anchor, const std::string& path) {
   std::string proc = fmt::format("/proc/self/fd/{}", anchor);
   return access(proc.c_str(), F_OK) == 0 ? proc : path;
 }
 
+// The blocking open(2) runs on the calling thread, as the host would run
+// it: a signal whose handler lacks SA_RESTART interrupts it (EINTR, as the
+// procsandbox command relies on to honour INT and TERM), one with
+// SA_RESTART does not. A watchdog thread bounds it: at `limit` it becomes
+// the other end for a moment (a non-blocking open of either end succeeds
+// while the other waits, and the waiting one wakes at that open), and the
+// call fails with DeadlineExceeded.
 absl::StatusOr<UniqueFd> OpenFifoWithin(UniqueFd anchor,
                                         const std::string& path, int flags,
                                         absl::Duration limit,
                                         absl::string_view what) {
   const std::string target = Reopenable(anchor.get(), path);
-  auto pending = std::make_shared<PendingOpen>();
-  std::thread opener([pending, target, flags] {
-    int fd;
+  auto watch = std::make_shared<FifoWatch>();
+  const int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
+  std::thread watchdog([watch, target, other, limit] {
+    if (watch->opened.WaitForNotificationWithTimeout(limit)) return;
+    watch->released = true;
+    // Until the caller's open has returned: a partner open that fails (out
+    // of descriptors) is tried again.
     do {
-      fd = open(target.c_str(), flags | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    pending->error = fd < 0 ? errno : 0;
-    pending->fd = fd;
-    pending->done.Notify();
+      const int partner = open(target.c_str(), other | O_NONBLOCK | O_CLOEXEC);
+      if (partner >= 0) close(partner);
+    } while (
+        !watch->opened.WaitForNotificationWithTimeout(absl::Milliseconds(10)));
   });
-  if (!pending->done.WaitForNotificationWithTimeout(limit)) {
-    // Release the blocked open by becoming its other end for a moment: a
-    // writer waits for a reader and a reader for a writer, and a
-    // non-blocking open of either end succeeds while the other waits.
-    const int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
-    UniqueFd partner(open(target.c_str(), other | O_NONBLOCK | O_CLOEXEC));
-    if (partner.valid()) {
-      opener.join();
-    } else {
-      opener.detach();  // it ends (and closes) when someone comes
-    }
+  UniqueFd fd(open(target.c_str(), flags | O_CLOEXEC));
+  const int error = errno;
+  watch->opened.Notify();
+  watchdog.join();
+  if (watch->released) {
     return absl::DeadlineExceededError(
         fmt::format("{}: a FIFO whose other end nobody opened within {}", what,
                     procsandbox::FormatDuration(limit)));
   }
-  opener.join();
-  if (pending->fd < 0) return ErrnoStatus(pending->error, what);
-  return UniqueFd(std::exchange(pending->fd, -1));
+  if (!fd.valid()) return ErrnoStatus(error, what);
+  return fd;
 }
 
 }  // namespace

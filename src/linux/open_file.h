@@ -3,11 +3,12 @@
 //
 // open(2) of a FIFO blocks until its other end is opened too — forever when
 // nobody comes, with the caller's process mutex held and the host deaf. Here
-// a FIFO (told by an O_PATH descriptor, which opens neither end) waits for
-// its partner on a helper thread for at most `limit`; on time-out the
-// helper's open is released (by opening the other end for a moment) and the
-// call fails with DeadlineExceeded. Every other file is opened non-blocking.
-// What the child gets is an ordinary blocking descriptor.
+// a FIFO (told by an O_PATH descriptor, which opens neither end) is opened
+// as the host would open it, on the calling thread (signals interrupt it as
+// they would interrupt open(2)), and a watchdog thread ends the wait at
+// `limit` by opening the other end for a moment: the call then fails with
+// DeadlineExceeded. Every other file is opened non-blocking. What the child
+// gets is an ordinary blocking descriptor.
 #ifndef PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
 #define PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
 

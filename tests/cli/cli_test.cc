@@ -1,21 +1,27 @@
 // The installed `procsandbox` command, end to end: each status and its exit
 // code, the JSON result, every bad input, stdio files, --workdir-root,
 // doctor, strict mode, signal forwarding.
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -26,6 +32,7 @@ extern "C" char** environ;
 
 namespace {
 
+using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using json = nlohmann::json;
@@ -51,6 +58,37 @@ struct ToolRun {
   json Json() const { return json::parse(out); }
 };
 
+// How a test starts the tool besides its arguments.
+struct SpawnOptions {
+  std::string stdin_path = "/dev/null";
+  std::optional<rlim_t> open_files;  // the tool's RLIMIT_NOFILE
+  std::string cgroup_procs;          // a cgroup.procs file the tool joins
+};
+
+// The exit status, or 128+N for a signal.
+int StatusOf(int wstatus) {
+  return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
+}
+
+// Waits for `pid`; a guard against a hang (far beyond what the test needs)
+// kills it and returns -1.
+int WaitExit(pid_t pid, absl::Duration guard = absl::Seconds(60)) {
+  const absl::Time give_up = absl::Now() + guard;
+  int wstatus = 0;
+  while (true) {
+    const pid_t done = waitpid(pid, &wstatus, WNOHANG);
+    if (done == pid) return StatusOf(wstatus);
+    if (done < 0) return -1;
+    if (absl::Now() > give_up) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &wstatus, 0);
+      ADD_FAILURE() << "the tool did not end; killed";
+      return -1;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
 class CliTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -63,39 +101,50 @@ class CliTest : public ::testing::Test {
   }
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
 
-  // Runs the tool with `args` (stdin /dev/null), stdout and stderr to files.
-  ToolRun Run(std::vector<std::string> args) {
-    const std::string out = Path(".out"), err = Path(".err");
-    pid_t pid = Spawn(args, out, err);
+  // Runs the tool with `args` (stdin /dev/null), stdout to `out` (default a
+  // file of the test, read into ToolRun::out) and stderr to a file.
+  ToolRun Run(std::vector<std::string> args, std::string out = "",
+              const SpawnOptions& options = {}) {
+    const bool own_out = out.empty();
+    if (own_out) out = Path(".out");
+    const std::string err = Path(".err");
     ToolRun run;
-    int wstatus = 0;
-    if (pid <= 0 || waitpid(pid, &wstatus, 0) != pid) return run;
-    run.status =
-        WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 128 + WTERMSIG(wstatus);
-    run.out = ReadFile(out);
+    const pid_t pid = Spawn(std::move(args), out, err, options);
+    if (pid <= 0) return run;
+    run.status = WaitExit(pid);
+    if (own_out) run.out = ReadFile(out);
     run.err = ReadFile(err);
     return run;
   }
 
   pid_t Spawn(std::vector<std::string> args, const std::string& out,
-              const std::string& err) {
+              const std::string& err, const SpawnOptions& options = {}) {
     args.insert(args.begin(), kTool);
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, out.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_addopen(&actions, 2, err.c_str(),
-                                     O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    pid_t pid = 0;
-    const int rc =
-        posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    EXPECT_EQ(rc, 0) << "spawn " << kTool;
-    return rc == 0 ? pid : -1;
+    // Only async-signal-safe calls in the child.
+    const pid_t pid = fork();
+    if (pid == 0) {
+      const int in = open(options.stdin_path.c_str(), O_RDONLY);
+      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      if (in < 0 || o < 0 || e < 0) _exit(121);
+      if (dup2(in, 0) < 0 || dup2(o, 1) < 0 || dup2(e, 2) < 0) _exit(122);
+      if (options.open_files) {
+        const struct rlimit limit = {*options.open_files, *options.open_files};
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(123);
+      }
+      if (!options.cgroup_procs.empty()) {
+        const int procs = open(options.cgroup_procs.c_str(), O_WRONLY);
+        if (procs < 0 || write(procs, "0", 1) != 1) _exit(124);
+        close(procs);
+      }
+      execve(kTool, argv.data(), environ);
+      _exit(127);
+    }
+    EXPECT_GT(pid, 0) << "fork: " << std::strerror(errno);
+    return pid;
   }
 
   // What the tool says enforces `limit` here ("cgroup-v1", "rlimit", ...).
@@ -249,7 +298,8 @@ TEST_F(CliTest, AForkBombSaysHowManyForksWereRefused) {
   EXPECT_EQ(r.status, 0) << r.err;
   json j = json::parse(r.out.substr(r.out.find('{')));
   EXPECT_GT(j["forks_refused"].get<int64_t>(), 0);
-  EXPECT_THAT(r.err, HasSubstr("refused at the processes limit 8"));
+  EXPECT_THAT(r.err, ContainsRegex("[0-9]+ forks? or threads? refused at "
+                                   "the processes limit 8"));
 }
 
 TEST_F(CliTest, AMissingProgramIs127WithStartFailedJson) {
@@ -287,6 +337,10 @@ TEST_F(CliTest, EveryBadInputIs125WithOneLineAndNothingStarts) {
       {{"--timeout", "-1s"}, "-1s"},
       {{"--memory", "1e999M"}, "1e999M"},
       {{"--memory", "-5M"}, "-5M"},
+      {{"--memory", "0.5"}, "\"0.5\""},
+      {{"--file-size", "0.1"}, "\"0.1\""},
+      {{"--output-limit", "0"}, "\"0\""},
+      {{"--memory", "4194304T"}, "\"4194304T\""},
       {{"--cpu-time", "forever"}, "forever"},
       {{"--processes", "0"}, "--processes"},
       {{"--cpu-weight", "20000"}, "20000"},
@@ -430,17 +484,363 @@ TEST_F(CliTest, VersionPrintsTheVersion) {
             std::string("procsandbox ") + PROCSANDBOX_VERSION_STRING + "\n");
 }
 
-TEST_F(CliTest, ASignalToTheToolGoesToTheProgram) {
-  const pid_t tool =
-      Spawn({"run", "--json", "--", "sleep", "30"}, Path("out"), Path("err"));
+// --- Bytes that are not UTF-8
+// ---------------------------------------------------
+
+TEST_F(CliTest, TheJsonIsUtf8WhateverBytesTheRunCarries) {
+  // A program name that is not UTF-8 lands in "error": each invalid
+  // sequence becomes U+FFFD, as Python's bytes.decode("utf-8", "replace").
+  ToolRun r = Run({"run", "--json", "--", "no-such-\xff-program-\xe2\x82"});
+  EXPECT_EQ(r.status, 127) << r.err;
+  ASSERT_TRUE(json::accept(r.out)) << r.out;
+  json j = r.Json();
+  EXPECT_EQ(j["status"], "start_failed");
+  EXPECT_THAT(j["error"].get<std::string>(),
+              HasSubstr("no-such-\xEF\xBF\xBD-program-\xEF\xBF\xBD\""));
+  // The line on stderr keeps the bytes as they were.
+  EXPECT_THAT(r.err, HasSubstr("no-such-\xff-program-\xe2\x82"));
+}
+
+// The cgroup2 directory of this process, or empty (with the reason in
+// `why`) when this test cannot make a group in it.
+std::string OwnCgroup2Directory(std::string& why) {
+  if (geteuid() != 0) {
+    why = "moving a process between cgroups needs root";
+    return "";
+  }
+  std::string mount;
+  std::istringstream mounts(ReadFile("/proc/self/mounts"));
+  for (std::string line; std::getline(mounts, line);) {
+    std::istringstream fields(line);
+    std::string device, dir, type;
+    fields >> device >> dir >> type;
+    if (type == "cgroup2") mount = dir;
+  }
+  std::string own;
+  std::istringstream groups(ReadFile("/proc/self/cgroup"));
+  for (std::string line; std::getline(groups, line);) {
+    if (line.rfind("0::", 0) == 0) own = line.substr(3);
+  }
+  if (mount.empty() || own.empty()) {
+    why = "no cgroup2 hierarchy here";
+    return "";
+  }
+  return mount + (own == "/" ? "" : own);
+}
+
+TEST_F(CliTest, DoctorJsonIsUtf8InACgroupWhoseNameIsNot) {
+  std::string why;
+  const std::string parent = OwnCgroup2Directory(why);
+  if (parent.empty()) GTEST_SKIP() << why;
+  const std::string group =
+      absl::StrCat(parent, "/procsandbox-cli-\xff-", getpid());
+  if (mkdir(group.c_str(), 0755) != 0) {
+    GTEST_SKIP() << "cannot make a cgroup in " << parent << ": "
+                 << std::strerror(errno);
+  }
+  SpawnOptions in_group;
+  in_group.cgroup_procs = group + "/cgroup.procs";
+  ToolRun r = Run({"doctor", "--json"}, "", in_group);
+  // The tool removed the groups it made in it; the test removes its own.
+  EXPECT_EQ(rmdir(group.c_str()), 0) << std::strerror(errno);
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(json::accept(r.out)) << r.out;
+  EXPECT_THAT(r.Json()["cgroup"]["v2"]["detail"].get<std::string>(),
+              HasSubstr("/procsandbox-cli-\xEF\xBF\xBD-"));
+}
+
+TEST_F(CliTest, AnEmptyValueIsRefusedNotTakenAsAbsent) {
+  const std::string marker = Path("started");
+  for (const char* option :
+       {"--timeout", "--grace", "--cpu-time", "--memory", "--file-size",
+        "--open-files", "--processes", "--cpu-weight", "--output-limit",
+        "--env", "--pass-env", "--cwd", "--workdir-root", "--stdin",
+        "--stdout", "--stderr", "--result", "--backend", "--uid", "--gid"}) {
+    SCOPED_TRACE(option);
+    ToolRun r = Run({"run", option, "", "--", "/bin/sh", "-c",
+                     "touch '" + marker + "'"});
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_THAT(r.err, StartsWith(absl::StrCat("procsandbox: ", option,
+                                               " \"\": empty")));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+    unlink(marker.c_str());
+  }
+}
+
+TEST_F(CliTest, TheProcessesLimitSaysItCountsThreads) {
+  ToolRun help = Run({"run", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_THAT(help.out, HasSubstr("--processes"));
+  EXPECT_THAT(help.out, HasSubstr("processes and threads"));
+}
+
+TEST_F(CliTest, StdoutAndStderrNamingOneFileShareItAs2To1) {
+  const std::vector<std::string> program = {
+      "/bin/sh", "-c", "echo one; echo two >&2; echo three"};
+  // Spelled differently; with and without --output-limit (forwarded).
+  for (bool forwarded : {false, true}) {
+    SCOPED_TRACE(forwarded ? "forwarded" : "direct");
+    std::vector<std::string> args = {"run",      "--quiet",
+                                     "--stdout", Path("both"),
+                                     "--stderr", dir_ + "/./both"};
+    if (forwarded) {
+      args.insert(args.end(), {"--output-limit", "1M"});
+    }
+    args.push_back("--");
+    args.insert(args.end(), program.begin(), program.end());
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(ReadFile(Path("both")), "one\ntwo\nthree\n");
+  }
+  // An existing file reached through a symbolic link is the same file.
+  ASSERT_EQ(symlink(Path("both").c_str(), Path("link").c_str()), 0);
+  std::vector<std::string> args = {"run",      "--quiet", "--stdout",
+                                   Path("link"), "--stderr", Path("both"),
+                                   "--"};
+  args.insert(args.end(), program.begin(), program.end());
+  EXPECT_EQ(Run(args).status, 0);
+  EXPECT_EQ(ReadFile(Path("both")), "one\ntwo\nthree\n");
+}
+
+TEST_F(CliTest, AResultFileThatIsAlsoAStreamIsRefused) {
+  const std::string marker = Path("started");
+  WriteFile(Path("in"), "input\n");
+  ASSERT_EQ(symlink(Path("in").c_str(), Path("link").c_str()), 0);
+  const std::vector<std::vector<std::string>> cases = {
+      {"--stdout", Path("x"), "--result", Path("x")},
+      {"--stderr", Path("x"), "--result", dir_ + "/./x"},
+      {"--stdin", Path("in"), "--result", Path("link")},
+  };
+  for (const std::vector<std::string>& options : cases) {
+    SCOPED_TRACE(options[0]);
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {"--", "/bin/sh", "-c", "touch '" + marker + "'"});
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 125) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("--result"));
+    EXPECT_THAT(r.err, HasSubstr(options[0]));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+  }
+  EXPECT_EQ(ReadFile(Path("in")), "input\n");
+}
+
+TEST_F(CliTest, AFileTheToolCannotOpenStopsTheRunBeforeItStarts) {
+  const std::string marker = Path("started");
+  // A symbolic link loop fails for root too.
+  ASSERT_EQ(symlink("loop", Path("loop").c_str()), 0);
+  for (const std::vector<std::string>& options :
+       std::vector<std::vector<std::string>>{
+           {"--result"}, {"--output-limit", "1K", "--stdout"}}) {
+    SCOPED_TRACE(options[0]);
+    std::vector<std::string> args = {"run"};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {Path("loop"), "--", "/bin/sh", "-c",
+                             "touch '" + marker + "'"});
+    ToolRun r = Run(args);
+    EXPECT_EQ(r.status, 125);
+    EXPECT_THAT(r.err, StartsWith("procsandbox: "));
+    EXPECT_THAT(r.err, HasSubstr(Path("loop")));
+    EXPECT_THAT(r.err, HasSubstr(std::strerror(ELOOP)));
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(access(marker.c_str(), F_OK), -1) << "the program ran";
+  }
+}
+
+TEST_F(CliTest, TheResultFileIsEmptiedBeforeTheProgramStarts) {
+  // A result left by an earlier run is never taken for this one's.
+  WriteFile(Path("r.json"), "{\"status\": \"exited\"}\n");
+  ToolRun r = Run({"run", "--quiet", "--result", Path("r.json"), "--",
+                   "/bin/sh", "-c", "wc -c < '" + Path("r.json") + "'"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "0\n");
+  EXPECT_EQ(json::parse(ReadFile(Path("r.json")))["status"], "exited");
+}
+
+TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
+  const std::string no_space = std::strerror(ENOSPC);
+  // Forwarded output (--output-limit).
+  ToolRun forwarded = Run({"run", "--quiet", "--output-limit", "1M",
+                           "--stdout", "/dev/full", "--", "/bin/echo", "hi"});
+  EXPECT_EQ(forwarded.status, 125);
+  EXPECT_THAT(forwarded.err, HasSubstr("/dev/full"));
+  EXPECT_THAT(forwarded.err, HasSubstr(no_space));
+  // The JSON on stdout, and in a file.
+  ToolRun json_out = Run({"run", "--quiet", "--json", "--", "/bin/true"},
+                         "/dev/full");
+  EXPECT_EQ(json_out.status, 125);
+  EXPECT_THAT(json_out.err, HasSubstr(no_space));
+  ToolRun result = Run(
+      {"run", "--quiet", "--result", "/dev/full", "--", "/bin/true"});
+  EXPECT_EQ(result.status, 125);
+  EXPECT_THAT(result.err, HasSubstr("/dev/full"));
+  EXPECT_THAT(result.err, HasSubstr(no_space));
+  // doctor's and version's too.
+  EXPECT_EQ(Run({"doctor", "--json"}, "/dev/full").status, 125);
+  EXPECT_EQ(Run({"doctor"}, "/dev/full").status, 125);
+  EXPECT_EQ(Run({"version"}, "/dev/full").status, 125);
+}
+
+TEST_F(CliTest, ALimitNothingEnforcesIsSaidOnStderr) {
+  ToolRun r = Run({"run", "--backend", "posix", "--cpu-weight", "10", "--",
+                   "/bin/true"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("procsandbox: limit cpu_weight is not "
+                               "enforced: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
+  ToolRun quiet = Run({"run", "--quiet", "--backend", "posix", "--cpu-weight",
+                       "10", "--", "/bin/true"});
+  EXPECT_EQ(quiet.err, "");
+}
+
+TEST_F(CliTest, ALimitOnAWeakerMechanismThanThisHostsIsSaidOnStderr) {
+  const std::string preferred = MechanismOf("memory_bytes");
+  if (preferred.rfind("cgroup", 0) != 0) {
+    GTEST_SKIP() << "no cgroup carries memory here";
+  }
+  // Out of descriptors, the memory group cannot be made and RLIMIT_AS
+  // stands in. Where that happens depends on how many the tool holds.
+  bool degraded = false;
+  for (rlim_t n = 8; n <= 64 && !degraded; ++n) {
+    SpawnOptions options;
+    options.open_files = n;
+    ToolRun r = Run({"run", "--json", "--memory", "64M", "--", "/bin/true"},
+                    "", options);
+    if (r.status != 0 || !json::accept(r.out)) continue;
+    const json e = r.Json()["enforcement"]["memory_bytes"];
+    // With fewer still, the manager itself finds no cgroup (its
+    // capabilities say rlimit, and so does the run): not this case.
+    if (e["mechanism"] == preferred ||
+        e["detail"].get<std::string>().find("cgroup failed") ==
+            std::string::npos) {
+      continue;
+    }
+    degraded = true;
+    SCOPED_TRACE(absl::StrCat("RLIMIT_NOFILE ", n));
+    EXPECT_THAT(r.err, HasSubstr(absl::StrCat(
+                           "procsandbox: limit memory_bytes is enforced by ",
+                           e["mechanism"].get<std::string>(), ", not ",
+                           preferred, ": ")));
+  }
+  if (!degraded) GTEST_SKIP() << "no descriptor limit made the group fail";
+}
+
+// Until `path` holds `text` (a line the program wrote); false after a guard
+// against a hang.
+bool WaitForText(const std::string& path, const std::string& text) {
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (ReadFile(path).find(text) == std::string::npos) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  return true;
+}
+
+TEST_F(CliTest, EveryCatchableEndingSignalReachesTheProgram) {
+  // What a wrapper such as timeout(1) or tini passes on: the program ends
+  // (or not) as it decides, and the tool reports it.
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGPIPE,
+                  SIGALRM, SIGVTALRM, SIGPROF}) {
+    SCOPED_TRACE(strsignal(sig));
+    const std::string out = Path("out"), result = Path("r.json");
+    unlink(out.c_str());
+    unlink(result.c_str());
+    const pid_t tool =
+        Spawn({"run", "--quiet", "--result", result, "--stdout", out, "--",
+               "/bin/sh", "-c", "echo $$; exec sleep 30"},
+              Path(".out"), Path(".err"));
+    ASSERT_GT(tool, 0);
+    ASSERT_TRUE(WaitForText(out, "\n")) << ReadFile(Path(".err"));
+    ASSERT_EQ(kill(tool, sig), 0);
+    const int status = WaitExit(tool);
+    if (status == 128 + sig && !json::accept(ReadFile(result))) {
+      // The tool died of it and left its program running.
+      kill(std::stoi(ReadFile(out)), SIGKILL);
+    }
+    EXPECT_EQ(status, 128 + sig);
+    ASSERT_TRUE(json::accept(ReadFile(result))) << "no result";
+    json j = json::parse(ReadFile(result));
+    EXPECT_EQ(j["status"], "cancelled");
+    EXPECT_EQ(j["signal"], sig);
+  }
+}
+
+TEST_F(CliTest, ASecondTermKillsAProgramThatSurvivedTheFirst) {
+  const std::string out = Path("out"), result = Path("r.json");
+  const pid_t tool = Spawn(
+      {"run", "--quiet", "--result", result, "--stdout", out, "--", "/bin/sh",
+       "-c",
+       "trap 'echo caught' TERM; echo $$; while :; do sleep 1; done"},
+      Path(".out"), Path(".err"));
   ASSERT_GT(tool, 0);
-  absl::SleepFor(absl::Milliseconds(300));  // started (or about to: queued)
+  ASSERT_TRUE(WaitForText(out, "\n")) << ReadFile(Path(".err"));
   ASSERT_EQ(kill(tool, SIGTERM), 0);
-  int wstatus = 0;
-  ASSERT_EQ(waitpid(tool, &wstatus, 0), tool);
-  ASSERT_TRUE(WIFEXITED(wstatus));
-  EXPECT_EQ(WEXITSTATUS(wstatus), 128 + SIGTERM);
-  EXPECT_EQ(json::parse(ReadFile(Path("out")))["status"], "cancelled");
+  ASSERT_TRUE(WaitForText(out, "caught\n"));
+  ASSERT_EQ(kill(tool, SIGTERM), 0);
+  const int status = WaitExit(tool, absl::Seconds(20));
+  if (status != 128 + SIGKILL) kill(-std::stoi(ReadFile(out)), SIGKILL);
+  EXPECT_EQ(status, 128 + SIGKILL);
+  json j = json::parse(ReadFile(result));
+  EXPECT_EQ(j["status"], "cancelled");
+  EXPECT_EQ(j["signal"], SIGKILL);
+  EXPECT_THAT(Run({"run", "--help"}).out,
+              HasSubstr("a second INT or TERM kills its whole tree"));
+}
+
+bool IsEmptyDirectory(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
+  if (dir == nullptr) return false;
+  bool empty = true;
+  while (const dirent* e = readdir(dir)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) {
+      empty = false;
+    }
+  }
+  closedir(dir);
+  return empty;
+}
+
+// The kernel function process `pid` sleeps in ("wait_for_partner": opening
+// a FIFO whose other end nobody opened yet).
+std::string SleepingIn(pid_t pid) {
+  return ReadFile(absl::StrCat("/proc/", pid, "/wchan"));
+}
+
+TEST_F(CliTest, ATermDuringSetupEndsTheToolAndLeavesNothing) {
+  // Opening a FIFO nobody opened from the other side blocks: in the tool
+  // (--result, a forwarded --stdout) or in the library (--stdin, --stdout).
+  const std::vector<std::vector<std::string>> cases = {
+      {"--result"},
+      {"--output-limit", "1K", "--stdout"},
+      {"--stdin"},
+      {"--stdout"}};
+  const std::string fifo = Path("fifo"), root = Path("root");
+  const std::string marker = Path("started");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  ASSERT_EQ(mkdir(root.c_str(), 0700), 0);
+  for (const std::vector<std::string>& options : cases) {
+    SCOPED_TRACE(absl::StrJoin(options, " "));
+    std::vector<std::string> args = {"run", "--workdir-root", root};
+    args.insert(args.end(), options.begin(), options.end());
+    args.insert(args.end(), {fifo, "--", "/bin/sh", "-c",
+                             "touch '" + marker + "'; exec sleep 30"});
+    const pid_t tool = Spawn(args, Path(".out"), Path(".err"));
+    ASSERT_GT(tool, 0);
+    // Until it blocks in the open (or, should that open not block, until
+    // the program runs).
+    const absl::Time give_up = absl::Now() + absl::Seconds(30);
+    while (SleepingIn(tool) != "wait_for_partner" &&
+           access(marker.c_str(), F_OK) != 0 && absl::Now() < give_up) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    ASSERT_EQ(kill(tool, SIGTERM), 0);
+    EXPECT_EQ(WaitExit(tool, absl::Seconds(20)), 128 + SIGTERM);
+    EXPECT_THAT(ReadFile(Path(".err")), HasSubstr("SIGTERM"));
+    EXPECT_TRUE(IsEmptyDirectory(root)) << "a workdir is left";
+    unlink(marker.c_str());
+  }
 }
 
 }  // namespace

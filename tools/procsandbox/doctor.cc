@@ -1,10 +1,13 @@
 #include "doctor.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "report.h"
+#include "result_file.h"
 
 namespace procsandbox::cli {
 namespace {
@@ -66,7 +69,13 @@ int Doctor(bool json) {
   }
   const Capabilities caps = (*manager)->capabilities();
   if (json) {
-    return WriteJson(DoctorJson(caps), "-").ok() ? 0 : kExitToolFailed;
+    absl::Status written = WriteAll(1, JsonText(DoctorJson(caps)), "stdout");
+    if (!written.ok()) {
+      std::fprintf(stderr, "procsandbox: %s\n",
+                   std::string(written.message()).c_str());
+      return kExitToolFailed;
+    }
+    return 0;
   }
   std::printf(
       "backend: %s\n\nlimits (what enforces each, or why nothing does):\n",
@@ -80,6 +89,11 @@ int Doctor(bool json) {
   for (const Feature& f : caps.features) {
     std::printf("  %-13s %-4s %s\n", f.name.c_str(), f.available ? "yes" : "no",
                 f.detail.c_str());
+  }
+  if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+    std::fprintf(stderr, "procsandbox: write stdout: %s\n",
+                 std::strerror(errno));
+    return kExitToolFailed;
   }
   return 0;
 }

@@ -8,7 +8,9 @@
 // 125 when procsandbox itself failed; 126 found but not executable; 127 not
 // found. See README.md for the options and the JSON result.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -28,38 +30,56 @@ int Fail(const std::string& message) {
   return kExitToolFailed;
 }
 
-void AddRunOptions(CLI::App& run, RunOptions& o) {
-  run.add_option("--timeout", o.timeout, "wall-clock limit (500ms, 2s, 1m30s)");
-  run.add_option("--grace", o.grace, "TERM->KILL grace (default 1s)");
-  run.add_option("--cpu-time", o.cpu_time, "CPU time of the whole tree");
-  run.add_option("--memory", o.memory, "memory (64M, 1.5G)");
-  run.add_option("--file-size", o.file_size, "largest file written");
-  run.add_option("--open-files", o.open_files, "open descriptors");
-  run.add_option("--processes", o.processes, "processes in the tree");
-  run.add_option("--cpu-weight", o.cpu_weight, "CPU weight 1..10000");
-  run.add_option("--output-limit", o.output_limit,
-                 "stdout+stderr bytes passed on; more stops the program");
-  run.add_option("--env", o.env, "NAME=VALUE (repeatable)");
-  run.add_option("--pass-env", o.pass_env,
-                 "NAME or PREFIX* from this environment");
+// Adds the options of `run`; returns those that take a value.
+std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
+  std::vector<CLI::Option*> values;
+  auto add = [&run, &values](const char* name, auto& value, const char* help) {
+    values.push_back(run.add_option(name, value, help));
+  };
+  add("--timeout", o.timeout, "wall-clock limit (500ms, 2s, 1m30s)");
+  add("--grace", o.grace, "TERM->KILL grace (default 1s)");
+  add("--cpu-time", o.cpu_time, "CPU time of the whole tree");
+  add("--memory", o.memory, "memory (64M, 1.5G)");
+  add("--file-size", o.file_size, "largest file written");
+  add("--open-files", o.open_files, "open descriptors");
+  add("--processes", o.processes,
+      "processes and threads in the tree (each thread counts)");
+  add("--cpu-weight", o.cpu_weight, "CPU weight 1..10000");
+  add("--output-limit", o.output_limit,
+      "stdout+stderr bytes passed on; more stops the program");
+  add("--env", o.env, "NAME=VALUE (repeatable)");
+  add("--pass-env", o.pass_env, "NAME or PREFIX* from this environment");
   run.add_flag("--inherit-env", o.inherit_env,
                "start from this whole environment");
-  run.add_option("--cwd", o.cwd, "working directory");
-  run.add_option("--workdir-root", o.workdir_root,
-                 "a fresh working directory per run in DIR, removed after");
-  run.add_option("--stdin", o.stdin_path, "FILE or - (default: inherit)");
-  run.add_option("--stdout", o.stdout_path, "FILE (default: inherit)");
-  run.add_option("--stderr", o.stderr_path, "FILE (default: inherit)");
-  run.add_option("--result", o.result,
-                 "write the result as JSON to FILE (- = stdout)");
+  add("--cwd", o.cwd, "working directory");
+  add("--workdir-root", o.workdir_root,
+      "a fresh working directory per run in DIR, removed after");
+  add("--stdin", o.stdin_path, "FILE or - (default: inherit)");
+  add("--stdout", o.stdout_path, "FILE (default: inherit)");
+  add("--stderr", o.stderr_path, "FILE (default: inherit)");
+  add("--result", o.result, "write the result as JSON to FILE (- = stdout)");
   run.add_flag("--json", o.json, "same as --result -");
   run.add_flag("--strict", o.strict,
                "fail when a limit cannot be enforced here");
-  run.add_option("--backend", o.backend,
-                 "auto|linux|posix (posix: no cgroups)");
-  run.add_option("--uid", o.uid, "run as this user id");
-  run.add_option("--gid", o.gid, "run as this group id");
+  add("--backend", o.backend, "auto|linux|posix (posix: no cgroups)");
+  add("--uid", o.uid, "run as this user id");
+  add("--gid", o.gid, "run as this group id");
   run.add_flag("--quiet", o.quiet, "no summary line on stderr");
+  return values;
+}
+
+// An empty value is a mistake (an unset shell variable), not "not given":
+// `--timeout ""` would otherwise run without a timeout.
+std::string EmptyValue(const std::vector<CLI::Option*>& options) {
+  for (const CLI::Option* option : options) {
+    for (const std::string& value : option->results()) {
+      if (value.empty()) {
+        return option->get_name() +
+               " \"\": empty (give a value or leave the option out)";
+      }
+    }
+  }
+  return "";
 }
 
 }  // namespace
@@ -78,7 +98,10 @@ int main(int argc, char** argv) {
       break;
     }
   }
-  if (!args.empty() && args[0] == "run" && !separator) {
+  const bool help = std::find_if(args.begin(), args.end(), [](const auto& a) {
+                      return a == "--help" || a == "-h";
+                    }) != args.end();
+  if (!args.empty() && args[0] == "run" && !separator && !help) {
     return Fail(
         "run: missing \"--\" before the program (run [OPTIONS] -- PROGRAM "
         "[ARGS...])");
@@ -91,7 +114,10 @@ int main(int argc, char** argv) {
   RunOptions options;
   CLI::App* run = app.add_subcommand(
       "run", "run PROGRAM under limits: run [OPTIONS] -- PROGRAM [ARGS...]");
-  AddRunOptions(*run, options);
+  const std::vector<CLI::Option*> run_values = AddRunOptions(*run, options);
+  run->footer(
+      "Signals HUP INT QUIT TERM USR1 USR2 PIPE ALRM VTALRM PROF go on to the\n"
+      "program; a second INT or TERM kills its whole tree.");
   bool doctor_json = false;
   CLI::App* doctor = app.add_subcommand(
       "doctor", "what this machine can enforce, and why not");
@@ -109,11 +135,17 @@ int main(int argc, char** argv) {
   }
   if (app.got_subcommand("version")) {
     std::printf("procsandbox %s\n", PROCSANDBOX_VERSION_STRING);
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      return Fail(std::string("write stdout: ") + std::strerror(errno));
+    }
     return 0;
   }
   if (app.got_subcommand("doctor")) {
     if (separator) return Fail("doctor takes no program");
     return procsandbox::cli::Doctor(doctor_json);
+  }
+  if (std::string empty = EmptyValue(run_values); !empty.empty()) {
+    return Fail(empty);
   }
   options.argv = std::move(program);
   absl::StatusOr<procsandbox::cli::RunPlan> plan =

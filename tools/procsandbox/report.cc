@@ -1,7 +1,6 @@
 #include "report.h"
 
 #include <cstdio>
-#include <fstream>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -58,17 +57,37 @@ int ExitStatusOfStartFailure(const absl::Status& status) {
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage) {
   std::string line = ToString(outcome);
   if (usage.forks_refused > 0 && outcome.limits.processes) {
-    absl::StrAppend(&line, "; ", usage.forks_refused,
-                    usage.forks_refused == 1 ? " fork" : " forks",
-                    " refused at the processes limit ",
-                    *outcome.limits.processes);
+    // pids.max counts tasks: a thread refused counts as a fork refused.
+    absl::StrAppend(
+        &line, "; ", usage.forks_refused,
+        usage.forks_refused == 1 ? " fork or thread" : " forks or threads",
+        " refused at the processes limit ", *outcome.limits.processes);
   }
   return line;
 }
 
+std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
+                                             const Capabilities& capabilities) {
+  std::vector<std::string> lines;
+  for (const LimitEnforcement& e : enforcement.limits) {
+    const std::string limit(LimitKindName(e.limit));
+    const LimitEnforcement* preferred = capabilities.Find(e.limit);
+    if (!e.enforced()) {
+      lines.push_back(
+          absl::StrCat("limit ", limit, " is not enforced: ", e.detail));
+    } else if (preferred != nullptr && preferred->mechanism != e.mechanism) {
+      lines.push_back(absl::StrCat(
+          "limit ", limit, " is enforced by ", MechanismName(e.mechanism),
+          ", not ", MechanismName(preferred->mechanism), ": ", e.detail));
+    }
+  }
+  return lines;
+}
+
 nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
                                   const Enforcement& enforcement,
-                                  const ResourceUsage& usage) {
+                                  const ResourceUsage& usage,
+                                  const std::string& error) {
   nlohmann::ordered_json j;
   j["status"] = std::string(ExitReasonName(o.reason));
   j["exit_code"] = o.signal != 0 ? nlohmann::ordered_json(nullptr)
@@ -86,7 +105,8 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["pid"] = pid;
   j["limits"] = LimitsJson(o.limits);
   j["enforcement"] = EnforcementJson(enforcement.limits);
-  j["error"] = nullptr;
+  j["error"] = error.empty() ? nlohmann::ordered_json(nullptr)
+                             : nlohmann::ordered_json(error);
   return j;
 }
 
@@ -115,22 +135,22 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   return j;
 }
 
-absl::Status WriteJson(const nlohmann::ordered_json& json,
-                       const std::string& path) {
-  const std::string text = json.dump(2) + "\n";
-  if (path == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return absl::OkStatus();
-  }
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) {
-    return absl::UnavailableError(
-        absl::StrCat("write the result to \"", path, "\""));
-  }
-  return absl::OkStatus();
+nlohmann::ordered_json CancelledBeforeStartJson(
+    int signal, const Limits& limits, const Capabilities& capabilities) {
+  nlohmann::ordered_json j =
+      StartFailureJson(absl::CancelledError(absl::StrCat(
+                           SignalName(signal), " before the program started")),
+                       limits, capabilities);
+  j["status"] = std::string(ExitReasonName(ExitReason::kCancelled));
+  return j;
+}
+
+std::string JsonText(const nlohmann::ordered_json& json) {
+  // The default handler throws on bytes that are not UTF-8 (an argument, a
+  // path, a cgroup name): the tool would abort and write no JSON at all.
+  return json.dump(2, ' ', /*ensure_ascii=*/false,
+                   nlohmann::ordered_json::error_handler_t::replace) +
+         "\n";
 }
 
 }  // namespace procsandbox::cli

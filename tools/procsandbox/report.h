@@ -4,6 +4,7 @@
 #define PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
 
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "nlohmann/json.hpp"
@@ -23,21 +24,35 @@ int ExitStatusOf(const Outcome& outcome);
 // 125 otherwise (procsandbox itself failed).
 int ExitStatusOfStartFailure(const absl::Status& status);
 
-// The JSON of a run that started.
+// The JSON of a run that started; `error`: what procsandbox failed to do
+// meanwhile (pass output on), empty for none.
 nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
                                   const Enforcement& enforcement,
-                                  const ResourceUsage& usage);
-// The summary line (without "procsandbox: "): the outcome, and forks the
-// processes limit refused.
+                                  const ResourceUsage& usage,
+                                  const std::string& error = "");
+// The summary line (without "procsandbox: "): the outcome, and the forks
+// and threads the processes limit refused.
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
+// One line (without "procsandbox: ") per requested limit that nothing
+// enforces, or that a weaker mechanism enforces than the one `capabilities`
+// says this host has for it (RLIMIT_AS standing in for a memory cgroup that
+// could not be made).
+std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
+                                             const Capabilities& capabilities);
 // The JSON of a run that could not start.
 nlohmann::ordered_json StartFailureJson(const absl::Status& status,
                                         const Limits& limits,
                                         const Capabilities& capabilities);
 
-// Writes `json` (and a newline) to `path`, or stdout for "-".
-absl::Status WriteJson(const nlohmann::ordered_json& json,
-                       const std::string& path);
+// The JSON of a run that signal `signal`, taken before the program
+// started, ended: status "cancelled", pid null, the signal in "error".
+nlohmann::ordered_json CancelledBeforeStartJson(
+    int signal, const Limits& limits, const Capabilities& capabilities);
+
+// `json` as text, indented, with a newline. Always UTF-8: the bytes of a
+// string that are not (a path, an argument, a cgroup name) are replaced, each
+// invalid sequence by U+FFFD, as Python's bytes.decode("utf-8", "replace").
+std::string JsonText(const nlohmann::ordered_json& json);
 
 }  // namespace procsandbox::cli
 

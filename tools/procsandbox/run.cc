@@ -4,56 +4,23 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
+#include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "report.h"
+#include "result_file.h"
+#include "signals.h"
 #include "workdir.h"
 
 namespace procsandbox::cli {
 namespace {
-
-// The signals a user sends the tool (Ctrl-C, kill, a closed terminal) go on
-// to the program, which runs in a process group of its own.
-constexpr int kForwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-
-sigset_t ForwardedSet() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : kForwarded) sigaddset(&set, sig);
-  return set;
-}
-
-class SignalForwarder {
- public:
-  explicit SignalForwarder(std::shared_ptr<Process> process)
-      : process_(std::move(process)), thread_([this] { Loop(); }) {}
-  ~SignalForwarder() {
-    done_ = true;
-    thread_.join();
-  }
-
- private:
-  void Loop() {
-    const sigset_t set = ForwardedSet();
-    const struct timespec tick = {0, 50 * 1000 * 1000};
-    while (!done_) {
-      const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig > 0) (void)process_->Signal(sig);
-    }
-  }
-
-  std::shared_ptr<Process> process_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
-};
 
 void Say(bool quiet, const std::string& line) {
   if (!quiet) std::fprintf(stderr, "procsandbox: %s\n", line.c_str());
@@ -66,6 +33,7 @@ void Say(bool quiet, const std::string& line) {
 struct Sink {
   int fd = -1;
   bool owned = false;
+  int error = 0;  // the first write error (errno) but EPIPE, reported after
   // The reader went away (EPIPE): the program is stopped as in a pipeline.
   std::function<void()> on_reader_gone;
   bool reader_gone = false;
@@ -83,13 +51,16 @@ struct Sink {
       const ssize_t n = write(fd, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EPIPE) {
-        // Called on the library's thread, where SIGPIPE is blocked: the
-        // tool lives on and stops the program instead.
+        // SIGPIPE is blocked in every thread of the tool: it lives on and
+        // stops the program instead.
         reader_gone = true;
         if (on_reader_gone) on_reader_gone();
         return;
       }
-      if (n <= 0) return;
+      if (n <= 0) {  // the rest is dropped; the run ends with 125
+        if (error == 0) error = n < 0 ? errno : EIO;
+        return;
+      }
       data.remove_prefix(static_cast<std::size_t>(n));
     }
   }
@@ -105,25 +76,76 @@ bool OpenSink(const std::string& path, int default_fd, Sink& sink) {
   return sink.fd >= 0;
 }
 
+// The first output that could not be passed on, as a message; empty when
+// all was written.
+std::string ForwardingError(const RunPlan& plan, const Sink& out,
+                            const Sink& err) {
+  for (const auto& [sink, name, path] :
+       {std::tuple{&out, "stdout", &plan.stdout_path},
+        std::tuple{&err, "stderr", &plan.stderr_path}}) {
+    if (sink->error == 0) continue;
+    return absl::StrCat("write the program's ", name, " to ",
+                        path->empty() ? absl::StrCat("procsandbox's ", name)
+                                      : absl::StrCat("\"", *path, "\""),
+                        ": ", std::strerror(sink->error));
+  }
+  return "";
+}
+
+// Ends a run that did not start: the reason on stderr and in the result,
+// and the exit status. A signal taken meanwhile is the reason (it may be
+// what made the step fail, interrupting it): 128+N.
+int NotStarted(const absl::Status& why, const SignalRelay& relay,
+               const RunPlan& plan, const Capabilities& capabilities,
+               ResultFile& result) {
+  const Limits& limits = plan.command.limits;
+  if (const int sig = relay.stop_signal(); sig != 0) {
+    Say(false, absl::StrCat(SignalName(sig),
+                            " before the program started: not started"));
+    (void)result.Write(CancelledBeforeStartJson(sig, limits, capabilities));
+    return 128 + sig;
+  }
+  Say(false, std::string(why.message()));
+  (void)result.Write(StartFailureJson(why, limits, capabilities));
+  return ExitStatusOfStartFailure(why);
+}
+
+// Removes the run's working directory, if any; 125 when that fails.
+int RemovedWorkdir(const std::string& workdir, int status) {
+  if (workdir.empty()) return status;
+  if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
+    Say(false, std::string(removed.message()));
+    return kExitToolFailed;
+  }
+  return status;
+}
+
 }  // namespace
 
 int RunProgram(RunPlan plan) {
   // Before any thread exists, so every thread inherits the block: only the
-  // forwarder takes these signals.
-  const sigset_t forwarded = ForwardedSet();
-  pthread_sigmask(SIG_BLOCK, &forwarded, nullptr);
+  // relay takes these signals.
+  SignalRelay relay;
 
   absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager(plan.manager);
   if (!manager.ok()) {
     Say(false, std::string(manager.status().message()));
     return kExitToolFailed;
   }
+  // From here a signal before the start ends the setup, even one blocked
+  // in an open(2) of a FIFO (--stdin, --stdout, --result).
+  relay.AllowInterrupts();
+  const Capabilities capabilities = (*manager)->capabilities();
+  const auto stop = [&relay] { return relay.stop_signal(); };
+  ResultFile result;
+  if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
+    return NotStarted(opened, relay, plan, capabilities, result);
+  }
   std::string workdir;
-  if (!plan.workdir_root.empty()) {
+  if (!plan.workdir_root.empty() && relay.stop_signal() == 0) {
     absl::StatusOr<std::string> made = MakeWorkdir(plan.workdir_root);
     if (!made.ok()) {
-      Say(false, std::string(made.status().message()));
-      return kExitToolFailed;
+      return NotStarted(made.status(), relay, plan, capabilities, result);
     }
     workdir = *made;
     plan.command.working_dir = workdir;
@@ -132,14 +154,18 @@ int RunProgram(RunPlan plan) {
   if (plan.forward_output) {
     if (!OpenSink(plan.stdout_path, 1, out) ||
         !OpenSink(plan.stderr_path, 2, err)) {
-      Say(false, "open an output file for --output-limit");
-      if (!workdir.empty()) (void)RemoveWorkdir(workdir);
-      return kExitToolFailed;
+      const absl::Status failed = absl::UnavailableError(absl::StrCat(
+          "open \"", out.fd < 0 ? plan.stdout_path : plan.stderr_path,
+          "\" to pass output on: ", std::strerror(errno)));
+      return RemovedWorkdir(
+          workdir, NotStarted(failed, relay, plan, capabilities, result));
     }
     plan.command.stdout_ =
         Stdio::Chunks([&out](absl::string_view bytes) { out.Write(bytes); });
-    plan.command.stderr_ =
-        Stdio::Chunks([&err](absl::string_view bytes) { err.Write(bytes); });
+    if (plan.command.stderr_.kind() != Stdio::Kind::kToStdout) {
+      plan.command.stderr_ =
+          Stdio::Chunks([&err](absl::string_view bytes) { err.Write(bytes); });
+    }
   }
 
   std::shared_ptr<Process> process = (*manager)->New(plan.command);
@@ -155,49 +181,44 @@ int RunProgram(RunPlan plan) {
       (void)(++*stops == 1 ? p->Signal(SIGPIPE) : p->Terminate());
     };
   }
-  const Limits limits = process->GetLimits();
   int status = kExitToolFailed;
-  absl::Status started = process->Start();
+  absl::Status started = relay.stop_signal() == 0
+                             ? process->Start()
+                             : absl::CancelledError("not started");
   if (!started.ok()) {
-    Say(false, std::string(started.message()));
-    status = ExitStatusOfStartFailure(started);
-    if (!plan.result.empty()) {
-      (void)WriteJson(
-          StartFailureJson(started, limits, (*manager)->capabilities()),
-          plan.result);
-    }
+    status = NotStarted(started, relay, plan, capabilities, result);
   } else {
-    absl::StatusOr<Outcome> outcome;
-    {
-      SignalForwarder forwarder(process);
-      outcome = process->Wait();
+    relay.Attach(process);
+    for (const std::string& line :
+         EnforcementWarnings(process->enforcement(), capabilities)) {
+      Say(plan.quiet, line);
     }
+    absl::StatusOr<Outcome> outcome = process->Wait();
+    relay.Detach();
     if (!outcome.ok()) {
       Say(false, std::string(outcome.status().message()));
     } else {
       status = ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
       Say(plan.quiet, Summary(*outcome, usage));
-      if (!plan.result.empty()) {
-        absl::Status written = WriteJson(
-            ResultJson(*outcome, process->Id(), process->enforcement(), usage),
-            plan.result);
-        if (!written.ok()) {
-          Say(false, std::string(written.message()));
-          status = kExitToolFailed;
-        }
+      const std::string lost = ForwardingError(plan, out, err);
+      if (!lost.empty()) {
+        Say(false, lost);
+        status = kExitToolFailed;
+      }
+      absl::Status written = result.Write(ResultJson(
+          *outcome, process->Id(), process->enforcement(), usage, lost));
+      if (!written.ok()) {
+        Say(false, std::string(written.message()));
+        // Interrupted on purpose (a full pipe nobody reads): 128+N.
+        status = relay.stop_signal() != 0 ? 128 + relay.stop_signal()
+                                          : kExitToolFailed;
       }
     }
   }
   process.reset();
   manager->reset();
-  if (!workdir.empty()) {
-    if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
-      Say(false, std::string(removed.message()));
-      status = kExitToolFailed;
-    }
-  }
-  return status;
+  return RemovedWorkdir(workdir, status);
 }
 
 }  // namespace procsandbox::cli

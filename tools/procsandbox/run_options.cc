@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -29,6 +30,14 @@ absl::StatusOr<int64_t> ParseSize(const std::string& option,
                                   const std::string& text) {
   absl::StatusOr<int64_t> bytes = ParseByteSize(text);
   if (!bytes.ok()) return Bad(option, text, bytes.status().message());
+  // The range ValidateLimits() accepts, checked here so that the message
+  // names the text given ("0.5" is 0 bytes).
+  if (*bytes < 1) {
+    return Bad(option, text,
+               "is 0 bytes, want at least 1 (a fraction of a byte rounds "
+               "down)");
+  }
+  if (*bytes >= int64_t{1} << 62) return Bad(option, text, "not below 2^62");
   return *bytes;
 }
 
@@ -61,6 +70,53 @@ absl::Status CheckParentDirectory(const std::string& option,
   if (!IsDirectory(dir)) {
     return Bad(option, path,
                absl::StrCat("directory \"", dir, "\" does not exist"));
+  }
+  return absl::OkStatus();
+}
+
+// What tells two names of one file apart from two files: the device and
+// inode of a file that exists, else the path with its directory resolved
+// (that directory exists: CheckParentDirectory).
+std::string FileIdentity(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) {
+    return absl::StrCat("inode ", st.st_dev, ":", st.st_ino);
+  }
+  const std::size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const std::string base =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  char* resolved = realpath(dir.c_str(), nullptr);
+  if (resolved == nullptr) return absl::StrCat("path ", path);
+  std::string identity = absl::StrCat("path ", resolved, "/", base);
+  free(resolved);
+  return identity;
+}
+
+bool IsFile(const std::string& stream_path) {
+  return !stream_path.empty() && stream_path != "-";
+}
+
+// --stdout and --stderr naming one file share one open file description,
+// as `>F 2>&1` (two would overwrite each other from offset 0). The result
+// is written over a stream's file: refused.
+absl::Status CheckSharedFiles(const RunOptions& o, RunPlan& plan) {
+  if (IsFile(o.stdout_path) && IsFile(o.stderr_path) &&
+      FileIdentity(o.stdout_path) == FileIdentity(o.stderr_path)) {
+    plan.command.stderr_ = Stdio::ToStdout();
+    plan.stderr_path.clear();
+  }
+  if (!IsFile(o.result)) return absl::OkStatus();
+  const std::string result = FileIdentity(o.result);
+  for (const auto& [option, path] : {std::pair{"--stdin", &o.stdin_path},
+                                     std::pair{"--stdout", &o.stdout_path},
+                                     std::pair{"--stderr", &o.stderr_path}}) {
+    if (IsFile(*path) && FileIdentity(*path) == result) {
+      return Bad("--result", o.result,
+                 absl::StrCat("the same file as ", option, " \"", *path, "\""));
+    }
   }
   return absl::OkStatus();
 }
@@ -258,6 +314,7 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
       return s;
     }
   }
+  if (absl::Status s = CheckSharedFiles(o, plan); !s.ok()) return s;
   plan.result = o.json && o.result.empty() ? "-" : o.result;
   for (const auto& [option, text, id] :
        {std::tuple{"--uid", &o.uid, &cmd.isolation.uid},

@@ -1,0 +1,109 @@
+#include "signals.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include <utility>
+
+namespace procsandbox::cli {
+namespace {
+
+// Every catchable signal whose default action ends the process and that
+// comes from outside (a user, a terminal, a supervisor, a timer). Not the
+// ones the kernel sends for the tool's own faults (SEGV, BUS, FPE, ILL,
+// TRAP, SYS, ABRT) or its own limits (XCPU, XFSZ).
+constexpr int kRelayed[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,   SIGUSR1,
+                            SIGUSR2, SIGPIPE, SIGALRM, SIGVTALRM, SIGPROF};
+
+// Sent to the relay's owner thread to interrupt a blocking call; glibc
+// keeps the first real-time signals for itself, SIGRTMIN is past them.
+int InterruptSignal() { return SIGRTMIN; }
+
+extern "C" void OnInterrupt(int) {}
+
+sigset_t RelayedSet() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int sig : kRelayed) sigaddset(&set, sig);
+  return set;
+}
+
+}  // namespace
+
+SignalRelay::SignalRelay() : owner_(pthread_self()) {
+  struct sigaction interrupt = {};
+  interrupt.sa_handler = OnInterrupt;  // no SA_RESTART: the call fails
+  sigemptyset(&interrupt.sa_mask);
+  sigaction(InterruptSignal(), &interrupt, nullptr);
+  sigset_t set = RelayedSet();
+  sigaddset(&set, InterruptSignal());  // until AllowInterrupts()
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  thread_ = std::thread([this] { Loop(); });
+}
+
+SignalRelay::~SignalRelay() {
+  done_ = true;
+  thread_.join();
+}
+
+void SignalRelay::AllowInterrupts() {
+  std::lock_guard<std::mutex> lock(mu_);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, InterruptSignal());
+  pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  interruptible_ = true;
+}
+
+int SignalRelay::stop_signal() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_signal_;
+}
+
+void SignalRelay::Attach(std::shared_ptr<Process> process) {
+  int pending = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    process_ = process;
+    pending = std::exchange(stop_signal_, 0);
+    if (pending == SIGINT || pending == SIGTERM) stops_ = 1;
+  }
+  if (pending != 0) (void)process->Signal(pending);
+}
+
+void SignalRelay::Detach() {
+  std::lock_guard<std::mutex> lock(mu_);
+  process_.reset();
+}
+
+void SignalRelay::Loop() {
+  const sigset_t set = RelayedSet();
+  const struct timespec tick = {0, 50 * 1000 * 1000};
+  while (!done_) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    std::shared_ptr<Process> target;
+    bool kill = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      target = process_;
+      if (sig > 0 && target == nullptr && stop_signal_ == 0) {
+        stop_signal_ = sig;
+      }
+      if (sig > 0 && target != nullptr && (sig == SIGINT || sig == SIGTERM)) {
+        kill = ++stops_ >= 2;
+      }
+      // Again at every tick: one sent before the owner entered the call
+      // that blocks was spent on nothing.
+      if (target == nullptr && stop_signal_ != 0 && interruptible_) {
+        pthread_kill(owner_, InterruptSignal());
+      }
+    }
+    if (sig <= 0) continue;
+    if (target == nullptr) continue;
+    // Outside the lock: the process takes its own.
+    (void)(kill ? target->Kill() : target->Signal(sig));
+  }
+}
+
+}  // namespace procsandbox::cli
