@@ -362,7 +362,9 @@ SandboxResult Engine::Finish(RunState& run) {
   result.queued_at = run.slot->queued_at;
   result.started_at = run.started_at;
   result.queue_time = run.slot->admitted_at - run.slot->queued_at;
-  result.program_path = run.program.path;
+  // Paths are shown as every text is: a secret PATH's entry, or a secret
+  // in the workdir root, redacted.
+  result.program_path = run.redactor.Redact(run.program.path);
   result.dropped_env = run.dropped_env;
   result.pid = run.process->Id();
   absl::StatusOr<Outcome> outcome = run.process->Wait();
@@ -409,7 +411,7 @@ SandboxResult Engine::Finish(RunState& run) {
        r.id, ToString(result.outcome));
 
   if (run.workdir != nullptr) {
-    result.workdir = run.workdir->path();
+    result.workdir = run.redactor.Redact(run.workdir->path());
     if (policy_.workdir.keep_on_failure && !result.ok()) {
       result.cleanup = WorkdirCleanup::kKept;
     } else {
