@@ -166,8 +166,8 @@ struct PROCSANDBOX_EXPORT EnvironmentPolicy {
   std::vector<std::string> credential_patterns = DefaultCredentialPatterns();
   // Set for every run, after the host's (the request's own come last).
   Environment set;
-  // The host environment to take values from; nullopt: the host process's
-  // own, read when the Sandbox is constructed.
+  // The host environment to take values from (its secrets stay secret);
+  // nullopt: the host process's own, read when the Sandbox is constructed.
   std::optional<Environment> host;
 
   // LD_*, DYLD_*, BASH_ENV, ENV, SSH_AUTH_SOCK, ...

@@ -140,6 +140,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
                                                           bool launch) {
   auto run = std::make_unique<RunState>();
   run->launched = launch;
+  run->redactor.AddSecrets(host_env_);
   run->redactor.AddSecrets(policy_.environment.set);
   run->redactor.AddSecrets(request.env);
   // The id is taken first (assigned under the queue's lock when empty), so

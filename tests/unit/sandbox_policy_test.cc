@@ -139,6 +139,34 @@ TEST(SandboxPolicyTest, CredentialNameIsRefusedUnlessGivenAsSecret) {
   EXPECT_EQ(r->stdout_, "API_TOKEN=abc123\n");  // the program's own output
 }
 
+TEST(SandboxPolicyTest, HostVariableMarkedSecretStaysSecret) {
+  const std::string kValue = "https://svc:pw-9Xq@db.internal";
+  Rig rig;
+  rig.Program("/usr/bin/show-env", PrintEnv);
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kAllowlist;
+  policy.environment.allow = {"UPSTREAM_URL"};
+  Environment host;
+  ASSERT_THAT(host.SetSecret("UPSTREAM_URL", kValue), IsOk());
+  policy.environment.host = host;
+  std::vector<std::string> details;
+  absl::Mutex mu;
+  policy.on_event = [&](const SandboxEvent& e) {
+    absl::MutexLock lock(&mu);
+    details.push_back(e.detail);
+  };
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("show-env", {kValue});
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, absl::StrCat("UPSTREAM_URL=", kValue, "\n"));
+  EXPECT_TRUE(rig.fake.History()[0].command.env.IsSecret("UPSTREAM_URL"));
+  ASSERT_FALSE(details.empty());
+  for (const std::string& detail : details) {
+    EXPECT_THAT(detail, Not(HasSubstr(kValue)));
+  }
+}
+
 TEST(SandboxPolicyTest, DeniedNameFromTheRequestIsAViolation) {
   Rig rig;
   rig.Program("/usr/bin/env", PrintEnv);
