@@ -136,8 +136,9 @@ PROCSANDBOX_EXPORT absl::string_view OutputLimitActionName(
     OutputLimitAction action);
 
 // `cc -c main.c (cwd "/tmp/build", env {PATH=...}, limits {...})`: the argv,
-// then the parts that differ from a default Command; secrets and stdin data
-// never shown.
+// then the parts that differ from a default Command; stdin data never shown,
+// nor a secret's value wherever it appears (`--token=<redacted>`; a program
+// found on a secret PATH: `<redacted>/tool`).
 PROCSANDBOX_EXPORT std::string ToString(const Command& command);
 PROCSANDBOX_EXPORT std::string ToString(const Isolation& isolation);
 

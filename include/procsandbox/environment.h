@@ -4,7 +4,8 @@
 // is inherited from the host unless asked (`Environment::FromHost()`, or
 // copying chosen names with `Set(name, *host.Get(name))`). Names are checked
 // when set; values may be marked secret, and a secret's value is never shown
-// by `ToString`/fmt or in any error message of the library.
+// by `ToString`/fmt or in any error message of the library (a secret PATH:
+// a start error names the program as given, not where it was looked for).
 //
 // Example:
 //   procsandbox::Environment env;

@@ -91,10 +91,11 @@ class PROCSANDBOX_EXPORT Process {
   // Starts the program with every limit in force before its first
   // instruction. Errors (nothing is started): InvalidArgument (the command,
   // ValidateCommand), NotFound (the program, naming it and the PATH
-  // searched; a stdin file), PermissionDenied (not executable; a file or
-  // directory not accessible), FailedPrecondition (already started; a bad
-  // working directory; a limit strict mode cannot enforce; the manager is
-  // gone), ResourceExhausted (out of processes or descriptors).
+  // searched, `PATH <redacted>` when it is a secret; a stdin file),
+  // PermissionDenied (not executable; a file or directory not accessible),
+  // FailedPrecondition (already started; a bad working directory; a limit
+  // strict mode cannot enforce; the manager is gone), ResourceExhausted (out
+  // of processes or descriptors).
   virtual absl::Status Start() = 0;
   // Blocks until the process has ended and its output is collected; returns
   // the same Outcome every time. FailedPrecondition before Start().

@@ -108,6 +108,8 @@ struct PROCSANDBOX_EXPORT SecurityViolation {
   Kind kind = Kind::kProgramNotAllowed;
   Severity severity = Severity::kMedium;
   // What was refused: the program, path or variable name (never a value).
+  // From Run()/Launch(), the subject and message have every secret's value
+  // redacted, as the Status message has.
   std::string subject;
   // One sentence a service may show its user.
   std::string message;
@@ -164,8 +166,8 @@ struct PROCSANDBOX_EXPORT EnvironmentPolicy {
   std::vector<std::string> credential_patterns = DefaultCredentialPatterns();
   // Set for every run, after the host's (the request's own come last).
   Environment set;
-  // The host environment to take values from; nullopt: the host process's
-  // own, read when the Sandbox is constructed.
+  // The host environment to take values from (its secrets stay secret);
+  // nullopt: the host process's own, read when the Sandbox is constructed.
   std::optional<Environment> host;
 
   // LD_*, DYLD_*, BASH_ENV, ENV, SSH_AUTH_SOCK, ...
@@ -460,6 +462,7 @@ struct PROCSANDBOX_EXPORT QuotaExceeded {
     kConcurrency,  // max_concurrent running and max_queued waiting
   };
   Kind kind = Kind::kRate;
+  // From Run()/Launch(), a secret's value in it redacted.
   std::string key;
   // The key's quota (the default's, or its override).
   Quota quota;
@@ -637,10 +640,12 @@ struct PROCSANDBOX_EXPORT SandboxResult {
   int64_t peak_memory_bytes = 0;
   Enforcement enforcement;
   // The resolved program, and host variables dropped by the policy (names).
+  // A secret's value in the path (a secret PATH's directory) is redacted.
   std::string program_path;
   std::vector<std::string> dropped_env;
   // The run's directory ("" without a root); kept only when
-  // WorkdirPolicy::keep_on_failure applied, or its removal failed.
+  // WorkdirPolicy::keep_on_failure applied, or its removal failed. Redacted
+  // as program_path.
   std::string workdir;
   // kKept or kFailed (not known yet for kPending).
   bool workdir_kept = false;
@@ -756,7 +761,7 @@ class PROCSANDBOX_EXPORT Sandbox {
   // ResourceExhausted (queue full, or a quota, at once: GetQuotaExceeded);
   // DeadlineExceeded (queue timeout); Cancelled (cancelled while queued);
   // NotFound (no such program); whatever Start() returns; the policy's
-  // error. No message contains a secret's value.
+  // error. No message or payload contains a secret's value.
   absl::StatusOr<SandboxResult> Run(RunRequest request);
 
   // As Run() up to the start, for a server driven over stdio: stdin, stdout

@@ -12,6 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/quote.h"
+#include "common/redactor.h"
 #include "procsandbox/environment.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/stdio.h"
@@ -163,7 +164,9 @@ absl::string_view OutputLimitActionName(OutputLimitAction action) {
   return "unknown";
 }
 
-std::string ToString(const Command& command) {
+namespace {
+
+std::string Format(const Command& command) {
   std::vector<std::string> parts;
   if (!command.working_dir.empty()) {
     parts.push_back(absl::StrCat("cwd ", internal::Quote(command.working_dir)));
@@ -203,6 +206,17 @@ std::string ToString(const Command& command) {
     absl::StrAppend(&text, " (", absl::StrJoin(parts, ", "), ")");
   }
   return text;
+}
+
+}  // namespace
+
+std::string ToString(const Command& command) {
+  internal::Redactor redactor;
+  redactor.AddSecrets(command.env);
+  if (redactor.empty()) return Format(command);
+  // Taken out of each field before quoting could hide a value, and out of
+  // the whole text after.
+  return redactor.Redact(Format(redactor.Redact(command)));
 }
 
 std::string ToString(const Isolation& isolation) {

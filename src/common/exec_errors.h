@@ -1,5 +1,8 @@
 // Start-failure Statuses that every manager reports in the same words, so a
 // host's handling of them is tested on the fake and holds on the OS.
+//
+// None shows a secret: when the command's PATH is a secret
+// (Environment::SetSecret), neither it nor a path found on it is shown.
 #ifndef PROCSANDBOX_SRC_COMMON_EXEC_ERRORS_H_
 #define PROCSANDBOX_SRC_COMMON_EXEC_ERRORS_H_
 
@@ -18,12 +21,22 @@ inline constexpr absl::string_view kDefaultSearchPath =
 // The PATH a command's program is looked up in: env's PATH, else the default.
 std::string SearchPathOf(const Environment& env);
 
-// NotFound: `exec "go": not found in PATH "/usr/bin:/bin" (ENOENT)`, or for a
-// path: `exec "/no/such": no such file (ENOENT)`.
+// How start errors name the program `found` at: `"/usr/bin/go"`, or
+// `"go" in PATH <redacted>` when the bare name `program` was looked up in a
+// secret PATH (the path found would show one of its entries).
+std::string ShownProgram(absl::string_view program, absl::string_view found,
+                         const Environment& env);
+
+// NotFound: `exec "go": not found in PATH "/usr/bin:/bin" (ENOENT)` (`in PATH
+// <redacted>` when env's PATH is a secret), or for a path:
+// `exec "/no/such": no such file (ENOENT)`.
 absl::Status ProgramNotFoundError(absl::string_view program,
-                                  absl::string_view search_path);
-// PermissionDenied: `exec "/etc/passwd": permission denied (EACCES)`.
-absl::Status ProgramNotExecutableError(absl::string_view path);
+                                  const Environment& env);
+// PermissionDenied: `exec "/etc/passwd": permission denied (EACCES)`, the
+// program named as ShownProgram() does.
+absl::Status ProgramNotExecutableError(absl::string_view program,
+                                       absl::string_view found,
+                                       const Environment& env);
 // NotFound: `open stdin file "in.txt": no such file (ENOENT)`.
 absl::Status StdinFileNotFoundError(absl::string_view path);
 

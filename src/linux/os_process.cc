@@ -239,10 +239,11 @@ absl::Status OsProcess::StartLocked() {
     return e != nullptr && e->mechanism == Mechanism::kRlimit;
   };
   absl::StatusOr<std::string> path =
-      ResolveProgram(command_.program, internal::SearchPathOf(command_.env),
-                     command_.working_dir);
+      ResolveProgram(command_.program, command_.env, command_.working_dir);
   if (!path.ok()) return path.status();
   plan.path = *std::move(path);
+  plan.shown_program =
+      internal::ShownProgram(command_.program, plan.path, command_.env);
   plan.argv.reserve(command_.args.size() + 1);
   plan.argv.push_back(command_.program);
   plan.argv.insert(plan.argv.end(), command_.args.begin(), command_.args.end());

@@ -28,10 +28,11 @@ std::string AsSeenByChild(absl::string_view path,
 }  // namespace
 
 absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
-                                           absl::string_view search_path,
+                                           const Environment& env,
                                            absl::string_view working_dir) {
   if (program.find('/') != absl::string_view::npos) return std::string(program);
   std::optional<std::string> not_executable;
+  const std::string search_path = internal::SearchPathOf(env);
   for (absl::string_view dir : absl::StrSplit(search_path, ':')) {
     const std::string candidate =
         absl::StrCat(dir.empty() ? "." : dir, "/", program);
@@ -44,9 +45,9 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
     if (!not_executable.has_value()) not_executable = candidate;
   }
   if (not_executable.has_value()) {
-    return internal::ProgramNotExecutableError(*not_executable);
+    return internal::ProgramNotExecutableError(program, *not_executable, env);
   }
-  return internal::ProgramNotFoundError(program, search_path);
+  return internal::ProgramNotFoundError(program, env);
 }
 
 }  // namespace procsandbox::linux_internal

@@ -6,19 +6,21 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "procsandbox/environment.h"
 
 namespace procsandbox::linux_internal {
 
 // execvpe's search, done in the parent: a program containing '/' is used as
 // given (a relative one is relative to the child's working directory, as
 // execve after chdir sees it). A bare name is looked up in each entry of
-// `search_path` (an empty entry is "."; relative entries are relative to
-// `working_dir`, or to the host's directory when it is empty); the first
-// regular file we may execute wins. Errors: NotFound naming the program and
-// the PATH (the same text as the in-memory manager's), PermissionDenied when
-// only non-executable candidates exist.
+// env's PATH (internal::SearchPathOf; an empty entry is "."; relative entries
+// are relative to `working_dir`, or to the host's directory when it is
+// empty); the first regular file we may execute wins. Errors: NotFound
+// naming the program and the PATH, PermissionDenied when only non-executable
+// candidates exist (common/exec_errors.h: the in-memory manager's texts,
+// a secret PATH never shown).
 absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
-                                           absl::string_view search_path,
+                                           const Environment& env,
                                            absl::string_view working_dir);
 
 }  // namespace procsandbox::linux_internal

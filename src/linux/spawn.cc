@@ -179,7 +179,9 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
   switch (step) {
     case ChildStep::kExec: {
       absl::Status s =
-          ErrnoStatus(err, absl::StrCat("exec ", quoted(plan.path)));
+          ErrnoStatus(err, absl::StrCat("exec ", plan.shown_program.empty()
+                                                     ? quoted(plan.path)
+                                                     : plan.shown_program));
       // ENOEXEC and friends are about the file, not the caller's state.
       if (err == ENOEXEC || err == E2BIG) {
         return absl::InvalidArgumentError(s.message());

@@ -42,6 +42,9 @@ struct RlimitSetting {
 struct SpawnPlan {
   // What execve gets: a path (absolute, or relative to working_dir).
   std::string path;
+  // How an exec error names the program (internal::ShownProgram: never a
+  // path found on a secret PATH); empty: `path`, quoted.
+  std::string shown_program;
   std::vector<std::string> argv;
   std::vector<std::string> envp;  // "NAME=VALUE"
   // The child's working directory; empty: the host's.

@@ -156,6 +156,9 @@ struct ProgramState {
 struct Registration {
   std::shared_ptr<const FakeProgram> program;
   absl::Status error;  // a registered start failure
+  // RegisterNotExecutable: the error is made at Start(), naming the program
+  // as the OS manager does (never on a secret PATH).
+  bool not_executable = false;
 };
 
 // How the fake enforces `kind` when nothing is configured otherwise.

@@ -10,7 +10,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/exec_errors.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "memory/core.h"
@@ -107,8 +106,10 @@ void MemoryManager::RegisterStartError(std::string name_or_path,
 }
 
 void MemoryManager::RegisterNotExecutable(std::string name_or_path) {
-  absl::Status error = internal::ProgramNotExecutableError(name_or_path);
-  RegisterStartError(std::move(name_or_path), std::move(error));
+  absl::MutexLock lock(&core_->mu);
+  core_->programs[std::move(name_or_path)] = memory_internal::Registration{
+      nullptr, absl::PermissionDeniedError("not executable"),
+      /*not_executable=*/true};
 }
 
 void MemoryManager::SetFile(std::string path, std::string contents) {

@@ -118,19 +118,20 @@ absl::Status Core::ResolveLocked(ProgramState& p) {
     found = &it->second;
     p.resolved = key;
   };
-  std::string search_path;
+  const Environment& env = p.command.env;
   if (program.find('/') != std::string::npos) {
     try_key(program);
     try_key(from_cwd(program));
   } else {
-    search_path = internal::SearchPathOf(p.command.env);
+    const std::string search_path = internal::SearchPathOf(env);
     for (absl::string_view dir : absl::StrSplit(search_path, ':')) {
       try_key(from_cwd(absl::StrCat(dir.empty() ? "." : dir, "/", program)));
     }
     try_key(program);  // registered by bare name: found on any PATH
   }
-  if (found == nullptr) {
-    return internal::ProgramNotFoundError(program, search_path);
+  if (found == nullptr) return internal::ProgramNotFoundError(program, env);
+  if (found->not_executable) {
+    return internal::ProgramNotExecutableError(program, p.resolved, env);
   }
   if (!found->error.ok()) return found->error;
   p.program = found->program;

@@ -140,6 +140,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
                                                           bool launch) {
   auto run = std::make_unique<RunState>();
   run->launched = launch;
+  run->redactor.AddSecrets(host_env_);
   run->redactor.AddSecrets(policy_.environment.set);
   run->redactor.AddSecrets(request.env);
   // The id is taken first (assigned under the queue's lock when empty), so
@@ -362,7 +363,9 @@ SandboxResult Engine::Finish(RunState& run) {
   result.queued_at = run.slot->queued_at;
   result.started_at = run.started_at;
   result.queue_time = run.slot->admitted_at - run.slot->queued_at;
-  result.program_path = run.program.path;
+  // Paths are shown as every text is: a secret PATH's entry, or a secret
+  // in the workdir root, redacted.
+  result.program_path = run.redactor.Redact(run.program.path);
   result.dropped_env = run.dropped_env;
   result.pid = run.process->Id();
   absl::StatusOr<Outcome> outcome = run.process->Wait();
@@ -409,7 +412,7 @@ SandboxResult Engine::Finish(RunState& run) {
        r.id, ToString(result.outcome));
 
   if (run.workdir != nullptr) {
-    result.workdir = run.workdir->path();
+    result.workdir = run.redactor.Redact(run.workdir->path());
     if (policy_.workdir.keep_on_failure && !result.ok()) {
       result.cleanup = WorkdirCleanup::kKept;
     } else {

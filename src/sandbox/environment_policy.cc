@@ -149,7 +149,9 @@ absl::StatusOr<BuiltEnvironment> BuildEnvironment(
         built.dropped.push_back(e.name);
         continue;
       }
-      if (absl::Status s = built.env.Set(e.name, e.value); !s.ok()) continue;
+      absl::Status s = e.secret ? built.env.SetSecret(e.name, e.value)
+                                : built.env.Set(e.name, e.value);
+      if (!s.ok()) continue;
     }
   }
   for (const auto& [source, env] :

@@ -39,7 +39,7 @@ struct BuiltEnvironment {
 };
 
 // The environment for a run: `host` filtered by the policy, then
-// policy.set, then `request`. An explicit variable (policy.set or request)
+// policy.set, then `request`; a secret stays secret whatever its source. An explicit variable (policy.set or request)
 // with an invalid name is kInvalidEnvironmentName; one that is denied, or
 // looks like a credential and is not a secret, kForbiddenEnvironmentName.
 absl::StatusOr<BuiltEnvironment> BuildEnvironment(

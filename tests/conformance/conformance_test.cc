@@ -368,6 +368,36 @@ TEST_P(ConformanceTest, FailsToStartANonExecutableFileWithPermissionDenied) {
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(path)));
 }
 
+// A secret PATH (Environment::SetSecret) shows neither itself nor where on it
+// a program was found.
+TEST_P(ConformanceTest, NotFoundOnASecretPathNamesTheProgramOnly) {
+  Command cmd("procsandbox-conformance-no-such-program");
+  ASSERT_THAT(cmd.env.SetSecret("PATH", "/opt/S3cr3t/bin:/usr/bin"), IsOk());
+  std::shared_ptr<Process> p = manager().New(std::move(cmd));
+  EXPECT_THAT(p->Start(),
+              StatusIs(absl::StatusCode::kNotFound,
+                       "exec \"procsandbox-conformance-no-such-program\": "
+                       "not found in PATH <redacted> (ENOENT)"));
+}
+
+TEST_P(ConformanceTest, NotExecutableOnASecretPathNamesTheProgramOnly) {
+  const std::string dir = TempDir() + "/S3cr3t-bin";
+  ASSERT_EQ(mkdir(dir.c_str(), 0755), 0) << std::strerror(errno);
+  const std::string path = dir + "/tool";
+  {
+    std::ofstream out(path);
+    out << "#!/bin/sh\nexit 0\n";
+  }
+  ASSERT_EQ(chmod(path.c_str(), 0644), 0) << std::strerror(errno);
+  if (MemoryManager* memory = fake()) memory->RegisterNotExecutable(path);
+  Command cmd("tool");
+  ASSERT_THAT(cmd.env.SetSecret("PATH", dir), IsOk());
+  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       "exec \"tool\" in PATH <redacted>: permission denied "
+                       "(EACCES)"));
+}
+
 // --- Limits
 // ----------------------------------------------------------------------
 

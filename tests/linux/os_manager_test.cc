@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -430,6 +431,30 @@ TEST(OsManagerTest, AnInvalidCommandFailsBeforeAnythingStarts) {
       m->New(in_missing_dir)->Start(),
       StatusIs(absl::StatusCode::kFailedPrecondition, HasSubstr(no_dir)));
   ExpectNoChildren();
+}
+
+// The conformance suite checks the texts of a program not found, or not
+// executable, on a secret PATH; an exec error is the OS manager's alone.
+TEST(OsManagerTest, AnExecErrorOnASecretPathDoesNotShowWhereTheProgramIs) {
+  auto m = NewManager();
+  ASSERT_NE(m, nullptr);
+  std::string dir = ::testing::TempDir() + "S3cr3t-bin.XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr) << std::strerror(errno);
+  const std::string tool = dir + "/tool";
+  {
+    std::ofstream out(tool);
+    out << "no #! line: not a program execve can run\n";
+  }
+  ASSERT_EQ(chmod(tool.c_str(), 0755), 0) << std::strerror(errno);
+  Command cmd("tool");
+  ASSERT_THAT(cmd.env.SetSecret("PATH", dir), IsOk());
+  EXPECT_THAT(m->New(cmd)->Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       "exec \"tool\" in PATH <redacted>: exec format error "
+                       "(ENOEXEC)"));
+  ExpectNoChildren();
+  EXPECT_EQ(unlink(tool.c_str()), 0);
+  EXPECT_EQ(rmdir(dir.c_str()), 0);
 }
 
 }  // namespace

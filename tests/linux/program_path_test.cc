@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "procsandbox/environment.h"
 #include "procsandbox/testing/matchers.h"
 
 namespace procsandbox::linux_internal {
@@ -20,6 +21,11 @@ namespace {
 using ::procsandbox::testing::IsOkAndHolds;
 using ::procsandbox::testing::StatusIs;
 using ::testing::HasSubstr;
+
+// An environment with only PATH.
+Environment Path(const std::string& path) {
+  return Environment{{"PATH", path}};
+}
 
 // A temporary tree: <root>/bin/tool (executable), <root>/data/tool (not).
 class ProgramPathTest : public ::testing::Test {
@@ -53,30 +59,31 @@ class ProgramPathTest : public ::testing::Test {
 };
 
 TEST_F(ProgramPathTest, APathIsUsedAsGiven) {
-  EXPECT_THAT(ResolveProgram("./x/y", "/bin", ""), IsOkAndHolds("./x/y"));
+  EXPECT_THAT(ResolveProgram("./x/y", Path("/bin"), ""), IsOkAndHolds("./x/y"));
 }
 
 TEST_F(ProgramPathTest, TheFirstExecutableOnThePathWins) {
   const std::string path = root_ + "/dir.d:" + root_ + "/bin:/usr/bin";
-  EXPECT_THAT(ResolveProgram("tool", path, ""),
+  EXPECT_THAT(ResolveProgram("tool", Path(path), ""),
               IsOkAndHolds(root_ + "/bin/tool"));
 }
 
 TEST_F(ProgramPathTest, RelativeEntriesAreRelativeToTheWorkingDirectory) {
-  EXPECT_THAT(ResolveProgram("tool", "bin", root_), IsOkAndHolds("bin/tool"));
-  EXPECT_THAT(ResolveProgram("tool", ":/usr/bin", root_ + "/bin"),
+  EXPECT_THAT(ResolveProgram("tool", Path("bin"), root_),
+              IsOkAndHolds("bin/tool"));
+  EXPECT_THAT(ResolveProgram("tool", Path(":/usr/bin"), root_ + "/bin"),
               IsOkAndHolds("./tool"));
 }
 
 TEST_F(ProgramPathTest, OnlyANonExecutableCandidateIsPermissionDenied) {
   const std::string path = root_ + "/data";
-  EXPECT_THAT(ResolveProgram("tool", path, ""),
+  EXPECT_THAT(ResolveProgram("tool", Path(path), ""),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        HasSubstr(root_ + "/data/tool")));
 }
 
 TEST_F(ProgramPathTest, NoCandidateIsNotFoundNamingTheProgramAndThePath) {
-  EXPECT_THAT(ResolveProgram("no-such-tool", "/opt/none:/usr/none", ""),
+  EXPECT_THAT(ResolveProgram("no-such-tool", Path("/opt/none:/usr/none"), ""),
               StatusIs(absl::StatusCode::kNotFound,
                        "exec \"no-such-tool\": not found in PATH "
                        "\"/opt/none:/usr/none\" (ENOENT)"));

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "fmt/format.h"
@@ -330,6 +331,20 @@ TEST(CommandToStringTest, NeverShowsASecretOrStdinData) {
     EXPECT_THAT(text, Not(HasSubstr("hunter2"))) << text;
     EXPECT_THAT(text, HasSubstr("API_TOKEN=<redacted>")) << text;
   }
+}
+
+TEST(CommandToStringTest, NeverShowsASecretsValueElsewhereInTheCommand) {
+  Command cmd("/opt/S3cr3t/bin/curl",
+              {absl::StrCat("--token=", kSecret), "it's"});
+  ASSERT_TRUE(cmd.env.SetSecret("API_TOKEN", kSecret).ok());
+  ASSERT_TRUE(cmd.env.SetSecret("QUOTED", "it's").ok());
+  ASSERT_TRUE(cmd.env.SetSecret("PATH", "/opt/S3cr3t/bin:/bin").ok());
+  cmd.working_dir = absl::StrCat("/runs/", kSecret);
+  cmd.name = absl::StrCat("fetch ", kSecret);
+  EXPECT_EQ(ToString(cmd),
+            "'<redacted>/curl' '--token=<redacted>' '<redacted>' (cwd "
+            "\"/runs/<redacted>\", env {API_TOKEN=<redacted>, "
+            "QUOTED=<redacted>, PATH=<redacted>}, name \"fetch <redacted>\")");
 }
 
 TEST(IsolationToStringTest, PrintsFlagsAndCredentialsWhenSet) {

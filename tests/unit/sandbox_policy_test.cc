@@ -2,6 +2,8 @@
 // the secret scan, on the in-memory manager.
 #include <csignal>
 #include <memory>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -135,6 +137,34 @@ TEST(SandboxPolicyTest, CredentialNameIsRefusedUnlessGivenAsSecret) {
   absl::StatusOr<SandboxResult> r = sandbox.Run(secret);
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->stdout_, "API_TOKEN=abc123\n");  // the program's own output
+}
+
+TEST(SandboxPolicyTest, HostVariableMarkedSecretStaysSecret) {
+  const std::string kValue = "https://svc:pw-9Xq@db.internal";
+  Rig rig;
+  rig.Program("/usr/bin/show-env", PrintEnv);
+  SandboxPolicy policy = rig.Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kAllowlist;
+  policy.environment.allow = {"UPSTREAM_URL"};
+  Environment host;
+  ASSERT_THAT(host.SetSecret("UPSTREAM_URL", kValue), IsOk());
+  policy.environment.host = host;
+  std::vector<std::string> details;
+  absl::Mutex mu;
+  policy.on_event = [&](const SandboxEvent& e) {
+    absl::MutexLock lock(&mu);
+    details.push_back(e.detail);
+  };
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("show-env", {kValue});
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, absl::StrCat("UPSTREAM_URL=", kValue, "\n"));
+  EXPECT_TRUE(rig.fake.History()[0].command.env.IsSecret("UPSTREAM_URL"));
+  ASSERT_FALSE(details.empty());
+  for (const std::string& detail : details) {
+    EXPECT_THAT(detail, Not(HasSubstr(kValue)));
+  }
 }
 
 TEST(SandboxPolicyTest, DeniedNameFromTheRequestIsAViolation) {
@@ -360,9 +390,11 @@ TEST(SandboxPolicyTest, DegradedLimitIsAnEvent) {
 }
 
 // Every string the library produced about runs given a secret: events,
-// errors, results, the fake's history as printed.
+// errors with their payloads, results, the fake's history as printed, and a
+// plain manager's start error.
 TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
   const std::string kSecret = "s3cr3t-Value-42";
+  const std::string kSecretDir = absl::StrCat("/opt/", kSecret, "/bin");
   Rig rig;
   rig.Program("/usr/bin/tool", [](FakeProcess& p) {
     p.WriteStderr("working\n");
@@ -372,6 +404,9 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
     p.Sleep(absl::Hours(1));
     return 0;
   });
+  // On a secret PATH: one allowed, one not.
+  rig.Program(kSecretDir + "/found", [](FakeProcess&) { return 0; });
+  rig.Program(kSecretDir + "/perl", [](FakeProcess&) { return 0; });
   SandboxPolicy policy = rig.Policy();
   ASSERT_THAT(policy.environment.set.SetSecret("HOST_API_KEY", kSecret),
               IsOk());
@@ -381,16 +416,48 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
     absl::MutexLock lock(&mu);
     texts.push_back(ToString(e));
     texts.push_back(fmt::format("{}", e));
+    texts.push_back(e.run_id);
+    texts.push_back(e.quota_key);
   };
-  policy.programs.allow = {"/usr/bin/tool", "/usr/bin/slow"};
+  policy.programs.allow = {"/usr/bin/tool", "/usr/bin/slow",
+                           kSecretDir + "/found"};
+  // A Status as logged, and each payload the library attaches, read back.
+  auto scan_status = [&](const absl::Status& s) {
+    texts.push_back(s.ToString());
+    texts.push_back(s.ToString(absl::StatusToStringMode::kWithEverything));
+    if (std::optional<SecurityViolation> v = GetSecurityViolation(s)) {
+      texts.push_back(ToString(*v));
+      texts.push_back(fmt::format("{}", *v));
+      std::ostringstream logged;
+      logged << *v;
+      texts.push_back(logged.str());
+      texts.push_back(v->subject);
+      texts.push_back(v->message);
+    }
+    if (std::optional<QuotaExceeded> q = GetQuotaExceeded(s)) {
+      texts.push_back(ToString(*q));
+      texts.push_back(q->key);
+    }
+  };
+  int violations = 0;
   auto scan = [&](const absl::StatusOr<SandboxResult>& r) {
-    texts.push_back(r.ok() ? ToString(*r) : r.status().ToString());
-    if (r.ok()) texts.push_back(r->cleanup_status.ToString());
+    if (!r.ok()) {
+      if (GetSecurityViolation(r.status()).has_value()) ++violations;
+      scan_status(r.status());
+      return;
+    }
+    texts.push_back(ToString(*r));
+    texts.push_back(r->id);
+    texts.push_back(r->program_path);
+    texts.push_back(r->workdir);
+    scan_status(r->cleanup_status);
   };
   {
     Sandbox sandbox(rig.fake, policy);
     // A completed run, a refused program, a secret as argument name only,
-    // a timed-out run, a forbidden variable next to a secret.
+    // a timed-out run, a forbidden variable next to a secret, a secret in
+    // a refused program's name, a secret PATH (a program found on it run,
+    // one refused).
     RunRequest ok = Request("tool", {"--flag"});
     ASSERT_THAT(ok.env.SetSecret("TOKEN", kSecret), IsOk());
     scan(sandbox.Run(ok));
@@ -405,14 +472,28 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
     ASSERT_THAT(bad.env.SetSecret("TOKEN", kSecret), IsOk());
     ASSERT_THAT(bad.env.Set("LD_PRELOAD", kSecret), IsOk());
     scan(sandbox.Run(bad));
+    RunRequest relative = Request(absl::StrCat("bin/", kSecret));
+    ASSERT_THAT(relative.env.SetSecret("TOKEN", kSecret), IsOk());
+    scan(sandbox.Run(relative));
+    RunRequest found = Request("found");
+    ASSERT_THAT(found.env.SetSecret("PATH", kSecretDir), IsOk());
+    scan(sandbox.Run(found));
+    RunRequest not_allowed = Request("perl");
+    ASSERT_THAT(not_allowed.env.SetSecret("PATH", kSecretDir), IsOk());
+    scan(sandbox.Run(not_allowed));
     texts.push_back(ToString(sandbox.Stats()));
   }
+  // The manager alone, on a secret PATH.
+  Command missing("no-such-tool");
+  ASSERT_THAT(missing.env.SetSecret("PATH", kSecretDir), IsOk());
+  scan_status(rig.fake.New(missing)->Start());
   for (const FakeRun& run : rig.fake.History()) {
     texts.push_back(ToString(run.command));
     texts.push_back(fmt::format("{}", run.command.env));
-    texts.push_back(run.start_status.ToString());
+    scan_status(run.start_status);
   }
   ASSERT_GT(texts.size(), 10u);
+  EXPECT_EQ(violations, 3);
   for (const std::string& text : texts) {
     EXPECT_THAT(text, Not(HasSubstr(kSecret)));
   }
