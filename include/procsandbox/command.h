@@ -70,8 +70,9 @@ enum class OutputLimitAction {
   // As kTruncate, and stop the process (TERM, then KILL after the grace): the
   // outcome is kOutputExceeded — also when the program had already exited
   // (with any status) before the stop reached it: output was dropped, so the
-  // run never reads as a clean exit. Only an earlier cause (a deadline, a
-  // cancel) is reported instead.
+  // run never reads as a clean exit. Only other evidence of the end is
+  // reported instead: an earlier deadline or cancel, a limit's signal (CPU,
+  // file size), the OOM killer, a signal the host sent.
   kStop,
 };
 

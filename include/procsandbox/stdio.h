@@ -74,7 +74,8 @@ class PROCSANDBOX_EXPORT Stdio {
   // The OS manager reads a stream one block at a time (at most the pipe's
   // size) between its other work, so a program that floods its pipes delays
   // nothing else; what it holds for lines is that block and the unterminated
-  // tail, however much the program writes.
+  // tail (a line without a newline is held whole until it ends, or until
+  // Limits::output_bytes cuts it), however much the program writes.
   using LineCallback = std::function<void(absl::string_view line)>;
   // Called with the stream's bytes as they arrive, unchanged, in pieces of
   // any size (on the OS manager, one read of the pipe), never empty; the

@@ -2,18 +2,21 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <memory>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
+#include "absl/time/clock.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "linux/errno_status.h"
@@ -36,42 +39,101 @@ std::string Reopenable(int anchor, const std::string& path) {
   return access(proc.c_str(), F_OK) == 0 ? proc : path;
 }
 
-// The blocking open(2) runs on the calling thread, as the host would run
-// it: a signal whose handler lacks SA_RESTART interrupts it (EINTR, as the
-// procsandbox command relies on to honour INT and TERM), one with
-// SA_RESTART does not. A watchdog thread bounds it: at `limit` it becomes
-// the other end for a moment (a non-blocking open of either end succeeds
-// while the other waits, and the waiting one wakes at that open), and the
-// call fails with DeadlineExceeded.
+absl::Status Expired(absl::string_view what, absl::Duration limit) {
+  return absl::DeadlineExceededError(
+      fmt::format("{}: a FIFO whose other end nobody opened within {}", what,
+                  procsandbox::FormatDuration(limit)));
+}
+
+// The write end: a non-blocking open fails with ENXIO until a reader comes,
+// so it is tried every 10 ms until `limit`, on the calling thread. A signal
+// handler without SA_RESTART ends the wait with EINTR, as it would end a
+// blocking open(2).
+absl::StatusOr<UniqueFd> OpenFifoWriterWithin(const std::string& target,
+                                              int flags, absl::Duration limit,
+                                              absl::string_view what) {
+  const absl::Time give_up = absl::Now() + limit;
+  for (;;) {
+    UniqueFd fd(open(target.c_str(), flags | O_NONBLOCK | O_CLOEXEC));
+    if (fd.valid()) {
+      const int status = fcntl(fd.get(), F_GETFL);
+      if (status < 0 || fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK) != 0) {
+        return ErrnoStatus(errno, what);
+      }
+      return fd;
+    }
+    if (errno != ENXIO) return ErrnoStatus(errno, what);
+    if (absl::Now() >= give_up) return Expired(what, limit);
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    if (nanosleep(&tick, nullptr) != 0 && errno == EINTR) {
+      return ErrnoStatus(EINTR, what);
+    }
+  }
+}
+
+// The read end: a non-blocking open succeeds at once, but the child would
+// then read an end of file until a writer comes. So the blocking open(2)
+// runs on the calling thread, as the host would run it (a signal handler
+// without SA_RESTART interrupts it with EINTR — the procsandbox command
+// relies on that to honour INT and TERM — one with SA_RESTART does not),
+// and a watchdog thread bounds it: at `limit` it opens the write end for a
+// moment (a non-blocking open of the write end succeeds while a reader
+// waits, and wakes it), and the call fails with DeadlineExceeded. That needs
+// the right to open the write end: without it the wait could not be ended,
+// and the call fails at once.
+absl::StatusOr<UniqueFd> OpenFifoReaderWithin(const std::string& target,
+                                              int flags, absl::Duration limit,
+                                              absl::string_view what) {
+  if (faccessat(AT_FDCWD, target.c_str(), W_OK, AT_EACCESS) != 0) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{}: a FIFO this process may not open for writing, so a wait for "
+        "its writer could not be bounded ({})",
+        what, ErrnoStatus(errno, "access").message()));
+  }
+  auto watch = std::make_shared<FifoWatch>();
+  std::thread watchdog;
+  try {
+    watchdog = std::thread([watch, target, limit] {
+      if (watch->opened.WaitForNotificationWithTimeout(limit)) return;
+      watch->released = true;
+      // Until the caller's open has returned; a partner open that fails for
+      // want of a descriptor or memory is tried again, any other failure
+      // leaves the caller to a real writer.
+      do {
+        const int partner =
+            open(target.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (partner >= 0) {
+          close(partner);
+        } else if (errno != EMFILE && errno != ENFILE && errno != ENOMEM &&
+                   errno != EINTR) {
+          return;
+        }
+      } while (!watch->opened.WaitForNotificationWithTimeout(
+          absl::Milliseconds(10)));
+    });
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "{}: start a thread to bound the wait for the FIFO's writer: {}", what,
+        e.what()));
+  }
+  UniqueFd fd(open(target.c_str(), flags | O_CLOEXEC));
+  const int error = errno;
+  watch->opened.Notify();
+  watchdog.join();
+  if (watch->released) return Expired(what, limit);
+  if (!fd.valid()) return ErrnoStatus(error, what);
+  return fd;
+}
+
 absl::StatusOr<UniqueFd> OpenFifoWithin(UniqueFd anchor,
                                         const std::string& path, int flags,
                                         absl::Duration limit,
                                         absl::string_view what) {
   const std::string target = Reopenable(anchor.get(), path);
-  auto watch = std::make_shared<FifoWatch>();
-  const int other = (flags & O_ACCMODE) == O_RDONLY ? O_WRONLY : O_RDONLY;
-  std::thread watchdog([watch, target, other, limit] {
-    if (watch->opened.WaitForNotificationWithTimeout(limit)) return;
-    watch->released = true;
-    // Until the caller's open has returned: a partner open that fails (out
-    // of descriptors) is tried again.
-    do {
-      const int partner = open(target.c_str(), other | O_NONBLOCK | O_CLOEXEC);
-      if (partner >= 0) close(partner);
-    } while (
-        !watch->opened.WaitForNotificationWithTimeout(absl::Milliseconds(10)));
-  });
-  UniqueFd fd(open(target.c_str(), flags | O_CLOEXEC));
-  const int error = errno;
-  watch->opened.Notify();
-  watchdog.join();
-  if (watch->released) {
-    return absl::DeadlineExceededError(
-        fmt::format("{}: a FIFO whose other end nobody opened within {}", what,
-                    procsandbox::FormatDuration(limit)));
+  if ((flags & O_ACCMODE) == O_RDONLY) {
+    return OpenFifoReaderWithin(target, flags, limit, what);
   }
-  if (!fd.valid()) return ErrnoStatus(error, what);
-  return fd;
+  return OpenFifoWriterWithin(target, flags, limit, what);
 }
 
 }  // namespace

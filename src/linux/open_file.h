@@ -3,12 +3,13 @@
 //
 // open(2) of a FIFO blocks until its other end is opened too — forever when
 // nobody comes, with the caller's process mutex held and the host deaf. Here
-// a FIFO (told by an O_PATH descriptor, which opens neither end) is opened
-// as the host would open it, on the calling thread (signals interrupt it as
-// they would interrupt open(2)), and a watchdog thread ends the wait at
-// `limit` by opening the other end for a moment: the call then fails with
-// DeadlineExceeded. Every other file is opened non-blocking. What the child
-// gets is an ordinary blocking descriptor.
+// a FIFO (told by an O_PATH descriptor, which opens neither end) waits for
+// its other end at most `limit`, then the call fails with DeadlineExceeded:
+// the write end by non-blocking tries, the read end by a blocking open(2)
+// that a watchdog thread releases at `limit` (by opening the write end for a
+// moment). Both waits run on the calling thread, so a signal interrupts them
+// as it would interrupt open(2). Every other file is opened non-blocking.
+// What the child gets is an ordinary blocking descriptor.
 #ifndef PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
 #define PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
 

@@ -204,6 +204,8 @@ class OsProcess final : public Process,
   siginfo_t status_ ABSL_GUARDED_BY(mu_) = {};
   struct rusage rusage_ ABSL_GUARDED_BY(mu_) = {};
   bool drain_expired_ ABSL_GUARDED_BY(mu_) = false;
+  // Output went past the cap with OutputLimitAction::kStop.
+  bool output_dropped_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   uint64_t deadline_timer_ = 0;  // reactor thread
 

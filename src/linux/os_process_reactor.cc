@@ -108,6 +108,7 @@ void OsProcess::OnOutput(Stream stream) {
   std::string head;        // the tail of earlier blocks + its end
   absl::string_view body;  // complete lines inside `block`
   Stdio::LineCallback callback;
+  bool chunks = false;
   bool stream_ended = false;
   {
     absl::MutexLock lock(&mu_);
@@ -137,8 +138,8 @@ void OsProcess::OnOutput(Stream stream) {
           o.truncated = true;
           if (command_.on_output_limit == OutputLimitAction::kStop) {
             // Output was dropped: the outcome says so even when the program
-            // has already exited and the stop reaches nobody.
-            if (!cause_) cause_ = ExitReason::kOutputExceeded;
+            // has already exited and the stop reaches nobody (FinishLocked).
+            output_dropped_ = true;
             TerminateLocked(ExitReason::kOutputExceeded);
           }
         }
@@ -153,12 +154,11 @@ void OsProcess::OnOutput(Stream stream) {
       }
     }
     stream_ended = !o.open;
+    chunks = o.kind == Stdio::Kind::kChunks;
     if (o.callback) callback = o.callback;
   }
   if (callback) {
-    Output& o = stream == Stream::kStdout ? out_ : err_;
-    // The kind is fixed once started: read without the lock.
-    if (o.kind == Stdio::Kind::kChunks) {
+    if (chunks) {
       if (!body.empty()) callback(body);
     } else {
       internal::DeliverLines(callback, head, body);
@@ -287,6 +287,10 @@ void OsProcess::FinishLocked() {
              cgroup_usage_.oom_kills > 0) {
     // The kernel's OOM killer (nobody on the host sent SIGKILL).
     outcome.reason = ExitReason::kMemoryExceeded;
+  } else if (output_dropped_) {
+    // Past the cap with kStop, and nothing else explains the end: the stop
+    // found the program already gone, its output cut all the same.
+    outcome.reason = ExitReason::kOutputExceeded;
   } else {
     outcome.reason = signaled ? ExitReason::kSignaled : ExitReason::kExited;
   }
