@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -258,6 +259,92 @@ TEST_F(CliTest, ForwardedOutputIsPassedOnByteForByte) {
             "a\n\xff"
             "b");
   EXPECT_EQ(r.err, "err");
+}
+
+// Runs `script` with /bin/sh (TOOL and HELPER set), stdout and stderr to
+// files; its exit status.
+ToolRun ShellRun(const std::string& dir, const std::string& script) {
+  const std::string out = dir + "/.sh-out", err = dir + "/.sh-err";
+  const std::string command = absl::StrCat(
+      "TOOL='", kTool, "' HELPER='", kHelper, "' DIR='", dir, "' /bin/sh -c '",
+      script, "' >", out, " 2>", err, " </dev/null");
+  ToolRun run;
+  const int wstatus = std::system(command.c_str());
+  run.status = StatusOf(wstatus);
+  run.out = ReadFile(out);
+  run.err = ReadFile(err);
+  return run;
+}
+
+TEST_F(CliTest, AClosedStdoutIsNotTakenByTheToolsOwnDescriptors) {
+  // Before: descriptor 1 became the manager's epoll, and the result went
+  // there ("write the result to stdout: Invalid argument", 125).
+  ToolRun r = ShellRun(dir_,
+                       "exec >&-; \"$TOOL\" run --json --output-limit 1M "
+                       "-- echo hi");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_THAT(r.err, ::testing::Not(HasSubstr("write")));
+}
+
+TEST_F(CliTest, ASignalTheCallerIgnoresStaysIgnored) {
+  // Under nohup the program must outlive a hangup (before: cancelled, 129).
+  ToolRun r = ShellRun(
+      dir_,
+      "trap \"\" HUP; \"$TOOL\" run --quiet --stdout \"$DIR/f\" -- \"$HELPER\" "
+      "print ready sleep-ms 2000 exit 7 & pid=$!; "
+      "until grep -q ready \"$DIR/f\" 2>/dev/null; do sleep 0.01; done; "
+      "kill -HUP $pid; wait $pid");
+  EXPECT_EQ(r.status, 7) << r.err;
+}
+
+TEST_F(CliTest, AResultThatCannotBeWrittenAfterAStartFailureIs125) {
+  // Before: 127 and not a word that the JSON was lost.
+  ToolRun r = ShellRun(dir_, "\"$TOOL\" run --json -- /nonexistent >/dev/full");
+  EXPECT_EQ(r.status, 125);
+  EXPECT_THAT(r.err, HasSubstr("write the result to stdout: "));
+}
+
+TEST_F(CliTest, AReaderThatStopsReadingHoldsNeitherTheDeadlineNorAStop) {
+  // The tool's stdout is a pipe nobody reads. Forwarding writes run on the
+  // library's only thread: before, a full pipe held it, and the 1 s
+  // timeout (and INT, TERM) waited for the reader — for ever here.
+  for (const bool by_signal : {false, true}) {
+    SCOPED_TRACE(by_signal ? "TERM" : "--timeout 1s");
+    int fds[2];
+    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+    std::vector<std::string> args = {kTool, "run", "--quiet", "--output-limit",
+                                     "10G"};
+    if (!by_signal) args.insert(args.end(), {"--timeout", "1s"});
+    args.insert(args.end(), {"--", "yes"});
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+    pid_t pid = 0;
+    ASSERT_EQ(posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ),
+              0);
+    posix_spawn_file_actions_destroy(&actions);
+    close(fds[1]);
+    char first[2] = {};
+    ASSERT_EQ(read(fds[0], first, sizeof(first)), 2);  // it runs; then no
+                                                       // more reads
+    if (by_signal) {
+      // Once the pipe is filling (page slots, not bytes, make it full), the
+      // tool's writes wait; TERM must still end the run.
+      const int size = fcntl(fds[0], F_GETPIPE_SZ);
+      const absl::Time give_up = absl::Now() + absl::Seconds(30);
+      for (int queued = 0; queued < size / 2 && absl::Now() < give_up;) {
+        absl::SleepFor(absl::Milliseconds(1));
+        ASSERT_EQ(ioctl(fds[0], FIONREAD, &queued), 0);
+      }
+      ASSERT_EQ(kill(pid, SIGTERM), 0);
+    }
+    EXPECT_EQ(WaitExit(pid, absl::Seconds(30)),
+              by_signal ? 128 + SIGTERM : 124);
+    close(fds[0]);
+  }
 }
 
 TEST_F(CliTest, AReaderThatGoesAwayStopsTheProgramAsAPipelineWould) {
@@ -552,13 +639,14 @@ TEST_F(CliTest, DoctorJsonIsUtf8InACgroupWhoseNameIsNot) {
 TEST_F(CliTest, AnEmptyValueIsRefusedNotTakenAsAbsent) {
   const std::string marker = Path("started");
   for (const char* option :
-       {"--timeout", "--grace", "--cpu-time", "--memory", "--file-size",
-        "--open-files", "--processes", "--cpu-weight", "--output-limit",
-        "--env", "--pass-env", "--cwd", "--workdir-root", "--stdin",
-        "--stdout", "--stderr", "--result", "--backend", "--uid", "--gid"}) {
+       {"--timeout",      "--grace",      "--cpu-time",  "--memory",
+        "--file-size",    "--open-files", "--processes", "--cpu-weight",
+        "--output-limit", "--env",        "--pass-env",  "--cwd",
+        "--workdir-root", "--stdin",      "--stdout",    "--stderr",
+        "--result",       "--backend",    "--uid",       "--gid"}) {
     SCOPED_TRACE(option);
-    ToolRun r = Run({"run", option, "", "--", "/bin/sh", "-c",
-                     "touch '" + marker + "'"});
+    ToolRun r = Run(
+        {"run", option, "", "--", "/bin/sh", "-c", "touch '" + marker + "'"});
     EXPECT_EQ(r.status, 125) << r.err;
     EXPECT_THAT(r.err, StartsWith(absl::StrCat("procsandbox: ", option,
                                                " \"\": empty")));
@@ -595,7 +683,7 @@ TEST_F(CliTest, StdoutAndStderrNamingOneFileShareItAs2To1) {
   }
   // An existing file reached through a symbolic link is the same file.
   ASSERT_EQ(symlink(Path("both").c_str(), Path("link").c_str()), 0);
-  std::vector<std::string> args = {"run",      "--quiet", "--stdout",
+  std::vector<std::string> args = {"run",        "--quiet",  "--stdout",
                                    Path("link"), "--stderr", Path("both"),
                                    "--"};
   args.insert(args.end(), program.begin(), program.end());
@@ -662,18 +750,18 @@ TEST_F(CliTest, TheResultFileIsEmptiedBeforeTheProgramStarts) {
 TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
   const std::string no_space = std::strerror(ENOSPC);
   // Forwarded output (--output-limit).
-  ToolRun forwarded = Run({"run", "--quiet", "--output-limit", "1M",
-                           "--stdout", "/dev/full", "--", "/bin/echo", "hi"});
+  ToolRun forwarded = Run({"run", "--quiet", "--output-limit", "1M", "--stdout",
+                           "/dev/full", "--", "/bin/echo", "hi"});
   EXPECT_EQ(forwarded.status, 125);
   EXPECT_THAT(forwarded.err, HasSubstr("/dev/full"));
   EXPECT_THAT(forwarded.err, HasSubstr(no_space));
   // The JSON on stdout, and in a file.
-  ToolRun json_out = Run({"run", "--quiet", "--json", "--", "/bin/true"},
-                         "/dev/full");
+  ToolRun json_out =
+      Run({"run", "--quiet", "--json", "--", "/bin/true"}, "/dev/full");
   EXPECT_EQ(json_out.status, 125);
   EXPECT_THAT(json_out.err, HasSubstr(no_space));
-  ToolRun result = Run(
-      {"run", "--quiet", "--result", "/dev/full", "--", "/bin/true"});
+  ToolRun result =
+      Run({"run", "--quiet", "--result", "/dev/full", "--", "/bin/true"});
   EXPECT_EQ(result.status, 125);
   EXPECT_THAT(result.err, HasSubstr("/dev/full"));
   EXPECT_THAT(result.err, HasSubstr(no_space));
@@ -684,8 +772,8 @@ TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
 }
 
 TEST_F(CliTest, ALimitNothingEnforcesIsSaidOnStderr) {
-  ToolRun r = Run({"run", "--backend", "posix", "--cpu-weight", "10", "--",
-                   "/bin/true"});
+  ToolRun r = Run(
+      {"run", "--backend", "posix", "--cpu-weight", "10", "--", "/bin/true"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("procsandbox: limit cpu_weight is not "
                                "enforced: "));
@@ -706,8 +794,8 @@ TEST_F(CliTest, ALimitOnAWeakerMechanismThanThisHostsIsSaidOnStderr) {
   for (rlim_t n = 8; n <= 64 && !degraded; ++n) {
     SpawnOptions options;
     options.open_files = n;
-    ToolRun r = Run({"run", "--json", "--memory", "64M", "--", "/bin/true"},
-                    "", options);
+    ToolRun r = Run({"run", "--json", "--memory", "64M", "--", "/bin/true"}, "",
+                    options);
     if (r.status != 0 || !json::accept(r.out)) continue;
     const json e = r.Json()["enforcement"]["memory_bytes"];
     // With fewer still, the manager itself finds no cgroup (its
@@ -771,8 +859,7 @@ TEST_F(CliTest, ASecondTermKillsAProgramThatSurvivedTheFirst) {
   const std::string out = Path("out"), result = Path("r.json");
   const pid_t tool = Spawn(
       {"run", "--quiet", "--result", result, "--stdout", out, "--", "/bin/sh",
-       "-c",
-       "trap 'echo caught' TERM; echo $$; while :; do sleep 1; done"},
+       "-c", "trap 'echo caught' TERM; echo $$; while :; do sleep 1; done"},
       Path(".out"), Path(".err"));
   ASSERT_GT(tool, 0);
   ASSERT_TRUE(WaitForText(out, "\n")) << ReadFile(Path(".err"));

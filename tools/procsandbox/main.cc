@@ -7,6 +7,9 @@
 // Exit status: the program's; 128+N when signal N ended it; 124 on timeout;
 // 125 when procsandbox itself failed; 126 found but not executable; 127 not
 // found. See README.md for the options and the JSON result.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -85,6 +88,18 @@ std::string EmptyValue(const std::vector<CLI::Option*>& options) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A descriptor 0, 1 or 2 the caller closed (`>&-`) would be taken by the
+  // next open: the manager's epoll, a cgroup file, and the result or the
+  // forwarded output would go there. Each is the null device instead.
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+      const int null = open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+      if (null >= 0 && null != fd) {
+        (void)dup2(null, fd);
+        close(null);
+      }
+    }
+  }
   // Everything after the first "--" is the program: CLI11 sees the rest.
   std::vector<std::string> args(argv + 1, argv + argc);
   std::vector<std::string> program;

@@ -45,7 +45,12 @@ int ExitStatusOf(const Outcome& outcome) {
 
 int ExitStatusOfStartFailure(const absl::Status& status) {
   if (absl::IsNotFound(status)) return kExitNotFound;
-  if (absl::IsPermissionDenied(status)) return kExitNotExecutable;
+  // Found but not executable: an exec error (a stream file that may not be
+  // opened is PermissionDenied too, and the tool's own failure).
+  if (absl::IsPermissionDenied(status) &&
+      absl::StartsWith(status.message(), "exec ")) {
+    return kExitNotExecutable;
+  }
   // ENOEXEC: the file is there but is no program the kernel can run.
   if (absl::IsInvalidArgument(status) &&
       absl::StartsWith(status.message(), "exec ")) {

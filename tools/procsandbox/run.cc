@@ -1,7 +1,9 @@
 #include "run.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,11 +11,14 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "report.h"
 #include "result_file.h"
 #include "signals.h"
@@ -37,6 +42,13 @@ struct Sink {
   // The reader went away (EPIPE): the program is stopped as in a pipeline.
   std::function<void()> on_reader_gone;
   bool reader_gone = false;
+  // Asked while the destination takes nothing (a reader that stopped
+  // reading): true once the run is ending (its deadline passed, a stop was
+  // passed on). The writes run on the library's only thread, which also
+  // serves the deadline and the exit: the pending output is then dropped
+  // and that thread goes back to them, instead of waiting for the reader.
+  std::function<bool()> ending;
+  bool abandoned = false;
   ~Sink() {
     if (owned) close(fd);
   }
@@ -47,9 +59,21 @@ struct Sink {
       if (on_reader_gone) on_reader_gone();
       return;
     }
+    if (abandoned) return;
     while (!data.empty()) {
       const ssize_t n = write(fd, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        // A full pipe (the descriptor is non-blocking, see OpenSink): wait
+        // for room in short slices, so that an ending run is noticed.
+        if (ending && ending()) {
+          abandoned = true;
+          return;
+        }
+        struct pollfd room = {fd, POLLOUT, 0};
+        (void)poll(&room, 1, 10);
+        continue;
+      }
       if (n < 0 && errno == EPIPE) {
         // SIGPIPE is blocked in every thread of the tool: it lives on and
         // stops the program instead.
@@ -66,13 +90,37 @@ struct Sink {
   }
 };
 
+// Makes `sink` write without blocking where a write can block (a pipe, a
+// FIFO, a terminal): the tool's own descriptor is reopened through /proc
+// (a new open file description: the O_NONBLOCK set here is seen by nobody
+// else), a file the tool opened gets O_NONBLOCK itself. Regular files and
+// what cannot be reopened (a socket) stay as they are.
+void MakeNonBlocking(Sink& sink) {
+  struct stat st;
+  if (fstat(sink.fd, &st) != 0 || S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+    return;
+  }
+  if (!sink.owned) {
+    const std::string self = absl::StrCat("/proc/self/fd/", sink.fd);
+    const int fd = open(self.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return;
+    sink.fd = fd;
+    sink.owned = true;
+    return;
+  }
+  const int flags = fcntl(sink.fd, F_GETFL);
+  if (flags >= 0) (void)fcntl(sink.fd, F_SETFL, flags | O_NONBLOCK);
+}
+
 bool OpenSink(const std::string& path, int default_fd, Sink& sink) {
   if (path.empty()) {
     sink.fd = default_fd;
+    MakeNonBlocking(sink);
     return true;
   }
   sink.fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   sink.owned = sink.fd >= 0;
+  if (sink.owned) MakeNonBlocking(sink);
   return sink.fd >= 0;
 }
 
@@ -102,11 +150,18 @@ int NotStarted(const absl::Status& why, const SignalRelay& relay,
   if (const int sig = relay.stop_signal(); sig != 0) {
     Say(false, absl::StrCat(SignalName(sig),
                             " before the program started: not started"));
-    (void)result.Write(CancelledBeforeStartJson(sig, limits, capabilities));
+    absl::Status written =
+        result.Write(CancelledBeforeStartJson(sig, limits, capabilities));
+    if (!written.ok()) Say(false, std::string(written.message()));
     return 128 + sig;
   }
   Say(false, std::string(why.message()));
-  (void)result.Write(StartFailureJson(why, limits, capabilities));
+  absl::Status written =
+      result.Write(StartFailureJson(why, limits, capabilities));
+  if (!written.ok()) {
+    Say(false, std::string(written.message()));
+    return kExitToolFailed;
+  }
   return ExitStatusOfStartFailure(why);
 }
 
@@ -180,6 +235,17 @@ int RunProgram(RunPlan plan) {
       if (!p || *stops == 2) return;
       (void)(++*stops == 1 ? p->Signal(SIGPIPE) : p->Terminate());
     };
+  }
+  // A reader that stops reading must not hold the deadline or a stop.
+  absl::Time deadline = absl::InfiniteFuture();
+  for (Sink* sink : {&out, &err}) {
+    sink->ending = [&relay, &deadline] {
+      return relay.ending() || absl::Now() >= deadline;
+    };
+  }
+  if (const std::optional<absl::Duration> wall =
+          process->GetLimits().wall_time) {
+    deadline = absl::Now() + *wall;
   }
   int status = kExitToolFailed;
   absl::Status started = relay.stop_signal() == 0

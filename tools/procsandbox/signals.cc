@@ -22,21 +22,30 @@ int InterruptSignal() { return SIGRTMIN; }
 
 extern "C" void OnInterrupt(int) {}
 
+// The relayed signals the tool's caller did not set to be ignored: under
+// nohup (HUP) or in a non-interactive shell's background job (INT, QUIT)
+// they stay ignored, for the program too (it inherits the disposition).
 sigset_t RelayedSet() {
   sigset_t set;
   sigemptyset(&set);
-  for (int sig : kRelayed) sigaddset(&set, sig);
+  for (int sig : kRelayed) {
+    struct sigaction action = {};
+    if (sigaction(sig, nullptr, &action) == 0 && action.sa_handler == SIG_IGN) {
+      continue;
+    }
+    sigaddset(&set, sig);
+  }
   return set;
 }
 
 }  // namespace
 
-SignalRelay::SignalRelay() : owner_(pthread_self()) {
+SignalRelay::SignalRelay() : owner_(pthread_self()), relayed_(RelayedSet()) {
   struct sigaction interrupt = {};
   interrupt.sa_handler = OnInterrupt;  // no SA_RESTART: the call fails
   sigemptyset(&interrupt.sa_mask);
   sigaction(InterruptSignal(), &interrupt, nullptr);
-  sigset_t set = RelayedSet();
+  sigset_t set = relayed_;
   sigaddset(&set, InterruptSignal());  // until AllowInterrupts()
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   thread_ = std::thread([this] { Loop(); });
@@ -78,7 +87,7 @@ void SignalRelay::Detach() {
 }
 
 void SignalRelay::Loop() {
-  const sigset_t set = RelayedSet();
+  const sigset_t set = relayed_;
   const struct timespec tick = {0, 50 * 1000 * 1000};
   while (!done_) {
     const int sig = sigtimedwait(&set, nullptr, &tick);
@@ -101,6 +110,10 @@ void SignalRelay::Loop() {
     }
     if (sig <= 0) continue;
     if (target == nullptr) continue;
+    if (kill || sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
+        sig == SIGQUIT) {
+      ending_ = true;
+    }
     // Outside the lock: the process takes its own.
     (void)(kill ? target->Kill() : target->Signal(sig));
   }

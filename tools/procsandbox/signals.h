@@ -3,11 +3,12 @@
 // HUP, INT, QUIT, TERM, USR1, USR2, PIPE, ALRM, VTALRM and PROF (the
 // catchable signals that would end the tool, as a user, a terminal or a
 // supervisor sends them) are blocked in every thread and taken by the
-// relay's own thread. While the program runs, each is passed on to it (to
-// its process group), as timeout(1) and tini do; the second INT or TERM
-// kills its whole tree instead (SIGKILL), so a program that ignores the
-// first cannot hold the tool. A write to a closed pipe fails with EPIPE
-// instead of ending the tool.
+// relay's own thread — each unless the tool's caller set it to be ignored
+// (nohup's HUP): that one stays ignored, for the program too. While the program
+// runs, each is passed on to it (to its process group), as timeout(1) and tini
+// do; the second INT or TERM kills its whole tree instead (SIGKILL), so a
+// program that ignores the first cannot hold the tool. A write to a closed pipe
+// fails with EPIPE instead of ending the tool.
 //
 // With no program running (before it started, after it ended) the first
 // signal is kept as stop_signal(), and the thread that made the relay is
@@ -29,6 +30,7 @@
 #define PROCSANDBOX_TOOLS_PROCSANDBOX_SIGNALS_H_
 
 #include <pthread.h>
+#include <signal.h>
 
 #include <atomic>
 #include <memory>
@@ -62,17 +64,22 @@ class SignalRelay {
   void Attach(std::shared_ptr<Process> process);
   // The program ended: signals are no longer passed on, see stop_signal().
   void Detach();
+  // An INT, TERM, HUP or QUIT was passed on to the program (or its tree
+  // killed): the run is ending. Thread-safe, lock-free.
+  bool ending() const { return ending_; }
 
  private:
   void Loop();
 
-  const pthread_t owner_;  // the thread that made the relay
+  const pthread_t owner_;   // the thread that made the relay
+  const sigset_t relayed_;  // the relayed signals not ignored at the start
   mutable std::mutex mu_;
   std::shared_ptr<Process> process_;  // guarded by mu_
   int stop_signal_ = 0;               // mu_
   int stops_ = 0;                     // INT and TERM passed on; mu_
   bool interruptible_ = false;        // mu_
   std::atomic<bool> done_{false};
+  std::atomic<bool> ending_{false};
   std::thread thread_;
 };
 
