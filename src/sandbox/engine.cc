@@ -100,7 +100,7 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
                  : [this](SandboxEvent::Kind kind, const Slot& slot,
                           std::string detail) {
                      Emit(nullptr, kind, slot.id, std::move(detail),
-                          slot.quota_key);
+                          slot.shown_key);
                    }),
       cleaner_(policy_.workdir.removal_timeout,
                std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent),
@@ -117,7 +117,11 @@ void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
     // An invalid key (refused) is not repeated raw: it may hold control
     // characters meant for a log or a terminal.
     const std::string& k = run != nullptr ? run->request.quota_key : key;
-    if (IsValidQuotaKey(k)) event.quota_key = k;
+    // Redacted as the refusal's payload is: a key made of a token is a
+    // secret's value.
+    if (IsValidQuotaKey(k)) {
+      event.quota_key = run != nullptr ? run->redactor.Redact(k) : k;
+    }
   }
   event.time = manager_.Now();
   event.detail = run != nullptr ? run->redactor.Redact(detail) : detail;
@@ -172,6 +176,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
                       r.id, s.message())));
     }
     run->slot->quota_key = r.quota_key;
+    run->slot->shown_key = run->redactor.Redact(r.quota_key);
   }
   if (r.program.empty()) {
     return refuse(absl::InvalidArgumentError(
@@ -231,7 +236,8 @@ absl::Status Engine::MakeWorkdir(RunState& run) {
 WorkdirCleanup Engine::DisposeWorkdir(RunState& run, absl::Status& status) {
   if (policy_.workdir.remove_in_background) {
     // The redactor is copied: the run's state is gone when this is called.
-    auto on_failure = [this, id = run.request.id, key = run.request.quota_key,
+    auto on_failure = [this, id = run.request.id,
+                       key = run.redactor.Redact(run.request.quota_key),
                        redactor = run.redactor](const absl::Status& s) {
       Emit(nullptr, SandboxEvent::Kind::kCleanupFailed, id,
            std::string(redactor.Redact(s).message()), key);

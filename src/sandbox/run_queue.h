@@ -42,6 +42,8 @@ struct Slot {
   std::string id;
   // RunRequest::quota_key (checked by Enter()); unused without quotas.
   std::string quota_key;
+  // The key as events show it: redacted with the run's secrets.
+  std::string shown_key;
   uint64_t ticket = 0;
   absl::Time queued_at;
   absl::Time admitted_at;

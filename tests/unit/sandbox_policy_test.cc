@@ -392,6 +392,34 @@ TEST(SandboxPolicyTest, DegradedLimitIsAnEvent) {
 // Every string the library produced about runs given a secret: events,
 // errors with their payloads, results, the fake's history as printed, and a
 // plain manager's start error.
+TEST(SandboxPolicyTest, AQuotaKeyThatIsASecretsValueIsRedactedInEvents) {
+  const std::string kSecret = "tenant-s3cr3t-7";
+  Rig rig;
+  rig.Program("/usr/bin/tool", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.quota.enabled = true;
+  policy.programs.allow = {"/usr/bin/tool"};
+  std::vector<std::string> keys;
+  absl::Mutex mu;
+  policy.on_event = [&](const SandboxEvent& e) {
+    absl::MutexLock lock(&mu);
+    keys.push_back(e.quota_key);
+    keys.push_back(ToString(e));
+  };
+  {
+    Sandbox sandbox(rig.fake, policy);
+    RunRequest request = Request("tool");
+    request.quota_key = kSecret;
+    ASSERT_THAT(request.env.SetSecret("TOKEN", kSecret), IsOk());
+    ASSERT_THAT(sandbox.Run(request).status(), IsOk());
+  }
+  absl::MutexLock lock(&mu);
+  ASSERT_FALSE(keys.empty());
+  for (const std::string& text : keys) {
+    EXPECT_THAT(text, ::testing::Not(::testing::HasSubstr(kSecret)));
+  }
+}
+
 TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
   const std::string kSecret = "s3cr3t-Value-42";
   const std::string kSecretDir = absl::StrCat("/opt/", kSecret, "/bin");
