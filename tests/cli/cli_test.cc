@@ -304,58 +304,13 @@ TEST_F(CliTest, AResultThatCannotBeWrittenAfterAStartFailureIs125) {
   EXPECT_THAT(r.err, HasSubstr("write the result to stdout: "));
 }
 
-TEST_F(CliTest, AReaderThatStopsReadingHoldsNeitherTheDeadlineNorAStop) {
-  // The tool's stdout is a pipe nobody reads. Forwarding writes run on the
-  // library's only thread: before, a full pipe held it, and the 1 s
-  // timeout (and INT, TERM) waited for the reader — for ever here.
-  for (const bool by_signal : {false, true}) {
-    SCOPED_TRACE(by_signal ? "TERM" : "--timeout 1s");
-    int fds[2];
-    ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-    std::vector<std::string> args = {kTool, "run", "--quiet", "--output-limit",
-                                     "10G"};
-    if (!by_signal) args.insert(args.end(), {"--timeout", "1s"});
-    args.insert(args.end(), {"--", "yes"});
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    pid_t pid = 0;
-    ASSERT_EQ(posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ),
-              0);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    char first[2] = {};
-    ASSERT_EQ(read(fds[0], first, sizeof(first)), 2);  // it runs; then no
-                                                       // more reads
-    if (by_signal) {
-      // Once the pipe is filling (page slots, not bytes, make it full), the
-      // tool's writes wait; TERM must still end the run.
-      const int size = fcntl(fds[0], F_GETPIPE_SZ);
-      const absl::Time give_up = absl::Now() + absl::Seconds(30);
-      for (int queued = 0; queued < size / 2 && absl::Now() < give_up;) {
-        absl::SleepFor(absl::Milliseconds(1));
-        ASSERT_EQ(ioctl(fds[0], FIONREAD, &queued), 0);
-      }
-      ASSERT_EQ(kill(pid, SIGTERM), 0);
-    }
-    EXPECT_EQ(WaitExit(pid, absl::Seconds(30)),
-              by_signal ? 128 + SIGTERM : 124);
-    close(fds[0]);
-  }
-}
-
-TEST_F(CliTest, AReaderThatGoesAwayStopsTheProgramAsAPipelineWould) {
-  // `procsandbox run --output-limit ... -- yes | head -1`: the program gets
-  // SIGPIPE (exit 141) instead of running on until the output limit or the
-  // timeout (before: 124 after the timeout).
+// Starts the tool with `args` (after the tool's name) and its stdout the
+// write end of a new pipe; returns its pid (0 on failure) and the read end
+// in `read_end`.
+pid_t SpawnIntoPipe(std::vector<std::string> args, int& read_end) {
   int fds[2];
-  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
-  std::vector<std::string> args = {
-      kTool, "run", "--quiet", "--output-limit", "10G", "--timeout",
-      "30s", "--",  "yes"};
+  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
+  args.insert(args.begin(), kTool);
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -363,13 +318,59 @@ TEST_F(CliTest, AReaderThatGoesAwayStopsTheProgramAsAPipelineWould) {
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
   pid_t pid = 0;
-  ASSERT_EQ(posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ),
-            0);
+  if (posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ) != 0) {
+    pid = 0;
+  }
   posix_spawn_file_actions_destroy(&actions);
   close(fds[1]);
+  read_end = fds[0];
+  return pid;
+}
+
+TEST_F(CliTest, AReaderThatStopsReadingHoldsNeitherTheDeadlineNorAStop) {
+  // The tool's stdout is a pipe nobody reads. Forwarding writes run on the
+  // library's only thread: before, a full pipe held it, and the 1 s
+  // timeout (and INT, TERM) waited for the reader — for ever here.
+  for (const bool by_signal : {false, true}) {
+    SCOPED_TRACE(by_signal ? "TERM" : "--timeout 1s");
+    std::vector<std::string> args = {"run", "--quiet", "--output-limit", "10G"};
+    if (!by_signal) args.insert(args.end(), {"--timeout", "1s"});
+    args.insert(args.end(), {"--", "yes"});
+    int reader = -1;
+    const pid_t pid = SpawnIntoPipe(args, reader);
+    ASSERT_GT(pid, 0);
+    char first[2] = {};
+    ASSERT_EQ(read(reader, first, sizeof(first)), 2);  // it runs; then no
+                                                       // more reads
+    if (by_signal) {
+      // Once the pipe is filling (page slots, not bytes, make it full), the
+      // tool's writes wait; TERM must still end the run.
+      const int size = fcntl(reader, F_GETPIPE_SZ);
+      const absl::Time give_up = absl::Now() + absl::Seconds(30);
+      for (int queued = 0; queued < size / 2 && absl::Now() < give_up;) {
+        absl::SleepFor(absl::Milliseconds(1));
+        ASSERT_EQ(ioctl(reader, FIONREAD, &queued), 0);
+      }
+      ASSERT_EQ(kill(pid, SIGTERM), 0);
+    }
+    EXPECT_EQ(WaitExit(pid, absl::Seconds(30)),
+              by_signal ? 128 + SIGTERM : 124);
+    close(reader);
+  }
+}
+
+TEST_F(CliTest, AReaderThatGoesAwayStopsTheProgramAsAPipelineWould) {
+  // `procsandbox run --output-limit ... -- yes | head -1`: the program gets
+  // SIGPIPE (exit 141) instead of running on until the output limit or the
+  // timeout (before: 124 after the timeout).
+  int reader = -1;
+  const pid_t pid = SpawnIntoPipe({"run", "--quiet", "--output-limit", "10G",
+                                   "--timeout", "30s", "--", "yes"},
+                                  reader);
+  ASSERT_GT(pid, 0);
   char first[2] = {};
-  ASSERT_EQ(read(fds[0], first, sizeof(first)), 2);  // "y\n": it runs
-  close(fds[0]);                                     // the reader goes away
+  ASSERT_EQ(read(reader, first, sizeof(first)), 2);  // "y\n": it runs
+  close(reader);                                     // the reader goes away
   int wstatus = 0;
   ASSERT_EQ(waitpid(pid, &wstatus, 0), pid);
   ASSERT_TRUE(WIFEXITED(wstatus));
