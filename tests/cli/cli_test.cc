@@ -250,6 +250,19 @@ TEST_F(CliTest, OutputOverTheLimitIsStoppedAndCut) {
   EXPECT_EQ(j["limits"]["output_bytes"], 1024);
 }
 
+TEST_F(CliTest, OutputCutIsNeverASuccessEvenWhenTheProgramExitedFirst) {
+  // The program writes past the limit and exits 0 at once: whether the
+  // stop lands or finds it gone, the run is output_exceeded with 143.
+  for (int i = 0; i < 5; ++i) {
+    ToolRun r = Run({"run", "--output-limit", "10", "--result", Path("r.json"),
+                     "--", "/bin/sh", "-c", "printf 0123456789ABCDEF"});
+    EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
+    EXPECT_EQ(json::parse(ReadFile(Path("r.json")))["status"],
+              "output_exceeded");
+    EXPECT_EQ(r.out, "0123456789");
+  }
+}
+
 TEST_F(CliTest, ForwardedOutputIsPassedOnByteForByte) {
   // Before: line by line, with a newline added to a last line without one.
   ToolRun r = Run({"run", "--quiet", "--output-limit", "1M", "--", "/bin/sh",

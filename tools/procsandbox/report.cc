@@ -1,5 +1,7 @@
 #include "report.h"
 
+#include <signal.h>
+
 #include <cstdio>
 #include <string>
 
@@ -40,6 +42,10 @@ nlohmann::ordered_json EnforcementJson(
 int ExitStatusOf(const Outcome& outcome) {
   if (outcome.reason == ExitReason::kTimedOut) return kExitTimedOut;
   if (outcome.signal != 0) return 128 + outcome.signal;
+  // Output was cut but the program had ended before the stop reached it:
+  // never 0, and the same status as when the TERM lands (no race decides
+  // what a script sees).
+  if (outcome.reason == ExitReason::kOutputExceeded) return 128 + SIGTERM;
   return outcome.exit_code;
 }
 
