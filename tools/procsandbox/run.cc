@@ -102,7 +102,8 @@ void MakeNonBlocking(Sink& sink) {
   }
   if (!sink.owned) {
     const std::string self = absl::StrCat("/proc/self/fd/", sink.fd);
-    const int fd = open(self.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    const int fd =
+        open(self.c_str(), O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
     if (fd < 0) return;
     sink.fd = fd;
     sink.owned = true;
