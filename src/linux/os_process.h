@@ -114,8 +114,8 @@ class OsProcess final : public Process,
     bool truncated = false;  // capture
     std::string partial;     // lines: the unterminated tail
     Stdio::LineCallback callback;  // lines or chunks
-    std::string host_buffer;  // pipe: read by the host, not returned yet
-    bool host_eof = false;    // pipe
+    std::string host_buffer;       // pipe: read by the host, not returned yet
+    bool host_eof = false;         // pipe
   };
 
   absl::Status SetStream(Stream stream, Stdio stdio);

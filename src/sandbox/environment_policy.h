@@ -39,9 +39,10 @@ struct BuiltEnvironment {
 };
 
 // The environment for a run: `host` filtered by the policy, then
-// policy.set, then `request`; a secret stays secret whatever its source. An explicit variable (policy.set or request)
-// with an invalid name is kInvalidEnvironmentName; one that is denied, or
-// looks like a credential and is not a secret, kForbiddenEnvironmentName.
+// policy.set, then `request`; a secret stays secret whatever its source. An
+// explicit variable (policy.set or request) with an invalid name is
+// kInvalidEnvironmentName; one that is denied, or looks like a credential and
+// is not a secret, kForbiddenEnvironmentName.
 absl::StatusOr<BuiltEnvironment> BuildEnvironment(
     const EnvironmentPolicy& policy, const Environment& host,
     const Environment& request);

@@ -278,9 +278,8 @@ void WriteBoth(const Args& a) {
 // block when LEN is above 64 KiB), until something stops them: two writers
 // that keep both pipes full, as fast as write(2) goes.
 void FloodLines(const Args& a) {
-  const auto len =
-      static_cast<size_t>(std::min<long long>(std::max(1LL, a.number[0]),
-                                              1LL << 30));
+  const auto len = static_cast<size_t>(
+      std::min<long long>(std::max(1LL, a.number[0]), 1LL << 30));
   std::string block;
   for (size_t i = 0; i < std::max(len, kBlock - kBlock % len); ++i) {
     block.push_back(i % len == len - 1 ? '\n'

@@ -24,8 +24,7 @@ TEST(UsageTest, CpuTimeAndMemoryAreLiveWhileTheChildRuns) {
               ::procsandbox::testing::IsOkAndHolds("ready"));
   // Then polls until it has burnt some CPU (the bound only guards a hang).
   ResourceUsage usage = p->Usage();
-  for (int i = 0; i < 12000 && usage.user_time < absl::Milliseconds(50);
-       ++i) {
+  for (int i = 0; i < 12000 && usage.user_time < absl::Milliseconds(50); ++i) {
     absl::SleepFor(absl::Milliseconds(10));
     usage = p->Usage();
   }
