@@ -82,7 +82,10 @@ struct PROCSANDBOX_EXPORT OsManagerOptions {
   // A Stdio::File that is a FIFO opens when its other end is opened too, as
   // a shell's `<` and `>` do: Start() waits for that at most the command's
   // wall-time limit, or this long without one, then fails with
-  // DeadlineExceeded naming the file. No open(2) blocks past it.
+  // DeadlineExceeded naming the file. No open(2) blocks past it: a FIFO to
+  // read from that this process may not open for writing (the watchdog ends
+  // the wait by opening that end for a moment) fails at once
+  // (FailedPrecondition). Each of the three streams waits on its own.
   absl::Duration fifo_open_timeout = absl::Seconds(10);
   // Linux: put each process tree in a cgroup of its own where this host
   // allows it (capabilities() says what it found). Memory, processes, CPU

@@ -39,6 +39,15 @@ std::string Reopenable(int anchor, const std::string& path) {
   return access(proc.c_str(), F_OK) == 0 ? proc : path;
 }
 
+// `fd` without O_NONBLOCK: what the child gets reads and writes as usual.
+absl::StatusOr<UniqueFd> Blocking(UniqueFd fd, absl::string_view what) {
+  const int status = fcntl(fd.get(), F_GETFL);
+  if (status < 0 || fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK) != 0) {
+    return ErrnoStatus(errno, what);
+  }
+  return fd;
+}
+
 absl::Status Expired(absl::string_view what, absl::Duration limit) {
   return absl::DeadlineExceededError(
       fmt::format("{}: a FIFO whose other end nobody opened within {}", what,
@@ -55,13 +64,7 @@ absl::StatusOr<UniqueFd> OpenFifoWriterWithin(const std::string& target,
   const absl::Time give_up = absl::Now() + limit;
   for (;;) {
     UniqueFd fd(open(target.c_str(), flags | O_NONBLOCK | O_CLOEXEC));
-    if (fd.valid()) {
-      const int status = fcntl(fd.get(), F_GETFL);
-      if (status < 0 || fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK) != 0) {
-        return ErrnoStatus(errno, what);
-      }
-      return fd;
-    }
+    if (fd.valid()) return Blocking(std::move(fd), what);
     if (errno != ENXIO) return ErrnoStatus(errno, what);
     if (absl::Now() >= give_up) return Expired(what, limit);
     const struct timespec tick = {0, 10 * 1000 * 1000};
@@ -156,11 +159,7 @@ absl::StatusOr<UniqueFd> OpenWithin(const std::string& path, int flags,
   // or reads as it is for reading).
   UniqueFd fd(open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoStatus(errno, what);
-  const int status = fcntl(fd.get(), F_GETFL);
-  if (status < 0 || fcntl(fd.get(), F_SETFL, status & ~O_NONBLOCK) != 0) {
-    return ErrnoStatus(errno, what);
-  }
-  return fd;
+  return Blocking(std::move(fd), what);
 }
 
 }  // namespace procsandbox::linux_internal

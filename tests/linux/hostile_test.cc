@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -239,6 +240,39 @@ TEST_F(FifoTest, StdoutFifoWithoutAReaderFailsWithinTheManagersBound) {
   EXPECT_TRUE(absl::IsDeadlineExceeded(started)) << started;
   EXPECT_THAT(std::string(started.message()),
               ::testing::HasSubstr(absl::StrCat("stdout file \"", fifo_)));
+}
+
+// A FIFO to read from that this process may not open for writing: the
+// watchdog could never end the wait (its partner open fails with EACCES),
+// so Start() fails at once instead of hanging (before: for ever). Needs a
+// non-root user: root opens any FIFO.
+TEST_F(FifoTest, AFifoWhoseWaitCannotBeEndedFailsAtOnce) {
+  if (geteuid() != 0) GTEST_SKIP() << "switching to another user needs root";
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(fifo_.c_str(), 0444), 0);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::thread([] {
+          absl::SleepFor(kHangGuard);
+          std::_Exit(3);  // hung
+        }).detach();
+        if (setresgid(65534, 65534, 65534) != 0 ||
+            setresuid(65534, 65534, 65534) != 0) {
+          std::_Exit(4);
+        }
+        OsManagerOptions options;
+        options.cgroups = false;  // nobody may not make groups
+        absl::StatusOr<std::unique_ptr<Manager>> manager =
+            NewOsManager(options);
+        if (!manager.ok()) std::_Exit(5);
+        Command command = Helper({"count-stdin"});
+        command.stdin_ = Stdio::File(fifo_);
+        const absl::Status started = (*manager)->New(command)->Start();
+        std::fputs(std::string(started.message()).c_str(), stderr);
+        std::_Exit(absl::IsFailedPrecondition(started) ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "may not open for writing");
 }
 
 // A FIFO whose other end is opened while Start() waits works as with a
