@@ -300,14 +300,15 @@ TEST_F(CliTest, AClosedStdoutIsNotTakenByTheToolsOwnDescriptors) {
 }
 
 TEST_F(CliTest, ASignalTheCallerIgnoresStaysIgnored) {
-  // Under nohup the program must outlive a hangup (before: cancelled, 129).
+  // Under nohup the program must outlive a hangup: HUP then TERM, and TERM
+  // ends it (before: HUP, taken first, ended it: cancelled, 129).
   ToolRun r = ShellRun(
       dir_,
       "trap \"\" HUP; \"$TOOL\" run --quiet --stdout \"$DIR/f\" -- \"$HELPER\" "
-      "print ready sleep-ms 2000 exit 7 & pid=$!; "
+      "print ready sleep-forever & pid=$!; "
       "until grep -q ready \"$DIR/f\" 2>/dev/null; do sleep 0.01; done; "
-      "kill -HUP $pid; wait $pid");
-  EXPECT_EQ(r.status, 7) << r.err;
+      "kill -HUP $pid; kill -TERM $pid; wait $pid");
+  EXPECT_EQ(r.status, 128 + SIGTERM) << r.err;
 }
 
 TEST_F(CliTest, AResultThatCannotBeWrittenAfterAStartFailureIs125) {
