@@ -1,0 +1,137 @@
+#include "command_line.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+
+namespace procsandbox::cli {
+namespace {
+
+// Adds the options of `run`; returns those that take a value.
+std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
+  std::vector<CLI::Option*> values;
+  auto add = [&run, &values](const char* name, auto& value, const char* help) {
+    values.push_back(run.add_option(name, value, help));
+  };
+  add("--timeout", o.timeout, "wall-clock limit (500ms, 2s, 1m30s)");
+  add("--grace", o.grace, "TERM->KILL grace (default 1s)");
+  add("--cpu-time", o.cpu_time, "CPU time of the whole tree");
+  add("--memory", o.memory, "memory (64M, 1.5G)");
+  add("--file-size", o.file_size, "largest file written");
+  add("--open-files", o.open_files, "open descriptors");
+  add("--processes", o.processes,
+      "processes and threads in the tree (each thread counts)");
+  add("--cpu-weight", o.cpu_weight, "CPU weight 1..10000");
+  add("--output-limit", o.output_limit,
+      "stdout+stderr bytes passed on; more stops the program");
+  add("--env", o.env, "NAME=VALUE (repeatable)");
+  add("--pass-env", o.pass_env, "NAME or PREFIX* from this environment");
+  run.add_flag("--inherit-env", o.inherit_env,
+               "start from this whole environment");
+  add("--cwd", o.cwd, "working directory");
+  add("--workdir-root", o.workdir_root,
+      "a fresh working directory per run in DIR, removed after");
+  add("--stdin", o.stdin_path, "FILE or - (default: inherit)");
+  add("--stdout", o.stdout_path, "FILE (default: inherit)");
+  add("--stderr", o.stderr_path, "FILE (default: inherit)");
+  add("--result", o.result, "write the result as JSON to FILE (- = stdout)");
+  run.add_flag("--json", o.json, "same as --result -");
+  run.add_flag("--strict", o.strict,
+               "fail when a limit cannot be enforced here");
+  add("--backend", o.backend, "auto|linux|posix (posix: no cgroups)");
+  add("--uid", o.uid, "run as this user id");
+  add("--gid", o.gid, "run as this group id");
+  run.add_flag("--quiet", o.quiet, "no summary line on stderr");
+  return values;
+}
+
+// An empty value is a mistake (an unset shell variable), not "not given":
+// `--timeout ""` would otherwise run without a timeout.
+std::string EmptyValue(const std::vector<CLI::Option*>& options) {
+  for (const CLI::Option* option : options) {
+    for (const std::string& value : option->results()) {
+      if (value.empty()) {
+        return option->get_name() +
+               " \"\": empty (give a value or leave the option out)";
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
+  // Everything after the first "--" is the program: CLI11 sees the rest.
+  std::vector<std::string> program;
+  bool separator = false;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--") {
+      program.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                     args.end());
+      args.resize(i);
+      separator = true;
+      break;
+    }
+  }
+  const bool help = std::find_if(args.begin(), args.end(), [](const auto& a) {
+                      return a == "--help" || a == "-h";
+                    }) != args.end();
+  if (!args.empty() && args[0] == "run" && !separator && !help) {
+    return absl::InvalidArgumentError(
+        "run: missing \"--\" before the program (run [OPTIONS] -- PROGRAM "
+        "[ARGS...])");
+  }
+  CLI::App app(
+      "procsandbox: run a program under limits and report exactly "
+      "what happened",
+      "procsandbox");
+  app.require_subcommand(1);
+  CommandLine line;
+  CLI::App* run = app.add_subcommand(
+      "run", "run PROGRAM under limits: run [OPTIONS] -- PROGRAM [ARGS...]");
+  const std::vector<CLI::Option*> run_values = AddRunOptions(*run, line.run);
+  run->footer(
+      "Signals HUP INT QUIT TERM USR1 USR2 PIPE ALRM VTALRM PROF go on to the\n"
+      "program; a second INT or TERM kills its whole tree.");
+  CLI::App* doctor = app.add_subcommand(
+      "doctor", "what this machine can enforce, and why not");
+  doctor->add_flag("--json", line.doctor_json, "as JSON");
+  app.add_subcommand("version", "print the version");
+  std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    line.action = CommandLine::Action::kHelp;
+    line.help = app.help();
+    return line;
+  } catch (const CLI::CallForAllHelp&) {
+    line.action = CommandLine::Action::kHelp;
+    line.help = app.help("", CLI::AppFormatMode::All);
+    return line;
+  } catch (const CLI::ParseError& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+  if (app.got_subcommand("version")) {
+    line.action = CommandLine::Action::kVersion;
+    return line;
+  }
+  if (app.got_subcommand("doctor")) {
+    if (separator) return absl::InvalidArgumentError("doctor takes no program");
+    line.action = CommandLine::Action::kDoctor;
+    return line;
+  }
+  if (std::string empty = EmptyValue(run_values); !empty.empty()) {
+    return absl::InvalidArgumentError(empty);
+  }
+  line.action = CommandLine::Action::kRun;
+  line.run.argv = std::move(program);
+  return line;
+}
+
+}  // namespace procsandbox::cli
