@@ -18,19 +18,25 @@ ensure_packages() {
     [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
   done
   ((${#missing[@]})) || return 0
-  local install_cmd="apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
+  install_packages "${missing[@]}"
+}
+
+# Installs the named Debian packages: as root, or via passwordless sudo;
+# otherwise names them and exits 1. (Also used by scripts/lib/tsan-abseil.sh.)
+install_packages() {
+  local install_cmd="apt-get update && apt-get install -y --no-install-recommends $*"
   if ((EUID == 0)); then
-    step "Installing ${missing[*]}"
+    step "Installing $*"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update
-    apt-get install -y --no-install-recommends "${missing[@]}"
+    apt-get install -y --no-install-recommends "$@"
   elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-    step "Installing ${missing[*]} (sudo)"
+    step "Installing $* (sudo)"
     sudo DEBIAN_FRONTEND=noninteractive apt-get update
-    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
   else
     cat >&2 <<MSG
-$(basename "$0"): missing packages: ${missing[*]}
+$(basename "$0"): missing packages: $*
 Install them as root, then run it again:
 
   sudo sh -c '${install_cmd}'
