@@ -208,7 +208,8 @@ TEST_F(CliTest, ATimeoutIs124) {
   EXPECT_EQ(r.status, 124);
   EXPECT_EQ(r.Json()["status"], "timed_out");
   EXPECT_THAT(r.err, HasSubstr("timed out after"));
-  EXPECT_LT(r.Json()["wall_time_s"].get<double>(), 2.0);
+  // A hang guard only (10 s sleep, 8 s bound); latency is for bench/.
+  EXPECT_LT(r.Json()["wall_time_s"].get<double>(), 8.0);
 }
 
 TEST_F(CliTest, AMemoryBombIsMemoryExceeded) {

@@ -44,6 +44,7 @@
 #include "procsandbox/run.h"
 #include "procsandbox/stdio.h"
 #include "procsandbox/testing/matchers.h"
+#include "real_time.h"
 
 namespace procsandbox::conformance {
 namespace {
@@ -403,20 +404,23 @@ TEST_P(ConformanceTest, NotExecutableOnASecretPathNamesTheProgramOnly) {
 
 TEST_P(ConformanceTest,
        KillsAProgramIgnoringTermWhenItsWallTimeAndGraceRunOut) {
-  Command cmd = Helper({"ignore", "TERM", "sleep-forever"});
-  cmd.limits.wall_time = absl::Milliseconds(300);
+  Command cmd = Helper({"ignore", "TERM", "print", "ready", "sleep-forever"});
   cmd.kill_grace = absl::Milliseconds(200);
-  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
-              AllOf(TimedOut(), KilledBy(SIGKILL)));
+  absl::StatusOr<RunResult> r =
+      RunReadyUnderWallTime(manager(), cmd, absl::Milliseconds(300));
+  EXPECT_THAT(r, AllOf(TimedOut(), KilledBy(SIGKILL)));
+  EXPECT_EQ(r->stdout_, "ready\n");
 }
 
 TEST_P(ConformanceTest,
        LetsATermCatchingProgramExitWithinTheGraceAfterItsWallTime) {
-  Command cmd = Helper({"catch-term-exit", "0", "50", "sleep-forever"});
-  cmd.limits.wall_time = absl::Milliseconds(300);
+  Command cmd =
+      Helper({"catch-term-exit", "0", "50", "print", "ready", "sleep-forever"});
   cmd.kill_grace = absl::Seconds(5);
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      RunReadyUnderWallTime(manager(), cmd, absl::Milliseconds(300));
   ASSERT_THAT(r, TimedOut());
+  EXPECT_EQ(r->stdout_, "ready\n");
   EXPECT_EQ(r->outcome.exit_code, 0);
   EXPECT_EQ(r->outcome.signal, 0);
 }

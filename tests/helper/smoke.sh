@@ -71,7 +71,8 @@ expect "ignore TERM, then signal TERM resets it" 143 \
 # catch-term-exit: wait until the handler is in place, then TERM.
 "$helper" catch-term-exit 5 20 print ready sleep-forever >"$tmp/ready" &
 pid=$!
-for _ in $(seq 500); do [[ -s "$tmp/ready" ]] && break; sleep 0.01; done
+# (Polled up to 60 s, a hang guard: a loaded machine may start it slowly.)
+for _ in $(seq 6000); do [[ -s "$tmp/ready" ]] && break; sleep 0.01; done
 kill -TERM "$pid"
 wait "$pid"
 expect "catch-term-exit 5" 5 $?
@@ -87,8 +88,15 @@ expect "alloc-mb 8 burn-ms 20" 0 $?
 out=$(setsid "$helper" fork 2 print-pgid print-sid)
 read -r pgid sid <<<"$(echo $out)"
 expect "fork 2 in its own session" "$pgid" "$sid"
-sleep 0.05
-expect "fork 2 children pause" 2 "$(pgrep -g "$pgid" | wc -l | tr -d ' ')"
+# The children exist once fork returned, before print-pgid: no wait. Counted
+# in /proc by their group (the one the helper leads), not with pgrep.
+members=0
+for stat in /proc/[0-9]*/stat; do
+  line=$(cat "$stat" 2>/dev/null) || continue
+  read -r -a fields <<<"${line##*) }"  # state ppid pgrp ...
+  [[ "${fields[2]}" == "$pgid" ]] && members=$((members + 1))
+done
+expect "fork 2 children pause" 2 "$members"
 kill -KILL -- -"$pgid" 2>/dev/null
 
 "$tiny"

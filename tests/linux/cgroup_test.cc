@@ -30,6 +30,7 @@
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
 #include "procsandbox/testing/matchers.h"
+#include "real_time.h"
 
 namespace procsandbox {
 namespace {
@@ -99,7 +100,7 @@ TEST_F(CgroupTest, CapabilitiesNameTheGroupsAndTheMechanismOfEachLimit) {
 
 TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
   if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
-  Command cmd = Helper({"alloc-mb", "1024", "print", "survived"});
+  Command cmd = Helper({"alloc-mb", "256", "print", "survived"});
   cmd.limits.memory_bytes = 64 << 20;
   cmd.stdout_ = Stdio::Capture();
   absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
@@ -121,12 +122,13 @@ TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
 
 TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
   if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
-  Command cmd = Helper({"alloc-mb", "100"});
+  // 64 MiB: the helper's own megabyte stays well inside the 10 %.
+  Command cmd = Helper({"alloc-mb", "64"});
   cmd.limits.memory_bytes = 512 << 20;
   absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(0));
-  EXPECT_GE(r->outcome.peak_memory_bytes, 100 << 20);
-  EXPECT_LE(r->outcome.peak_memory_bytes, 110 << 20);
+  EXPECT_GE(r->outcome.peak_memory_bytes, 64 << 20);
+  EXPECT_LE(r->outcome.peak_memory_bytes, (64 << 20) + (64 << 20) / 10);
 }
 
 TEST_F(CgroupTest, AForkBombUnderAProcessLimitIsContainedAndEndsWithTheTree) {
@@ -153,11 +155,13 @@ TEST_F(CgroupTest, AForkBombUnderAProcessLimitIsContainedAndEndsWithTheTree) {
 TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnTimeout) {
   ScopedSubreaper subreaper;  // in case it escaped after all
   const std::string marker = Unique("DAEMON");
-  Command cmd = Helper({"daemonize", "print-stderr", marker, "sleep-forever"});
-  cmd.limits.wall_time = absl::Milliseconds(300);
+  Command cmd = Helper(
+      {"daemonize", "print-stderr", marker, "print", "ready", "sleep-forever"});
   cmd.kill_grace = absl::Milliseconds(100);
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r =
+      RunReadyUnderWallTime(*manager_, cmd, absl::Milliseconds(300));
   ASSERT_THAT(r, TimedOut());
+  ASSERT_EQ(r->stdout_, "ready\n") << "the daemon was never made";
   std::vector<pid_t> left = HelpersWithMarker(marker);
   EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon survived";
   for (pid_t pid : left) kill(pid, SIGKILL);
@@ -204,8 +208,10 @@ TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
   // The parent itself only sleeps: the children's time counted.
   const absl::Duration cpu = r->outcome.user_time + r->outcome.system_time;
   EXPECT_GE(cpu, absl::Seconds(1));
-  EXPECT_LT(cpu, absl::Milliseconds(1300));
-  EXPECT_LT(r->outcome.wall_time, absl::Seconds(5));
+  // Only a guard: how far past 1 s the tree gets depends on the load (the
+  // check's latency belongs in bench/); without the check the 20 s wall
+  // limit would end it first, as TimedOut.
+  EXPECT_LT(cpu, absl::Seconds(10));
 }
 
 // A lone program over a whole-second budget ends by the kernel's SIGXCPU,
@@ -239,7 +245,12 @@ TEST_F(CgroupTest, SuspendFreezesABusyTreeAndResumeThawsIt) {
   Command cmd = Helper({"burn-children", "2", "burn-forever"});
   std::shared_ptr<Process> p = manager_->New(cmd);
   ASSERT_THAT(p->Start(), IsOk());
-  absl::SleepFor(absl::Milliseconds(100));
+  // Busy first (polled; the bound only guards a hang).
+  const absl::Time busy_by = absl::Now() + absl::Seconds(60);
+  while (p->Usage().user_time < absl::Milliseconds(50) &&
+         absl::Now() < busy_by) {
+    absl::SleepFor(absl::Milliseconds(10));
+  }
   ASSERT_THAT(p->Suspend(), IsOk());
   EXPECT_EQ(p->state(), ProcessState::kSuspended);
   const ResourceUsage frozen = p->Usage();

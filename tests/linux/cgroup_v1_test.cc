@@ -30,6 +30,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -468,8 +469,15 @@ TEST_F(CgroupV1Test, AccountsCpuTimeOfBusyChild) {
   ASSERT_THAT(group.status(), IsOk());
   const pid_t pid = ForkInto(**group, Spin, nullptr);
   ASSERT_GT(pid, 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  const CgroupUsage usage = (*group)->ReadUsage();
+  // Polled until the CPU shows (the bound only guards a hang).
+  CgroupUsage usage = (*group)->ReadUsage();
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);
+  while ((usage.cpu_total_ns.value_or(0) <= 20'000'000 ||
+          usage.cpu_user_ns.value_or(0) <= 10'000'000) &&
+         absl::Now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    usage = (*group)->ReadUsage();
+  }
   ASSERT_TRUE(usage.cpu_total_ns.has_value());
   EXPECT_GT(*usage.cpu_total_ns, 20'000'000);
   EXPECT_GT(usage.cpu_user_ns.value_or(0), 10'000'000);
@@ -499,7 +507,10 @@ TEST_F(CgroupV1Test, FreezeStopsBusyChildAndThawResumesIt) {
   ASSERT_THAT((*group)->Thaw(), IsOk());
   EXPECT_EQ(ReadTrimmed(Leaf("freezer") + "/freezer.state"), "THAWED");
   const int64_t thawed = cpu();
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  const absl::Time give_up = absl::Now() + absl::Seconds(60);  // a hang guard
+  while (cpu() - thawed <= 5'000'000 && absl::Now() < give_up) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   EXPECT_GT(cpu() - thawed, 5'000'000) << "did not run after Thaw";
   KillAndRemove(**group, {pid});
   EXPECT_THAT(driver->RemoveAll(), IsOk());

@@ -36,6 +36,7 @@
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
 #include "procsandbox/testing/matchers.h"
+#include "real_time.h"
 
 namespace procsandbox {
 namespace {
@@ -72,11 +73,12 @@ TEST(OsManagerTest, RunsAProgramAndCapturesBothStreams) {
 
 TEST(OsManagerTest, AWallTimeLimitEndsTheRunAsTimedOut) {
   auto m = NewManager();
-  Command cmd = Helper({"ignore", "TERM", "sleep-forever"});
-  cmd.limits.wall_time = absl::Milliseconds(100);
+  Command cmd = Helper({"ignore", "TERM", "print", "ready", "sleep-forever"});
   cmd.kill_grace = absl::Milliseconds(100);
-  absl::StatusOr<RunResult> r = procsandbox::Run(*m, cmd);
+  absl::StatusOr<RunResult> r =
+      RunReadyUnderWallTime(*m, cmd, absl::Milliseconds(100));
   ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "ready\n");
   EXPECT_THAT(r, TimedOut());
   EXPECT_THAT(r, KilledBy(SIGKILL));
 }
@@ -194,13 +196,28 @@ TEST(OsManagerTest, ADaemonisedGrandchildInTheGroupIsKilledOnTimeout) {
   ScopedSubreaper subreaper;
   auto m = NewManager();
   ASSERT_NE(m, nullptr);
-  Command cmd = Helper({"fork", "1", "sleep-forever"});
-  cmd.limits.wall_time = absl::Milliseconds(200);
-  std::shared_ptr<Process> p = m->New(cmd);
-  ASSERT_THAT(p->Start(), IsOk());
+  Command cmd = Helper({"fork", "1", "print", "ready", "sleep-forever"});
+  cmd.stdout_ = Stdio::Pipe();
+  // The limit must run out after the fork: doubled until it did (a loaded
+  // machine may not fork within 200 ms), up to about 20 s.
+  std::shared_ptr<Process> p;
+  absl::StatusOr<Outcome> outcome;
+  bool forked = false;
+  for (absl::Duration wall = absl::Milliseconds(200); !forked; wall *= 2) {
+    cmd.limits.wall_time = wall;
+    p = m->New(cmd);
+    ASSERT_THAT(p->Start(), IsOk());
+    forked = p->ReadLine(Stream::kStdout, absl::Seconds(60)).ok() ||
+             wall > absl::Seconds(10);
+    outcome = p->Wait();
+    if (!forked) {  // reap what a late fork orphaned to us
+      while (waitpid(-static_cast<pid_t>(p->Id()), nullptr, 0) > 0) {
+      }
+    }
+  }
   const auto pgid = static_cast<pid_t>(p->Id());
   ASSERT_GT(pgid, 0);
-  EXPECT_THAT(p->Wait(), TimedOut());
+  EXPECT_THAT(outcome, TimedOut());
   // Wait() returned after the manager sent SIGKILL to the group: every member
   // dies without help. Reap those that were orphaned to us. (The bound only
   // keeps a regression from hanging the suite.)
