@@ -79,8 +79,12 @@ class Cgroup {
   // Open `cgroup.procs` descriptors that the child writes "0" to before it
   // execs (v1, or v2 when clone3 placement is not used).
   virtual std::vector<int> join_fds() const = 0;
-  // Stop using CLONE_INTO_CGROUP: the child joins through join_fds().
-  virtual void JoinFromChild() = 0;
+  // Stop using CLONE_INTO_CGROUP: the child joins through join_fds(), which
+  // this opens when the group was made for clone3 placement (no descriptor
+  // is spent on cgroup.procs otherwise). The open's error (EMFILE:
+  // ResourceExhausted) when it fails; OK with nothing to do after
+  // PlacementDone().
+  virtual absl::Status JoinFromChild() = 0;
   // The child is placed; placement descriptors are closed: clone_into_fd()
   // is -1 and join_fds() empty from now on. Call it once the spawn returned
   // (placed or failed); without it they stay open until the group is gone.

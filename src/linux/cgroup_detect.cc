@@ -1,9 +1,11 @@
 #include "linux/cgroup_detect.h"
 
-#include <fstream>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <map>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,15 +13,25 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "fmt/format.h"
+#include "linux/errno_status.h"
+#include "linux/unique_fd.h"
 
 namespace procsandbox::linux_internal {
 namespace {
 
-std::string ReadWhole(const char* path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+absl::StatusOr<std::string> ReadWhole(const char* path) {
+  UniqueFd fd(open(path, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(errno, fmt::format("open {}", path));
+  std::string text;
+  char block[4096];
+  for (;;) {
+    const ssize_t n = read(fd.get(), block, sizeof(block));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, fmt::format("read {}", path));
+    if (n == 0) return text;
+    text.append(block, static_cast<std::size_t>(n));
+  }
 }
 
 // mountinfo escapes space, tab, newline and backslash as \ooo.
@@ -153,9 +165,16 @@ CgroupHost ParseCgroupHost(absl::string_view mountinfo,
   return host;
 }
 
+absl::StatusOr<CgroupHost> ReadCgroupHost() {
+  absl::StatusOr<std::string> mountinfo = ReadWhole("/proc/self/mountinfo");
+  if (!mountinfo.ok()) return mountinfo.status();
+  absl::StatusOr<std::string> cgroup = ReadWhole("/proc/self/cgroup");
+  if (!cgroup.ok()) return cgroup.status();
+  return ParseCgroupHost(*mountinfo, *cgroup);
+}
+
 CgroupHost DetectCgroupHost() {
-  return ParseCgroupHost(ReadWhole("/proc/self/mountinfo"),
-                         ReadWhole("/proc/self/cgroup"));
+  return ReadCgroupHost().value_or(CgroupHost{});
 }
 
 }  // namespace procsandbox::linux_internal

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 
 namespace procsandbox::linux_internal {
@@ -41,7 +42,12 @@ absl::string_view CgroupModeName(CgroupHost::Mode mode);
 // tests).
 CgroupHost ParseCgroupHost(absl::string_view mountinfo,
                            absl::string_view proc_self_cgroup);
-// Reads them for this process.
+// Reads them for this process. An error (ErrnoStatus of the open or read:
+// EMFILE is ResourceExhausted) when either cannot be read: a host out of
+// descriptors is not a host without cgroups.
+absl::StatusOr<CgroupHost> ReadCgroupHost();
+// ReadCgroupHost(), or a host without cgroups when it fails (for tests and
+// reports).
 CgroupHost DetectCgroupHost();
 
 }  // namespace procsandbox::linux_internal

@@ -130,6 +130,21 @@ absl::Status CgroupFile::Write(absl::string_view value,
                          fmt::format("{}/{}", dir_path, name_).c_str(), value);
 }
 
+bool OutOfResources(int err) {
+  return err == EMFILE || err == ENFILE || err == ENOMEM;
+}
+
+absl::Status CheckOpened(absl::Span<const CgroupFile> files,
+                         absl::string_view dir_path) {
+  for (const CgroupFile& file : files) {
+    if (!file.valid() && OutOfResources(file.open_errno())) {
+      return ErrnoStatus(file.open_errno(),
+                         fmt::format("open {}/{}", dir_path, file.name()));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void CgroupFile::Park() {
   if (!valid()) return;
   fd_.reset();

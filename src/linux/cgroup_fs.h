@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "linux/unique_fd.h"
 
 namespace procsandbox::linux_internal {
@@ -99,6 +100,15 @@ class CgroupFile {
   const char* name_ = "";
   int open_errno_ = ENOENT;
 };
+
+// Whether `err` says this process or the system is out of descriptors or
+// memory (EMFILE, ENFILE, ENOMEM). Setting up a group that fails so is
+// ResourceExhausted, never a reason to enforce less.
+bool OutOfResources(int err);
+// ResourceExhausted naming the first of `files` that could not be opened
+// for OutOfResources (`dir_path` names the group), else OK.
+absl::Status CheckOpened(absl::Span<const CgroupFile> files,
+                         absl::string_view dir_path);
 
 // "123\n" -> 123; "max\n" -> nullopt; anything else -> nullopt.
 std::optional<int64_t> ParseCgroupInt(absl::string_view text);

@@ -234,19 +234,25 @@ bool StillThere(const Leaf& leaf) {
 }
 
 // Opens the files a leaf at `path` (already made) uses. Best effort: a file
-// that cannot be opened now is opened by path when used.
-Leaf OpenLeaf(std::string path, std::vector<std::string> controllers,
-              const Facts& facts) {
+// that cannot be opened now is opened by path when used; but out of
+// descriptors or memory (OutOfResources) it is ResourceExhausted.
+absl::StatusOr<Leaf> OpenLeaf(std::string path,
+                              std::vector<std::string> controllers,
+                              const Facts& facts) {
   Leaf leaf;
   leaf.path = std::move(path);
   leaf.controllers = std::move(controllers);
   UniqueFd dir(open(leaf.path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir.valid() && OutOfResources(errno)) {
+    return ErrnoStatus(errno, fmt::format("open cgroup \"{}\"", leaf.path));
+  }
   for (int f = 0; f < kLeafFileCount; ++f) {
     const LeafFileSpec& spec = kLeafFiles[f];
     leaf.files[f] = Uses(f, leaf.controllers, facts)
                         ? CgroupFile(dir.get(), spec.name, spec.flags)
                         : CgroupFile::Absent(spec.name);
   }
+  if (absl::Status s = CheckOpened(leaf.files, leaf.path); !s.ok()) return s;
   if (leaf.Has("freezer")) leaf.dir = std::move(dir);
   return leaf;
 }
@@ -265,7 +271,7 @@ class V1Cgroup final : public Cgroup {
 
   int clone_into_fd() const override { return -1; }
   std::vector<int> join_fds() const override;
-  void JoinFromChild() override {}
+  absl::Status JoinFromChild() override { return absl::OkStatus(); }
   void PlacementDone() override;
   CgroupUsage ReadUsage() const override;
   CgroupUsage ReadEndUsage() const override;
@@ -624,7 +630,7 @@ class V1Driver final : public CgroupDriver {
         "{}/{}", hierarchies_[static_cast<std::size_t>(hierarchy)].dir, n);
   }
   // Opens the files of leaf `n` (made already) of a hierarchy.
-  Leaf OpenLeafOf(int hierarchy, int64_t n) const {
+  absl::StatusOr<Leaf> OpenLeafOf(int hierarchy, int64_t n) const {
     return OpenLeaf(
         LeafPath(hierarchy, n),
         hierarchies_[static_cast<std::size_t>(hierarchy)].controllers, facts_);
@@ -748,7 +754,13 @@ absl::StatusOr<std::vector<Leaf>> V1Driver::TakeLeaves(
       for (const Leaf& made : leaves) (void)RemoveLeafDir(made.path);
       return s;
     }
-    leaves.push_back(OpenLeafOf(h, n));
+    absl::StatusOr<Leaf> leaf = OpenLeafOf(h, n);
+    if (!leaf.ok()) {
+      (void)RemoveLeafDir(LeafPath(h, n));
+      for (const Leaf& made : leaves) (void)RemoveLeafDir(made.path);
+      return leaf.status();
+    }
+    leaves.push_back(*std::move(leaf));
   }
   return leaves;
 }
@@ -787,8 +799,12 @@ void V1Driver::Prepare(int count) {
     }
     std::vector<std::pair<int, Leaf>> made;
     for (int h : short_of) {
-      if (MakeGroupDir(LeafPath(h, n)).ok()) {
-        made.emplace_back(h, OpenLeafOf(h, n));
+      if (!MakeGroupDir(LeafPath(h, n)).ok()) continue;
+      absl::StatusOr<Leaf> leaf = OpenLeafOf(h, n);
+      if (leaf.ok()) {
+        made.emplace_back(h, *std::move(leaf));
+      } else {
+        (void)RemoveLeafDir(LeafPath(h, n));
       }
     }
     const bool all = made.size() == short_of.size();

@@ -203,7 +203,8 @@ enum LeafFile {
   kMemoryOomGroup,
   kPidsMax,
   kCpuWeight,
-  // For a child that joins by writing "0" (no clone3 placement).
+  // For a child that joins by writing "0": opened only when clone3
+  // placement is off (or JoinFromChild() asks), never for a clone3 spawn.
   kProcs,
   kLeafFileCount
 };
@@ -265,9 +266,17 @@ class V2Group final : public Cgroup {
     if (!joined_ || !procs_.valid()) return {};
     return {procs_.fd()};
   }
-  void JoinFromChild() override {
+  absl::Status JoinFromChild() override {
     absl::MutexLock lock(&mu_);
+    // After PlacementDone() there is nothing left to place.
+    if (joined_ || !dir_.valid()) return absl::OkStatus();
+    procs_ = CgroupFile(dir_.get(), "cgroup.procs", O_WRONLY);
+    if (!procs_.valid()) {
+      return ErrnoStatus(procs_.open_errno(),
+                         fmt::format("open {}/cgroup.procs", path_));
+    }
     joined_ = true;
+    return absl::OkStatus();
   }
   void PlacementDone() override {
     absl::MutexLock lock(&mu_);
@@ -592,11 +601,19 @@ absl::StatusOr<Leaf> V2Driver::NewLeaf(std::string name) const {
   for (int f = 0; f < kLeafFileCount; ++f) {
     const LeafFileSpec& spec = kLeafFiles[f];
     // A controller's files exist only where it is enabled: no syscall to
-    // find out.
-    leaf.files[f] =
-        spec.controller == kControllerCount || enabled(spec.controller)
-            ? CgroupFile(leaf.dir.get(), spec.name, spec.flags)
-            : CgroupFile::Absent(spec.name);
+    // find out. A clone3 spawn places the child through the directory:
+    // cgroup.procs costs no descriptor then.
+    const bool wanted = f == kProcs ? !clone_into_
+                                    : spec.controller == kControllerCount ||
+                                          enabled(spec.controller);
+    leaf.files[f] = wanted ? CgroupFile(leaf.dir.get(), spec.name, spec.flags)
+                           : CgroupFile::Absent(spec.name);
+  }
+  // Out of descriptors: no leaf, rather than one whose files fail later.
+  if (absl::Status s = CheckOpened(leaf.files, leaf.path); !s.ok()) {
+    leaf = Leaf();
+    (void)unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+    return s;
   }
   leaf.has_freeze = Exists(leaf.dir.get(), "cgroup.freeze");
   leaf.has_kill = Exists(leaf.dir.get(), "cgroup.kill");
@@ -633,7 +650,7 @@ absl::Status V2Driver::SetUp(Leaf& leaf, const CgroupRequest& request) const {
   }
   // Written once: a running tree keeps no limit descriptor.
   for (int f = kFirstLimit; f <= kLastLimit; ++f) leaf.files[f].Close();
-  if (!leaf.files[kProcs].valid()) {
+  if (!clone_into_ && !leaf.files[kProcs].valid()) {
     // Prepare could not open it: once more, to report why.
     leaf.files[kProcs] = CgroupFile(leaf.dir.get(), "cgroup.procs", O_WRONLY);
     if (!leaf.files[kProcs].valid()) {

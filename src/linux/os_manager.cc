@@ -88,6 +88,11 @@ std::vector<Feature> HostFeatures() {
   return features;
 }
 
+absl::Status OutOfResources(const absl::Status& s) {
+  return absl::ResourceExhaustedError(
+      fmt::format("create the Linux OS manager: {}", s.message()));
+}
+
 struct CgroupSetup {
   CgroupHost host;
   std::string v2_why = "no cgroup2 mount";
@@ -170,7 +175,14 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
     setup.v2_why = setup.v1_why = "off (OsManagerOptions::cgroups)";
     return absl::OkStatus();
   }
-  setup.host = DetectCgroupHost();
+  // Out of descriptors (EMFILE) or memory: an error, not a host without
+  // cgroups whose limits would quietly fall back to rlimits.
+  absl::StatusOr<CgroupHost> host_read = ReadCgroupHost();
+  if (absl::IsResourceExhausted(host_read.status())) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "create the Linux OS manager: {}", host_read.status().message()));
+  }
+  if (host_read.ok()) setup.host = *std::move(host_read);
   const CgroupHost& host = setup.host;
   // A group path, the same in every hierarchy ("/services/runner"); a
   // directory under the cgroup2 mount is taken as its group path too.
@@ -229,6 +241,8 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
       if (v2.ok()) {
         core.cgroup_v2 = *std::move(v2);
         core.clone_into_cgroup = Clone3IntoCgroupAvailable();
+      } else if (absl::IsResourceExhausted(v2.status())) {
+        return OutOfResources(v2.status());
       } else if (!root.empty() && host.v1.empty()) {
         return absl::FailedPreconditionError(
             fmt::format("cgroup_root: {}", v2.status().message()));
@@ -271,6 +285,8 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
           });
       if (v1.ok()) {
         core.cgroup_v1 = *std::move(v1);
+      } else if (absl::IsResourceExhausted(v1.status())) {
+        return OutOfResources(v1.status());
       } else if (!root.empty()) {
         return absl::FailedPreconditionError(
             fmt::format("cgroup_root: {}", v1.status().message()));
@@ -279,9 +295,7 @@ absl::Status SetUpCgroups(OsManagerCore& core, CgroupSetup& setup) {
       }
     }
   }
-  for (CgroupDriver* d : {core.cgroup_v2.get(), core.cgroup_v1.get()}) {
-    if (d != nullptr) d->Prepare(2);
-  }
+  core.PrepareSpares();
   return absl::OkStatus();
 }
 
@@ -428,6 +442,14 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
   if (!reactor.ok()) return reactor.status();
   core->reactor = *std::move(reactor);
   core->options = options;
+  // Spare groups hold about 10 descriptors each (more on v1): worth it for
+  // a host that may run many trees, not under a small hard limit, where
+  // they would leave too few for the run itself.
+  struct rlimit hard;
+  if (getrlimit(RLIMIT_NOFILE, &hard) == 0 &&
+      hard.rlim_max < OsManagerCore::kSparesFromNofile) {
+    core->spare_groups = 0;
+  }
   linux_internal::CgroupSetup setup;
   if (absl::Status s = linux_internal::SetUpCgroups(*core, setup); !s.ok()) {
     return s;

@@ -388,14 +388,10 @@ absl::Status OsProcess::StartLocked() {
         fmt::format("start \"{}\": its manager is gone", command_.label()));
   }
   phase_ = Phase::kRunning;
-  if (!cgroups_.empty()) {
+  if (!cgroups_.empty() && core_->spare_groups > 0) {
     // The next process's groups, made after this spawn (not competing with
     // it for the CPU), on the reactor thread.
-    core_->reactor->Post([core = core_] {
-      for (CgroupDriver* d : {core->cgroup_v2.get(), core->cgroup_v1.get()}) {
-        if (d != nullptr) d->Prepare(2);
-      }
-    });
+    core_->reactor->Post([core = core_] { core->PrepareSpares(); });
   }
   // Keyed by pid: a pid is unique among the children not yet reaped, and a
   // child leaves the table when it is reaped (see OnExit).

@@ -47,6 +47,12 @@ struct OsManagerCore {
   std::unique_ptr<CgroupDriver> cgroup_v1;
   // Children start in their v2 group with clone3(CLONE_INTO_CGROUP).
   bool clone_into_cgroup = false;
+  // Groups each driver makes ahead of time (CgroupDriver::Prepare): 2, none
+  // when the hard RLIMIT_NOFILE is below kSparesFromNofile.
+  static constexpr rlim_t kSparesFromNofile = 1024;
+  int spare_groups = 2;
+  // Tops up the drivers' spare groups to spare_groups.
+  void PrepareSpares();
 
   CgroupDriver* DriverFor(Mechanism mechanism) const;
   void Emit(OsManagerEvent::Kind kind, std::string detail) const;

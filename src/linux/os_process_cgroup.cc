@@ -61,6 +61,13 @@ void OsManagerCore::RemoveGroupsIfLast() {
   }
 }
 
+void OsManagerCore::PrepareSpares() {
+  if (spare_groups <= 0) return;
+  for (CgroupDriver* d : {cgroup_v2.get(), cgroup_v1.get()}) {
+    if (d != nullptr) d->Prepare(spare_groups);
+  }
+}
+
 void OsManagerCore::Emit(OsManagerEvent::Kind kind, std::string detail) const {
   if (options.on_event)
     options.on_event(OsManagerEvent{kind, std::move(detail)});
@@ -121,6 +128,13 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
           fmt::format("start \"{}\": create its {} group: {}", command_.label(),
                       MechanismName(drivers[i]->mechanism()),
                       group.status().message()));
+      // Out of descriptors or memory (EMFILE, ENOMEM): the run fails. A
+      // limit quietly carried by RLIMIT_AS instead would be weaker than
+      // asked, and the next run may well get its group.
+      if (absl::IsResourceExhausted(failed)) {
+        RemoveCgroupsNow();
+        return failed;
+      }
       if (absl::Status s = DegradeLocked(drivers[i]->mechanism(), failed);
           !s.ok()) {
         RemoveCgroupsNow();
@@ -150,8 +164,19 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
         core_->clone_into_cgroup) {
       plan.cgroup_fd = g->clone_into_fd();
     } else {
-      if (g->clone_into_fd() >= 0) g->JoinFromChild();
+      cgroups_.push_back(*std::move(group));
+      if (g->clone_into_fd() >= 0) {
+        if (absl::Status s = g->JoinFromChild(); !s.ok()) {
+          RemoveCgroupsNow();
+          return absl::Status(
+              s.code(),
+              fmt::format("start \"{}\": place it in its {} group: {}",
+                          command_.label(),
+                          MechanismName(drivers[i]->mechanism()), s.message()));
+        }
+      }
       for (int fd : g->join_fds()) plan.cgroup_join_fds.push_back(fd);
+      continue;
     }
     cgroups_.push_back(*std::move(group));
   }

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -49,8 +51,19 @@ absl::StatusOr<std::unique_ptr<Reactor>> Reactor::Create() {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  reactor->thread_ = std::thread([r = reactor.get()] { r->Loop(); });
+  int thread_error = 0;
+  try {
+    reactor->thread_ = std::thread([r = reactor.get()] { r->Loop(); });
+  } catch (const std::system_error& e) {
+    // pthread_create's EAGAIN: out of threads or memory for a stack
+    // (RLIMIT_NPROC, pids.max, RLIMIT_AS).
+    thread_error = e.code().value();
+  }
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  if (thread_error != 0) {
+    return absl::ResourceExhaustedError(
+        ErrnoStatus(thread_error, "start the reactor's thread").message());
+  }
   return reactor;
 }
 

@@ -293,9 +293,13 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
     if (pid < 0) clone_errno = errno;
   }
   if (pid < 0) {
-    return ErrnoStatus(clone_errno, plan.cgroup_fd >= 0
-                                        ? "spawn: clone3 into the cgroup"
-                                        : "spawn: clone");
+    const absl::Status s = ErrnoStatus(
+        clone_errno,
+        plan.cgroup_fd >= 0 ? "spawn: clone3 into the cgroup" : "spawn: clone");
+    // EAGAIN from clone is a limit reached (RLIMIT_NPROC, the pids.max of
+    // the host's own group, threads-max), not a passing state (Unavailable).
+    if (clone_errno == EAGAIN) return absl::ResourceExhaustedError(s.message());
+    return s;
   }
 
   Spawned spawned{pid, UniqueFd(pidfd)};

@@ -229,7 +229,7 @@ class CgroupV2Test : public ::testing::Test {
   // Returns its pid once it is in the group (and, for kDetachedTree, the
   // grandchild's pid in `grandchild`); -1 when it failed to join.
   pid_t ForkInto(Cgroup& group, Work work, pid_t* grandchild = nullptr) {
-    group.JoinFromChild();
+    if (!group.JoinFromChild().ok()) return -1;
     const std::vector<int> join = group.join_fds();
     if (join.size() != 1) return -1;
     int ready[2];
@@ -745,6 +745,21 @@ TEST_F(CgroupV2FakeTest, LimitsAndUsageGoThroughDescriptorsOpenedByPrepare) {
   EXPECT_FALSE((*group)->Empty());
 }
 
+TEST_F(CgroupV2FakeTest,
+       ACloneIntoGroupOpensCgroupProcsOnlyToJoinFromTheChild) {
+  std::unique_ptr<CgroupDriver> driver = NewDriver(/*clone_into=*/true);
+  ASSERT_NE(driver, nullptr);
+  absl::StatusOr<std::unique_ptr<Cgroup>> group = driver->Create({});
+  ASSERT_THAT(group.status(), IsOk());
+  EXPECT_GE((*group)->clone_into_fd(), 0);
+  EXPECT_THAT((*group)->join_fds(), IsEmpty());
+  ASSERT_THAT((*group)->JoinFromChild(), IsOk());
+  EXPECT_EQ((*group)->clone_into_fd(), -1);
+  ASSERT_THAT((*group)->join_fds(), SizeIs(1));
+  EXPECT_EQ(write((*group)->join_fds()[0], "0", 1), 1);
+  EXPECT_EQ(Leaf("cgroup.procs"), "0");
+}
+
 TEST_F(CgroupV2FakeTest, PlacementDoneClosesThePlacementDescriptors) {
   for (bool clone_into : {true, false}) {
     std::unique_ptr<CgroupDriver> driver = NewDriver(clone_into);
@@ -756,7 +771,7 @@ TEST_F(CgroupV2FakeTest, PlacementDoneClosesThePlacementDescriptors) {
     (*group)->PlacementDone();
     EXPECT_EQ((*group)->clone_into_fd(), -1);
     EXPECT_THAT((*group)->join_fds(), IsEmpty());
-    (*group)->JoinFromChild();
+    EXPECT_THAT((*group)->JoinFromChild(), IsOk());
     EXPECT_THAT((*group)->join_fds(), IsEmpty());
     EXPECT_TRUE((*group)->Empty());
   }
