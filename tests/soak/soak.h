@@ -122,7 +122,13 @@ HostSample SampleHost();
 
 // Our children (ppid == us), and of them the zombies.
 void CountChildren(Leftovers& out);
-// Live (non-zombie) processes running the executable `program`.
+// Every process a soak starts has this variable, PROCSANDBOX_SOAK=<our
+// pid>, in its environment (its forks inherit it): what tells our strays
+// from the processes of other soaks and tests running the same binaries.
+inline constexpr char kMarkerName[] = "PROCSANDBOX_SOAK";
+std::string MarkerValue();
+// Live (non-zombie) processes running the executable `program` with our
+// marker in their environment.
 int64_t CountProcessesRunning(const std::string& program,
                               std::vector<std::string>* pids = nullptr);
 // Entries in directory `dir` (not "." or ".."); -1 when it cannot be read.

@@ -321,12 +321,13 @@ std::string CliSoak::RunToEnd(int64_t index, Invocation& inv) {
   if (inv.program.empty()) {
     cmd.args = {"version"};
   } else {
-    cmd.args = {"run"};
+    cmd.args = {"run", "--pass-env", kMarkerName};
     cmd.args.insert(cmd.args.end(), inv.options.begin(), inv.options.end());
     cmd.args.push_back("--");
     cmd.args.insert(cmd.args.end(), inv.program.begin(), inv.program.end());
   }
   cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
+  cmd.env.Set(kMarkerName, MarkerValue()).IgnoreError();
   cmd.stdin_ = Stdio::Data("stdin of the run\n");
   cmd.stdout_ = Stdio::Capture();
   cmd.stderr_ = Stdio::Capture();
@@ -367,7 +368,7 @@ std::string CliSoak::RunToEnd(int64_t index, Invocation& inv) {
 }
 
 std::string CliSoak::Interactive(RunRandom& rng, int64_t index, bool cancel) {
-  Command cmd(options_.cli, {"run"});
+  Command cmd(options_.cli, {"run", "--pass-env", kMarkerName});
   if (rng.Chance(0.5)) cmd.args.push_back("--quiet");
   if (rng.Chance(0.3)) {
     cmd.args.insert(cmd.args.end(), {"--output-limit", "1M"});
@@ -378,6 +379,7 @@ std::string CliSoak::Interactive(RunRandom& rng, int64_t index, bool cancel) {
   cmd.args.insert(cmd.args.end(), {"--", options_.helper, "print", "ready"});
   cmd.args.push_back(cancel ? "sleep-forever" : "echo-lines");
   cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
+  cmd.env.Set(kMarkerName, MarkerValue()).IgnoreError();
   cmd.stdin_ = Stdio::Pipe();
   cmd.stdout_ = Stdio::Pipe();
   cmd.stderr_ = Stdio::Capture();

@@ -106,6 +106,8 @@ std::vector<std::string> SubDirectories(const std::string& dir) {
 
 }  // namespace
 
+std::string MarkerValue() { return absl::StrCat(getpid()); }
+
 HostSample SampleHost() {
   HostSample sample;
   // Minus the descriptor opendir holds while listing.
@@ -141,6 +143,13 @@ int64_t CountProcessesRunning(const std::string& program,
     const std::filesystem::path exe =
         std::filesystem::read_symlink("/proc/" + pid + "/exe", error);
     if (error || exe != want) continue;
+    const std::string marker = absl::StrCat(kMarkerName, "=", MarkerValue());
+    bool marked = false;
+    for (absl::string_view var :
+         absl::StrSplit(ReadFile("/proc/" + pid + "/environ"), '\0')) {
+      marked = marked || var == marker;
+    }
+    if (!marked) continue;
     const std::optional<Stat> stat = ReadStat(pid);
     if (!stat || stat->state == 'Z') continue;
     ++count;
