@@ -3,6 +3,7 @@
 #
 #   ensure_packages      # apt-get as root, or passwordless sudo; else says
 #                        # what to install and exits 1
+#   ensure_packages PKG... # the same for these packages (other scripts' tools)
 #   ensure_configured PRESET
 
 PROCSANDBOX_PACKAGES=(
@@ -12,8 +13,9 @@ PROCSANDBOX_PACKAGES=(
 )
 
 ensure_packages() {
-  local missing=() pkg status
-  for pkg in "${PROCSANDBOX_PACKAGES[@]}"; do
+  local missing=() pkg status wanted=("$@")
+  ((${#wanted[@]})) || wanted=("${PROCSANDBOX_PACKAGES[@]}")
+  for pkg in "${wanted[@]}"; do
     status="$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)"
     [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
   done
