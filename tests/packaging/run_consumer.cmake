@@ -82,6 +82,12 @@ elseif(MODE STREQUAL "cmake")
   if(MAKE_PROGRAM)
     list(APPEND configure "-DCMAKE_MAKE_PROGRAM=${MAKE_PROGRAM}")
   endif()
+  # Consumers are built to be linked and run once, never debugged: no debug
+  # info (-g0 for Debug's -g), which makes the heavy ones (the library via
+  # add_subdirectory, GTest code in examples/) compile and link faster.
+  if(CONFIG STREQUAL "Debug")
+    list(APPEND configure "-DCMAKE_CXX_FLAGS_DEBUG=-g0")
+  endif()
   if(ARGS)
     string(REPLACE "|" ";" args "${ARGS}")
     list(APPEND configure ${args})
