@@ -296,9 +296,7 @@ class V2Group final : public Cgroup {
   absl::Status Thaw() override { return WriteFile("cgroup.freeze", "0"); }
   bool can_freeze() const override { return has_freeze_; }
   absl::Status KillAll() override;
-  absl::Status SendKill() override {
-    return has_kill_ ? WriteFile("cgroup.kill", "1") : KillByList();
-  }
+  absl::Status SendKill() override;
   void CloseDescriptors() override {
     absl::MutexLock lock(&mu_);
     dir_.reset();
@@ -389,8 +387,21 @@ absl::Status V2Group::Freeze() {
   return AwaitEvent("frozen", 1, kFreezeTimeout, "freeze");
 }
 
+absl::Status V2Group::SendKill() {
+  if (has_kill_) {
+    absl::Status s = WriteFile("cgroup.kill", "1");
+    // A cgroup.kill that cannot be written (a read-only mount, a file made
+    // read-only, EACCES) still leaves the list: kill what it names.
+    if (s.ok() || absl::IsNotFound(s)) return s;
+    absl::Status listed = KillByList();
+    if (listed.ok()) return listed;
+    return s;
+  }
+  return KillByList();
+}
+
 absl::Status V2Group::KillAll() {
-  absl::Status s = has_kill_ ? WriteFile("cgroup.kill", "1") : KillByList();
+  absl::Status s = SendKill();
   if (!s.ok() || !has_events_) return s;
   return AwaitEvent("populated", 0, kKillTimeout, "kill every process of");
 }
