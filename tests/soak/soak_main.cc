@@ -132,6 +132,30 @@ void RunRange(SoakMode& mode, const SoakOptions& options, Tally& tally,
   for (std::thread& w : workers) w.join();
 }
 
+// The host once descriptors, threads and run groups have held still for
+// five samples 50 ms apart (at most 10 s): processes just killed, groups just
+// emptied and directories handed to the background cleaner take moments to
+// go, and a sample among them would make a noisy baseline.
+HostSample QuietSample(const std::string& which, int64_t* groups) {
+  HostSample last;
+  int64_t last_groups = -1;
+  int still = 0;
+  for (int i = 0; i < 200 && still < 5; ++i) {
+    if (i > 0) absl::SleepFor(absl::Milliseconds(50));
+    const HostSample now = SampleHost();
+    const int64_t now_groups =
+        which == "sandbox" ? CountRunGroupsOfThisProcess() : 0;
+    still = now.fds == last.fds && now.threads == last.threads &&
+                    now_groups == last_groups
+                ? still + 1
+                : 1;
+    last = now;
+    last_groups = now_groups;
+  }
+  *groups = last_groups;
+  return last;
+}
+
 std::string Describe(const HostSample& s) {
   return absl::StrFormat("fds %d, threads %d, RSS %d KiB", s.fds, s.threads,
                          s.rss_kib);
@@ -159,27 +183,12 @@ int Main(int argc, char** argv) {
   Tally tally;
   const absl::Time start = absl::Now();
   RunRange(**mode, *options, tally, 0, options->warmup);
-  const HostSample before = SampleHost();
-  const int64_t groups_before =
-      options->which == "sandbox" ? CountRunGroupsOfThisProcess() : 0;
+  int64_t groups_before = 0;
+  const HostSample before = QuietSample(options->which, &groups_before);
   RunRange(**mode, *options, tally, options->warmup, options->runs);
   const absl::Duration elapsed = absl::Now() - start;
-
-  // Processes just killed, groups just emptied and directories handed to
-  // the background cleaner settle within moments: look again for a while
-  // before calling a difference a leak (a guard, not a wait for a result).
-  HostSample after = SampleHost();
   int64_t groups_after = 0;
-  for (int i = 0; i < 100; ++i) {
-    after = SampleHost();
-    groups_after =
-        options->which == "sandbox" ? CountRunGroupsOfThisProcess() : 0;
-    if (after.fds <= before.fds && after.threads <= before.threads &&
-        groups_after <= groups_before) {
-      break;
-    }
-    absl::SleepFor(absl::Milliseconds(50));
-  }
+  const HostSample after = QuietSample(options->which, &groups_after);
   (*mode)->TearDown();
   Leftovers left;
   for (int i = 0; i < 100; ++i) {
