@@ -237,10 +237,91 @@ absl::Status RemoveTree(const std::string& path, int depth) {
   return s;
 }
 
+// rmdir of `name` in `parent`: gone is fine, busy is Unavailable.
+absl::Status RmdirAt(int parent, const std::string& name,
+                     const std::string& path) {
+  if (unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) {
+    return absl::OkStatus();
+  }
+  const int err = errno;
+  absl::Status s = ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path));
+  if (err == EBUSY) return absl::UnavailableError(s.message());
+  return s;
+}
+
+// Removes the groups below `dir` (named `path`), deepest first.
+absl::Status RemoveChildrenAt(int dir, const std::string& path, int depth) {
+  if (depth > 32) {
+    return absl::FailedPreconditionError(
+        fmt::format("remove cgroup \"{}\": nested too deep", path));
+  }
+  const int listing = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (listing < 0) {
+    if (errno == ENOENT) return absl::OkStatus();  // removed already
+    return ErrnoStatus(errno, fmt::format("list cgroup \"{}\"", path));
+  }
+  DIR* d = fdopendir(listing);
+  if (d == nullptr) {
+    const int err = errno;
+    close(listing);
+    return ErrnoStatus(err, fmt::format("list cgroup \"{}\"", path));
+  }
+  std::vector<std::string> children;
+  while (const dirent* entry = readdir(d)) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == ".." || entry->d_type != DT_DIR) continue;
+    children.push_back(name);
+  }
+  closedir(d);
+  for (const std::string& name : children) {
+    const std::string child_path = path + "/" + name;
+    UniqueFd child(openat(dir, name.c_str(),
+                          O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (child.valid()) {
+      absl::Status s = RemoveChildrenAt(child.get(), child_path, depth + 1);
+      if (!s.ok()) return s;
+    } else if (errno != ENOENT) {
+      return ErrnoStatus(errno, fmt::format("open cgroup \"{}\"", child_path));
+    }
+    if (absl::Status s = RmdirAt(dir, name, child_path); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::Status RemoveGroupTree(const std::string& path) {
   return RemoveTree(path, 0);
+}
+
+absl::Status RemoveGroupTreeAt(int dir, int parent, const std::string& path) {
+  if (absl::Status s = RemoveChildrenAt(dir, path, 0); !s.ok()) return s;
+  UniqueFd opened;
+  if (parent < 0) {
+    opened.reset(openat(dir, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!opened.valid()) {
+      if (errno == ENOENT) return absl::OkStatus();  // removed already
+      return ErrnoStatus(errno,
+                         fmt::format("open the parent of cgroup \"{}\"", path));
+    }
+    parent = opened.get();
+  }
+  return RmdirAt(parent, path.substr(path.rfind('/') + 1), path);
+}
+
+UniqueFd HoldParentIfMountRoot(int dir) {
+  UniqueFd parent(openat(dir, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  struct stat inside = {};
+  struct stat above = {};
+  if (!parent.valid() || fstat(parent.get(), &inside) != 0 ||
+      fstatat(parent.get(), "..", &above, 0) != 0) {
+    return UniqueFd();
+  }
+  // At a mount's root ".." leaves the mount (another device), or stays put
+  // at the root of the name space.
+  const bool root =
+      inside.st_dev != above.st_dev || inside.st_ino == above.st_ino;
+  return root ? std::move(parent) : UniqueFd();
 }
 
 // --- Naming and ownership --------------------------------------------------

@@ -127,6 +127,17 @@ absl::Status KillEveryProcess(int dir, absl::Duration timeout);
 // Removes the directory `path` and every group below it (deepest first).
 // Unavailable when a group still holds a process (EBUSY); NotFound is OK.
 absl::Status RemoveGroupTree(const std::string& path);
+// The same for the directory held open as `dir` (`path` names it in
+// messages), through descriptors only: its sub-groups by openat/unlinkat
+// from `dir`, itself from `parent` (from `dir`'s ".." when -1). Works where
+// `path` no longer leads to it (cgroupfs covered by another mount, as in a
+// private mount namespace).
+absl::Status RemoveGroupTreeAt(int dir, int parent, const std::string& path);
+// `dir`'s parent, held open, when that parent is the root of its mount: a
+// mount covering it (a tmpfs over the hierarchy) would make `..` from `dir`
+// lead into the cover. Invalid otherwise (`..` from `dir` then stays within
+// the hierarchy), and on failure.
+UniqueFd HoldParentIfMountRoot(int dir);
 
 }  // namespace procsandbox::linux_internal
 

@@ -598,7 +598,11 @@ class V1Driver final : public CgroupDriver {
       : hierarchies_(std::move(hierarchies)),
         locks_(std::move(locks)),
         facts_(facts),
-        spares_(hierarchies_.size()) {}
+        spares_(hierarchies_.size()) {
+    for (const UniqueFd& lock : locks_) {
+      parents_.push_back(HoldParentIfMountRoot(lock.get()));
+    }
+  }
 
   Mechanism mechanism() const override { return Mechanism::kCgroupV1; }
   LimitEnforcement Enforces(LimitKind kind) const override;
@@ -640,6 +644,9 @@ class V1Driver final : public CgroupDriver {
   // Per hierarchy: its directory, open with its ownership lock held
   // (MakeManagerDirectory) for the driver's life.
   const std::vector<UniqueFd> locks_;
+  // Per hierarchy: the parent when it is the root of the mount
+  // (HoldParentIfMountRoot), for removing the manager's directory.
+  std::vector<UniqueFd> parents_;
   const Facts facts_;
   absl::Mutex prepare_mu_;  // one Prepare / RemoveAll at a time
   absl::Mutex mu_;
@@ -832,8 +839,14 @@ absl::Status V1Driver::RemoveAll() {
   // The spares, and any group left behind empty, go with the tree.
   absl::Status worst;  // Unavailable (busy) over any other failure
   std::vector<std::string> left;
-  for (const Hierarchy& h : hierarchies_) {
-    absl::Status s = RemoveGroupTree(h.dir);
+  for (std::size_t i = 0; i < hierarchies_.size(); ++i) {
+    // Through the held descriptor: also where the path no longer leads
+    // there (cgroupfs covered by another mount).
+    const Hierarchy& h = hierarchies_[i];
+    absl::Status s =
+        i < locks_.size() && locks_[i].valid()
+            ? RemoveGroupTreeAt(locks_[i].get(), parents_[i].get(), h.dir)
+            : RemoveGroupTree(h.dir);
     if (s.ok()) continue;
     left.emplace_back(s.message());
     if (worst.ok() || absl::IsUnavailable(s)) worst = s;

@@ -246,9 +246,16 @@ struct Leaf {
 
 class V2Group final : public Cgroup {
  public:
-  // `leaf`'s limit files are closed already.
-  V2Group(Leaf leaf, bool clone_into)
-      : dir_(std::move(leaf.dir)),
+  // `leaf`'s limit files are closed already. `manager_dir` is the driver's
+  // directory (shared: a group may outlive its driver): every file opened
+  // later, and the removal, go through it, so that they work where the
+  // group's path no longer leads to it (cgroupfs covered by another mount).
+  V2Group(Leaf leaf, bool clone_into,
+          std::shared_ptr<const UniqueFd> manager_dir)
+      : manager_dir_(std::move(manager_dir)),
+        name_(leaf.name),
+        manager_path_(leaf.path.substr(0, leaf.path.rfind('/'))),
+        dir_(std::move(leaf.dir)),
         procs_(std::move(leaf.files[kProcs])),
         joined_(!clone_into),
         path_(std::move(leaf.path)),
@@ -320,10 +327,12 @@ class V2Group final : public Cgroup {
     return ParseCgroupInt(*text);
   }
   // Writes a file no descriptor is kept on (cgroup.freeze, cgroup.kill),
-  // opened by path: rare, and the error names `<path>/<name>`.
+  // opened from the manager's directory: rare, and the error names
+  // `<path>/<name>`.
   absl::Status WriteFile(const char* name, absl::string_view value) const {
-    return WriteCgroupFile(AT_FDCWD, fmt::format("{}/{}", path_, name).c_str(),
-                           value);
+    return WriteCgroupFile(manager_dir_->get(),
+                           fmt::format("{}/{}", name_, name).c_str(), value,
+                           manager_path_);
   }
   // SIGKILL to each listed process, the group frozen meanwhile so that none
   // forks past the list (before cgroup.kill).
@@ -333,6 +342,9 @@ class V2Group final : public Cgroup {
                           absl::Duration timeout,
                           absl::string_view action) const;
 
+  const std::shared_ptr<const UniqueFd> manager_dir_;
+  const std::string name_;  // in the manager's directory
+  const std::string manager_path_;
   // The placement descriptors, until PlacementDone().
   mutable absl::Mutex mu_;
   UniqueFd dir_ ABSL_GUARDED_BY(mu_);
@@ -409,9 +421,12 @@ absl::Status V2Group::KillAll() {
 absl::Status V2Group::KillByList() {
   // A frozen process still dies of SIGKILL in cgroup v2.
   const bool frozen = has_freeze_ && Freeze().ok();
-  absl::StatusOr<UniqueFd> dir = OpenDirectory(path_);
+  UniqueFd dir(openat(manager_dir_->get(), name_.c_str(),
+                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
   absl::Status s =
-      dir.ok() ? KillEveryProcess(dir->get(), kKillTimeout) : dir.status();
+      dir.valid()
+          ? KillEveryProcess(dir.get(), kKillTimeout)
+          : ErrnoStatus(errno, fmt::format("open cgroup \"{}\"", path_));
   if (frozen) s.Update(Thaw());
   return s;
 }
@@ -423,13 +438,16 @@ bool V2Group::Empty() const {
       return *populated == 0;
     }
   }
-  absl::StatusOr<std::string> procs =
-      ReadCgroupFile(AT_FDCWD, fmt::format("{}/cgroup.procs", path_).c_str());
+  absl::StatusOr<std::string> procs = ReadCgroupFile(
+      manager_dir_->get(), fmt::format("{}/cgroup.procs", name_).c_str());
   return !procs.ok() || ParsePids(*procs).empty();
 }
 
 absl::Status V2Group::Remove() {
-  if (rmdir(path_.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
+  if (unlinkat(manager_dir_->get(), name_.c_str(), AT_REMOVEDIR) == 0 ||
+      errno == ENOENT) {
+    return absl::OkStatus();
+  }
   const int err = errno;
   const absl::Status s =
       ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path_));
@@ -444,8 +462,8 @@ absl::Status V2Group::AwaitEvent(const char* key, int64_t value,
   UniqueFd opened;
   int events = files_[kEvents].fd();
   if (!files_[kEvents].valid()) {
-    opened.reset(openat(AT_FDCWD,
-                        fmt::format("{}/cgroup.events", path_).c_str(),
+    opened.reset(openat(manager_dir_->get(),
+                        fmt::format("{}/cgroup.events", name_).c_str(),
                         O_RDONLY | O_CLOEXEC));
     if (!opened.valid()) {
       return ErrnoStatus(
@@ -482,11 +500,12 @@ class V2Driver final : public CgroupDriver {
   V2Driver(std::string path, UniqueFd dir, Controllers controllers,
            bool clone_into)
       : path_(std::move(path)),
-        dir_(std::move(dir)),
+        dir_(std::make_shared<const UniqueFd>(std::move(dir))),
+        parent_(HoldParentIfMountRoot(dir_->get())),
         controllers_(std::move(controllers)),
         clone_into_(clone_into),
-        can_track_(Exists(dir_.get(), "cgroup.kill") ||
-                   Exists(dir_.get(), "cgroup.freeze")) {}
+        can_track_(Exists(dir_->get(), "cgroup.kill") ||
+                   Exists(dir_->get(), "cgroup.freeze")) {}
 
   Mechanism mechanism() const override { return Mechanism::kCgroupV2; }
   LimitEnforcement Enforces(LimitKind kind) const override;
@@ -517,7 +536,12 @@ class V2Driver final : public CgroupDriver {
   absl::Status SetUp(Leaf& leaf, const CgroupRequest& request) const;
 
   const std::string path_;
-  const UniqueFd dir_;  // holds the ownership lock (MakeManagerDirectory)
+  // Holds the ownership lock (MakeManagerDirectory); shared with the
+  // groups, which open and remove through it.
+  const std::shared_ptr<const UniqueFd> dir_;
+  // The parent when it is the root of the cgroup2 mount
+  // (HoldParentIfMountRoot): the manager's directory is removed through it.
+  const UniqueFd parent_;
   const Controllers controllers_;
   const bool clone_into_;
   const bool can_track_;
@@ -557,11 +581,11 @@ absl::StatusOr<std::unique_ptr<Cgroup>> V2Driver::Create(
   if (!leaf.ok()) return leaf.status();
   if (absl::Status s = SetUp(*leaf, request); !s.ok()) {
     // Nothing half-made: a leaf that could not be set up goes.
-    (void)unlinkat(dir_.get(), leaf->name.c_str(), AT_REMOVEDIR);
+    (void)unlinkat(dir_->get(), leaf->name.c_str(), AT_REMOVEDIR);
     return s;
   }
   return std::unique_ptr<Cgroup>(
-      std::make_unique<V2Group>(*std::move(leaf), clone_into_));
+      std::make_unique<V2Group>(*std::move(leaf), clone_into_, dir_));
 }
 
 absl::StatusOr<Leaf> V2Driver::TakeLeaf() {
@@ -576,7 +600,7 @@ absl::StatusOr<Leaf> V2Driver::TakeLeaf() {
     // A spare removed behind the driver's back (its descriptors then read
     // ENODEV) is dropped: the next one, or a new leaf, which says why not.
     if (StillThere(leaf)) return leaf;
-    (void)unlinkat(dir_.get(), leaf.name.c_str(), AT_REMOVEDIR);
+    (void)unlinkat(dir_->get(), leaf.name.c_str(), AT_REMOVEDIR);
   }
   std::string name;
   {
@@ -599,14 +623,14 @@ bool V2Driver::StillThere(const Leaf& leaf) {
 absl::StatusOr<Leaf> V2Driver::NewLeaf(std::string name) const {
   Leaf leaf;
   leaf.path = fmt::format("{}/{}", path_, name);
-  if (mkdirat(dir_.get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
+  if (mkdirat(dir_->get(), name.c_str(), 0755) != 0 && errno != EEXIST) {
     return ErrnoStatus(errno, fmt::format("create cgroup \"{}\"", leaf.path));
   }
   leaf.dir.reset(
-      openat(dir_.get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      openat(dir_->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!leaf.dir.valid()) {
     const int err = errno;
-    (void)unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+    (void)unlinkat(dir_->get(), name.c_str(), AT_REMOVEDIR);
     return ErrnoStatus(err, fmt::format("open cgroup \"{}\"", leaf.path));
   }
   for (int f = 0; f < kLeafFileCount; ++f) {
@@ -623,7 +647,7 @@ absl::StatusOr<Leaf> V2Driver::NewLeaf(std::string name) const {
   // Out of descriptors: no leaf, rather than one whose files fail later.
   if (absl::Status s = CheckOpened(leaf.files, leaf.path); !s.ok()) {
     leaf = Leaf();
-    (void)unlinkat(dir_.get(), name.c_str(), AT_REMOVEDIR);
+    (void)unlinkat(dir_->get(), name.c_str(), AT_REMOVEDIR);
     return s;
   }
   leaf.has_freeze = Exists(leaf.dir.get(), "cgroup.freeze");
@@ -697,10 +721,11 @@ absl::Status V2Driver::RemoveAll() {
     spares.swap(spares_);
   }
   for (const Leaf& leaf : spares) {
-    (void)unlinkat(dir_.get(), leaf.name.c_str(), AT_REMOVEDIR);
+    (void)unlinkat(dir_->get(), leaf.name.c_str(), AT_REMOVEDIR);
   }
   spares.clear();  // their descriptors
-  absl::Status s = RemoveGroupTree(path_);
+  // Through the held descriptor: also where the path no longer leads here.
+  absl::Status s = RemoveGroupTreeAt(dir_->get(), parent_.get(), path_);
   if (s.ok()) return s;
   // The message names the first group still busy.
   return absl::Status(

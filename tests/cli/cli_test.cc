@@ -879,7 +879,7 @@ TEST_F(CliTest, OutOfDescriptorsARunFailsNamingEmfileOrRunsUnweakened) {
     EXPECT_EQ(j["enforcement"]["memory_bytes"]["mechanism"], preferred)
         << j["enforcement"].dump();
   }
-  // 40 descriptors are enough for one run (27 on a hybrid host, measured).
+  // 40 descriptors are enough for one run (30 on a hybrid host, measured).
   EXPECT_GT(ran, 0);
 }
 
