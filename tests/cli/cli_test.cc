@@ -224,7 +224,7 @@ TEST_F(CliTest, AMemoryBombIsMemoryExceeded) {
 }
 
 TEST_F(CliTest, CpuTimeIsCpuTimeExceeded) {
-  ToolRun r = Run({"run", "--cpu-time", "300ms", "--timeout", "20s", "--json",
+  ToolRun r = Run({"run", "--cpu-time", "300ms", "--timeout", "120s", "--json",
                    "--", kHelper, "burn-forever"});
   EXPECT_TRUE(r.status == 128 + SIGKILL || r.status == 128 + SIGXCPU)
       << r.status << " " << r.err;

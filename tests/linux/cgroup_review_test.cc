@@ -193,8 +193,8 @@ void PrintStackAndDie(int signo) {
   signal(SIGSEGV, PrintStackAndDie);
   signal(SIGBUS, PrintStackAndDie);
   std::thread([] {
-    absl::SleepFor(absl::Seconds(10));
-    std::fputs("watchdog: the body hung for 10 s\n", stderr);
+    absl::SleepFor(absl::Seconds(60));  // a hang guard, even when loaded
+    std::fputs("watchdog: the body hung for 60 s\n", stderr);
     std::_Exit(3);
   }).detach();
   const std::string error = body();
