@@ -735,9 +735,13 @@ absl::StatusOr<std::vector<Leaf>> V1Driver::TakeLeaves(
       return absl::FailedPreconditionError(
           "create a cgroup v1 group: the driver's directories were removed");
     }
-    const bool fresh = std::any_of(needed.begin(), needed.end(), [&](int h) {
-      return spares_[static_cast<std::size_t>(h)].empty();
-    });
+    bool fresh = false;
+    for (int h : needed) {
+      if (spares_[static_cast<std::size_t>(h)].empty()) {
+        fresh = true;
+        break;
+      }
+    }
     if (!fresh) {
       for (int h : needed) {
         std::deque<Leaf>& pool = spares_[static_cast<std::size_t>(h)];

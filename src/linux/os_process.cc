@@ -234,7 +234,7 @@ absl::Status OsProcess::StartLocked() {
 
   SpawnPlan plan;
   if (absl::Status s = CreateCgroupsLocked(plan); !s.ok()) return s;
-  auto by_rlimit = [this](LimitKind kind) {
+  auto by_rlimit = [this](LimitKind kind) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     const LimitEnforcement* e = enforcement_.Find(kind);
     return e != nullptr && e->mechanism == Mechanism::kRlimit;
   };

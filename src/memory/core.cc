@@ -68,8 +68,9 @@ void Core::ScheduleLocked() {
 
 absl::Time Core::NextEventLocked() const {
   absl::Time next = absl::InfiniteFuture();
-  auto consider = [&](absl::Time t) {
-    if (t > now && t < next) next = t;
+  const absl::Time current = now;
+  auto consider = [current, &next](absl::Time t) {
+    if (t > current && t < next) next = t;
   };
   for (const auto& [pid, p] : live) {
     if (p->phase == Phase::kBlocked && !p->suspended) consider(p->wake_time);
@@ -155,7 +156,7 @@ bool Core::AllHostsStillWaitLocked() const {
 
 void Core::QuiesceLocked() {
   if (CurrentProgram() != nullptr) return;
-  AwaitLocked([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return baton == 0; },
+  AwaitLocked([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return baton == 0; },
               /*host_wait=*/false);
 }
 
@@ -203,7 +204,7 @@ void Core::RunInline(const std::shared_ptr<ProgramState>& p) {
   ScheduleLocked();
   // This thread is a host waiting for the end of `p`, so the clock may
   // advance while the program blocks.
-  const std::function<bool()> ended = [&p]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
+  const std::function<bool()> ended = [&p]() {
     return p->phase == Phase::kEnded;
   };
   host_waits.push_back(&ended);
@@ -215,8 +216,9 @@ void Core::RunInline(const std::shared_ptr<ProgramState>& p) {
 void Core::AwaitTurnLocked(ProgramState& p) {
   if (p.inline_run) {
     // This thread is also the host waiting for `p`: it keeps the clock going.
-    AwaitLocked([&]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return baton == p.pid; },
-                /*host_wait=*/false);
+    AwaitLocked(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return baton == p.pid; },
+        /*host_wait=*/false);
     return;
   }
   while (baton != p.pid) p.turn.Wait(&mu);
@@ -375,9 +377,11 @@ void Core::Shutdown() {
   QuiesceLocked();
   for (auto& [pid, p] : live) TerminateLocked(*p, ExitReason::kCancelled);
   ++force_advance;
-  AwaitLocked([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return live.empty(); },
+  AwaitLocked([this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return live.empty(); },
               /*host_wait=*/true);
-  AwaitLocked([this]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return threads == 0; },
+  AwaitLocked([this]()
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return threads == 0; },
               /*host_wait=*/false);
   --force_advance;
 }

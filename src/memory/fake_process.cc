@@ -155,10 +155,8 @@ void FakeProcess::Sleep(absl::Duration duration) {
   const absl::Time wake = core_->now + duration;
   const absl::Time interrupted = p.wake_time;
   p.wake_time = wake;
-  Core* core = core_;
-  core_->BlockLocked(p, [core, wake]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return core->now >= wake;
-  });
+  core_->BlockLocked(p, [this, wake]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                            core_->mu) { return core_->now >= wake; });
   p.wake_time = interrupted;
 }
 

@@ -149,10 +149,9 @@ absl::StatusOr<Outcome> MemoryProcess::WaitFor(absl::Duration timeout) {
   if (absl::Status s = CheckStartedLocked("wait for"); !s.ok()) return s;
   SettleLocked();
   State& p = *p_;
-  Core* core = core_.get();
-  const absl::Time deadline = DeadlineAfter(core->now, timeout);
-  auto done = [&p, core, deadline]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-    return p.phase == Phase::kEnded || core->now >= deadline;
+  const absl::Time deadline = DeadlineAfter(core_->now, timeout);
+  auto done = [this, &p, deadline]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
+    return p.phase == Phase::kEnded || core_->now >= deadline;
   };
   if (ProgramState* self = core_->CurrentProgram(); self != nullptr) {
     if (self == &p) {
@@ -161,17 +160,18 @@ absl::StatusOr<Outcome> MemoryProcess::WaitFor(absl::Duration timeout) {
                       p.command.label()));
     }
     // The deadline is a clock event while this program waits; it goes
-    // however the wait ends (the program may be killed in it).
-    struct EraseDeadline {
-      Core* core;
-      std::multiset<absl::Time>::iterator it;
-      ~EraseDeadline() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-        core->host_deadlines.erase(it);
-      }
-    } erase{core, core->host_deadlines.insert(deadline)};
-    if (!done()) core->BlockLocked(*self, done);
+    // however the wait ends (the program may be killed in it, unwinding
+    // with the lock held).
+    const auto it = core_->host_deadlines.insert(deadline);
+    try {
+      if (!done()) core_->BlockLocked(*self, done);
+    } catch (...) {
+      core_->host_deadlines.erase(it);
+      throw;
+    }
+    core_->host_deadlines.erase(it);
   } else {
-    core->AwaitLocked(done, /*host_wait=*/true, deadline);
+    core_->AwaitLocked(done, /*host_wait=*/true, deadline);
   }
   if (p.phase == Phase::kEnded) return *p.outcome;
   return absl::DeadlineExceededError(fmt::format(
@@ -252,9 +252,8 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
         "write to stdin of \"{}\": stdin was closed", p.command.label()));
   }
   SettleLocked();
-  Core* core = core_.get();
   const std::size_t capacity =
-      std::max<std::size_t>(1, core->options.pipe_capacity);
+      std::max<std::size_t>(1, core_->options.pipe_capacity);
   while (true) {
     if (p.phase == Phase::kEnded) {
       return absl::UnavailableError(
@@ -268,7 +267,7 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
     }
     const std::size_t queued = p.stdin_buffer.size() - p.stdin_pos;
     if (queued >= capacity) {
-      core->AwaitLocked(
+      core_->AwaitLocked(
           [&p, capacity] {
             return p.phase == Phase::kEnded ||
                    p.stdin_buffer.size() - p.stdin_pos < capacity;
@@ -279,7 +278,7 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
     const std::size_t n = std::min(data.size(), capacity - queued);
     p.stdin_buffer.append(data.data(), n);
     data.remove_prefix(n);
-    core->NotifyLocked();
+    core_->NotifyLocked();
   }
   core_->QuiesceLocked();
   return absl::OkStatus();
@@ -326,8 +325,7 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
   }
   SettleLocked();
   OutputSink& sink = Core::SinkFor(p, stream);
-  Core* core = core_.get();
-  const absl::Time deadline = DeadlineAfter(core->now, timeout);
+  const absl::Time deadline = DeadlineAfter(core_->now, timeout);
   // The host drains the pipe into its own buffer as it reads, so a line
   // longer than the pipe's capacity still arrives (the writer never waits
   // for a reader that waits for more).
@@ -340,12 +338,12 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
     if (!sink.buffer.empty()) {
       sink.host_buffer += sink.buffer;
       sink.buffer.clear();
-      core->NotifyLocked();  // a writer may wait for room
+      core_->NotifyLocked();  // a writer may wait for room
     }
-    if (ready() || core->now >= deadline) break;
-    core->AwaitLocked(
-        [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS {
-          return !sink.buffer.empty() || sink.closed || core->now >= deadline;
+    if (ready() || core_->now >= deadline) break;
+    core_->AwaitLocked(
+        [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(core_->mu) {
+          return !sink.buffer.empty() || sink.closed || core_->now >= deadline;
         },
         /*host_wait=*/true, deadline);
   }
@@ -361,7 +359,7 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
                     StreamName(stream), p.command.label(), p.pid));
   }
   std::string data = internal::TakeFront(sink.host_buffer, line, max_bytes);
-  core->QuiesceLocked();
+  core_->QuiesceLocked();
   return data;
 }
 

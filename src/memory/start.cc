@@ -111,7 +111,7 @@ absl::Status Core::ResolveLocked(ProgramState& p) {
     return NormalizePath(absl::StrCat(cwd, "/", path));
   };
   const Registration* found = nullptr;
-  auto try_key = [&](const std::string& key) {
+  auto try_key = [&](const std::string& key) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
     if (found != nullptr) return;
     auto it = programs.find(key);
     if (it == programs.end()) return;
@@ -180,7 +180,8 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
     return absl::FailedPreconditionError(fmt::format(
         "start \"{}\": its MemoryManager is gone", p->command.label()));
   }
-  absl::Status status = [&]() ABSL_NO_THREAD_SAFETY_ANALYSIS -> absl::Status {
+  absl::Status status = [&]()
+                            ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) -> absl::Status {
     if (absl::Status s = ValidateCommand(p->command); !s.ok()) return s;
     p->limits = MergeLimits(p->command.limits, defaults);
     p->enforcement.limits.clear();
