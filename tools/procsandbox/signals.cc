@@ -57,7 +57,7 @@ SignalRelay::~SignalRelay() {
 }
 
 void SignalRelay::AllowInterrupts() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, InterruptSignal());
@@ -66,14 +66,14 @@ void SignalRelay::AllowInterrupts() {
 }
 
 int SignalRelay::stop_signal() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return stop_signal_;
 }
 
 void SignalRelay::Attach(std::shared_ptr<Process> process) {
   int pending = 0;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     process_ = process;
     pending = std::exchange(stop_signal_, 0);
     if (pending == SIGINT || pending == SIGTERM) stops_ = 1;
@@ -82,7 +82,7 @@ void SignalRelay::Attach(std::shared_ptr<Process> process) {
 }
 
 void SignalRelay::Detach() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   process_.reset();
 }
 
@@ -94,7 +94,7 @@ void SignalRelay::Loop() {
     std::shared_ptr<Process> target;
     bool kill = false;
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      absl::MutexLock lock(&mu_);
       target = process_;
       if (sig > 0 && target == nullptr && stop_signal_ == 0) {
         stop_signal_ = sig;

@@ -34,9 +34,10 @@
 
 #include <atomic>
 #include <memory>
-#include <mutex>
 #include <thread>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "procsandbox/procsandbox.h"
 
 namespace procsandbox::cli {
@@ -56,28 +57,28 @@ class SignalRelay {
   // handler does nothing (installed without SA_RESTART): a blocking call
   // fails with EINTR. Call it from that thread once the threads that must
   // never see that signal exist (the manager's): they inherit the mask.
-  void AllowInterrupts();
+  void AllowInterrupts() ABSL_LOCKS_EXCLUDED(mu_);
   // The first signal taken while no program was attached (0 for none).
-  int stop_signal() const;
+  int stop_signal() const ABSL_LOCKS_EXCLUDED(mu_);
   // The program started: signals go to it from now on, and one taken
   // before (Start() raced with it) goes to it at once.
-  void Attach(std::shared_ptr<Process> process);
+  void Attach(std::shared_ptr<Process> process) ABSL_LOCKS_EXCLUDED(mu_);
   // The program ended: signals are no longer passed on, see stop_signal().
-  void Detach();
+  void Detach() ABSL_LOCKS_EXCLUDED(mu_);
   // An INT, TERM, HUP or QUIT was passed on to the program (or its tree
   // killed): the run is ending. Thread-safe, lock-free.
   bool ending() const { return ending_; }
 
  private:
-  void Loop();
+  void Loop() ABSL_LOCKS_EXCLUDED(mu_);
 
   const pthread_t owner_;   // the thread that made the relay
   const sigset_t relayed_;  // the relayed signals not ignored at the start
-  mutable std::mutex mu_;
-  std::shared_ptr<Process> process_;  // guarded by mu_
-  int stop_signal_ = 0;               // mu_
-  int stops_ = 0;                     // INT and TERM passed on; mu_
-  bool interruptible_ = false;        // mu_
+  mutable absl::Mutex mu_;
+  std::shared_ptr<Process> process_ ABSL_GUARDED_BY(mu_);
+  int stop_signal_ ABSL_GUARDED_BY(mu_) = 0;
+  int stops_ ABSL_GUARDED_BY(mu_) = 0;  // INT and TERM passed on
+  bool interruptible_ ABSL_GUARDED_BY(mu_) = false;
   std::atomic<bool> done_{false};
   std::atomic<bool> ending_{false};
   std::thread thread_;
