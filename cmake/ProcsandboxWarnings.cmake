@@ -13,6 +13,11 @@ function(procsandbox_set_warnings target)
       -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion
       -Wnon-virtual-dtor -Woverloaded-virtual -Wimplicit-fallthrough
       -Wold-style-cast -Wcast-qual -Wformat=2 -Wundef)
+    # clang checks what the ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED
+    # annotations promise; GCC ignores them.
+    if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
+      target_compile_options(${target} PRIVATE -Wthread-safety)
+    endif()
     if(PROCSANDBOX_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()
