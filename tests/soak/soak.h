@@ -21,6 +21,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace procsandbox::soak {
 
@@ -61,10 +62,16 @@ struct RunReport {
   std::string unexpected;
 };
 
-// Counts per scenario and the first few unexpected results; thread-safe.
+// A run taking longer is reported as slow (a stall worth a look, not a
+// failure: the host may be loaded).
+inline constexpr absl::Duration kSlowRun = absl::Seconds(10);
+
+// Counts per scenario, the first few unexpected results and slow runs;
+// thread-safe.
 class Tally {
  public:
-  void Add(const RunReport& report, int64_t index);
+  // `took`: the run's wall time; a run over kSlowRun is listed.
+  void Add(const RunReport& report, int64_t index, absl::Duration took);
   int64_t unexpected() const;
   // "exit 1234, signal 1100, ..." and the unexpected lines.
   std::string Summary() const;
@@ -73,6 +80,9 @@ class Tally {
   mutable absl::Mutex mu_;
   std::map<std::string, int64_t> by_scenario_ ABSL_GUARDED_BY(mu_);
   int64_t unexpected_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t slow_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Duration slowest_ ABSL_GUARDED_BY(mu_) = absl::ZeroDuration();
+  std::vector<std::string> slow_examples_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> examples_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -87,6 +87,15 @@ class CliSoak : public SoakMode {
   // Per limit, the mechanism `doctor` names on this host.
   std::map<std::string, std::string> mechanisms_;
 
+  // Runs whose command said it could not remove its --workdir-root
+  // directory (it then exits 125, an unexpected run too).
+  std::atomic<int64_t> cleanup_failed_{0};
+  void NoteStderr(const std::string& text) {
+    if (absl::StrContains(text, "remove the working directory")) {
+      ++cleanup_failed_;
+    }
+  }
+
   mutable absl::Mutex mu_;
   std::set<int64_t> pids_ ABSL_GUARDED_BY(mu_);
 };
@@ -346,6 +355,7 @@ std::string CliSoak::RunToEnd(int64_t index, Invocation& inv) {
   const std::string line = absl::StrJoin(inv.options, " ");
   if (!r.ok()) return absl::StrCat("run ", line, ": ", r.status().ToString());
   NotePid(r->pid);
+  NoteStderr(r->stderr_);
   if (r->outcome.reason != ExitReason::kExited ||
       r->outcome.exit_code != inv.want_exit) {
     return absl::StrCat("run ", line, " -- ", absl::StrJoin(inv.program, " "),
@@ -430,6 +440,7 @@ std::string CliSoak::Interactive(RunRandom& rng, int64_t index, bool cancel) {
   }
   absl::StatusOr<Outcome> outcome = p->Wait();
   if (!outcome.ok()) return "wait: " + outcome.status().ToString();
+  NoteStderr(p->Captured().stderr_);
   if (outcome->exit_code != want) {
     return absl::StrCat(cancel ? "cancel" : "suspend", ": ", ToString(*outcome),
                         " (want exit ", want,
@@ -473,7 +484,8 @@ void CliSoak::CheckLeftovers(Leftovers& out) {
 std::string CliSoak::Counters() const {
   absl::MutexLock lock(&mu_);
   return absl::StrCat(
-      "commands started: ", pids_.size(), " distinct pids; memory by ",
+      "workdir cleanup failed: ", cleanup_failed_.load(),
+      "\ncommands started: ", pids_.size(), " distinct pids; memory by ",
       mechanisms_.count("memory_bytes") ? mechanisms_.at("memory_bytes") : "?",
       ", processes by ",
       mechanisms_.count("processes") ? mechanisms_.at("processes") : "?");

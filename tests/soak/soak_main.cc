@@ -12,6 +12,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -115,8 +116,9 @@ void RunRange(SoakMode& mode, const SoakOptions& options, Tally& tally,
   for (int t = 0; t < options.threads; ++t) {
     workers.emplace_back([&] {
       for (int64_t i = next++; i < last; i = next++) {
+        const absl::Time began = absl::Now();
         const RunReport report = mode.RunOne(i);
-        tally.Add(report, i);
+        tally.Add(report, i, absl::Now() - began);
         const int64_t n = ++done;
         if (options.verbose && !report.unexpected.empty()) {
           std::fprintf(stderr, "run %lld: %s\n", static_cast<long long>(i),
@@ -284,9 +286,18 @@ bool RunRandom::Chance(double p) {
   return std::uniform_real_distribution<double>(0, 1)(engine_) < p;
 }
 
-void Tally::Add(const RunReport& report, int64_t index) {
+void Tally::Add(const RunReport& report, int64_t index, absl::Duration took) {
   absl::MutexLock lock(&mu_);
   ++by_scenario_[report.scenario];
+  slowest_ = std::max(slowest_, took);
+  if (took > kSlowRun) {
+    ++slow_;
+    if (slow_examples_.size() < 10) {
+      slow_examples_.push_back(absl::StrCat("run ", index, " (",
+                                            report.scenario, ") took ",
+                                            absl::FormatDuration(took)));
+    }
+  }
   if (report.unexpected.empty()) return;
   ++unexpected_;
   if (examples_.size() < 10) {
@@ -308,6 +319,11 @@ std::string Tally::Summary() const {
   }
   absl::StrAppend(&text, "; unexpected ", unexpected_);
   for (const std::string& e : examples_) absl::StrAppend(&text, "\n  ", e);
+  absl::StrAppend(&text, "\nslowest run ", absl::FormatDuration(slowest_),
+                  "; over ", absl::FormatDuration(kSlowRun), ": ", slow_);
+  for (const std::string& e : slow_examples_) {
+    absl::StrAppend(&text, "\n  ", e);
+  }
   return text;
 }
 
