@@ -114,15 +114,20 @@ struct CloneArgs {
 pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
                  int* pidfd) {
 #if PROCSANDBOX_HAVE_CLONE3_VM
-  if (cgroup_fd >= 0) {
+  // Under TSan always: its clone interceptor treats the child as a fork
+  // and rewrites TSan's state, which this CLONE_VM child shares.
+  if (cgroup_fd >= 0 || PROCSANDBOX_TSAN) {
     CloneArgs args = {};
-    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | CLONE_INTO_CGROUP;
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+    if (cgroup_fd >= 0) {
+      args.flags |= CLONE_INTO_CGROUP;
+      args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    }
     args.pidfd = reinterpret_cast<uint64_t>(pidfd);
     args.exit_signal = SIGCHLD;
     args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(stack) -
                                             ChildStack::kSize);
     args.stack_size = ChildStack::kSize;
-    args.cgroup = static_cast<uint64_t>(cgroup_fd);
     const long pid =
         procsandbox_clone3_vm(&args, sizeof(args), ChildMain, &context);
     if (pid < 0) {
@@ -136,6 +141,9 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
     errno = ENOSYS;
     return -1;
   }
+#endif
+#if PROCSANDBOX_TSAN && !PROCSANDBOX_HAVE_CLONE3_VM
+#error "a TSan build needs the clone3 entry (x86_64)"
 #endif
   return clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
                &context, pidfd);
@@ -273,9 +281,24 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   std::vector<unsigned int> groups(plan.groups.begin(), plan.groups.end());
 
   ChildContext context;
-  context.plan = &plan;
+  context.path = plan.path.c_str();
   context.argv = argv.data();
   context.envp = envp.data();
+  if (!plan.working_dir.empty()) context.working_dir = plan.working_dir.c_str();
+  context.cgroup_join_fds = plan.cgroup_join_fds.data();
+  context.cgroup_join_fd_count = plan.cgroup_join_fds.size();
+  context.rlimits = plan.rlimits.data();
+  context.rlimit_count = plan.rlimits.size();
+  for (std::size_t i = 0; i < 3; ++i) context.stdio[i] = plan.stdio[i];
+  context.new_session = plan.new_session;
+  context.new_process_group = plan.new_process_group;
+  context.die_with_parent = plan.die_with_parent;
+  context.no_new_privs = plan.no_new_privs;
+  context.set_ids = plan.uid.has_value() || plan.gid.has_value();
+  context.has_gid = plan.gid.has_value();
+  context.gid = plan.gid.value_or(0);
+  context.has_uid = plan.uid.has_value();
+  context.uid = plan.uid.value_or(0);
   context.groups = groups.data();
   context.group_count = groups.size();
   context.parent_pid = getpid();

@@ -11,6 +11,15 @@
 //     fields before _exit(127).
 // Every signal is blocked when it starts (the parent blocked them before
 // clone), so no handler of the host can run on this stack.
+//
+// The child calls the kernel through syscall(2) (the Sys* helpers below),
+// never through the libc wrappers that ThreadSanitizer intercepts (write,
+// close, dup2, sigaction, sigprocmask, prctl, _exit...): an interceptor
+// updates TSan's state, which lives in the memory this child shares with
+// the parent (its fd table, signal handlers, thread state). For the same
+// reason, under TSan every function here is not instrumented
+// (PROCSANDBOX_CHILD_CODE), the child reads plain data only, and Spawn
+// starts it with a raw clone3 (TSan intercepts clone too).
 #include "linux/spawn_child.h"
 
 #include <dirent.h>
@@ -22,20 +31,62 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstdint>
 
 namespace procsandbox::linux_internal {
 namespace {
 
-[[noreturn]] void Fail(ChildContext* c, ChildStep step, int index = 0) {
+#if PROCSANDBOX_TSAN
+#define PROCSANDBOX_CHILD_CODE __attribute__((no_sanitize("thread")))
+#else
+#define PROCSANDBOX_CHILD_CODE
+#endif
+
+// syscall(2) returns -1 and sets errno on failure, like the wrappers.
+PROCSANDBOX_CHILD_CODE int Sys(long result) { return static_cast<int>(result); }
+
+[[noreturn]] PROCSANDBOX_CHILD_CODE void SysExit(int status) {
+  for (;;) syscall(SYS_exit_group, status);
+}
+
+PROCSANDBOX_CHILD_CODE int SysClose(int fd) {
+  return Sys(syscall(SYS_close, fd));
+}
+
+[[noreturn]] PROCSANDBOX_CHILD_CODE void Fail(ChildContext* c, ChildStep step,
+                                              int index = 0) {
   c->failed_errno = errno;
   c->failed_index = index;
   c->failed_step = step;
-  _exit(127);
+  SysExit(127);
 }
 
 // Every handled or ignored signal back to its default action: the program
 // starts as if from a fresh shell, whatever the host had installed.
+#if PROCSANDBOX_TSAN
+// The kernel's struct sigaction on x86_64 and aarch64 (the handler comes
+// first; an all-zero struct is SIG_DFL with no flags and an empty mask).
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void* restorer;
+  uint64_t mask;
+};
+
+PROCSANDBOX_CHILD_CODE void ResetSignalDispositions() {
+  const KernelSigaction dfl = {};
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old = {};
+    if (syscall(SYS_rt_sigaction, sig, nullptr, &old, sizeof(old.mask)) != 0)
+      continue;
+    if (old.handler != nullptr) {
+      syscall(SYS_rt_sigaction, sig, &dfl, nullptr, sizeof(dfl.mask));
+    }
+  }
+}
+#else
 void ResetSignalDispositions() {
   struct sigaction dfl = {};
   dfl.sa_handler = SIG_DFL;
@@ -47,9 +98,10 @@ void ResetSignalDispositions() {
     if (old.sa_handler != SIG_DFL) sigaction(sig, &dfl, nullptr);
   }
 }
+#endif
 
 // Closes every descriptor from 3 up, without allocating.
-bool CloseDescriptorsFrom3() {
+PROCSANDBOX_CHILD_CODE bool CloseDescriptorsFrom3() {
 #if defined(SYS_close_range)
   if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return true;
 #endif
@@ -80,26 +132,25 @@ bool CloseDescriptorsFrom3() {
           fd = fd * 10 + (*ch - '0');
         }
         if (number && fd >= 3 && fd != dir) {
-          close(fd);
+          SysClose(fd);
           closed_any = true;
         }
         offset += reclen;
       }
     }
-    close(dir);
+    SysClose(dir);
     if (!closed_any) return true;
   }
 }
 
-// Installs plan.stdio as 0, 1, 2. A source below 3 that belongs to another
+// Installs c->stdio as 0, 1, 2. A source below 3 that belongs to another
 // slot is first moved above 2, so that swaps (stdout -> 2, stderr -> 1) work.
-void SetUpStdio(ChildContext* c) {
+PROCSANDBOX_CHILD_CODE void SetUpStdio(ChildContext* c) {
   int source[3];
-  for (int i = 0; i < 3; ++i)
-    source[i] = c->plan->stdio[static_cast<std::size_t>(i)];
+  for (int i = 0; i < 3; ++i) source[i] = c->stdio[i];
   for (int i = 0; i < 3; ++i) {
     if (source[i] >= 0 && source[i] < 3 && source[i] != i) {
-      source[i] = fcntl(source[i], F_DUPFD_CLOEXEC, 3);
+      source[i] = Sys(syscall(SYS_fcntl, source[i], F_DUPFD_CLOEXEC, 3));
       if (source[i] < 0) Fail(c, ChildStep::kStdio, i);
     }
   }
@@ -107,8 +158,9 @@ void SetUpStdio(ChildContext* c) {
     if (source[i] == kKeepFd) continue;
     if (source[i] == i) {
       // Already in place: only make sure it survives execve.
-      if (fcntl(i, F_SETFD, 0) != 0) Fail(c, ChildStep::kStdio, i);
-    } else if (dup2(source[i], i) < 0) {
+      if (syscall(SYS_fcntl, i, F_SETFD, 0) != 0) Fail(c, ChildStep::kStdio, i);
+    } else if (syscall(SYS_dup3, source[i], i, 0) < 0) {
+      // dup3, not dup2 (which aarch64 lacks): source[i] != i here.
       Fail(c, ChildStep::kStdio, i);
     }
   }
@@ -116,79 +168,75 @@ void SetUpStdio(ChildContext* c) {
 
 }  // namespace
 
-int ChildMain(void* context) {
+PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   auto* c = static_cast<ChildContext*>(context);
-  const SpawnPlan& plan = *c->plan;
 
   // Into its cgroups first: every later step, and the program, runs under
   // the group's limits.
-  for (std::size_t i = 0; i < plan.cgroup_join_fds.size(); ++i) {
-    if (write(plan.cgroup_join_fds[i], "0", 1) != 1) {
+  for (std::size_t i = 0; i < c->cgroup_join_fd_count; ++i) {
+    if (syscall(SYS_write, c->cgroup_join_fds[i], "0", 1) != 1) {
       Fail(c, ChildStep::kJoinCgroup, static_cast<int>(i));
     }
   }
 
   ResetSignalDispositions();
 
-  if (plan.new_session) {
-    if (setsid() < 0) Fail(c, ChildStep::kSetsid);
-  } else if (plan.new_process_group) {
-    if (setpgid(0, 0) != 0) Fail(c, ChildStep::kSetpgid);
+  if (c->new_session) {
+    if (syscall(SYS_setsid) < 0) Fail(c, ChildStep::kSetsid);
+  } else if (c->new_process_group) {
+    if (syscall(SYS_setpgid, 0, 0) != 0) Fail(c, ChildStep::kSetpgid);
   }
 
-  if (plan.die_with_parent) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+  if (c->die_with_parent) {
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
       Fail(c, ChildStep::kDeathSignal);
     }
     // The parent may have died before prctl took effect.
-    if (getppid() != c->parent_pid) {
+    if (syscall(SYS_getppid) != c->parent_pid) {
       errno = ESRCH;
       Fail(c, ChildStep::kParentGone);
     }
   }
 
-  if (plan.uid.has_value() || plan.gid.has_value()) {
+  if (c->set_ids) {
     if (syscall(SYS_setgroups, c->group_count, c->groups) != 0) {
       Fail(c, ChildStep::kSetgroups);
     }
-    if (plan.gid.has_value()) {
-      const unsigned int gid = *plan.gid;
-      if (syscall(SYS_setresgid, gid, gid, gid) != 0)
-        Fail(c, ChildStep::kSetgid);
+    if (c->has_gid && syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) {
+      Fail(c, ChildStep::kSetgid);
     }
-    if (plan.uid.has_value()) {
-      const unsigned int uid = *plan.uid;
-      if (syscall(SYS_setresuid, uid, uid, uid) != 0)
-        Fail(c, ChildStep::kSetuid);
+    if (c->has_uid && syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) {
+      Fail(c, ChildStep::kSetuid);
     }
   }
 
-  for (std::size_t i = 0; i < plan.rlimits.size(); ++i) {
-    const RlimitSetting& r = plan.rlimits[i];
-    struct rlimit value = {static_cast<rlim_t>(r.soft),
-                           static_cast<rlim_t>(r.hard)};
-    if (setrlimit(static_cast<__rlimit_resource_t>(r.resource), &value) != 0) {
+  for (std::size_t i = 0; i < c->rlimit_count; ++i) {
+    const RlimitSetting& r = c->rlimits[i];
+    // struct rlimit64, whatever the width of rlim_t.
+    const uint64_t value[2] = {r.soft, r.hard};
+    if (syscall(SYS_prlimit64, 0, r.resource, value, nullptr) != 0) {
       Fail(c, ChildStep::kRlimit, static_cast<int>(i));
     }
   }
 
-  if (plan.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+  if (c->no_new_privs &&
+      syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
     Fail(c, ChildStep::kNoNewPrivs);
   }
 
-  if (!plan.working_dir.empty() && chdir(plan.working_dir.c_str()) != 0) {
+  if (c->working_dir != nullptr && syscall(SYS_chdir, c->working_dir) != 0) {
     Fail(c, ChildStep::kChdir);
   }
 
   SetUpStdio(c);
   if (!CloseDescriptorsFrom3()) Fail(c, ChildStep::kCloseFds);
 
-  // The program starts with no signal blocked, whatever the host thread had.
-  sigset_t none;
-  sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
+  // The program starts with no signal blocked, whatever the host thread had
+  // (the kernel's sigset: 64 bits).
+  const uint64_t none = 0;
+  syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(none));
 
-  execve(plan.path.c_str(), c->argv, c->envp);
+  syscall(SYS_execve, c->path, c->argv, c->envp);
   Fail(c, ChildStep::kExec);
 }
 

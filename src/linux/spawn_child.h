@@ -5,10 +5,22 @@
 
 #include <sys/types.h>
 
-#include <array>
 #include <cstddef>
 
 #include "linux/spawn.h"
+
+// PROCSANDBOX_TSAN: built with ThreadSanitizer (GCC or clang). The child
+// then runs uninstrumented and is started by a raw clone3 (spawn.cc).
+#if defined(__SANITIZE_THREAD__)
+#define PROCSANDBOX_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define PROCSANDBOX_TSAN 1
+#endif
+#endif
+#ifndef PROCSANDBOX_TSAN
+#define PROCSANDBOX_TSAN 0
+#endif
 
 namespace procsandbox::linux_internal {
 
@@ -32,16 +44,34 @@ enum class ChildStep : int {
   kExec,
 };
 
-// Everything the child reads, prepared by the parent, and where it writes
-// its failure (the memory is shared: CLONE_VM).
+// Everything the child reads, prepared by the parent as plain data (the
+// child calls no C++ library code, not even vector::size: under TSan that
+// would be instrumented code), and where it writes its failure (the memory
+// is shared: CLONE_VM).
 struct ChildContext {
-  const SpawnPlan* plan = nullptr;
+  const char* path = nullptr;
   char* const* argv = nullptr;
   char* const* envp = nullptr;
+  const char* working_dir = nullptr;  // null: the host's
+  const int* cgroup_join_fds = nullptr;
+  std::size_t cgroup_join_fd_count = 0;
+  const RlimitSetting* rlimits = nullptr;
+  std::size_t rlimit_count = 0;
+  int stdio[3] = {kKeepFd, kKeepFd, kKeepFd};
+  bool new_session = false;
+  bool new_process_group = false;
+  bool die_with_parent = false;
+  bool no_new_privs = false;
+  bool set_ids = false;  // setgroups, then gid and uid when set
+  bool has_gid = false;
+  bool has_uid = false;
+  unsigned int gid = 0;
+  unsigned int uid = 0;
   const unsigned int* groups = nullptr;  // gid_t
   std::size_t group_count = 0;
   pid_t parent_pid = 0;
-  // Written by the child before _exit(127); read by the parent after clone.
+  // Written by the child before it exits with 127; read by the parent after
+  // clone.
   volatile ChildStep failed_step = ChildStep::kNone;
   volatile int failed_errno = 0;
   volatile int failed_index = 0;  // which rlimit / stdio slot
