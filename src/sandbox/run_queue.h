@@ -13,6 +13,7 @@
 #ifndef PROCSANDBOX_SRC_SANDBOX_RUN_QUEUE_H_
 #define PROCSANDBOX_SRC_SANDBOX_RUN_QUEUE_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -49,7 +50,9 @@ struct Slot {
   absl::Time admitted_at;
   absl::Time deadline = absl::InfiniteFuture();
   bool admitted = false;
-  bool cancelled = false;
+  // Written under the queue's lock, but read without it by the run's
+  // result (engine.cc, after Wait): atomic, not guarded.
+  std::atomic<bool> cancelled{false};
   // The queue timeout passed before it was admitted (set by the dispatcher).
   bool expired = false;
   // A rate token was taken for it (given back if it never starts), and when
