@@ -29,6 +29,13 @@
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {
+namespace {
+
+// How long a host reader (ReadLine, Read) polls a pipe before it looks
+// again whether the process ended (see ReadPipe).
+constexpr int64_t kHostPollSliceMs = 50;
+
+}  // namespace
 
 // Live figures of a running child from /proc (the final ones come from
 // its rusage): CPU time from stat, memory from status. Best effort: a child
@@ -202,12 +209,15 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
     struct pollfd pfd = {o->fd.get(), POLLIN, 0};
-    const int wait_ms = left == absl::InfiniteDuration()
-                            ? -1
-                            : static_cast<int>(std::min<int64_t>(
-                                  absl::ToInt64Milliseconds(
-                                      absl::Ceil(left, absl::Milliseconds(1))),
-                                  1 << 30));
+    // The process may end while this thread polls without the lock:
+    // FinishLocked() then takes what the pipe holds and closes it, and
+    // neither wakes this poll when a descendant still holds the write end
+    // (nor when the number is reused at once by another open, so that this
+    // poll watches some other file). Each slice ends with a look at o->fd
+    // under the lock, so a read ends at most a slice after the process.
+    const int wait_ms = static_cast<int>(std::min<int64_t>(
+        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
+        kHostPollSliceMs));
     mu_.Unlock();
     const int r = poll(&pfd, 1, wait_ms);
     mu_.Lock();

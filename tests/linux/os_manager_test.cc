@@ -29,6 +29,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
@@ -274,6 +275,55 @@ TEST(OsManagerTest, AGrandchildThatLeftTheGroupCannotHoldWaitForever) {
     EXPECT_EQ(kill(pid, SIGKILL), 0);
     EXPECT_EQ(waitpid(pid, nullptr, 0), pid);
   }
+  ExpectNoChildren();
+}
+
+TEST(OsManagerTest, ReadLineEndsWithTheProcessWhileADaemonHoldsThePipe) {
+  // Without cgroups the daemonised grandchild outlives the run, holding
+  // stdout open and writing nothing: the end of the process must end the
+  // read, not the read's deadline. It is orphaned to this test (the
+  // subreaper), which finds it by the marker in its command line, kills and
+  // reaps it.
+  ScopedSubreaper subreaper;
+  OsManagerOptions no_cgroups;
+  no_cgroups.cgroups = false;
+  auto m = NewManager(no_cgroups);
+  ASSERT_NE(m, nullptr);
+  const std::string marker =
+      absl::StrCat("MARKER-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
+  Command cmd = Helper({"daemonize", "print-stderr", marker, "exit", "0"});
+  cmd.stdout_ = Stdio::Pipe();
+  cmd.stderr_ = Stdio::Null();
+  std::shared_ptr<Process> p = m->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  absl::StatusOr<std::string> line;
+  absl::Notification read_done;
+  std::thread reader([&] {
+    line = p->ReadLine(Stream::kStdout, absl::InfiniteDuration());
+    read_done.Notify();
+  });
+  // A guard against the hang only: the read ends moments after the process.
+  const bool ended_first =
+      read_done.WaitForNotificationWithTimeout(absl::Seconds(30));
+  EXPECT_THAT(p->Wait(), ExitedWith(0));
+
+  // Killing the daemon ends a read that is still waiting (its pipe closes).
+  std::vector<pid_t> escaped;
+  for (const ProcStat& s : ListProcesses()) {
+    const std::vector<std::string> args = CommandLineOf(s.pid);
+    if (!args.empty() && args[0] == kHelper &&
+        std::find(args.begin(), args.end(), marker) != args.end()) {
+      escaped.push_back(s.pid);
+    }
+  }
+  EXPECT_EQ(escaped.size(), 1u) << "the daemonised grandchild";
+  for (pid_t pid : escaped) {
+    EXPECT_EQ(kill(pid, SIGKILL), 0);
+    EXPECT_EQ(waitpid(pid, nullptr, 0), pid);
+  }
+  reader.join();
+  EXPECT_TRUE(ended_first) << "the read outlived the process";
+  EXPECT_THAT(line, StatusIs(absl::StatusCode::kOutOfRange));
   ExpectNoChildren();
 }
 
