@@ -36,6 +36,7 @@
 #include "gtest/gtest.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
+#include "process_inspection.h"
 #include "procsandbox/testing/matchers.h"
 
 namespace procsandbox::linux_internal {
@@ -44,6 +45,15 @@ namespace {
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::StatusIs;
 using ::testing::HasSubstr;
+
+// `n` processes forked by this test, as the pids controller counts them
+// (it counts threads): exactly n; under TSan up to n more, one TSan thread
+// in each, which a child forked inside the group may not have started yet
+// when the count is read.
+auto ForkedTasks(int n) {
+  return ::testing::Optional(::testing::AllOf(
+      ::testing::Ge(n), ::testing::Le(n * kTasksPerForkedChild)));
+}
 
 constexpr const char* kControllers[] = {"memory", "pids", "cpu", "cpuacct",
                                         "freezer"};
@@ -372,7 +382,7 @@ TEST_F(CgroupV1Test, PlacesChildInTheLeafOfEveryHierarchy) {
     EXPECT_EQ(placed.at(c), base + "/" + name_ + "/0") << c;
   }
   const CgroupUsage usage = (*group)->ReadUsage();
-  EXPECT_EQ(usage.processes, 1);
+  EXPECT_THAT(usage.processes, ForkedTasks(1));
   EXPECT_TRUE(usage.memory_current.has_value());
   EXPECT_TRUE(usage.memory_peak.has_value());
   EXPECT_TRUE(usage.cpu_total_ns.has_value());
@@ -446,7 +456,10 @@ TEST_F(CgroupV1Test, ForkFailsAtProcessLimitAndIsCounted) {
     children_.insert(value);  // reparented here if the child dies first
   }
   EXPECT_EQ(value, -EAGAIN);
-  EXPECT_EQ(pids.size(), 8u);
+  // 8 processes; under TSan 4 to 8 (two tasks each, the last ones' TSan
+  // threads perhaps not started when the next fork met pids.max).
+  EXPECT_GE(pids.size(), std::size_t{8 / kTasksPerForkedChild});
+  EXPECT_LE(pids.size(), 8u);
   const CgroupUsage usage = (*group)->ReadUsage();
   EXPECT_EQ(usage.processes, 8);
   EXPECT_GE(usage.process_limit_hits, 1);
@@ -530,7 +543,7 @@ TEST_F(CgroupV1Test, KillAllWithFreezerKillsSetsidDoubleForkedGrandchild) {
   children_.insert(daemon);
   ASSERT_EQ(ReadPipeInt(report.get()), 0);
   EXPECT_NE(getsid(daemon), getsid(pid));
-  EXPECT_EQ((*group)->ReadUsage().processes, 2);
+  EXPECT_THAT((*group)->ReadUsage().processes, ForkedTasks(2));
   EXPECT_THAT((*group)->KillAll(), IsOk());
   EXPECT_TRUE((*group)->Empty());
   const int child_status = Wait(pid);
@@ -560,7 +573,7 @@ TEST_F(CgroupV1Test, KillAllWithoutFreezerKillsTreeByListing) {
   ASSERT_GT(daemon, 0);
   children_.insert(daemon);
   ASSERT_EQ(ReadPipeInt(report.get()), 0);
-  EXPECT_EQ((*group)->ReadUsage().processes, 2);
+  EXPECT_THAT((*group)->ReadUsage().processes, ForkedTasks(2));
   EXPECT_THAT((*group)->KillAll(), IsOk());
   EXPECT_TRUE((*group)->Empty());
   EXPECT_TRUE(WIFSIGNALED(Wait(pid)));
@@ -641,8 +654,9 @@ TEST_F(CgroupV1Test, OneDescriptorTakesWriteAfterWriteAndRereadsAnew) {
             0);
   const pid_t pid = ForkInto(**group, Pause, nullptr);
   ASSERT_GT(pid, 0);
-  EXPECT_EQ(ParseCgroupInt(ReadAt0(current.get(), "pids.current").value_or("")),
-            1);
+  EXPECT_THAT(
+      ParseCgroupInt(ReadAt0(current.get(), "pids.current").value_or("")),
+      ForkedTasks(1));
   KillAndRemove(**group, {pid});
   EXPECT_THAT(driver->RemoveAll(), IsOk());
 }
@@ -675,7 +689,7 @@ TEST_F(CgroupV1Test, CreateFromSparesOpensNothingAndATreeKeepsItsUsageFiles) {
   // read by path.
   EXPECT_EQ(OpenFds().size() - start.size(), 3u);
   const CgroupUsage usage = (*group)->ReadUsage();
-  EXPECT_EQ(usage.processes, 1);
+  EXPECT_THAT(usage.processes, ForkedTasks(1));
   EXPECT_GT(usage.memory_current.value_or(0), 0);
   EXPECT_GT(usage.memory_peak.value_or(0), 0);
   EXPECT_FALSE((*group)->Empty());
@@ -707,7 +721,7 @@ TEST_F(CgroupV1Test, FreezerLeafStillListsTheTreeAfterPlacementDone) {
   EXPECT_EQ(ReadTrimmed(Leaf("freezer") + "/freezer.state"), "FROZEN");
   ASSERT_THAT((*group)->Thaw(), IsOk());
   EXPECT_EQ(ReadTrimmed(Leaf("freezer") + "/freezer.state"), "THAWED");
-  EXPECT_EQ((*group)->ReadUsage().processes, 2);
+  EXPECT_THAT((*group)->ReadUsage().processes, ForkedTasks(2));
   EXPECT_THAT((*group)->KillAll(), IsOk());
   EXPECT_TRUE((*group)->Empty());
   EXPECT_TRUE(WIFSIGNALED(Wait(pid)));
