@@ -354,6 +354,15 @@ absl::Status OsProcess::StartLocked() {
   }
 
   absl::StatusOr<Spawned> spawned = Spawn(plan);
+  if (!spawned.ok() && plan.cgroup_fd >= 0 &&
+      absl::IsUnimplemented(spawned.status())) {
+    // clone3 is gone since the manager found it: a seccomp filter installed
+    // later (container runtimes answer clone3 with ENOSYS). This child and
+    // the manager's next ones join their group from the child.
+    core_->clone_into_cgroup = false;
+    if (absl::Status s = JoinFromChildInsteadLocked(plan); !s.ok()) return s;
+    spawned = Spawn(plan);
+  }
   if (!spawned.ok()) {
     absl::MutexLock core_lock(&core_->mu);
     if (core_->shut_down) {

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -45,8 +46,9 @@ struct OsManagerCore {
   // tracks the tree and v1 carries the limits v2 has no controller for.
   std::unique_ptr<CgroupDriver> cgroup_v2;
   std::unique_ptr<CgroupDriver> cgroup_v1;
-  // Children start in their v2 group with clone3(CLONE_INTO_CGROUP).
-  bool clone_into_cgroup = false;
+  // Children start in their v2 group with clone3(CLONE_INTO_CGROUP). Set
+  // to false for good by the first spawn that finds clone3 gone (ENOSYS).
+  std::atomic<bool> clone_into_cgroup{false};
   // Groups each driver makes ahead of time (CgroupDriver::Prepare): 2, none
   // when the hard RLIMIT_NOFILE is below kSparesFromNofile.
   static constexpr rlim_t kSparesFromNofile = 1024;
@@ -151,6 +153,10 @@ class OsProcess final : public Process,
   absl::Status DegradeLocked(Mechanism mechanism, const absl::Status& why)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void RemoveCgroupsNow() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // clone3 failed with ENOSYS: the group `plan` would have started the
+  // child in is joined from the child instead (as where clone3 is missing).
+  absl::Status JoinFromChildInsteadLocked(SpawnPlan& plan)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // After the spawn: placement descriptors closed, spares made ahead.
   void CgroupsPlacedLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The tree's CPU time (ns) at which the reactor stops it.

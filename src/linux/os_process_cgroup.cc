@@ -183,6 +183,22 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
   return absl::OkStatus();
 }
 
+absl::Status OsProcess::JoinFromChildInsteadLocked(SpawnPlan& plan) {
+  for (auto& g : cgroups_) {
+    if (g->clone_into_fd() != plan.cgroup_fd) continue;
+    if (absl::Status s = g->JoinFromChild(); !s.ok()) {
+      return absl::Status(s.code(),
+                          fmt::format("start \"{}\": place it in its group: {}",
+                                      command_.label(), s.message()));
+    }
+    for (int fd : g->join_fds()) plan.cgroup_join_fds.push_back(fd);
+    plan.cgroup_fd = -1;
+    return absl::OkStatus();
+  }
+  return absl::InternalError(fmt::format(
+      "start \"{}\": no group holds the clone3 descriptor", command_.label()));
+}
+
 void OsProcess::CgroupsPlacedLocked() {
   for (auto& g : cgroups_) g->PlacementDone();
 }

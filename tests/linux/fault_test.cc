@@ -1,16 +1,23 @@
 // Fault injection into the host process: too few descriptors, no process
-// left under RLIMIT_NPROC, little address space, and working directories on
-// a file system with no inodes or no space. Each case runs in a forked child
-// (fault_case.h) and ends with a clear Status or outcome and nothing left
-// behind: no manager directory, no descriptor, no run directory.
+// left under RLIMIT_NPROC, little address space, ENOMEM from clone, and
+// working directories on a file system with no inodes or no space. Each case
+// runs in a forked child (fault_case.h) and ends with a clear Status or outcome
+// and nothing left behind: no manager directory, no descriptor, no run
+// directory.
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <memory>
@@ -20,9 +27,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "cgroup_inspection.h"
 #include "fault_case.h"
 #include "gtest/gtest.h"
+#include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
 
 namespace procsandbox {
@@ -333,6 +342,176 @@ TEST(FaultTest, AProgramWritingToAFullWorkdirFailsItsOwnWayAndLeavesNothing) {
     v.Check(EmptyDirectory(root), "the run's directory was left");
   });
   EXPECT_EQ(rmdir(root.c_str()), 0) << std::strerror(errno);
+}
+
+// --- ENOMEM from clone -------------------------------------------------------
+
+#if defined(__x86_64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_X86_64;
+#elif defined(__aarch64__)
+constexpr uint32_t kAuditArch = AUDIT_ARCH_AARCH64;
+#endif
+
+// In the child: a seccomp filter under which clone3 fails with ENOSYS, as
+// under container runtimes' default profiles (its flags sit behind a
+// pointer a filter cannot read; glibc's pthread_create then falls back to
+// clone). With `processes_fail`, making a process fails with ENOMEM too, as
+// the kernel's clone does when it cannot allocate the new task, while
+// threads are still made: clone without CLONE_THREAD, fork and vfork. False
+// (skip or failure recorded) when that cannot be.
+bool FilterClone(FaultVerdict& v, bool processes_fail) {
+#if defined(__x86_64__) || defined(__aarch64__)
+#if defined(__NR_fork)
+  constexpr uint32_t kFork = __NR_fork, kVfork = __NR_vfork;
+#else
+  // aarch64 has no fork or vfork: numbers no call has, never matched.
+  constexpr uint32_t kFork = ~0U, kVfork = ~0U;
+#endif
+  // The low half of clone's flags (little-endian on both arches).
+  constexpr uint32_t kCloneFlags = offsetof(seccomp_data, args[0]);
+  sock_filter program[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kAuditArch, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone3, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_clone, 0, 2),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, kCloneFlags),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, CLONE_THREAD, 3, 2),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kFork, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kVfork, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K,
+               processes_fail ? SECCOMP_RET_ERRNO | ENOMEM : SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  const sock_fprog fprog = {static_cast<unsigned short>(std::size(program)),
+                            program};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
+    v.Check(false, absl::StrCat("PR_SET_NO_NEW_PRIVS: ", std::strerror(errno)));
+    return false;
+  }
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0U, &fprog) != 0) {
+    v.Skip(absl::StrCat("seccomp: ", std::strerror(errno)));
+    return false;
+  }
+  // The filter works as meant.
+  if (!v.Check(
+          syscall(SYS_clone3, nullptr, std::size_t{0}) < 0 && errno == ENOSYS,
+          "clone3 under the filter")) {
+    return false;
+  }
+  if (!processes_fail) return true;
+  const pid_t forked = fork();
+  if (forked == 0) _exit(0);
+  return v.Check(forked < 0 && errno == ENOMEM,
+                 absl::StrCat("fork under the filter: ", forked, " ",
+                              std::strerror(errno)));
+#else
+  v.Skip("the seccomp filter is written for x86_64 and aarch64 only");
+  return false;
+#endif
+}
+
+TEST(FaultTest, EnomemFromCloneIsResourceExhaustedAndLeavesNothing) {
+  PROCSANDBOX_FAULT_CASE([](FaultVerdict& v) {
+    // A manager before the filter, as a host that ran some: the probe for
+    // clone3 (cached for the process) said yes.
+    {
+      absl::StatusOr<std::unique_ptr<Manager>> before = NewOsManager();
+      if (!v.Check(before.ok(), "NewOsManager: " + Show(before.status()))) {
+        return;
+      }
+    }
+    if (!FilterClone(v, /*processes_fail=*/true)) return;
+    const int fds_before = OpenDescriptors();
+    {
+      // Its reactor's thread still starts (clone3 ENOSYS, then clone).
+      absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager();
+      if (!v.Check(manager.ok(), "NewOsManager: " + Show(manager.status()))) {
+        return;
+      }
+      for (int i = 0; i < 2; ++i) {  // the second after a failed first
+        std::shared_ptr<Process> p = (*manager)->New(PrintHi());
+        const absl::Status s = p->Start();
+        v.Check(absl::IsResourceExhausted(s) &&
+                    absl::StrContains(s.message(), "clone") &&
+                    absl::StrContains(s.message(), "ENOMEM"),
+                absl::StrCat("Start #", i + 1, ": ", Show(s)));
+        v.Check(p->Id() == 0 && p->state() == ProcessState::kNew,
+                "the failed process has a pid or a state");
+      }
+      v.Check((*manager)->List().empty(), "a process is listed");
+
+      // The Sandbox layer refuses the run with the same Status.
+      Sandbox sandbox(**manager, SandboxPolicy{});
+      absl::StatusOr<SandboxResult> r =
+          sandbox.Run(HelperRequest({"print", "hi"}));
+      v.Check(
+          absl::IsResourceExhausted(r.status()) &&
+              absl::StrContains(r.status().message(), "ENOMEM"),
+          "Sandbox::Run: " + (r.ok() ? std::string(SandboxStatusName(r->status))
+                                     : Show(r.status())));
+    }
+    // The manager shut down: no child, group or descriptor is left.
+    siginfo_t info = {};
+    v.Check(waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD,
+            absl::StrCat("a child is left: pid ", info.si_pid));
+    v.Check(OurGroupDirectories().empty(), "a manager directory was left");
+    v.Check(
+        OpenDescriptors() == fds_before,
+        absl::StrCat(OpenDescriptors() - fds_before, " descriptors left open"));
+  });
+}
+
+// The line of /proc/<pid>/cgroup for cgroup v2 ("0::/path"), or "".
+std::string V2Line(const std::string& cgroup_file) {
+  for (absl::string_view line : absl::StrSplit(cgroup_file, '\n')) {
+    if (absl::StartsWith(line, "0::")) return std::string(line);
+  }
+  return "";
+}
+
+TEST(FaultTest, Clone3GoneAfterTheProbeChildrenJoinTheirGroupThemselves) {
+  PROCSANDBOX_FAULT_CASE([](FaultVerdict& v) {
+    // The probe said yes (a manager before the filter); the filter then
+    // takes clone3 away (ENOSYS) and leaves clone.
+    {
+      absl::StatusOr<std::unique_ptr<Manager>> before = NewOsManager();
+      if (!v.Check(before.ok(), "NewOsManager: " + Show(before.status()))) {
+        return;
+      }
+    }
+    if (!FilterClone(v, /*processes_fail=*/false)) return;
+    const std::string own = V2Line(ReadWholeFile("/proc/self/cgroup"));
+    {
+      absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager();
+      if (!v.Check(manager.ok(), "NewOsManager: " + Show(manager.status()))) {
+        return;
+      }
+      if (!(*manager)->capabilities().Has("cgroup-v2")) {
+        v.Skip("no cgroup v2 group to start children in");
+        return;
+      }
+      for (int i = 0; i < 2; ++i) {  // the first finds clone3 gone
+        Command cmd("/bin/cat", {"/proc/self/cgroup"});
+        cmd.stdout_ = Stdio::Capture();
+        std::shared_ptr<Process> p = (*manager)->New(std::move(cmd));
+        const absl::Status s = p->Start();
+        if (!v.Check(s.ok(), absl::StrCat("Start #", i + 1, ": ", Show(s)))) {
+          continue;
+        }
+        absl::StatusOr<Outcome> outcome = p->Wait();
+        v.Check(outcome.ok() && outcome->ok(),
+                "Wait: " + (outcome.ok() ? ToString(*outcome)
+                                         : Show(outcome.status())));
+        const std::string line = V2Line(p->Captured().stdout_);
+        v.Check(!line.empty() && line != own,
+                absl::StrCat("run #", i + 1, " not in its own group: ", line));
+      }
+    }
+    v.Check(OurGroupDirectories().empty(), "a manager directory was left");
+  });
 }
 
 }  // namespace
