@@ -96,9 +96,10 @@ PROCSANDBOX_EXPORT Limits MergeLimits(const Limits& command,
 PROCSANDBOX_EXPORT absl::Status ValidateLimits(const Limits& limits);
 
 // Parses a byte size: a non-negative decimal number with an optional binary
-// suffix K, M, G, T, P (powers of 1024; "KiB", "KB" and "k" also accepted) or
-// B. "4096" -> 4096, "64M" -> 67108864, "1.5G" -> 1610612736. A fraction is
-// exact and rounded down to whole bytes ("0.1K" -> 102). No spaces anywhere
+// suffix K, M, G, T, P, E (powers of 1024; "KiB", "KB" and "k" also
+// accepted) or B: what FormatByteSize writes reads back, without its space.
+// "4096" -> 4096, "64M" -> 67108864, "1.5G" -> 1610612736. A fraction is exact
+// and rounded down to whole bytes ("0.1K" -> 102). No spaces anywhere
 // (" 5", "5 M" are errors), no exponent; "0" is 0.
 // InvalidArgument naming the text for empty input, a sign, a space, an
 // unknown suffix, or a value that does not fit in int64_t.

@@ -36,12 +36,12 @@ absl::Status ByteSizeError(absl::string_view text, absl::string_view cause) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// The power of two a suffix stands for ("" and "B": 0, "K": 10, ... "P": 50),
+// The power of two a suffix stands for ("" and "B": 0, "K": 10, ... "E": 60),
 // or nullopt for an unknown suffix. Case-insensitive; a unit letter may be
 // followed by "i", "iB" or "B".
 std::optional<int> SuffixShift(absl::string_view suffix) {
   if (suffix.empty() || absl::EqualsIgnoreCase(suffix, "B")) return 0;
-  static constexpr absl::string_view kUnits = "KMGTP";
+  static constexpr absl::string_view kUnits = "KMGTPE";
   const std::size_t unit =
       kUnits.find(absl::ascii_toupper(static_cast<unsigned char>(suffix[0])));
   if (unit == absl::string_view::npos) return std::nullopt;
@@ -127,6 +127,15 @@ std::string FormatDurationImpl(absl::Duration duration, bool* exact) {
   if (duration == absl::InfiniteDuration()) return "inf";
   if (duration == -absl::InfiniteDuration()) return "-inf";
   if (duration < absl::ZeroDuration()) {
+    if (-duration == absl::InfiniteDuration()) {
+      // The smallest Duration, -2^63 s, has no positive twin: -duration
+      // overflows to inf. 2^63 s and 2^63 - 1 s read the same in hours and
+      // minutes (2562047788015215h30m, then 8 s or 7 s).
+      *exact = false;
+      bool unused = false;
+      return absl::StrCat(
+          "-", FormatDurationImpl(-(duration + absl::Seconds(1)), &unused));
+    }
     return absl::StrCat("-", FormatDurationImpl(-duration, exact));
   }
   if (duration == absl::ZeroDuration()) return "0s";
@@ -161,6 +170,12 @@ std::string ExactBytes(int64_t bytes) {
 }
 
 std::string ExactDuration(absl::Duration duration) {
+  // absl::FormatDuration prints "-inf" for it too (see FormatDurationImpl).
+  if (duration != -absl::InfiniteDuration() &&
+      duration < absl::ZeroDuration() &&
+      -duration == absl::InfiniteDuration()) {
+    return "-2562047788015215h30m8s";
+  }
   bool exact = false;
   std::string text = FormatDurationImpl(duration, &exact);
   return exact ? text : absl::FormatDuration(duration);
@@ -343,7 +358,7 @@ absl::StatusOr<int64_t> ParseByteSize(absl::string_view text) {
   if (!shift.has_value()) {
     return ByteSizeError(
         text, absl::StrCat("unknown suffix ", internal::Quote(suffix),
-                           " (use B, K, M, G, T or P)"));
+                           " (use B, K, M, G, T, P or E)"));
   }
   const int64_t fraction_bytes = FractionTimesPowerOfTwo(fraction, *shift);
   // whole * 2^shift + fraction_bytes <= INT64_MAX.

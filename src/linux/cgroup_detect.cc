@@ -34,12 +34,14 @@ absl::StatusOr<std::string> ReadWhole(const char* path) {
   }
 }
 
+bool IsOctal(char c) { return c >= '0' && c <= '7'; }
+
 // mountinfo escapes space, tab, newline and backslash as \ooo.
 std::string Unescape(absl::string_view s) {
   std::string out;
   for (std::size_t i = 0; i < s.size(); ++i) {
     if (s[i] == '\\' && i + 3 < s.size() && s[i + 1] >= '0' &&
-        s[i + 1] <= '3') {
+        s[i + 1] <= '3' && IsOctal(s[i + 2]) && IsOctal(s[i + 3])) {
       out.push_back(static_cast<char>((s[i + 1] - '0') * 64 +
                                       (s[i + 2] - '0') * 8 + (s[i + 3] - '0')));
       i += 3;
@@ -50,10 +52,26 @@ std::string Unescape(absl::string_view s) {
   return out;
 }
 
+// "/" or "/a/b": absolute, no empty, "." or ".." component, no NUL. The
+// kernel writes group paths and mount roots so; anything else (a corrupt or
+// forged file) could name a directory outside the hierarchy.
+bool IsCleanAbsolute(absl::string_view path) {
+  if (path == "/") return true;
+  if (!absl::StartsWith(path, "/") || absl::StrContains(path, '\0')) {
+    return false;
+  }
+  for (absl::string_view part : absl::StrSplit(path.substr(1), '/')) {
+    if (part.empty() || part == "." || part == "..") return false;
+  }
+  return true;
+}
+
 // The directory of `group` (a path in the hierarchy, "/a/b") under a mount
-// whose root is `root`: empty when the group is outside what is mounted.
+// whose root is `root`: empty when the group is outside what is mounted, or
+// either path is not a clean absolute one.
 std::string GroupDirectory(const std::string& mount, const std::string& root,
                            const std::string& group) {
+  if (!IsCleanAbsolute(root) || !IsCleanAbsolute(group)) return "";
   if (root == "/") return group == "/" ? mount : mount + group;
   if (group == root) return mount;
   if (absl::StartsWith(group, root + "/")) {
@@ -104,7 +122,8 @@ CgroupHost ParseCgroupHost(absl::string_view mountinfo,
     std::vector<absl::string_view> f = absl::StrSplit(line, ' ');
     std::size_t dash = 0;
     while (dash < f.size() && f[dash] != "-") ++dash;
-    if (dash < 6 || dash + 3 > f.size()) continue;
+    // Up to the super options: a line cut after the source has none.
+    if (dash < 6 || dash + 3 >= f.size()) continue;
     const absl::string_view type = f[dash + 1];
     Mount m{Unescape(f[3]), Unescape(f[4]), {}};
     if (type == "cgroup2") {

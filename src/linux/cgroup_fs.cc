@@ -7,10 +7,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -158,10 +160,29 @@ void CgroupFile::Close() {
 
 std::optional<int64_t> ParseCgroupInt(absl::string_view text) {
   int64_t value = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &value)) {
+  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(text), &value) ||
+      value < 0) {
     return std::nullopt;
   }
   return value;
+}
+
+std::optional<int64_t> ScaledCounter(std::optional<int64_t> value,
+                                     int64_t factor) {
+  if (!value || *value < 0 || factor <= 0 ||
+      *value > std::numeric_limits<int64_t>::max() / factor) {
+    return std::nullopt;
+  }
+  return *value * factor;
+}
+
+int64_t AddCounters(int64_t a, int64_t b) {
+  a = std::max<int64_t>(a, 0);
+  b = std::max<int64_t>(b, 0);
+  if (a > std::numeric_limits<int64_t>::max() - b) {
+    return std::numeric_limits<int64_t>::max();
+  }
+  return a + b;
 }
 
 std::optional<int64_t> FlatKeyedValue(absl::string_view text,
@@ -412,15 +433,29 @@ std::optional<ManagerGroupOwner> ParseManagerGroupName(
   }
   std::vector<absl::string_view> parts =
       absl::StrSplit(absl::string_view(name).substr(kPrefix.size()), '-');
-  ManagerGroupOwner owner;
-  int64_t n = 0;
-  if (parts.size() != 4 || !absl::SimpleAtoi(parts[0], &owner.pid_namespace) ||
-      !absl::SimpleAtoi(parts[1], &owner.pid) ||
-      !absl::SimpleAtoi(parts[2], &owner.start_ticks) ||
-      !absl::SimpleAtoi(parts[3], &n) || owner.pid_namespace == 0 ||
-      owner.pid <= 0 || n < 0) {
+  // Exactly as ManagerGroupName writes them: digits only, no sign, space or
+  // leading zero (SimpleAtoi alone takes "+1", " 1" and "01", so two names
+  // would parse as one owner).
+  uint64_t values[4] = {};
+  if (parts.size() != 4) return std::nullopt;
+  for (std::size_t i = 0; i < 4; ++i) {
+    const absl::string_view part = parts[i];
+    if (part.empty() || (part.size() > 1 && part[0] == '0') ||
+        !std::all_of(part.begin(), part.end(),
+                     [](char c) { return c >= '0' && c <= '9'; }) ||
+        !absl::SimpleAtoi(part, &values[i])) {
+      return std::nullopt;
+    }
+  }
+  constexpr uint64_t kInt64Max = std::numeric_limits<int64_t>::max();
+  if (values[0] == 0 || values[1] == 0 || values[1] > kInt64Max ||
+      values[3] > kInt64Max) {
     return std::nullopt;
   }
+  ManagerGroupOwner owner;
+  owner.pid_namespace = values[0];
+  owner.pid = static_cast<int64_t>(values[1]);
+  owner.start_ticks = values[2];
   return owner;
 }
 

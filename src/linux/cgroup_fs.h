@@ -110,12 +110,20 @@ bool OutOfResources(int err);
 absl::Status CheckOpened(absl::Span<const CgroupFile> files,
                          absl::string_view dir_path);
 
-// "123\n" -> 123; "max\n" -> nullopt; anything else -> nullopt.
+// "123\n" -> 123; "max\n" -> nullopt; anything else -> nullopt. Every
+// number read this way is a count or a size: a negative one is nullopt too.
 std::optional<int64_t> ParseCgroupInt(absl::string_view text);
 // The value of `key` in a flat-keyed file ("oom_kill 3\nmax 0\n"), or
 // nullopt.
 std::optional<int64_t> FlatKeyedValue(absl::string_view text,
                                       absl::string_view key);
+// `value` * `factor` (> 0): cpu.stat's microseconds or cpuacct.stat's
+// ticks as nanoseconds. nullopt when `value` is, or the product does not fit
+// in int64_t (a corrupt or hostile file, never a real count).
+std::optional<int64_t> ScaledCounter(std::optional<int64_t> value,
+                                     int64_t factor);
+// a + b for two counts (>= 0), INT64_MAX when the sum would not fit.
+int64_t AddCounters(int64_t a, int64_t b);
 // The pids listed in a cgroup.procs text.
 std::vector<int64_t> ParsePids(absl::string_view text);
 

@@ -396,8 +396,8 @@ void V1Cgroup::ReadMemory(const Leaf& leaf, CgroupUsage& usage) const {
   // memsw.failcnt, so hits at a memsw limit go uncounted there: an OOM kill
   // is at least one hit.
   const int64_t failcnt =
-      leaf.ReadInt(kFailcnt).value_or(0) +
-      (facts_.memsw ? leaf.ReadInt(kMemswFailcnt).value_or(0) : 0);
+      AddCounters(leaf.ReadInt(kFailcnt).value_or(0),
+                  facts_.memsw ? leaf.ReadInt(kMemswFailcnt).value_or(0) : 0);
   usage.memory_limit_hits = std::max(failcnt, usage.oom_kills);
 }
 
@@ -412,12 +412,9 @@ void V1Cgroup::ReadCpu(const Leaf& leaf, CgroupUsage& usage) const {
   std::optional<std::string> stat = leaf.Read(kCpuacctStat);
   if (!stat) return;
   const int64_t ns_per_tick = 1'000'000'000 / facts_.ticks_per_second;
-  if (std::optional<int64_t> user = FlatKeyedValue(*stat, "user")) {
-    usage.cpu_user_ns = *user * ns_per_tick;
-  }
-  if (std::optional<int64_t> system = FlatKeyedValue(*stat, "system")) {
-    usage.cpu_system_ns = *system * ns_per_tick;
-  }
+  usage.cpu_user_ns = ScaledCounter(FlatKeyedValue(*stat, "user"), ns_per_tick);
+  usage.cpu_system_ns =
+      ScaledCounter(FlatKeyedValue(*stat, "system"), ns_per_tick);
 }
 
 CgroupUsage V1Cgroup::ReadUsage() const {

@@ -160,8 +160,7 @@ void EnableInManager(int dir, const std::string& path, Controllers* state) {
 }
 
 std::optional<int64_t> MicrosToNanos(std::optional<int64_t> usec) {
-  if (!usec) return std::nullopt;
-  return *usec * 1000;
+  return ScaledCounter(usec, 1000);
 }
 
 absl::Status CheckRequest(const CgroupRequest& request) {

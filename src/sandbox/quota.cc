@@ -183,11 +183,11 @@ std::string ToString(const Quota& quota) {
 
 std::string ToString(const QuotaExceeded& exceeded) {
   if (exceeded.kind == QuotaExceeded::Kind::kConcurrency) {
-    return fmt::format("quota of key \"{}\": too many runs at once {}",
+    return fmt::format("quota of key {:?}: too many runs at once {}",
                        exceeded.key, exceeded.quota);
   }
-  std::string text = fmt::format("quota of key \"{}\" used up {}", exceeded.key,
-                                 exceeded.quota);
+  std::string text =
+      fmt::format("quota of key {:?} used up {}", exceeded.key, exceeded.quota);
   if (exceeded.retry_after.has_value()) {
     text +=
         fmt::format("; retry after {}",
@@ -198,8 +198,8 @@ std::string ToString(const QuotaExceeded& exceeded) {
 
 std::string ToString(const QuotaKeyStats& stats) {
   std::string text =
-      fmt::format("key \"{}\" {}: {} running, {} queued", stats.key,
-                  stats.quota, stats.running, stats.queued);
+      fmt::format("key {:?} {}: {} running, {} queued", stats.key, stats.quota,
+                  stats.running, stats.queued);
   if (stats.quota.max_runs.has_value()) {
     text += fmt::format(", {} used, {} remaining", stats.used, stats.remaining);
     if (stats.remaining == 0) {

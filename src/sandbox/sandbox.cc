@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
@@ -61,8 +62,16 @@ absl::Status ValidateSandboxPolicy(const SandboxPolicy& policy) {
   }
   for (const std::string& path : policy.programs.allow) {
     if (!absl::StartsWith(path, "/")) {
-      return PolicyError("programs.allow",
-                         fmt::format("\"{}\" is not an absolute path", path));
+      return PolicyError(
+          "programs.allow",
+          fmt::format("\"{}\" is not an absolute path", absl::CEscape(path)));
+    }
+    if (absl::StrContains(path, '\0')) {
+      // It would never match (a resolved path has none) or, cut at the NUL
+      // by a resolver calling the OS, allow another file.
+      return PolicyError(
+          "programs.allow",
+          fmt::format("\"{}\" contains a NUL byte", absl::CEscape(path)));
     }
   }
   if (policy.queue.max_concurrent == 0) {

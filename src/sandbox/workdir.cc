@@ -152,6 +152,11 @@ absl::StatusOr<std::string> NormalizeRoot(absl::string_view root) {
     return absl::InvalidArgumentError(fmt::format(
         "workdir root \"{}\": not an absolute path", absl::CEscape(root)));
   }
+  if (absl::StrContains(root, '\0')) {
+    // The kernel would see the path up to the NUL: another directory.
+    return absl::InvalidArgumentError(fmt::format(
+        "workdir root \"{}\": contains a NUL byte", absl::CEscape(root)));
+  }
   std::string out;
   for (absl::string_view part : absl::StrSplit(root, '/', absl::SkipEmpty())) {
     if (part == "." || part == "..") {

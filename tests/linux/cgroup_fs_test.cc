@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -104,6 +105,55 @@ TEST(CgroupDetectTest, NoCgroupMountIsModeNone) {
             CgroupHost::Mode::kNone);
 }
 
+// Found by fuzz_cgroup_files: a line cut right after the source field has
+// no super options, and was read one field past its end (ASan: heap
+// overflow).
+TEST(CgroupDetectTest, ALineEndingAfterTheSourceIsSkipped) {
+  const CgroupHost host = ParseCgroupHost(
+      "24 1 0:22 / /sys/fs/cgroup rw - cgroup cgroup\n"
+      "25 1 0:23 / /sys/fs/cgroup/unified rw - cgroup2 cg2\n",
+      "0::/\n");
+  EXPECT_EQ(host.mode, CgroupHost::Mode::kNone);
+}
+
+// Found by fuzz_cgroup_files: the group path was joined to the mount as
+// written, so "/../../etc" named a directory outside the hierarchy. The
+// kernel writes clean absolute paths; anything else is not visible.
+TEST(CgroupDetectTest, AGroupPathThatIsNotCleanAndAbsoluteIsNotVisible) {
+  constexpr char kMountinfo[] =
+      "24 1 0:22 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n";
+  for (const char* path : {"/../../etc", "/a/../..", "user.slice", "", "//a/b",
+                           "/a//b", "/a/", "/./a"}) {
+    const CgroupHost host =
+        ParseCgroupHost(kMountinfo, absl::StrCat("0::", path, "\n"));
+    EXPECT_EQ(host.mode, CgroupHost::Mode::kV2) << path;
+    EXPECT_EQ(host.v2_group, "") << path;
+  }
+  const std::string with_nul("0::/a\0b\n", 8);
+  EXPECT_EQ(ParseCgroupHost(kMountinfo, with_nul).v2_group, "");
+  EXPECT_EQ(ParseCgroupHost(kMountinfo, "0::/a/b\n").v2_group,
+            "/sys/fs/cgroup/a/b");
+}
+
+// Found by fuzz_cgroup_files: cpu.stat's usage_usec * 1000 and cpuacct.stat
+// ticks * (10^9 / USER_HZ) overflowed int64_t (undefined behaviour) on a
+// huge value, and negative counts were taken as they came.
+TEST(CgroupValueTest, CountsAreNeverNegativeAndScalingNeverOverflows) {
+  EXPECT_EQ(ParseCgroupInt("123\n"), 123);
+  EXPECT_EQ(ParseCgroupInt("-1\n"), std::nullopt);
+  EXPECT_EQ(ParseCgroupInt("max\n"), std::nullopt);
+  EXPECT_EQ(FlatKeyedValue("usage_usec -5\n", "usage_usec"), std::nullopt);
+  EXPECT_EQ(ScaledCounter(7, 1000), 7000);
+  EXPECT_EQ(ScaledCounter(std::nullopt, 1000), std::nullopt);
+  EXPECT_EQ(ScaledCounter(int64_t{9223372036854775}, 1000),
+            int64_t{9223372036854775000});
+  EXPECT_EQ(ScaledCounter(int64_t{9223372036854776}, 1000), std::nullopt);
+  EXPECT_EQ(ScaledCounter(-1, 1000), std::nullopt);
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  EXPECT_EQ(AddCounters(2, 3), 5);
+  EXPECT_EQ(AddCounters(kMax, kMax), kMax);
+}
+
 TEST(CgroupNamingTest, AManagerGroupNameRoundTrips) {
   const ManagerGroupOwner owner{4026531836, 1234, 987654};
   const std::string name = ManagerGroupName(owner, 3);
@@ -120,7 +170,12 @@ TEST(CgroupNamingTest, OtherNamesAreNotOurs) {
        {"procsandbox", "procsandbox-", "procsandbox-1-2-3",
         "procsandbox-a-1-2-3", "procsandbox-1-2-3-4-5", "procsandbox--1-2-3-4",
         "procsandbox-0-1-2-3", "procsandbox-1-0-2-3", "other-1-2-3-4",
-        "system.slice", "procsandbox-1-2-3-x"}) {
+        "system.slice", "procsandbox-1-2-3-x",
+        // Found by fuzz_group_name: SimpleAtoi took a sign, spaces and
+        // leading zeros, so several names parsed as one owner.
+        "procsandbox-+1-2-3-4", "procsandbox-1- 2-3-4", "procsandbox-01-2-3-4",
+        "procsandbox-1-2-3-04", "procsandbox-1-2-3-4 ", "procsandbox-1-2--3-4",
+        "procsandbox-1-9223372036854775808-3-4"}) {
     EXPECT_FALSE(ParseManagerGroupName(name).has_value()) << name;
   }
 }

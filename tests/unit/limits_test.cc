@@ -343,17 +343,32 @@ TEST(ParseByteSizeTest, RejectsUnknownSuffixNamingTheText) {
   EXPECT_EQ(size.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(size.status().message()),
             "parse byte size \"12Q\": unknown suffix \"Q\" "
-            "(use B, K, M, G, T or P)");
+            "(use B, K, M, G, T, P or E)");
 }
 
 TEST(ParseByteSizeTest, RejectsDecimalSuffixesItDoesNotKnow) {
-  for (const char* text : {"1E", "1KK", "1Kib2", "1iB", "1MBi", "1Z"}) {
+  for (const char* text : {"1KK", "1Kib2", "1iB", "1MBi", "1Z", "1Ei2"}) {
     const absl::StatusOr<int64_t> size = ParseByteSize(text);
     EXPECT_EQ(size.status().code(), absl::StatusCode::kInvalidArgument) << text;
     EXPECT_THAT(std::string(size.status().message()),
                 HasSubstr("unknown suffix"))
         << text;
   }
+}
+
+// Found by fuzz_units: FormatByteSize writes "4 EiB" from 2^62 on, which
+// did not read back.
+TEST(ParseByteSizeTest, AcceptsExbibytesAsFormatByteSizeWritesThem) {
+  constexpr int64_t kEiB = int64_t{1} << 60;
+  EXPECT_EQ(ParseByteSize("1E").value(), kEiB);
+  EXPECT_EQ(ParseByteSize("1EiB").value(), kEiB);
+  EXPECT_EQ(ParseByteSize("4eb").value(), 4 * kEiB);
+  EXPECT_EQ(ParseByteSize("7.5E").value(), 7 * kEiB + kEiB / 2);
+  EXPECT_EQ(FormatByteSize(4 * kEiB), "4 EiB");
+  const absl::StatusOr<int64_t> too_large = ParseByteSize("8E");
+  EXPECT_EQ(too_large.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(too_large.status().message()),
+              HasSubstr("larger than 9223372036854775807 bytes"));
 }
 
 TEST(ParseByteSizeTest, RejectsANegativeNumber) {
@@ -393,7 +408,7 @@ TEST(ParseByteSizeTest, RejectsAnExponent) {
   EXPECT_EQ(size.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(size.status().message()),
             "parse byte size \"1e999M\": unknown suffix \"e999M\" "
-            "(use B, K, M, G, T or P)");
+            "(use B, K, M, G, T, P or E)");
 }
 
 TEST(ParseByteSizeTest, RejectsSpacesAnywhere) {
@@ -506,6 +521,18 @@ TEST(FormatDurationTest, FormatsNegativeAndInfiniteDurations) {
   EXPECT_EQ(procsandbox::FormatDuration(absl::Milliseconds(-1500)), "-1.5s");
   EXPECT_EQ(procsandbox::FormatDuration(absl::InfiniteDuration()), "inf");
   EXPECT_EQ(procsandbox::FormatDuration(-absl::InfiniteDuration()), "-inf");
+}
+
+// Found by fuzz_units: the smallest Duration (-2^63 s) has no positive twin,
+// and negating it to format its magnitude gave "-inf".
+TEST(FormatDurationTest, FormatsTheSmallestFiniteDuration) {
+  const absl::Duration smallest =
+      absl::Seconds(std::numeric_limits<int64_t>::min());
+  ASSERT_NE(smallest, -absl::InfiniteDuration());
+  EXPECT_EQ(procsandbox::FormatDuration(smallest), "-2562047788015215h30m");
+  Limits limits;
+  limits.wall_time = smallest;
+  EXPECT_EQ(ToString(limits), "{wall_time=-2562047788015215h30m8s}");
 }
 
 // --- ToString(Limits) --------------------------------------------------------

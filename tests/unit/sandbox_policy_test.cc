@@ -325,6 +325,23 @@ TEST(SandboxPolicyTest, InvalidPolicyFailsEveryRun) {
               StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("A*B")));
 }
 
+// Found by fuzz_policy_path: a NUL byte in an allowlist path or the
+// working-directory root was accepted; a path handed to the OS ends at it.
+TEST(SandboxPolicyTest, APolicyPathWithANulByteIsRefused) {
+  SandboxPolicy policy;
+  policy.programs.allow = {std::string("/usr/bin/true\0/x", 16)};
+  EXPECT_THAT(ValidateSandboxPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("\"/usr/bin/true\\000/x\" contains a NUL")));
+  policy.programs.allow.clear();
+  policy.workdir.root = std::string("/srv\0/runs", 10);
+  EXPECT_THAT(ValidateSandboxPolicy(policy),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("contains a NUL byte")));
+  policy.workdir.root = "//srv//runs/";
+  EXPECT_THAT(ValidateSandboxPolicy(policy), IsOk());
+}
+
 TEST(SandboxPolicyTest, ViolationSurvivesAsAPayload) {
   SecurityViolation v;
   v.kind = Kind::kPathTraversal;

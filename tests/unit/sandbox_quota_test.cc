@@ -1312,5 +1312,18 @@ TEST(SandboxQuotaTest, TextsNameTheKeyTheQuotaAndARoundedUpRetry) {
             "used, 0 remaining, retry after 2m30s, 2 rejected");
 }
 
+// A refusal read back from a Status may carry any key (the payload is
+// text anyone can attach): its texts show control characters escaped.
+TEST(SandboxQuotaTest, TextsShowAKeysControlCharactersEscaped) {
+  QuotaExceeded busy;
+  busy.kind = QuotaExceeded::Kind::kConcurrency;
+  busy.key = "a\nb\x1b[2J";
+  EXPECT_EQ(ToString(busy),
+            "quota of key \"a\\nb\\x1b[2J\": too many runs at once {no caps}");
+  QuotaKeyStats stats;
+  stats.key = "tab\tkey";
+  EXPECT_THAT(ToString(stats), HasSubstr("key \"tab\\tkey\" {no caps}"));
+}
+
 }  // namespace
 }  // namespace procsandbox
