@@ -226,7 +226,7 @@ struct PROCSANDBOX_EXPORT MemoryManagerOptions {
   // capabilities() and enforcement() and not applied.
   std::vector<LimitEnforcement> unenforced;
   // Capacity of a Stdio::Pipe() stream before the writer blocks.
-  std::size_t pipe_capacity = 64 * 1024;
+  std::size_t pipe_capacity = std::size_t{64} * 1024;
   // Keep at most this many FakeRun entries (the oldest go first).
   std::size_t history_limit = 10'000;
 };

@@ -709,7 +709,7 @@ struct PROCSANDBOX_EXPORT QueueStats {
 
 namespace sandbox_internal {
 class Engine;
-class LaunchState;
+struct LaunchState;
 }  // namespace sandbox_internal
 
 // A long-running program started by Sandbox::Launch(): drive it through

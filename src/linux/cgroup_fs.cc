@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,6 +19,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/fmt_absl.h"
@@ -242,7 +244,7 @@ absl::Status RemoveTree(const std::string& path, int depth) {
     while (const dirent* entry = readdir(dir)) {
       const std::string name = entry->d_name;
       if (name == "." || name == ".." || entry->d_type != DT_DIR) continue;
-      children.push_back(path + "/" + name);
+      children.push_back(absl::StrCat(path, "/", name));
     }
     closedir(dir);
     for (const std::string& child : children) {
@@ -377,18 +379,18 @@ absl::StatusOr<uint64_t> StartTicksAt(const std::string& path) {
   buf[n] = '\0';
   // Fields after the command name (which may hold spaces) start past ')'.
   const char* rest = std::strrchr(buf, ')');
-  unsigned long long start = 0;
+  uint64_t start = 0;
   // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
   // utime stime cutime cstime priority nice threads itrealvalue starttime
   if (rest == nullptr || rest[1] == '\0' ||
       std::sscanf(rest + 2,
                   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
-                  "%*d %*d %*d %*d %*d %llu",
+                  "%*d %*d %*d %*d %*d %" SCNu64,
                   &start) != 1) {
     return absl::FailedPreconditionError(
         fmt::format("read {}: no start time in it", path));
   }
-  return static_cast<uint64_t>(start);
+  return start;
 }
 
 absl::Status Raced(const std::string& path) {

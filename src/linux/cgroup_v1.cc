@@ -575,7 +575,8 @@ absl::Status V1Cgroup::Remove() {
 
 std::string V1Cgroup::Describe() const {
   std::vector<absl::string_view> paths;
-  for (const Leaf& leaf : leaves_) paths.push_back(leaf.path);
+  paths.reserve(leaves_.size());
+  for (const Leaf& leaf : leaves_) paths.emplace_back(leaf.path);
   return fmt::format("cgroup v1 {{{}}}", absl::StrJoin(paths, ", "));
 }
 
@@ -881,6 +882,7 @@ absl::StatusOr<std::vector<Hierarchy>> Group(const CgroupV1Config& config) {
     by_parent[dir].push_back(controller);
   }
   std::vector<Hierarchy> hierarchies;
+  hierarchies.reserve(by_parent.size());
   for (auto& [parent, controllers] : by_parent) {
     hierarchies.push_back(
         {fmt::format("{}/{}", parent == "/" ? "" : parent, config.name),

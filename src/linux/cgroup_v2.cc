@@ -448,8 +448,7 @@ absl::Status V2Group::Remove() {
     return absl::OkStatus();
   }
   const int err = errno;
-  const absl::Status s =
-      ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path_));
+  absl::Status s = ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path_));
   if (err == EBUSY) return absl::UnavailableError(s.message());
   return s;
 }

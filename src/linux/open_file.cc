@@ -67,7 +67,7 @@ absl::StatusOr<UniqueFd> OpenFifoWriterWithin(const std::string& target,
     if (fd.valid()) return Blocking(std::move(fd), what);
     if (errno != ENXIO) return ErrnoStatus(errno, what);
     if (absl::Now() >= give_up) return Expired(what, limit);
-    const struct timespec tick = {0, 10 * 1000 * 1000};
+    const struct timespec tick = {0, 10L * 1000 * 1000};
     if (nanosleep(&tick, nullptr) != 0 && errno == EINTR) {
       return ErrnoStatus(EINTR, what);
     }

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -46,7 +47,7 @@ std::string FeatureDetail(const CgroupDriver* driver, absl::string_view why) {
   for (LimitKind kind : {LimitKind::kMemory, LimitKind::kProcesses,
                          LimitKind::kCpuTime, LimitKind::kCpuWeight}) {
     if (driver->Enforces(kind).enforced()) {
-      parts.push_back(std::string(LimitKindName(kind)));
+      parts.emplace_back(LimitKindName(kind));
     }
   }
   if (driver->can_track()) parts.push_back("tree kill and freeze");
@@ -158,11 +159,11 @@ std::vector<std::string> V1ControllersNeeded(const CgroupDriver* v2) {
     return v2 != nullptr && v2->Enforces(kind).enforced();
   };
   std::vector<std::string> needed;
-  if (!covered(LimitKind::kMemory)) needed.push_back("memory");
-  if (!covered(LimitKind::kProcesses)) needed.push_back("pids");
-  if (!covered(LimitKind::kCpuWeight)) needed.push_back("cpu");
-  if (v2 == nullptr || !v2->can_account_cpu()) needed.push_back("cpuacct");
-  if (v2 == nullptr || !v2->can_track()) needed.push_back("freezer");
+  if (!covered(LimitKind::kMemory)) needed.emplace_back("memory");
+  if (!covered(LimitKind::kProcesses)) needed.emplace_back("pids");
+  if (!covered(LimitKind::kCpuWeight)) needed.emplace_back("cpu");
+  if (v2 == nullptr || !v2->can_account_cpu()) needed.emplace_back("cpuacct");
+  if (v2 == nullptr || !v2->can_track()) needed.emplace_back("freezer");
   return needed;
 }
 
@@ -427,7 +428,7 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
         fmt::format("default limits: {}", s.message()));
   }
   // pidfds (CLONE_PIDFD, waitid(P_PIDFD)) need Linux 5.4.
-  const long pidfd = syscall(SYS_pidfd_open, getpid(), 0U);
+  const int64_t pidfd = syscall(SYS_pidfd_open, getpid(), 0U);
   if (pidfd < 0) {
     return absl::FailedPreconditionError(
         fmt::format("create the Linux OS manager: pidfd_open failed ({}): it "
@@ -441,7 +442,7 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
       linux_internal::Reactor::Create();
   if (!reactor.ok()) return reactor.status();
   core->reactor = *std::move(reactor);
-  core->options = options;
+  core->options = std::move(options);
   // Spare groups hold about 10 descriptors each (more on v1): worth it for
   // a host that may run many trees, not under a small hard limit, where
   // they would leave too few for the run itself.
@@ -469,7 +470,7 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
   }
   {
     absl::MutexLock lock(&core->mu);
-    core->defaults = options.default_limits;
+    core->defaults = core->options.default_limits;
   }
   return std::unique_ptr<Manager>(
       new linux_internal::OsManager(std::move(core)));

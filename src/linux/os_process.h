@@ -54,7 +54,7 @@ struct OsManagerCore {
   static constexpr rlim_t kSparesFromNofile = 1024;
   int spare_groups = 2;
   // Tops up the drivers' spare groups to spare_groups.
-  void PrepareSpares();
+  void PrepareSpares() const;
 
   CgroupDriver* DriverFor(Mechanism mechanism) const;
   void Emit(OsManagerEvent::Kind kind, std::string detail) const;
@@ -170,7 +170,7 @@ class OsProcess final : public Process,
   void AwaitTreeGone(int64_t give_up_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadEndUsageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleCgroupRemoval() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  static void RemoveCgroups(std::shared_ptr<OsProcess> self,
+  static void RemoveCgroups(const std::shared_ptr<OsProcess>& self,
                             int64_t give_up_ns);
   void ApplyCgroupUsageLocked(Outcome& outcome) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

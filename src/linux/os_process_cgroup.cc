@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -61,7 +62,7 @@ void OsManagerCore::RemoveGroupsIfLast() {
   }
 }
 
-void OsManagerCore::PrepareSpares() {
+void OsManagerCore::PrepareSpares() const {
   if (spare_groups <= 0) return;
   for (CgroupDriver* d : {cgroup_v2.get(), cgroup_v1.get()}) {
     if (d != nullptr) d->Prepare(spare_groups);
@@ -249,10 +250,11 @@ void OsProcess::ArmCpuCheck() {
   const int64_t limit = CpuKillAtNs();
   const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
   // The tree cannot use more than one CPU second per second and CPU: the
-  // budget cannot run out before `left / cpus` from now.
-  static const int64_t cpus = std::max<long>(1, sysconf(_SC_NPROCESSORS_ONLN));
+  // budget cannot run out before `left / kCpus` from now.
+  static const int64_t kCpus =
+      std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   const int64_t wait = std::max<int64_t>(
-      (limit - used) / cpus, absl::ToInt64Nanoseconds(absl::Milliseconds(1)));
+      (limit - used) / kCpus, absl::ToInt64Nanoseconds(absl::Milliseconds(1)));
   std::weak_ptr<OsProcess> weak = weak_from_this();
   cpu_timer_ = core_->reactor->AddTimer(MonotonicNanos() + wait, [weak] {
     if (std::shared_ptr<OsProcess> self = weak.lock()) self->OnCpuCheck();
@@ -335,7 +337,7 @@ void OsProcess::ReadEndUsageLocked() {
   cgroup_usage_ = usage;
 }
 
-void OsProcess::RemoveCgroups(std::shared_ptr<OsProcess> self,
+void OsProcess::RemoveCgroups(const std::shared_ptr<OsProcess>& self,
                               int64_t give_up_ns) {
   std::vector<std::string> busy;
   {

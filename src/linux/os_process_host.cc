@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -50,13 +51,14 @@ void ReadProcUsage(pid_t pid, ResourceUsage& usage) {
     buf[n] = '\0';
     // Fields after the command name (which may hold spaces) start past ')'.
     if (const char* rest = std::strrchr(buf, ')')) {
-      unsigned long utime = 0, stime = 0;
+      uint64_t utime = 0, stime = 0;
       // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
       // utime stime
       if (std::sscanf(rest + 2,
-                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" SCNu64
+                      " %" SCNu64,
                       &utime, &stime) == 2) {
-        const long ticks = sysconf(_SC_CLK_TCK);
+        const int64_t ticks = sysconf(_SC_CLK_TCK);
         usage.user_time = absl::Seconds(static_cast<double>(utime) /
                                         static_cast<double>(ticks));
         usage.system_time = absl::Seconds(static_cast<double>(stime) /
@@ -68,10 +70,10 @@ void ReadProcUsage(pid_t pid, ResourceUsage& usage) {
   if (FILE* f = std::fopen(path, "re")) {
     char line[256];
     while (std::fgets(line, sizeof(line), f) != nullptr) {
-      long kib = 0;
-      if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+      int64_t kib = 0;
+      if (std::sscanf(line, "VmRSS: %" SCNd64 " kB", &kib) == 1)
         usage.memory_bytes = kib * 1024;
-      if (std::sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+      if (std::sscanf(line, "VmHWM: %" SCNd64 " kB", &kib) == 1)
         usage.peak_memory_bytes = kib * 1024;
     }
     std::fclose(f);

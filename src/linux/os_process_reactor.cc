@@ -35,7 +35,7 @@ namespace {
 // What one wake-up reads of one stream: small enough that a batch of full
 // pipes leaves the reactor soon for its timers and exits, large enough that
 // a single stream still moves at pipe speed.
-constexpr std::size_t kReadBlock = 256 * 1024;
+constexpr std::size_t kReadBlock = std::size_t{256} * 1024;
 
 }  // namespace
 

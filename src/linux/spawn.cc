@@ -28,7 +28,7 @@ namespace {
 // the thread until the child has exec'd, so one child at a time uses it).
 class ChildStack {
  public:
-  static constexpr std::size_t kSize = 64 * 1024;
+  static constexpr std::size_t kSize = std::size_t{64} * 1024;
 
   ~ChildStack() {
     if (base_ != nullptr) munmap(base_, kSize);
@@ -57,12 +57,12 @@ thread_local ChildStack child_stack;
 // frames from its fresh stack. This entry does what glibc's clone() does for
 // clone(2): the child (rax == 0, on the stack clone3 gave it) calls fn(arg)
 // and exits with its result; the parent returns clone3's result.
-//   long procsandbox_clone3_vm(struct clone_args* args, size_t size,
+//   int64_t procsandbox_clone3_vm(struct clone_args* args, size_t size,
 //                              int (*fn)(void*), void* arg);
 // r8 and r9 carry fn and arg across the syscall (it preserves them; the
 // child starts with the parent's registers).
-extern "C" long procsandbox_clone3_vm(void* args, std::size_t size,
-                                      int (*fn)(void*), void* arg);
+extern "C" int64_t procsandbox_clone3_vm(void* args, std::size_t size,
+                                         int (*fn)(void*), void* arg);
 asm(R"(
   .text
   .globl procsandbox_clone3_vm
@@ -128,7 +128,7 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
     args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(stack) -
                                             ChildStack::kSize);
     args.stack_size = ChildStack::kSize;
-    const long pid =
+    const int64_t pid =
         procsandbox_clone3_vm(&args, sizeof(args), ChildMain, &context);
     if (pid < 0) {
       errno = static_cast<int>(-pid);
@@ -264,9 +264,9 @@ bool Clone3IntoCgroupAvailable() {
 #if PROCSANDBOX_HAVE_CLONE3_VM
   // clone3 with a too-small size fails with EINVAL where it exists and
   // ENOSYS where it does not; nothing is created either way.
-  static const bool available =
+  static const bool kAvailable =
       syscall(SYS_clone3, nullptr, std::size_t{0}) < 0 && errno != ENOSYS;
-  return available;
+  return kAvailable;
 #else
   return false;
 #endif

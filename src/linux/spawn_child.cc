@@ -115,11 +115,11 @@ PROCSANDBOX_CHILD_CODE bool CloseDescriptorsFrom3() {
     alignas(8) char buffer[4096];
     bool closed_any = false;
     for (;;) {
-      const long n = syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
+      const int64_t n = syscall(SYS_getdents64, dir, buffer, sizeof(buffer));
       if (n <= 0) break;
-      for (long offset = 0; offset < n;) {
+      for (int64_t offset = 0; offset < n;) {
         // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
-        unsigned short reclen = 0;
+        uint16_t reclen = 0;
         __builtin_memcpy(&reclen, buffer + offset + 16, sizeof(reclen));
         const char* name = buffer + offset + 19;
         int fd = 0;

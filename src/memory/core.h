@@ -166,7 +166,7 @@ LimitEnforcement VirtualEnforcement(LimitKind kind);
 
 class Core : public std::enable_shared_from_this<Core> {
  public:
-  explicit Core(MemoryManagerOptions options);
+  explicit Core(MemoryManagerOptions opts);
 
   absl::Mutex mu;
   absl::CondVar changed;  // signalled on every change of state
@@ -232,7 +232,7 @@ class Core : public std::enable_shared_from_this<Core> {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void StartBurnLocked(ProgramState& p, absl::Duration d)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void StopBurnLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void StopBurnLocked(ProgramState& p) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   // --- State ---------------------------------------------------------------
   const MemoryManagerOptions options;
@@ -259,8 +259,10 @@ class Core : public std::enable_shared_from_this<Core> {
   // True when some host thread waits on the fake and none of their waits is
   // over: the condition for time to auto-advance.
   bool AllHostsStillWaitLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // `handler` must outlive the call (not an entry of p.handlers: it runs
+  // unlocked).
   void RunHandlerLocked(ProgramState& p, int signo,
-                        std::function<void()> handler)
+                        const std::function<void()>& handler)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   bool HasDeliverableSignalLocked(const ProgramState& p) const
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);

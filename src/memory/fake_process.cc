@@ -137,9 +137,9 @@ std::string FakeProcess::Read(std::size_t max_bytes) {
 }
 
 std::string FakeProcess::ReadAll() {
+  constexpr std::size_t kChunk = std::size_t{64} * 1024;
   std::string all;
-  for (std::string chunk = Read(64 * 1024); !chunk.empty();
-       chunk = Read(64 * 1024)) {
+  for (std::string chunk = Read(kChunk); !chunk.empty(); chunk = Read(kChunk)) {
     all += chunk;
   }
   return all;

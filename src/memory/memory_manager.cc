@@ -89,9 +89,11 @@ MemoryManager::~MemoryManager() { core_->Shutdown(); }
 
 void MemoryManager::Register(std::string name_or_path, FakeProgram program) {
   absl::MutexLock lock(&core_->mu);
-  core_->programs[std::move(name_or_path)] = memory_internal::Registration{
-      std::make_shared<const FakeProgram>(std::move(program)),
-      absl::OkStatus()};
+  core_->programs.insert_or_assign(
+      std::move(name_or_path),
+      memory_internal::Registration{
+          std::make_shared<const FakeProgram>(std::move(program)),
+          absl::OkStatus()});
 }
 
 void MemoryManager::RegisterStartError(std::string name_or_path,
@@ -107,9 +109,11 @@ void MemoryManager::RegisterStartError(std::string name_or_path,
 
 void MemoryManager::RegisterNotExecutable(std::string name_or_path) {
   absl::MutexLock lock(&core_->mu);
-  core_->programs[std::move(name_or_path)] = memory_internal::Registration{
-      nullptr, absl::PermissionDeniedError("not executable"),
-      /*not_executable=*/true};
+  core_->programs.insert_or_assign(
+      std::move(name_or_path),
+      memory_internal::Registration{
+          nullptr, absl::PermissionDeniedError("not executable"),
+          /*not_executable=*/true});
 }
 
 void MemoryManager::SetFile(std::string path, std::string contents) {

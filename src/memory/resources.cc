@@ -49,7 +49,7 @@ void Core::StartBurnLocked(ProgramState& p, absl::Duration d) {
   }
 }
 
-void Core::StopBurnLocked(ProgramState& p) {
+void Core::StopBurnLocked(ProgramState& p) const {
   if (!p.burning) return;
   const absl::Duration ran = now - p.cpu_since;
   p.cpu_used += ran;

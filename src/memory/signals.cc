@@ -44,9 +44,11 @@ void Core::PollLocked(ProgramState& p) {
     const int signo = *next;
     p.pending.erase(next);
     if (p.ignored.count(signo) != 0) continue;
-    auto handler = p.handlers.find(signo);
-    if (handler != p.handlers.end()) {
-      RunHandlerLocked(p, signo, handler->second);
+    if (auto it = p.handlers.find(signo); it != p.handlers.end()) {
+      // A copy: the handler runs unlocked, and the program may replace or
+      // remove its handlers meanwhile.
+      const std::function<void()> handler = it->second;
+      RunHandlerLocked(p, signo, handler);
       continue;
     }
     if (IgnoredByDefault(signo)) continue;
@@ -68,7 +70,7 @@ void Core::PollLocked(ProgramState& p) {
 }
 
 void Core::RunHandlerLocked(ProgramState& p, int signo,
-                            std::function<void()> handler) {
+                            const std::function<void()>& handler) {
   // The handler's own time is not the interrupted UseCpu()'s burn, and the
   // signal stays blocked while its handler runs (as sigaction does).
   StopBurnLocked(p);

@@ -124,7 +124,8 @@ void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
     }
   }
   event.time = manager_.Now();
-  event.detail = run != nullptr ? run->redactor.Redact(detail) : detail;
+  event.detail =
+      run != nullptr ? run->redactor.Redact(detail) : std::move(detail);
   policy_.on_event(event);
 }
 

@@ -93,13 +93,10 @@ class Engine {
 };
 
 // What a SandboxProcess holds.
-class LaunchState {
- public:
-  LaunchState(std::shared_ptr<Engine> engine, std::unique_ptr<RunState> run)
-      : engine_(std::move(engine)), run_(std::move(run)) {}
-  std::shared_ptr<Engine> engine_;
-  std::unique_ptr<RunState> run_;
-  std::optional<SandboxResult> result_;
+struct LaunchState {
+  std::shared_ptr<Engine> engine;
+  std::unique_ptr<RunState> run;
+  std::optional<SandboxResult> result;
 };
 
 }  // namespace procsandbox::sandbox_internal

@@ -133,9 +133,10 @@ absl::StatusOr<std::unique_ptr<SandboxProcess>> Sandbox::Launch(
   absl::StatusOr<std::unique_ptr<sandbox_internal::RunState>> run =
       engine_->Launch(std::move(request));
   if (!run.ok()) return run.status();
-  return std::make_unique<SandboxProcess>(
-      std::make_unique<sandbox_internal::LaunchState>(engine_,
-                                                      *std::move(run)));
+  auto state = std::make_unique<sandbox_internal::LaunchState>();
+  state->engine = engine_;
+  state->run = *std::move(run);
+  return std::make_unique<SandboxProcess>(std::move(state));
 }
 
 absl::Status Sandbox::Cancel(absl::string_view id) {
@@ -168,18 +169,18 @@ SandboxProcess::SandboxProcess(std::unique_ptr<sandbox_internal::LaunchState> s)
 SandboxProcess::~SandboxProcess() { (void)Finish(absl::ZeroDuration()); }
 
 const std::string& SandboxProcess::id() const {
-  return state_->run_->request.id;
+  return state_->run->request.id;
 }
 
-Process& SandboxProcess::process() { return *state_->run_->process; }
+Process& SandboxProcess::process() { return *state_->run->process; }
 
 absl::StatusOr<SandboxResult> SandboxProcess::Finish(absl::Duration grace) {
-  if (state_->result_.has_value()) return *state_->result_;
-  Process& p = *state_->run_->process;
+  if (state_->result.has_value()) return *state_->result;
+  Process& p = *state_->run->process;
   (void)p.CloseStdin();
   if (!p.WaitFor(grace).ok()) (void)p.Terminate();
-  state_->result_ = state_->engine_->Finish(*state_->run_);
-  return *state_->result_;
+  state_->result = state_->engine->Finish(*state_->run);
+  return *state_->result;
 }
 
 // --- Names and texts ---------------------------------------------------------

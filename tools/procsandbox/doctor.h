@@ -7,7 +7,7 @@
 
 namespace procsandbox::cli {
 
-nlohmann::ordered_json DoctorJson(const Capabilities& capabilities);
+nlohmann::ordered_json DoctorJson(const Capabilities& caps);
 int Doctor(bool json);
 
 }  // namespace procsandbox::cli

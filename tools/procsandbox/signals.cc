@@ -70,7 +70,7 @@ int SignalRelay::stop_signal() const {
   return stop_signal_;
 }
 
-void SignalRelay::Attach(std::shared_ptr<Process> process) {
+void SignalRelay::Attach(const std::shared_ptr<Process>& process) {
   int pending = 0;
   {
     absl::MutexLock lock(&mu_);
@@ -88,7 +88,7 @@ void SignalRelay::Detach() {
 
 void SignalRelay::Loop() {
   const sigset_t set = relayed_;
-  const struct timespec tick = {0, 50 * 1000 * 1000};
+  const struct timespec tick = {0, 50L * 1000 * 1000};
   while (!done_) {
     const int sig = sigtimedwait(&set, nullptr, &tick);
     std::shared_ptr<Process> target;

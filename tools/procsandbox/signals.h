@@ -62,7 +62,7 @@ class SignalRelay {
   int stop_signal() const ABSL_LOCKS_EXCLUDED(mu_);
   // The program started: signals go to it from now on, and one taken
   // before (Start() raced with it) goes to it at once.
-  void Attach(std::shared_ptr<Process> process) ABSL_LOCKS_EXCLUDED(mu_);
+  void Attach(const std::shared_ptr<Process>& process) ABSL_LOCKS_EXCLUDED(mu_);
   // The program ended: signals are no longer passed on, see stop_signal().
   void Detach() ABSL_LOCKS_EXCLUDED(mu_);
   // An INT, TERM, HUP or QUIT was passed on to the program (or its tree
