@@ -50,7 +50,7 @@ std::string FeatureDetail(const CgroupDriver* driver, absl::string_view why) {
       parts.emplace_back(LimitKindName(kind));
     }
   }
-  if (driver->can_track()) parts.push_back("tree kill and freeze");
+  if (driver->can_track()) parts.emplace_back("tree kill and freeze");
   return fmt::format("{}: {}", fmt::join(driver->directories(), ", "),
                      parts.empty() ? std::string("no controller")
                                    : fmt::format("{}", fmt::join(parts, ", ")));

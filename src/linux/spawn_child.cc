@@ -44,7 +44,9 @@ namespace {
 #endif
 
 // syscall(2) returns -1 and sets errno on failure, like the wrappers.
-PROCSANDBOX_CHILD_CODE int Sys(long result) { return static_cast<int>(result); }
+PROCSANDBOX_CHILD_CODE int Sys(int64_t result) {
+  return static_cast<int>(result);
+}
 
 [[noreturn]] PROCSANDBOX_CHILD_CODE void SysExit(int status) {
   for (;;) syscall(SYS_exit_group, status);
@@ -69,7 +71,7 @@ PROCSANDBOX_CHILD_CODE int SysClose(int fd) {
 // first; an all-zero struct is SIG_DFL with no flags and an empty mask).
 struct KernelSigaction {
   void* handler;
-  unsigned long flags;
+  uint64_t flags;
   void* restorer;
   uint64_t mask;
 };
