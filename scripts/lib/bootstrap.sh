@@ -1,5 +1,5 @@
-# Shared by scripts/test and scripts/run (sourced, not run): install the
-# Debian packages the build needs, then configure a preset once.
+# Shared by scripts/test, scripts/run and scripts/check (sourced, not run):
+# install the Debian packages the build needs, then configure a preset once.
 #
 #   ensure_packages      # apt-get as root, or passwordless sudo; else says
 #                        # what to install and exits 1
