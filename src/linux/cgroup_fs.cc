@@ -297,7 +297,7 @@ absl::Status RemoveChildrenAt(int dir, const std::string& path, int depth) {
   }
   closedir(d);
   for (const std::string& name : children) {
-    const std::string child_path = path + "/" + name;
+    const std::string child_path = absl::StrCat(path, "/", name);
     UniqueFd child(openat(dir, name.c_str(),
                           O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (child.valid()) {
