@@ -257,6 +257,10 @@ TEST_F(FifoTest, AFifoWhoseWaitCannotBeEndedFailsAtOnce) {
           absl::SleepFor(kHangGuard);
           std::_Exit(3);  // hung
         }).detach();
+        // This child ran SetUp too (the threadsafe style re-executes the
+        // test) but never runs TearDown: nobody gets the directory, not the
+        // FIFO, so it can remove both when done.
+        if (chown(dir_.c_str(), 65534, 65534) != 0) std::_Exit(6);
         if (setresgid(65534, 65534, 65534) != 0 ||
             setresuid(65534, 65534, 65534) != 0) {
           std::_Exit(4);
@@ -270,6 +274,9 @@ TEST_F(FifoTest, AFifoWhoseWaitCannotBeEndedFailsAtOnce) {
         command.stdin_ = Stdio::File(fifo_);
         const absl::Status started = (*manager)->New(command)->Start();
         std::fputs(std::string(started.message()).c_str(), stderr);
+        if (unlink(fifo_.c_str()) != 0 || rmdir(dir_.c_str()) != 0) {
+          std::_Exit(7);
+        }
         std::_Exit(absl::IsFailedPrecondition(started) ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "may not open for writing");
