@@ -122,6 +122,8 @@ absl::StatusOr<std::unique_ptr<SoakMode>> NewCliSoak(
 
 // --- The host, as /proc shows it (soak_host.cc).
 // ------------------------------
+// The whole file at `path` (empty when it cannot be read).
+std::string ReadFile(const std::string& path);
 
 struct HostSample {
   int64_t fds = 0;

@@ -31,13 +31,6 @@
 namespace procsandbox::soak {
 namespace {
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  return contents.str();
-}
-
 // One command line and what it must end with.
 struct Invocation {
   std::vector<std::string> options;  // before "--"

@@ -25,7 +25,6 @@
 #include "soak.h"
 
 namespace procsandbox::soak {
-namespace {
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -33,6 +32,8 @@ std::string ReadFile(const std::string& path) {
   contents << in.rdbuf();
   return contents.str();
 }
+
+namespace {
 
 // The value of "Name:\t value kB" in /proc/self/status, or -1.
 int64_t StatusField(const std::string& status, absl::string_view name) {
