@@ -33,11 +33,13 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/limits.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 // What one process tree's group is asked to do.
 struct CgroupRequest {

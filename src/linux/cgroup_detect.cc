@@ -14,10 +14,14 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "fmt/format.h"
-#include "linux/errno_status.h"
-#include "linux/unique_fd.h"
+#include "posix/errno_status.h"
+#include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+
 namespace {
 
 absl::StatusOr<std::string> ReadWhole(const char* path) {

@@ -25,9 +25,12 @@
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "linux/cgroup.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
 
 namespace {
 

@@ -22,9 +22,11 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 // Opens a directory (O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW of its last part).
 absl::StatusOr<UniqueFd> OpenDirectory(const std::string& path);

@@ -45,11 +45,15 @@
 #include "fmt/format.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
-#include "linux/errno_status.h"
-#include "linux/unique_fd.h"
+#include "posix/errno_status.h"
+#include "posix/unique_fd.h"
 #include "procsandbox/limits.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+
 namespace {
 
 // How long Freeze() waits for "frozen 1", KillAll() for "populated 0".

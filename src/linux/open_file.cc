@@ -19,10 +19,14 @@
 #include "absl/time/clock.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "procsandbox/limits.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+
 namespace {
 
 // What the calling thread and its watchdog share: the watchdog may outlive

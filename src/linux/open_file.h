@@ -20,9 +20,11 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 // `flags` is O_RDONLY or O_WRONLY with creation flags (O_CLOEXEC is added).
 // Errors begin with `what` (`open stdin file "in.fifo"`): the errno's Status,

@@ -27,12 +27,15 @@
 #include "fmt/ranges.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "linux/os_process.h"
 #include "linux/spawn.h"
 
 namespace procsandbox {
 namespace linux_internal {
+
+using ::procsandbox::posix_internal::ErrnoName;
+
 namespace {
 
 // The limits a cgroup can carry.
@@ -434,7 +437,7 @@ absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
         fmt::format("create the Linux OS manager: pidfd_open failed ({}): it "
                     "needs Linux 5.4 "
                     "or later",
-                    linux_internal::ErrnoName(errno)));
+                    posix_internal::ErrnoName(errno)));
   }
   close(static_cast<int>(pidfd));
   auto core = std::make_shared<OsManagerCore>();

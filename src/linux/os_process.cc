@@ -23,13 +23,18 @@
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
 #include "fmt/format.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "linux/open_file.h"
 #include "linux/os_process_util.h"
-#include "linux/program_path.h"
+#include "posix/program_path.h"
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+using ::procsandbox::posix_internal::ResolveProgram;
+
 namespace {
 
 // A pipe whose both ends are close-on-exec; the child gets a dup of one.

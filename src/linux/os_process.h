@@ -24,12 +24,14 @@
 #include "linux/cgroup.h"
 #include "linux/reactor.h"
 #include "linux/spawn.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/os_manager.h"
 #include "procsandbox/process.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 class OsProcess;
 

@@ -23,13 +23,17 @@
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
 #include "fmt/format.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "linux/os_process.h"
 #include "linux/os_process_util.h"
-#include "linux/program_path.h"
+#include "posix/program_path.h"
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+
 namespace {
 
 // How long a host reader (ReadLine, Read) polls a pipe before it looks

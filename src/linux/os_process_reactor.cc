@@ -23,10 +23,10 @@
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
 #include "fmt/format.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "linux/os_process.h"
 #include "linux/os_process_util.h"
-#include "linux/program_path.h"
+#include "posix/program_path.h"
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {

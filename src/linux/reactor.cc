@@ -18,9 +18,12 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
 
 int64_t MonotonicNanos() {
   struct timespec ts;

@@ -21,9 +21,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 // CLOCK_MONOTONIC in nanoseconds.
 int64_t MonotonicNanos();

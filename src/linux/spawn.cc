@@ -18,10 +18,14 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 #include "linux/spawn_child.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+
 namespace {
 
 // The child's stack: one per spawning thread, reused (CLONE_VFORK suspends

@@ -26,9 +26,11 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "linux/unique_fd.h"
+#include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
 
 // In SpawnPlan::stdio: leave the host's descriptor in place.
 inline constexpr int kKeepFd = -1;

@@ -40,6 +40,9 @@
 #include "procsandbox/testing/matchers.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::UniqueFd;
+
 namespace {
 
 using ::procsandbox::testing::IsOk;

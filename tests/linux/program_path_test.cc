@@ -1,5 +1,5 @@
 // ResolveProgram: execvpe's search, done before the spawn.
-#include "linux/program_path.h"
+#include "posix/program_path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -16,6 +16,9 @@
 #include "procsandbox/testing/matchers.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::posix_internal::ResolveProgram;
+
 namespace {
 
 using ::procsandbox::testing::IsOkAndHolds;

@@ -1,12 +1,12 @@
 // errno -> absl::Status, once, at the syscall: the canonical code for the
 // errno, and a message `<what>: <description> (<ENAME>)`.
-#ifndef PROCSANDBOX_SRC_LINUX_ERRNO_STATUS_H_
-#define PROCSANDBOX_SRC_LINUX_ERRNO_STATUS_H_
+#ifndef PROCSANDBOX_SRC_POSIX_ERRNO_STATUS_H_
+#define PROCSANDBOX_SRC_POSIX_ERRNO_STATUS_H_
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::posix_internal {
 
 // "ENOENT" for ENOENT; "errno 4242" for an unknown number.
 const char* ErrnoName(int error_number);
@@ -15,6 +15,6 @@ const char* ErrnoName(int error_number);
 // NotFound("exec \"/x\": no such file or directory (ENOENT)").
 absl::Status ErrnoStatus(int error_number, absl::string_view what);
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal
 
-#endif  // PROCSANDBOX_SRC_LINUX_ERRNO_STATUS_H_
+#endif  // PROCSANDBOX_SRC_POSIX_ERRNO_STATUS_H_

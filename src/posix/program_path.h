@@ -1,6 +1,6 @@
 // Finding the program to exec, before the spawn (the child must not search).
-#ifndef PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_
-#define PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_
+#ifndef PROCSANDBOX_SRC_POSIX_PROGRAM_PATH_H_
+#define PROCSANDBOX_SRC_POSIX_PROGRAM_PATH_H_
 
 #include <string>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/string_view.h"
 #include "procsandbox/environment.h"
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::posix_internal {
 
 // execvpe's search, done in the parent: a program containing '/' is used as
 // given (a relative one is relative to the child's working directory, as
@@ -23,6 +23,6 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
                                            const Environment& env,
                                            absl::string_view working_dir);
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal
 
-#endif  // PROCSANDBOX_SRC_LINUX_PROGRAM_PATH_H_
+#endif  // PROCSANDBOX_SRC_POSIX_PROGRAM_PATH_H_

@@ -1,12 +1,12 @@
 // UniqueFd: owns one file descriptor and closes it.
-#ifndef PROCSANDBOX_SRC_LINUX_UNIQUE_FD_H_
-#define PROCSANDBOX_SRC_LINUX_UNIQUE_FD_H_
+#ifndef PROCSANDBOX_SRC_POSIX_UNIQUE_FD_H_
+#define PROCSANDBOX_SRC_POSIX_UNIQUE_FD_H_
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::posix_internal {
 
 class UniqueFd {
  public:
@@ -34,6 +34,6 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal
 
-#endif  // PROCSANDBOX_SRC_LINUX_UNIQUE_FD_H_
+#endif  // PROCSANDBOX_SRC_POSIX_UNIQUE_FD_H_

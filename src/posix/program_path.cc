@@ -1,4 +1,4 @@
-#include "linux/program_path.h"
+#include "posix/program_path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "common/exec_errors.h"
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::posix_internal {
 namespace {
 
 // The path as the child will see it after chdir(working_dir).
@@ -50,4 +50,4 @@ absl::StatusOr<std::string> ResolveProgram(absl::string_view program,
   return internal::ProgramNotFoundError(program, env);
 }
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal

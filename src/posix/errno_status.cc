@@ -1,4 +1,4 @@
-#include "linux/errno_status.h"
+#include "posix/errno_status.h"
 
 #include <string.h>
 
@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::posix_internal {
 
 const char* ErrnoName(int error_number) {
   // glibc >= 2.32.
@@ -33,4 +33,4 @@ absl::Status ErrnoStatus(int error_number, absl::string_view what) {
                    ")"));
 }
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal
