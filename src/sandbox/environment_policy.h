@@ -12,7 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "procsandbox/environment.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/policy.h"
 
 namespace procsandbox::sandbox_internal {
 

@@ -13,7 +13,8 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "procsandbox/process.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/policy.h"
+#include "procsandbox/sandbox/result.h"
 #include "procsandbox/stdio.h"
 
 namespace procsandbox::sandbox_internal {

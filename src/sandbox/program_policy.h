@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/policy.h"
 
 namespace procsandbox::sandbox_internal {
 

@@ -23,7 +23,7 @@
 #include "absl/strings/string_view.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/policy.h"
 
 namespace procsandbox {
 namespace {

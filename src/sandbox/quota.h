@@ -7,7 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/quota.h"
 
 namespace procsandbox::sandbox_internal {
 

@@ -21,7 +21,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/quota.h"
 
 namespace procsandbox::sandbox_internal {
 

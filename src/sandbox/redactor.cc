@@ -7,7 +7,8 @@
 #include "absl/status/status.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/string_view.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/quota.h"
+#include "procsandbox/sandbox/violation.h"
 #include "sandbox/quota.h"
 
 namespace procsandbox::sandbox_internal {

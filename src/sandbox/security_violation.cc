@@ -12,7 +12,7 @@
 #include "absl/strings/string_view.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/violation.h"
 
 namespace procsandbox {
 namespace {

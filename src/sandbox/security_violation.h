@@ -6,7 +6,7 @@
 #include <string>
 
 #include "absl/status/status.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/violation.h"
 
 namespace procsandbox::sandbox_internal {
 

@@ -31,7 +31,7 @@
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
-#include "procsandbox/sandbox.h"
+#include "procsandbox/sandbox/violation.h"
 #include "sandbox/security_violation.h"
 
 namespace procsandbox::sandbox_internal {
