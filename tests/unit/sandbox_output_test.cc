@@ -21,6 +21,7 @@ using ::procsandbox::testing::ExceededOutput;
 using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::IsOk;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::Pair;
 
 // Writes `n` lines "line 1".."line n" to stdout, then exits 0.
@@ -176,6 +177,60 @@ TEST(SandboxOutputTest, TruncationIsAnEvent) {
   // (limit_applied: the output cap, enforced by the fake.)
   EXPECT_THAT(kinds, ElementsAre("queued", "started", "limit_applied",
                                  "output_truncated", "exited"));
+}
+
+// A request's Limits::output_bytes below OutputPolicy::max_bytes is the cap
+// for that run, and cutting there is reported as truncation.
+TEST(SandboxOutputTest, ARequestsOwnByteCapIsReportedAsTruncation) {
+  Rig rig;
+  rig.Program("/usr/bin/chatty", [](FakeProcess& p) {
+    for (int i = 0; i < 100; ++i) p.WriteStdout("0123456789\n");
+    return 0;
+  });
+  Sandbox sandbox(rig.fake, rig.Policy());
+  RunRequest request = Request("chatty");
+  request.limits.output_bytes = 22;  // two lines' worth
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_LE(r->stdout_.size(), 22u) << r->stdout_;
+  EXPECT_TRUE(r->stdout_truncated)
+      << "1100 bytes written, " << r->stdout_.size() << " kept";
+  EXPECT_NE(r->truncated_by, OutputCap::kNone);
+}
+
+// A last line without '\n' that fills the byte cap exactly is all kept: the
+// newline the sandbox adds is not charged against the cap.
+TEST(SandboxOutputTest, APartialLastLineFillingTheByteCapIsNotTruncated) {
+  Rig rig;
+  rig.Program("/usr/bin/printf", [](FakeProcess& p) {
+    p.WriteStdout("abcd");  // 4 bytes, no newline
+    return 0;
+  });
+  SandboxPolicy policy = rig.Policy();
+  policy.output.max_bytes = 4;
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("printf"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(r->stdout_, HasSubstr("abcd"));
+  EXPECT_FALSE(r->stdout_truncated) << "all 4 bytes were kept";
+  EXPECT_EQ(r->truncated_by, OutputCap::kNone);
+}
+
+// One byte more than the cap is truncation.
+TEST(SandboxOutputTest, APartialLastLineOverTheByteCapIsTruncated) {
+  Rig rig;
+  rig.Program("/usr/bin/printf", [](FakeProcess& p) {
+    p.WriteStdout("abcde");
+    return 0;
+  });
+  SandboxPolicy policy = rig.Policy();
+  policy.output.max_bytes = 4;
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("printf"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "abcd");
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_EQ(r->truncated_by, OutputCap::kBytes);
 }
 
 }  // namespace

@@ -19,6 +19,7 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::sandbox_test::EventLog;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::ExitedWith;
@@ -544,6 +545,133 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
   }
   // The secret did reach the program.
   EXPECT_EQ(rig.fake.History()[0].command.env.Get("TOKEN"), kSecret);
+}
+
+// `env sh -c ...` is refused as the shell itself is: env is an exec wrapper.
+TEST(SandboxPolicyTest, AShellReachedThroughEnvIsRefused) {
+  Rig rig;
+  rig.Program("/usr/bin/env", [](FakeProcess&) { return 0; });
+  rig.Program("/bin/sh", [](FakeProcess&) { return 0; });
+  Sandbox sandbox(rig.fake, rig.Policy());
+  ASSERT_THAT(sandbox.Run(Request("sh", {"-c", "id"})),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+  absl::StatusOr<SandboxResult> r =
+      sandbox.Run(Request("env", {"sh", "-c", "id"}));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(ViolationKind(r.status()), Kind::kShellRefused);
+}
+
+// Exec wrappers: refused with arguments unless allowed by name; env with no
+// argument at all only prints the environment and is accepted.
+TEST(SandboxPolicyTest, ExecWrappersAreRefusedUnlessAllowedByName) {
+  Rig rig;
+  rig.Program("/usr/bin/env", [](FakeProcess&) { return 0; });
+  rig.Program("/usr/bin/nice", [](FakeProcess&) { return 0; });
+  rig.Program("/usr/bin/timeout", [](FakeProcess&) { return 0; });
+  {
+    Sandbox sandbox(rig.fake, rig.Policy());
+    EXPECT_THAT(sandbox.Run(Request("env")), IsOk());
+    absl::StatusOr<SandboxResult> r =
+        sandbox.Run(Request("timeout", {"5", "make"}));
+    ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                            HasSubstr("exec wrapper")));
+    EXPECT_EQ(ViolationKind(r.status()), Kind::kShellRefused);
+    EXPECT_THAT(sandbox.Run(Request("nice", {"-n", "5", "make"})),
+                StatusIs(absl::StatusCode::kPermissionDenied));
+  }
+  SandboxPolicy policy = rig.Policy();
+  policy.programs.allowed_exec_wrappers = {"nice"};
+  Sandbox sandbox(rig.fake, policy);
+  EXPECT_THAT(sandbox.Run(Request("nice", {"-n", "5", "make"})), IsOk());
+  EXPECT_THAT(sandbox.Run(Request("timeout", {"5", "make"})),
+              StatusIs(absl::StatusCode::kPermissionDenied));
+}
+
+// Where a program lives: a directory others may write without the sticky
+// bit is refused; a sticky one (as /tmp) is not.
+TEST(SandboxPolicyTest, AProgramBelowADirectoryOthersMayWriteIsRefused) {
+  Rig rig;
+  rig.Program("/srv/shared/bin/tool", [](FakeProcess&) { return 0; });
+  rig.Program("/tmp/tool", [](FakeProcess&) { return 0; });
+  rig.resolver->AddDirectory("/srv/shared", 0777);
+  rig.resolver->AddDirectory("/tmp", 01777);
+  Sandbox sandbox(rig.fake, rig.Policy());
+  absl::StatusOr<SandboxResult> r =
+      sandbox.Run(Request("/srv/shared/bin/tool"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied,
+                          HasSubstr("/srv/shared")));
+  EXPECT_EQ(ViolationKind(r.status()), Kind::kUnsafeProgramFile);
+  EXPECT_THAT(sandbox.Run(Request("/tmp/tool")), IsOk());
+}
+
+// A ceiling's kLimitApplied comes after kQueued (it applies to a run that
+// got its slot), not before the run is even queued.
+TEST(SandboxPolicyTest, ACeilingIsReportedAfterQueued) {
+  Rig rig;
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  EventLog log;
+  SandboxPolicy policy = rig.Policy();
+  policy.max_limits.wall_time = absl::Seconds(5);
+  policy.on_event = log.Sink();
+  Sandbox sandbox(rig.fake, policy);
+  ASSERT_THAT(sandbox.Run(Request("true")), IsOk());
+  const std::vector<SandboxEvent> events = log.events();
+  ASSERT_GE(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, SandboxEvent::Kind::kQueued);
+  EXPECT_EQ(events[1].kind, SandboxEvent::Kind::kLimitApplied);
+  EXPECT_THAT(events[1].detail, HasSubstr("capped at"));
+}
+
+// The workdir root: trailing slashes are accepted (ignored), "." and ".."
+// components and relative paths are not.
+TEST(SandboxPolicyTest, AWorkdirRootMustBeAbsoluteWithoutDotComponents) {
+  Rig rig;
+  SandboxPolicy policy = rig.Policy();
+  policy.workdir.root = "/var/lib/app/runs/";
+  EXPECT_THAT(ValidateSandboxPolicy(policy), IsOk());
+  for (const char* bad : {"/var/lib/../app", "/var/./runs", "runs"}) {
+    policy.workdir.root = bad;
+    EXPECT_THAT(
+        ValidateSandboxPolicy(policy),
+        StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("workdir.root")))
+        << bad;
+  }
+}
+
+// A secret holding a quote is shell-quoted in the kStarted event's command;
+// redaction happens before quoting, so no quoted form of it shows.
+TEST(SandboxPolicyTest, ASecretWithAQuoteIsRedactedInTheStartedEvent) {
+  Rig rig;
+  rig.Program("/usr/bin/client", [](FakeProcess&) { return 0; });
+  EventLog log;
+  SandboxPolicy policy = rig.Policy();
+  policy.on_event = log.Sink();
+  Sandbox sandbox(rig.fake, policy);
+  const std::string secret = "hunter2'Xq9-very-secret-tail";
+  RunRequest request = Request("client", {absl::StrCat("--token=", secret)});
+  ASSERT_THAT(request.env.SetSecret("API_TOKEN", secret), IsOk());
+  ASSERT_THAT(sandbox.Run(request), IsOk());
+  const std::string text = log.AllText();
+  EXPECT_THAT(text, Not(HasSubstr("Xq9-very-secret-tail"))) << text;
+}
+
+// Two secrets overlapping in a text ("abcd" and "cdef" in "abcdef") are both
+// covered, nothing of either left behind.
+TEST(SandboxPolicyTest, OverlappingSecretsAreRedactedWhole) {
+  Rig rig;
+  rig.Program("/usr/bin/client", [](FakeProcess&) { return 0; });
+  EventLog log;
+  SandboxPolicy policy = rig.Policy();
+  policy.on_event = log.Sink();
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("client", {"--pair=abcdef"});
+  ASSERT_THAT(request.env.SetSecret("TOKEN_A", "abcd"), IsOk());
+  ASSERT_THAT(request.env.SetSecret("TOKEN_B", "cdef"), IsOk());
+  ASSERT_THAT(sandbox.Run(request), IsOk());
+  const std::string text = log.AllText();
+  EXPECT_THAT(text, HasSubstr("--pair=<redacted>")) << text;
+  EXPECT_THAT(text, Not(HasSubstr("<redacted>ef"))) << text;
+  EXPECT_THAT(text, Not(HasSubstr("ab<redacted>"))) << text;
 }
 
 }  // namespace

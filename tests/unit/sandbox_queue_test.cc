@@ -295,5 +295,59 @@ TEST(SandboxQueueTest, DestroyingTheSandboxCancelsQueuedAndRunning) {
   EXPECT_THAT(*b, StatusIs(absl::StatusCode::kCancelled));
 }
 
+// The id assigned to a request without one ("run-<n>") is one no live run
+// has, a caller's chosen "run-1" included.
+TEST(SandboxQueueTest, AnAnonymousRunNeverTakesACallerChosenId) {
+  Rig rig;
+  rig.Program("/usr/bin/server", [](FakeProcess& p) {
+    while (p.ReadLine().has_value()) {
+    }
+    return 0;
+  });
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  Sandbox sandbox(rig.fake, rig.Policy());
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> server =
+      sandbox.Launch(Named("run-1", "server"));
+  ASSERT_THAT(server, IsOk());
+  EXPECT_THAT(sandbox.Run(Request("true")), IsOk());
+  ASSERT_THAT((*server)->Finish(), IsOk());
+}
+
+// max_queued 0 means "run now or be refused": a run that finds a free slot
+// and nobody waiting starts.
+TEST(SandboxQueueTest, MaxQueuedZeroStartsARunWhileASlotIsFree) {
+  Rig rig;
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.queue.max_concurrent = 4;
+  policy.queue.max_queued = 0;
+  ASSERT_THAT(ValidateSandboxPolicy(policy), IsOk());
+  Sandbox sandbox(rig.fake, policy);
+  EXPECT_THAT(sandbox.Run(Request("true")), IsOk());
+  EXPECT_EQ(sandbox.Stats().rejected, 0u);
+}
+
+// ... and a run that would have to wait is refused at once.
+TEST(SandboxQueueTest, MaxQueuedZeroRefusesARunThatWouldWait) {
+  Rig rig;
+  rig.Program("/usr/bin/server", [](FakeProcess& p) {
+    while (p.ReadLine().has_value()) {
+    }
+    return 0;
+  });
+  rig.Program("/usr/bin/true", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.queue.max_concurrent = 1;
+  policy.queue.max_queued = 0;
+  Sandbox sandbox(rig.fake, policy);
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> server =
+      sandbox.Launch(Request("server"));
+  ASSERT_THAT(server, IsOk());
+  EXPECT_THAT(sandbox.Run(Request("true")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  EXPECT_EQ(sandbox.Stats().rejected, 1u);
+  ASSERT_THAT((*server)->Finish(), IsOk());
+}
+
 }  // namespace
 }  // namespace procsandbox

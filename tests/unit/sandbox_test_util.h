@@ -9,7 +9,10 @@
 #include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
@@ -50,6 +53,33 @@ inline void AwaitState(const std::function<bool()>& done) {
     std::this_thread::yield();
   }
 }
+
+// Events collected from any thread (a run's, the background cleaner's).
+class EventLog {
+ public:
+  std::function<void(const SandboxEvent&)> Sink() {
+    return [this](const SandboxEvent& e) {
+      absl::MutexLock lock(&mu_);
+      events_.push_back(e);
+    };
+  }
+  std::vector<SandboxEvent> events() const {
+    absl::MutexLock lock(&mu_);
+    return events_;
+  }
+  // Every event's text, one a line.
+  std::string AllText() const {
+    absl::MutexLock lock(&mu_);
+    std::string text;
+    for (const SandboxEvent& e : events_)
+      absl::StrAppend(&text, ToString(e), "\n");
+    return text;
+  }
+
+ private:
+  mutable absl::Mutex mu_;
+  std::vector<SandboxEvent> events_;
+};
 
 inline RunRequest Request(std::string program,
                           std::vector<std::string> args = {}) {

@@ -29,6 +29,7 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::sandbox_test::EventLog;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::ExitedWith;
@@ -285,25 +286,6 @@ TEST_F(SandboxWorkdirTest, LaunchRefusesWhatRunRefuses) {
 }
 
 // --- Removal in the background (WorkdirPolicy::remove_in_background)
-
-// Events from any thread, for the background cleaner's.
-class EventLog {
- public:
-  std::function<void(const SandboxEvent&)> Sink() {
-    return [this](const SandboxEvent& e) {
-      absl::MutexLock lock(&mu_);
-      events_.push_back(e);
-    };
-  }
-  std::vector<SandboxEvent> events() const {
-    absl::MutexLock lock(&mu_);
-    return events_;
-  }
-
- private:
-  mutable absl::Mutex mu_;
-  std::vector<SandboxEvent> events_;
-};
 
 bool GoneWithin(const std::string& path, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -705,6 +687,35 @@ TEST_F(SandboxWorkdirTest, ARootTurnedUnsafeIsRefusedDespiteSpares) {
   EXPECT_THAT((*first)->Remove(absl::Seconds(10)), IsOk());
   EXPECT_THAT((*again)->Remove(absl::Seconds(10)), IsOk());
   EXPECT_TRUE(fs::is_empty(root_));
+}
+
+// set_home/set_tmpdir replace values inherited from the host.
+TEST_F(SandboxWorkdirTest, SetHomeAndTmpdirReplaceTheHostsValues) {
+  SandboxPolicy policy = Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kInheritExceptDenied;
+  policy.environment.host =
+      Environment{{"HOME", "/home/host"}, {"TMPDIR", "/tmp"}};
+  policy.workdir.set_home = true;
+  policy.workdir.set_tmpdir = true;
+  Sandbox sandbox(rig_.fake, policy);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Request("where"));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(seen_home_, r->workdir) << "HOME was not the run's directory";
+  EXPECT_EQ(seen_tmpdir_, absl::StrCat(r->workdir, "/tmp"))
+      << "TMPDIR was not the run's tmp/";
+}
+
+// HOME set by the request itself still wins over set_home.
+TEST_F(SandboxWorkdirTest, HomeSetByTheRequestWinsOverSetHome) {
+  SandboxPolicy policy = Policy();
+  policy.environment.mode = EnvironmentPolicy::Mode::kInheritExceptDenied;
+  policy.environment.host = Environment{{"HOME", "/home/host"}};
+  policy.workdir.set_home = true;
+  Sandbox sandbox(rig_.fake, policy);
+  RunRequest request = Request("where");
+  ASSERT_THAT(request.env.Set("HOME", "/custom"), IsOk());
+  ASSERT_THAT(sandbox.Run(request), IsOk());
+  EXPECT_EQ(seen_home_, "/custom");
 }
 
 }  // namespace
