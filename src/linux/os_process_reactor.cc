@@ -357,7 +357,7 @@ void OsProcess::TerminateLocked(ExitReason cause) {
       }
     });
   };
-  if (core_->reactor->OnReactorThread()) {
+  if (core_->reactor->OnLoopThread()) {
     arm();
   } else {
     core_->reactor->Post(arm);

@@ -25,12 +25,6 @@ namespace procsandbox::linux_internal {
 using ::procsandbox::posix_internal::UniqueFd;
 using ::procsandbox::posix_internal::ErrnoStatus;
 
-int64_t MonotonicNanos() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
-
 absl::StatusOr<std::unique_ptr<Reactor>> Reactor::Create() {
   UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll.valid()) return ErrnoStatus(errno, "create the reactor's epoll");
@@ -96,7 +90,7 @@ void Reactor::Post(std::function<void()> fn) {
   (void)!write(wake_.get(), &one, sizeof(one));
 }
 
-bool Reactor::OnReactorThread() const {
+bool Reactor::OnLoopThread() const {
   return std::this_thread::get_id() == thread_.get_id();
 }
 
