@@ -5,6 +5,7 @@
 #include <atomic>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/run.h"
+#include "real_time.h"
 
 namespace procsandbox {
 namespace {
@@ -457,6 +459,102 @@ TEST(MemoryManagerTest, CapabilitiesDescribeTheFake) {
   EXPECT_EQ(caps.backend, "memory");
   EXPECT_EQ(caps.limits.size(), std::size(kAllLimitKinds));
   EXPECT_TRUE(caps.Has("virtual-clock"));
+}
+
+// A host call returns once every program it woke is blocked again: a started
+// program's first step (a file written before any blocking call) is seen by
+// GetFile() right after Start().
+TEST(MemoryManagerTest, AStartedProgramsFirstStepIsVisibleToGetFile) {
+  MemoryManager fake;
+  fake.Register("writer", [](FakeProcess& p) {
+    (void)p.WriteFile("/tmp/ready", "1");
+    p.Sleep(absl::Hours(1));
+    return 0;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("writer"));
+  ASSERT_TRUE(proc->Start().ok());
+  EXPECT_EQ(fake.GetFile("/tmp/ready"), std::optional<std::string>("1"));
+  // Any look at the process materializes it; then the file is there.
+  (void)proc->Running();
+  EXPECT_EQ(fake.GetFile("/tmp/ready"), std::optional<std::string>("1"));
+}
+
+// A never-started Process that outlives its manager refuses its setters and
+// Start() with FailedPrecondition, as process.h promises.
+TEST(MemoryManagerTest, SettersFailOnceTheManagerIsGone) {
+  std::shared_ptr<Process> proc;
+  {
+    MemoryManager fake;
+    proc = fake.New(Command("x"));
+  }
+  EXPECT_EQ(proc->SetStdin(Stdio::Null()).code(),
+            absl::StatusCode::kFailedPrecondition);
+  Limits limits;
+  limits.wall_time = absl::Seconds(1);
+  EXPECT_EQ(proc->SetLimits(limits).code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(proc->Start().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// An empty PATH entry is the current directory, which for the child is
+// Command::working_dir (the OS manager searches after the chdir).
+TEST(MemoryManagerTest, AnEmptyPathEntryIsTheWorkingDirectory) {
+  MemoryManager fake;
+  fake.Register("/srv/app/tool", [](FakeProcess&) { return 0; });
+  Command cmd("tool");
+  ASSERT_TRUE(cmd.env.Set("PATH", ":/usr/bin").ok());
+  cmd.working_dir = "/srv/app";
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->ok());
+}
+
+// A scripted program may run a command on another MemoryManager (a tool that
+// shells out through an injected Manager&): each manager schedules only its
+// own programs. In a child with a watchdog, so a hang fails the test.
+TEST(MemoryManagerTest, AProgramMayRunACommandOnAnotherManager) {
+  ExpectCompletesWithin(5, []() -> std::string {
+    MemoryManager a;
+    MemoryManager b;
+    b.Register("cc", [](FakeProcess& p) {
+      p.Sleep(absl::Seconds(1));
+      p.WriteStdout("compiled\n");
+      return 0;
+    });
+    a.Register("make", [&b](FakeProcess& p) {
+      absl::StatusOr<RunResult> r = procsandbox::Run(b, Command("cc"));
+      if (!r.ok()) return 100;
+      p.WriteStdout(r->stdout_);
+      return r->outcome.exit_code;
+    });
+    absl::StatusOr<RunResult> r = procsandbox::Run(a, Command("make"));
+    if (!r.ok()) return r.status().ToString();
+    return r->ok() && r->stdout_ == "compiled\n" ? "" : ToString(*r);
+  });
+}
+
+// 2,000 concurrent sleeping programs all finish. (How fast is measured in
+// bench/fake_bench.cpp "[many]", not asserted here; the watchdog only turns a
+// hang into a failure.)
+TEST(MemoryManagerTest, TwoThousandSleepingProgramsAllFinish) {
+  ExpectCompletesWithin(120, []() -> std::string {
+    MemoryManager fake;
+    fake.Register("sleep", [](FakeProcess& p) {
+      p.Sleep(absl::Milliseconds(std::stoi(p.args()[0])));
+      return 0;
+    });
+    std::vector<std::shared_ptr<Process>> procs;
+    for (int i = 0; i < 2000; ++i) {
+      procs.push_back(fake.New(Command("sleep", {std::to_string(i + 1)})));
+      if (absl::Status s = procs.back()->Start(); !s.ok()) return s.ToString();
+    }
+    for (const auto& proc : procs) {
+      if (absl::StatusOr<Outcome> o = proc->Wait(); !o.ok()) {
+        return o.status().ToString();
+      }
+    }
+    return "";
+  });
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // MemoryManager: stdin, stdout and stderr in every Stdio mode.
+#include <csignal>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/run.h"
+#include "real_time.h"
 
 namespace procsandbox {
 namespace {
@@ -357,6 +360,70 @@ TEST(MemoryStreamsTest, ALineCallbackMayTalkBackToItsProcess) {
   ASSERT_TRUE(p->Start().ok());
   ASSERT_TRUE(p->Wait().ok());
   EXPECT_EQ(p->Captured().stderr_, "fake");
+}
+
+// ReadLine() returns a line longer than the pipe's capacity (64 KiB), as the
+// OS manager does: lines of 100 KiB are common (minified JSON, base64).
+TEST(MemoryStreamsTest, ReadLineReturnsALineLongerThanThePipeCapacity) {
+  MemoryManager fake;  // pipe_capacity 64 KiB
+  fake.Register("jsonrpc", [](FakeProcess& p) {
+    p.WriteStdout(std::string(100 * 1024, 'x') + "\n");
+    return 0;
+  });
+  Command cmd("jsonrpc");
+  cmd.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> proc = fake.New(cmd);
+  ASSERT_TRUE(proc->Start().ok());
+  absl::StatusOr<std::string> line =
+      proc->ReadLine(Stream::kStdout, absl::Seconds(10));
+  ASSERT_TRUE(line.ok()) << line.status();
+  EXPECT_EQ(line->size(), 100u * 1024);
+}
+
+// A Stdio::Lines callback that throws for the last, unterminated line ends the
+// program as for any other line, without crashing the host (in a child).
+TEST(MemoryStreamsTest, AThrowingLinesCallbackOnTheLastLineDoesNotCrash) {
+  ExpectCompletesWithin(5, []() -> std::string {
+    MemoryManager fake;
+    fake.Register("tail", [](FakeProcess& p) {
+      p.WriteStdout("first\nlast-without-newline");
+      return 0;
+    });
+    Command cmd("tail");
+    cmd.stdout_ = Stdio::Lines([](absl::string_view line) {
+      if (line == "last-without-newline") throw std::runtime_error("bad line");
+    });
+    absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+    return r.ok() ? "" : r.status().ToString();
+  });
+}
+
+// A Stdio::Lines callback for the last line of a killed program may wait for
+// another process (in a child: a crash fails this test only).
+TEST(MemoryStreamsTest, ALinesCallbackOfAKilledProgramMayWaitForAnother) {
+  ExpectCompletesWithin(5, []() -> std::string {
+    MemoryManager fake;
+    fake.Register("other", [](FakeProcess& p) {
+      p.Sleep(absl::Seconds(5));
+      return 0;
+    });
+    fake.Register("server", [](FakeProcess& p) {
+      p.WriteStdout("partial");
+      p.Sleep(absl::Hours(1));
+      return 0;
+    });
+    std::shared_ptr<Process> other = fake.New(Command("other"));
+    if (absl::Status s = other->Start(); !s.ok()) return s.ToString();
+    Command cmd("server");
+    cmd.stdout_ =
+        Stdio::Lines([&other](absl::string_view) { (void)other->Wait(); });
+    std::shared_ptr<Process> server = fake.New(cmd);
+    if (absl::Status s = server->Start(); !s.ok()) return s.ToString();
+    if (absl::Status s = server->Kill(); !s.ok()) return s.ToString();
+    absl::StatusOr<Outcome> outcome = server->Wait();
+    if (!outcome.ok()) return outcome.status().ToString();
+    return outcome->signal == SIGKILL ? "" : ToString(*outcome);
+  });
 }
 
 }  // namespace

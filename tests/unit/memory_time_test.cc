@@ -1,9 +1,13 @@
 // MemoryManager: the virtual clock, deadlines, limits, signals, suspension.
+#include <algorithm>
 #include <csignal>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/status/status.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -471,6 +475,173 @@ TEST(MemoryTimeTest, UsageIsLiveWhileRunning) {
   ASSERT_TRUE(p->Kill().ok());
   ASSERT_TRUE(p->Wait().ok());
   EXPECT_EQ(p->Usage().processes, 0);
+}
+
+// A handler that sleeps inside an interrupted Sleep() leaves that Sleep its own
+// wake-up: the call resumes when the handler returns and ends at 10 s.
+TEST(MemoryTimeTest, SleepInASignalHandlerKeepsTheInterruptedSleep) {
+  MemoryManager fake;
+  fake.Register("napper", [](FakeProcess& p) {
+    (void)p.OnSignal(SIGUSR1, [&p] { p.Sleep(absl::Seconds(1)); });
+    p.Sleep(absl::Seconds(10));
+    return 7;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("napper"));
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->exit_code, 7);
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(10));
+}
+
+// UseCpu() in a handler that interrupts UseCpu() adds to it: 10 s + 1 s of
+// CPU, ending at 11 s, the CPU burnt before the signal kept.
+TEST(MemoryTimeTest, UseCpuInASignalHandlerDoesNotCutTheInterruptedBurn) {
+  MemoryManager fake;
+  fake.Register("burner", [](FakeProcess& p) {
+    (void)p.OnSignal(SIGUSR1, [&p] { p.UseCpu(absl::Seconds(1)); });
+    p.UseCpu(absl::Seconds(10));
+    return 0;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("burner"));
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->user_time, absl::Seconds(11));
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(11));
+}
+
+// A busy loop does not run while its handler sleeps: 10 s of CPU with a 5 s
+// sleep in a handler at 2 s end at 15 s.
+TEST(MemoryTimeTest, SleepingHandlerDuringUseCpuBurnsNoCpu) {
+  MemoryManager fake;
+  fake.Register("burner", [](FakeProcess& p) {
+    (void)p.OnSignal(SIGUSR1, [&p] { p.Sleep(absl::Seconds(5)); });
+    p.UseCpu(absl::Seconds(10));
+    return 0;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("burner"));
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
+            absl::StatusCode::kDeadlineExceeded);
+  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->user_time, absl::Seconds(10));
+  EXPECT_EQ(outcome->wall_time, absl::Seconds(15));
+}
+
+// SIGCONT can be caught: its handler runs when the process is continued, by
+// Resume() or Signal(SIGCONT).
+TEST(MemoryTimeTest, ASigcontHandlerRunsOnResume) {
+  MemoryManager fake;
+  fake.Register("cont", [](FakeProcess& p) {
+    int continued = 0;
+    EXPECT_TRUE(p.OnSignal(SIGCONT, [&continued] { ++continued; }).ok());
+    p.Sleep(absl::Seconds(10));
+    return continued;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("cont"));
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_TRUE(proc->Suspend().ok());
+  ASSERT_TRUE(proc->Resume().ok());
+  ASSERT_TRUE(proc->Signal(SIGCONT).ok());
+  absl::StatusOr<Outcome> outcome = proc->Wait();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->exit_code, 2);
+}
+
+// SIGTSTP's default action stops the program (as the OS does); it does not
+// end it.
+TEST(MemoryTimeTest, SigtstpStopsTheProgramInsteadOfKillingIt) {
+  MemoryManager fake;
+  fake.Register("job", [](FakeProcess& p) {
+    p.Sleep(absl::Seconds(10));
+    return 0;
+  });
+  std::shared_ptr<Process> proc = fake.New(Command("job"));
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_TRUE(proc->Signal(SIGTSTP).ok());
+  EXPECT_TRUE(proc->Running());
+  EXPECT_EQ(proc->state(), ProcessState::kSuspended);
+  ASSERT_TRUE(proc->Resume().ok() || !proc->Running());
+  absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->reason, ExitReason::kExited);
+}
+
+// A signal is blocked while its own handler runs (no SA_NODEFER): a second
+// SIGUSR1 waits until the first handler returns, never nests inside it.
+TEST(MemoryTimeTest, ASignalIsBlockedWhileItsOwnHandlerRuns) {
+  MemoryManager fake;
+  fake.Register("reentrant", [](FakeProcess& p) {
+    int depth = 0;
+    int max_depth = 0;
+    (void)p.OnSignal(SIGUSR1, [&] {
+      max_depth = std::max(max_depth, ++depth);
+      (void)p.ReadLine();
+      --depth;
+    });
+    p.Sleep(absl::Seconds(10));
+    return max_depth;
+  });
+  Command cmd("reentrant");
+  cmd.stdin_ = Stdio::Pipe();
+  std::shared_ptr<Process> proc = fake.New(cmd);
+  ASSERT_TRUE(proc->Start().ok());
+  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());  // handler 1 waits on stdin
+  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());  // must stay pending
+  ASSERT_TRUE(proc->Write("a\nb\n").ok());
+  absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->exit_code, 1);
+}
+
+// A program killed inside WaitFor() leaves no deadline behind for the clock
+// to auto-advance to: a later program waiting only for its stdin takes no
+// virtual time.
+TEST(MemoryTimeTest, AKilledProgramInWaitForLeavesNoClockEventBehind) {
+  MemoryManager fake;
+  std::shared_ptr<Process> target;
+  fake.Register("target", [](FakeProcess& p) {
+    p.Sleep(absl::Hours(10));
+    return 0;
+  });
+  fake.Register("watcher", [&target](FakeProcess&) {
+    (void)target->WaitFor(absl::Hours(1));
+    return 0;
+  });
+  fake.Register("reader", [](FakeProcess& p) {
+    (void)p.ReadLine();
+    return 0;
+  });
+  target = fake.New(Command("target"));
+  ASSERT_TRUE(target->Start().ok());
+  std::shared_ptr<Process> watcher = fake.New(Command("watcher"));
+  ASSERT_TRUE(watcher->Start().ok());
+  ASSERT_TRUE(watcher->Kill().ok());  // killed inside WaitFor
+  ASSERT_TRUE(target->Kill().ok());
+  ASSERT_TRUE(watcher->Wait().ok());
+  ASSERT_TRUE(target->Wait().ok());
+
+  Command cmd("reader");
+  cmd.stdin_ = Stdio::Pipe();
+  std::shared_ptr<Process> reader = fake.New(cmd);
+  ASSERT_TRUE(reader->Start().ok());
+  std::thread closer([&reader] {
+    absl::SleepFor(absl::Milliseconds(200));  // real time: let Wait() block
+    (void)reader->CloseStdin();
+  });
+  absl::StatusOr<Outcome> outcome = reader->Wait();
+  closer.join();
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_EQ(outcome->wall_time, absl::ZeroDuration());
 }
 
 }  // namespace
