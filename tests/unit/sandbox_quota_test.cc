@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -388,6 +389,71 @@ TEST(SandboxQuotaTest, FreedSlotGoesToTheEarliestRunWhoseKeyIsUnderItsCap) {
   EXPECT_THAT(sandbox.Position("c2"), IsOkAndHolds(2u));
 }
 
+// A key at its cap keeps its own waiting runs in arrival order while other
+// keys' runs pass them, and is no longer tracked once its runs are gone.
+TEST(SandboxQuotaTest, AKeyAtItsCapStartsItsWaitingRunsInArrivalOrder) {
+  QuotaRig q;
+  SandboxPolicy policy = q.Policy(Quota{}, /*max_concurrent=*/2);
+  policy.quota.overrides["a"] = AtOnce(1);
+  Sandbox sandbox(q.rig.fake, policy);
+  Async a1(sandbox, Keyed("a1", "a"));
+  AwaitStarted(q, sandbox, "a1");
+  Async a2(sandbox, Keyed("a2", "a"));
+  AwaitPosition(sandbox, "a2", 1);
+  Async a3(sandbox, Keyed("a3", "a"));
+  AwaitPosition(sandbox, "a3", 2);
+  // A slot is free and "b" is under its cap: it passes a2 and a3.
+  Async b1(sandbox, Keyed("b1", "b"));
+  AwaitStarted(q, sandbox, "b1");
+  Async b2(sandbox, Keyed("b2", "b"));
+  AwaitPosition(sandbox, "b2", 3);
+  EXPECT_EQ(KeyStatsOf(sandbox, "a").running, 1u);
+  EXPECT_EQ(KeyStatsOf(sandbox, "a").queued, 2u);
+  // b1 ends: b2 (queued after a2 and a3) takes the slot, "a" being at its cap.
+  ASSERT_THAT(sandbox.Cancel("b1"), IsOk());
+  AwaitStarted(q, sandbox, "b2");
+  // a1 ends: a2, never a3, is next.
+  ASSERT_THAT(sandbox.Cancel("a1"), IsOk());
+  AwaitStarted(q, sandbox, "a2");
+  EXPECT_THAT(sandbox.Position("a3"), IsOkAndHolds(1u));
+  EXPECT_FALSE(Started(q.rig.fake, "a3"));
+  for (const char* id : {"a2", "a3", "b2"}) {
+    ASSERT_THAT(sandbox.Cancel(id), IsOk());
+  }
+  AwaitState([&] {
+    const QueueStats stats = sandbox.Stats();
+    return stats.running == 0 && stats.pending == 0;
+  });
+  EXPECT_EQ(sandbox.Stats().tracked_keys, 0u);
+}
+
+// A launched process holds a run of its key until Finish().
+TEST(SandboxQuotaTest, ALaunchedProcessCountsAgainstItsKeyUntilFinish) {
+  QuotaRig q;
+  q.rig.Program("/usr/bin/server", [](FakeProcess& p) {
+    while (p.ReadLine().has_value()) {
+    }
+    return 0;
+  });
+  Sandbox sandbox(q.rig.fake,
+                  q.Policy(AtOnce(1, /*max_queued=*/0), /*max_concurrent=*/4));
+  absl::StatusOr<std::unique_ptr<SandboxProcess>> server =
+      sandbox.Launch(Keyed("srv", "k", "server"));
+  ASSERT_THAT(server, IsOk());
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").running, 1u);
+  absl::StatusOr<SandboxResult> refused =
+      RunNow(sandbox, Keyed("q", "k", "quick"));
+  ASSERT_THAT(refused, StatusIs(absl::StatusCode::kResourceExhausted));
+  std::optional<QuotaExceeded> exceeded = GetQuotaExceeded(refused.status());
+  ASSERT_TRUE(exceeded.has_value());
+  EXPECT_EQ(exceeded->kind, QuotaExceeded::Kind::kConcurrency);
+  EXPECT_THAT(RunNow(sandbox, Keyed("other", "j", "quick")), IsOk());
+  ASSERT_THAT((*server)->Finish(absl::Seconds(1)), IsOk());
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").running, 0u);
+  EXPECT_THAT(RunNow(sandbox, Keyed("q2", "k", "quick")), IsOk());
+  EXPECT_EQ(sandbox.Stats().running, 0u);
+}
+
 // --- The rate
 // -------------------------------------------------------------------
 
@@ -462,6 +528,51 @@ TEST(SandboxQuotaTest, HourlyRateRefusesWithRetryAfterAndRefillsInVirtualTime) {
   EXPECT_EQ(stats.rejected, 4u);
   EXPECT_EQ(stats.completed, 41u);
   EXPECT_EQ(KeyStatsOf(sandbox, "k").rejected, 4u);
+}
+
+// KeyStats().remaining is positive exactly when a run is allowed, to the
+// nanosecond of the retry-after a refusal gave; each refusal is one
+// kQuotaExceeded event, and every event of a run carries its key.
+TEST(SandboxQuotaTest,
+     RemainingAndRetryAfterAgreeWithAdmissionToTheNanosecond) {
+  QuotaRig q;
+  Sandbox sandbox(q.rig.fake, q.Policy(Rate(3, absl::Seconds(30))));
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_GT(KeyStatsOf(sandbox, "k").remaining, 0);
+    ASSERT_THAT(RunNow(sandbox, Keyed(absl::StrCat("ok", i), "k", "quick")),
+                IsOk());
+  }
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").remaining, 0);
+  absl::StatusOr<SandboxResult> r = RunNow(sandbox, Keyed("no", "k", "quick"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
+  std::optional<QuotaExceeded> exceeded = GetQuotaExceeded(r.status());
+  ASSERT_TRUE(exceeded.has_value());
+  EXPECT_EQ(exceeded->kind, QuotaExceeded::Kind::kRate);
+  EXPECT_EQ(exceeded->key, "k");
+  EXPECT_EQ(exceeded->quota, Rate(3, absl::Seconds(30)));
+  ASSERT_TRUE(exceeded->retry_after.has_value() &&
+              exceeded->retry_at.has_value());
+  EXPECT_EQ(*exceeded->retry_after, absl::Seconds(10));
+  EXPECT_EQ(*exceeded->retry_at, q.Now() + absl::Seconds(10));
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").retry_after, absl::Seconds(10));
+  std::vector<SandboxEvent> events = q.EventsOf("no");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].kind, SandboxEvent::Kind::kQuotaExceeded);
+  EXPECT_EQ(events[0].quota_key, "k");
+  for (const SandboxEvent& e : q.EventsOf("ok0")) EXPECT_EQ(e.quota_key, "k");
+
+  q.Advance(absl::Seconds(10) - absl::Nanoseconds(1));
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").remaining, 0);
+  EXPECT_THAT(RunNow(sandbox, Keyed("no2", "k", "quick")),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  q.Advance(absl::Nanoseconds(1));
+  EXPECT_EQ(KeyStatsOf(sandbox, "k").remaining, 1);
+  EXPECT_THAT(RunNow(sandbox, Keyed("ok3", "k", "quick")), IsOk());
+  const QueueStats stats = sandbox.Stats();
+  EXPECT_EQ(stats.quota_rejected, 2u);
+  EXPECT_EQ(stats.rejected, 2u);
+  ASSERT_EQ(stats.keys.count("k"), 1u);
+  EXPECT_EQ(stats.keys.at("k").rejected, 2u);
 }
 
 TEST(SandboxQuotaTest, RetryAfterInTheMessageIsRoundedUp) {
@@ -706,6 +817,46 @@ TEST(SandboxQuotaTest, TokensComeBackNoFasterThanTheWindow) {
               StatusIs(absl::StatusCode::kResourceExhausted));
 }
 
+// A key that bursts max_runs runs, then takes each refill as it comes, gets
+// at most 2 * max_runs - 1 runs within one window's length, also when
+// window / max_runs is not a whole number of nanoseconds (7 an hour).
+TEST(SandboxQuotaTest, ABurstAndItsRefillsStayWithinTwiceMaxRunsMinusOne) {
+  QuotaRig q;
+  Sandbox sandbox(q.rig.fake, q.Policy(Rate(7, absl::Hours(1))));
+  const absl::Time t0 = q.Now();
+  int allowed = 0;
+  for (int i = 0; i < 40; ++i) {
+    absl::StatusOr<SandboxResult> r =
+        RunNow(sandbox, Keyed(absl::StrCat("r", i), "k", "quick"));
+    if (r.ok()) {
+      if (r->started_at < t0 + absl::Hours(1)) ++allowed;
+      continue;
+    }
+    std::optional<QuotaExceeded> exceeded = GetQuotaExceeded(r.status());
+    ASSERT_TRUE(exceeded.has_value()) << r.status();
+    ASSERT_TRUE(exceeded->retry_after.has_value());
+    if (q.Now() + *exceeded->retry_after >= t0 + absl::Hours(1)) break;
+    q.Advance(*exceeded->retry_after);
+  }
+  EXPECT_LE(allowed, 2 * 7 - 1) << "runs started within [t0, t0 + 1h)";
+}
+
+// The refusal's payload gives back the key's quota exactly, a window that is
+// not a whole number of nanoseconds (an hour / 7) included.
+TEST(SandboxQuotaTest, TheRefusalsPayloadKeepsAFractionalWindow) {
+  QuotaRig q;
+  const Quota quota = Rate(1, absl::Hours(1) / 7);
+  Sandbox sandbox(q.rig.fake, q.Policy(quota));
+  ASSERT_THAT(RunNow(sandbox, Keyed("a", "k", "quick")), IsOk());
+  absl::StatusOr<SandboxResult> r = RunNow(sandbox, Keyed("b", "k", "quick"));
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kResourceExhausted));
+  std::optional<QuotaExceeded> exceeded = GetQuotaExceeded(r.status());
+  ASSERT_TRUE(exceeded.has_value());
+  EXPECT_EQ(exceeded->quota, quota)
+      << absl::FormatDuration(exceeded->quota.window) << " vs "
+      << absl::FormatDuration(quota.window);
+}
+
 TEST(SandboxQuotaTest, FailedStartGivesItsTokenBack) {
   QuotaRig q;
   q.rig.resolver->AddProgram("/usr/bin/broken");
@@ -714,7 +865,8 @@ TEST(SandboxQuotaTest, FailedStartGivesItsTokenBack) {
   Sandbox sandbox(q.rig.fake, q.Policy(Rate(1, absl::Hours(1))));
   absl::StatusOr<SandboxResult> failed =
       RunNow(sandbox, Keyed("f1", "k", "broken"));
-  ASSERT_FALSE(failed.ok());
+  ASSERT_THAT(failed, StatusIs(absl::StatusCode::kResourceExhausted,
+                               HasSubstr("fork: EAGAIN")));
   EXPECT_FALSE(GetQuotaExceeded(failed.status()).has_value());
   EXPECT_EQ(KeyStatsOf(sandbox, "k").used, 0);
   EXPECT_THAT(RunNow(sandbox, Keyed("ok", "k", "quick")), IsOk());
@@ -970,6 +1122,43 @@ TEST(SandboxQuotaTest, KeyStatsOfAnUntrackedKeyIsItsFullQuota) {
   EXPECT_EQ(ks.retry_after, absl::ZeroDuration());
 }
 
+// A 366-day window and a max_runs of INT64_MAX do not overflow the time
+// arithmetic; idle keys, those two included once their buckets are full,
+// are swept when the shortest window has passed.
+TEST(SandboxQuotaTest, ExtremeQuotasDoNotOverflowAndIdleKeysAreSwept) {
+  QuotaRig q;
+  SandboxPolicy policy =
+      q.Policy(Rate(2, absl::Seconds(1)), /*max_concurrent=*/4);
+  policy.quota.overrides["year"] = Rate(1, absl::Hours(24 * 366));
+  policy.quota.overrides["huge"] =
+      Rate(std::numeric_limits<int64_t>::max(), absl::Hours(24 * 366));
+  Sandbox sandbox(q.rig.fake, policy);
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_THAT(RunNow(sandbox, Keyed(absl::StrCat("r", i),
+                                      absl::StrCat("key", i), "quick")),
+                IsOk());
+  }
+  EXPECT_EQ(sandbox.Stats().tracked_keys, 50u);
+  ASSERT_THAT(RunNow(sandbox, Keyed("y1", "year", "quick")), IsOk());
+  absl::StatusOr<SandboxResult> y2 =
+      RunNow(sandbox, Keyed("y2", "year", "quick"));
+  ASSERT_THAT(y2, StatusIs(absl::StatusCode::kResourceExhausted));
+  std::optional<QuotaExceeded> exceeded = GetQuotaExceeded(y2.status());
+  ASSERT_TRUE(exceeded.has_value() && exceeded->retry_after.has_value());
+  EXPECT_EQ(*exceeded->retry_after, absl::Hours(24 * 366));
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_THAT(RunNow(sandbox, Keyed(absl::StrCat("h", i), "huge", "quick")),
+                IsOk());
+  }
+  EXPECT_GT(KeyStatsOf(sandbox, "huge").remaining, 0);
+  q.Advance(absl::Seconds(2));
+  ASSERT_THAT(RunNow(sandbox, Keyed("new", "fresh", "quick")), IsOk());
+  // Swept: the 50 idle keys and "huge" (20 ns of its bucket, refilled);
+  // kept: "year" (its bucket is not full) and "fresh" (its run's token).
+  EXPECT_EQ(sandbox.Stats().tracked_keys, 2u);
+  EXPECT_EQ(KeyStatsOf(sandbox, "key0").used, 0);
+}
+
 // --- Events and stats
 // ------------------------------------------------------------
 
@@ -1093,9 +1282,14 @@ TEST(SandboxQuotaTest, BadQuotaKeyIsRefusedBeforeAnythingRuns) {
   QuotaRig q;
   Sandbox sandbox(q.rig.fake, q.Policy(Rate(10, absl::Hours(1))));
   const std::vector<std::string> bad = {
-      "",           std::string(257, 'k'),    "a\nb",
-      "tab\there",  std::string("nul\0x", 5), "\x7f",
-      "\x1b[31mred"};
+      "",
+      std::string(257, 'k'),
+      "a\nb",
+      "tab\there",
+      std::string("nul\0x", 5),
+      "\x7f",
+      "\x1b[31mred",
+      "\x1b]0;owned\x07\n" + std::string(300, 'a')};
   int n = 0;
   for (const std::string& key : bad) {
     const std::string id = absl::StrCat("bad", n++);
