@@ -52,6 +52,26 @@ class SandboxOsTest : public ::testing::Test {
   void TearDown() override {
     EXPECT_TRUE(fs::is_empty(root_)) << "a run's directory was left";
     fs::remove_all(root_);
+    if (!scratch_.empty()) fs::remove_all(scratch_);
+  }
+  // A directory of the test's own beside root_ (which must end empty), for
+  // the roots, links and programs a test makes; removed in TearDown.
+  std::string Scratch() {
+    if (scratch_.empty()) {
+      char templ[] = "/tmp/procsandbox-sbx-os-scratch-XXXXXX";
+      EXPECT_NE(mkdtemp(templ), nullptr);
+      scratch_ = templ;
+    }
+    return scratch_;
+  }
+  // A copy of true(1) at `path` (0755), or "" when the host has none.
+  static std::string CopyOfTrue(const std::string& path) {
+    std::string source = "/bin/true";
+    if (!fs::exists(source)) source = "/usr/bin/true";
+    if (!fs::exists(source)) return "";
+    fs::copy_file(source, path);
+    EXPECT_EQ(chmod(path.c_str(), 0755), 0);
+    return path;
   }
   SandboxPolicy Policy() const {
     SandboxPolicy policy;
@@ -69,6 +89,7 @@ class SandboxOsTest : public ::testing::Test {
 
   std::unique_ptr<Manager> manager_;
   std::string root_;
+  std::string scratch_;
 };
 
 TEST_F(SandboxOsTest, WorkdirIsPrivateWhileRunningAndRemovedAfter) {
@@ -235,6 +256,82 @@ TEST_F(SandboxOsTest, AllowlistAcceptsTheHelperByItsResolvedPath) {
   ASSERT_TRUE(GetSecurityViolation(r.status()).has_value()) << r.status();
   EXPECT_EQ(GetSecurityViolation(r.status())->kind,
             SecurityViolation::Kind::kProgramNotAllowed);
+}
+
+// A root that is a symlink is unsafe also when written with a trailing
+// slash (with which open(O_NOFOLLOW) would follow it): the root is
+// normalised before it is checked.
+TEST_F(SandboxOsTest, ASymlinkedRootWithATrailingSlashIsUnsafe) {
+  const std::string real = Scratch() + "/real";
+  const std::string link = Scratch() + "/link";
+  ASSERT_EQ(mkdir(real.c_str(), 0700), 0);
+  ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  if (!fs::exists("/bin/true") && !fs::exists("/usr/bin/true")) {
+    GTEST_SKIP() << "no true(1)";
+  }
+  SandboxPolicy policy = Policy();
+  policy.workdir.root = link + "/";
+  Sandbox sandbox(*manager_, policy);
+  RunRequest request;
+  request.program = "true";
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value());
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kUnsafeRoot);
+}
+
+// A real root written with trailing slashes works, and its runs' paths are
+// shown without a doubled slash.
+TEST_F(SandboxOsTest, ARootWithTrailingSlashesIsUsedNormalised) {
+  const std::string real = Scratch() + "/real";
+  ASSERT_EQ(mkdir(real.c_str(), 0700), 0);
+  if (!fs::exists("/bin/true") && !fs::exists("/usr/bin/true")) {
+    GTEST_SKIP() << "no true(1)";
+  }
+  SandboxPolicy policy = Policy();
+  policy.workdir.root = real + "//";
+  Sandbox sandbox(*manager_, policy);
+  RunRequest request;
+  request.program = "true";
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(fs::path(r->workdir).parent_path().string(), real);
+}
+
+// A program in a directory others may write without the sticky bit is
+// refused: anyone could rename another file over it between the check and
+// the exec.
+TEST_F(SandboxOsTest, AProgramInAWorldWritableDirectoryIsRefused) {
+  const std::string dir = Scratch() + "/shared";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 0777), 0);  // no sticky bit
+  const std::string tool = CopyOfTrue(dir + "/tool");
+  if (tool.empty()) GTEST_SKIP() << "no true(1)";
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = tool;
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, StatusIs(absl::StatusCode::kPermissionDenied));
+  ASSERT_TRUE(GetSecurityViolation(r.status()).has_value());
+  EXPECT_EQ(GetSecurityViolation(r.status())->kind,
+            SecurityViolation::Kind::kUnsafeProgramFile);
+}
+
+// A program of this user in a sticky directory others may write (as /tmp)
+// is accepted: others cannot rename or remove a file they do not own.
+TEST_F(SandboxOsTest, AProgramInAStickyDirectoryIsAccepted) {
+  const std::string dir = Scratch() + "/sticky";
+  ASSERT_EQ(mkdir(dir.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(dir.c_str(), 01777), 0);
+  const std::string tool = CopyOfTrue(dir + "/tool");
+  if (tool.empty()) GTEST_SKIP() << "no true(1)";
+  Sandbox sandbox(*manager_, Policy());
+  RunRequest request;
+  request.program = tool;
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->status, SandboxStatus::kCompleted);
 }
 
 // Quotas over real processes: a key at its cap waits while another key's run
