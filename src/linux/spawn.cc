@@ -18,13 +18,21 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
-#include "posix/errno_status.h"
 #include "linux/spawn_child.h"
+#include "posix/errno_status.h"
+#include "posix/spawn_errors.h"
 
 namespace procsandbox::linux_internal {
 
-using ::procsandbox::posix_internal::UniqueFd;
 using ::procsandbox::posix_internal::ErrnoStatus;
+using ::procsandbox::posix_internal::ExecError;
+using ::procsandbox::posix_internal::PointersTo;
+using ::procsandbox::posix_internal::RlimitError;
+using ::procsandbox::posix_internal::ShownProgram;
+using ::procsandbox::posix_internal::SpawnStep;
+using ::procsandbox::posix_internal::SpawnStepError;
+using ::procsandbox::posix_internal::UniqueFd;
+using ::procsandbox::posix_internal::WorkingDirError;
 
 namespace {
 
@@ -153,84 +161,38 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
                &context, pidfd);
 }
 
-std::vector<char*> PointersTo(const std::vector<std::string>& strings) {
-  std::vector<char*> pointers;
-  pointers.reserve(strings.size() + 1);
-  // execve takes char* const[]; it does not write through them.
-  for (const std::string& s : strings)
-    pointers.push_back(const_cast<char*>(s.c_str()));
-  pointers.push_back(nullptr);
-  return pointers;
-}
-
-const char* ResourceName(int resource) {
-  switch (resource) {
-    case RLIMIT_CPU:
-      return "RLIMIT_CPU";
-    case RLIMIT_AS:
-      return "RLIMIT_AS";
-    case RLIMIT_FSIZE:
-      return "RLIMIT_FSIZE";
-    case RLIMIT_NOFILE:
-      return "RLIMIT_NOFILE";
-    case RLIMIT_NPROC:
-      return "RLIMIT_NPROC";
-    case RLIMIT_CORE:
-      return "RLIMIT_CORE";
-    default:
-      return "rlimit";
-  }
-}
-
 // The Status of a failed child step, naming what it was doing.
 absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
                        int index) {
-  auto quoted = [](const std::string& s) {
-    return absl::StrCat("\"", s, "\"");
-  };
   switch (step) {
-    case ChildStep::kExec: {
-      absl::Status s =
-          ErrnoStatus(err, absl::StrCat("exec ", plan.shown_program.empty()
-                                                     ? quoted(plan.path)
-                                                     : plan.shown_program));
-      // ENOEXEC and friends are about the file, not the caller's state.
-      if (err == ENOEXEC || err == E2BIG) {
-        return absl::InvalidArgumentError(s.message());
-      }
-      return s;
-    }
-    case ChildStep::kChdir: {
-      absl::Status s =
-          ErrnoStatus(err, absl::StrCat("change to working directory ",
-                                        quoted(plan.working_dir)));
-      return absl::FailedPreconditionError(s.message());
-    }
+    case ChildStep::kExec:
+      return ExecError(err, ShownProgram(plan));
+    case ChildStep::kChdir:
+      return WorkingDirError(err, plan.working_dir);
     case ChildStep::kSetsid:
-      return ErrnoStatus(err, "start a new session");
+      return SpawnStepError(SpawnStep::kSetsid, err);
     case ChildStep::kSetpgid:
-      return ErrnoStatus(err, "start a new process group");
+      return SpawnStepError(SpawnStep::kSetpgid, err);
     case ChildStep::kDeathSignal:
       return ErrnoStatus(err, "set the parent-death signal");
     case ChildStep::kParentGone:
       return ErrnoStatus(err, "start: the parent exited");
     case ChildStep::kSetgroups:
-      return ErrnoStatus(err, "set supplementary groups");
+      return SpawnStepError(SpawnStep::kSetgroups, err);
     case ChildStep::kSetgid:
-      return ErrnoStatus(err, absl::StrCat("set gid ", plan.gid.value_or(0)));
+      return SpawnStepError(SpawnStep::kSetgid, err, plan.gid.value_or(0));
     case ChildStep::kSetuid:
-      return ErrnoStatus(err, absl::StrCat("set uid ", plan.uid.value_or(0)));
+      return SpawnStepError(SpawnStep::kSetuid, err, plan.uid.value_or(0));
     case ChildStep::kRlimit: {
       const RlimitSetting& r = plan.rlimits[static_cast<std::size_t>(index)];
-      return ErrnoStatus(
-          err, absl::StrCat("set ", ResourceName(r.resource), " to ", r.soft));
+      return RlimitError(err, r.resource, r.soft);
     }
     case ChildStep::kNoNewPrivs:
       return ErrnoStatus(err, "set no_new_privs");
     case ChildStep::kStdio:
-      return ErrnoStatus(err, absl::StrCat("set up descriptor ", index));
+      return SpawnStepError(SpawnStep::kStdio, err, index);
     case ChildStep::kCloseFds:
-      return ErrnoStatus(err, "close inherited descriptors");
+      return SpawnStepError(SpawnStep::kCloseFds, err);
     case ChildStep::kJoinCgroup:
       return ErrnoStatus(err, "join the process's cgroup");
     case ChildStep::kResetSignals:

@@ -26,45 +26,23 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "posix/exec_plan.h"
 #include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
 
 using ::procsandbox::posix_internal::UniqueFd;
 
-// In SpawnPlan::stdio: leave the host's descriptor in place.
-inline constexpr int kKeepFd = -1;
+using ::procsandbox::posix_internal::kKeepFd;
+using ::procsandbox::posix_internal::RlimitSetting;
 
-struct RlimitSetting {
-  int resource;   // RLIMIT_CPU, RLIMIT_AS, ...
-  uint64_t soft;  // RLIM_INFINITY for none
-  uint64_t hard;
-};
-
-struct SpawnPlan {
-  // What execve gets: a path (absolute, or relative to working_dir).
-  std::string path;
-  // How an exec error names the program (internal::ShownProgram: never a
-  // path found on a secret PATH); empty: `path`, quoted.
-  std::string shown_program;
-  std::vector<std::string> argv;
-  std::vector<std::string> envp;  // "NAME=VALUE"
-  // The child's working directory; empty: the host's.
-  std::string working_dir;
-  // The descriptor to install as 0, 1, 2 (the parent keeps its own), or
-  // kKeepFd. Every other descriptor is closed in the child.
-  std::array<int, 3> stdio = {kKeepFd, kKeepFd, kKeepFd};
-  bool new_session = false;
-  bool new_process_group = true;
+// The POSIX plan, with the steps only Linux has.
+struct SpawnPlan : posix_internal::ExecPlan {
   bool no_new_privs = true;
   // PR_SET_PDEATHSIG(SIGKILL): the child dies with the *thread* that
   // spawned it (a kernel rule), so spawn from a thread that lives as long as
   // the children should.
   bool die_with_parent = false;
-  std::optional<uint32_t> uid;
-  std::optional<uint32_t> gid;
-  std::vector<uint32_t> groups;  // set whenever uid or gid is
-  std::vector<RlimitSetting> rlimits;
   // A cgroup directory to start the child in, atomically
   // (clone3 CLONE_INTO_CGROUP; needs Clone3IntoCgroupAvailable()), or -1.
   int cgroup_fd = -1;
