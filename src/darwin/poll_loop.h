@@ -1,0 +1,90 @@
+// PollLoop: the one thread of a POSIX-backend manager, over poll(2).
+//
+// It runs posted work, timers (CLOCK_MONOTONIC deadlines) and descriptor
+// watches (the children's output pipes, stdin being written). A self-pipe
+// wakes it for work posted from other threads. Exits are not descriptors
+// here: an ExitWatcher (exit_watch.h) posts them. Each wake-up runs the due
+// timers and the posted work (exits) before the watches (output), so that a
+// stop is never queued behind blocks of output. Watch, Unwatch, AddTimer and
+// CancelTimer are for the loop thread (post a closure from elsewhere).
+#ifndef PROCSANDBOX_SRC_DARWIN_POLL_LOOP_H_
+#define PROCSANDBOX_SRC_DARWIN_POLL_LOOP_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "posix/unique_fd.h"
+
+namespace procsandbox::darwin_internal {
+
+class PollLoop {
+ public:
+  // Called with poll's revents (POLLIN, POLLOUT, POLLHUP, POLLERR...).
+  using FdCallback = std::function<void(short revents)>;
+
+  // Starts the thread. ResourceExhausted when no pipe or thread can be had.
+  static absl::StatusOr<std::unique_ptr<PollLoop>> Create();
+  // Stops the thread; pending closures and timers are dropped. Not from the
+  // loop thread itself.
+  ~PollLoop();
+  PollLoop(const PollLoop&) = delete;
+  PollLoop& operator=(const PollLoop&) = delete;
+
+  // Ends the thread (after the callback it runs, if any); nothing runs on it
+  // afterwards. Idempotent; from any thread but the loop's own, which only
+  // marks it (the thread ends after the current callback).
+  void Stop();
+  // Runs `fn` on the loop thread soon. Thread-safe.
+  void Post(std::function<void()> fn);
+  bool OnLoopThread() const;
+
+  // Loop thread only. One watch per descriptor (a second replaces it).
+  void Watch(int fd, short events, FdCallback callback);
+  void Unwatch(int fd);
+  // Calls `fn` at `at_ns` (MonotonicNanos) or soon after; an id for
+  // CancelTimer.
+  uint64_t AddTimer(int64_t at_ns, std::function<void()> fn);
+  void CancelTimer(uint64_t id);
+
+ private:
+  PollLoop(posix_internal::UniqueFd wake_read,
+           posix_internal::UniqueFd wake_write);
+  void Loop();
+  // Milliseconds until the first timer, -1 for none (poll's timeout).
+  int TimeoutMs() const;
+  void RunDueTimers();
+
+  posix_internal::UniqueFd wake_read_;
+  posix_internal::UniqueFd wake_write_;
+  std::thread thread_;
+  std::thread::id thread_id_;
+
+  absl::Mutex mu_;
+  std::vector<std::function<void()>> posted_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  bool wake_pending_ ABSL_GUARDED_BY(mu_) = false;
+
+  // Loop-thread state.
+  struct WatchEntry {
+    short events = 0;
+    std::shared_ptr<FdCallback> callback;
+  };
+  absl::flat_hash_map<int, WatchEntry> watches_;
+  std::multimap<int64_t, uint64_t> timers_by_time_;
+  absl::flat_hash_map<uint64_t, std::pair<int64_t, std::function<void()>>>
+      timers_;
+  uint64_t next_timer_id_ = 1;
+};
+
+}  // namespace procsandbox::darwin_internal
+
+#endif  // PROCSANDBOX_SRC_DARWIN_POLL_LOOP_H_
