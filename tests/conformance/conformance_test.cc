@@ -91,6 +91,13 @@ absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
 
 absl::StatusOr<std::unique_ptr<Manager>> NewLinux() { return NewOsManager(); }
 
+// The Linux manager on rlimits and process groups alone.
+absl::StatusOr<std::unique_ptr<Manager>> NewLinuxNoCgroup() {
+  OsManagerOptions options;
+  options.cgroups = false;
+  return NewOsManager(options);
+}
+
 // The helper's write-* pattern: byte i is 'a' + i % 26.
 std::string Pattern(std::size_t size) {
   std::string pattern(size, '\0');
@@ -517,7 +524,8 @@ TEST_P(ConformanceTest, DestroyingTheManagerCancelsItsRunningProcess) {
 INSTANTIATE_TEST_SUITE_P(
     Managers, ConformanceTest,
     ::testing::Values(ManagerParam{"Fake", NewFake, kHelper},
-                      ManagerParam{"Linux", NewLinux, kHelper}),
+                      ManagerParam{"Linux", NewLinux, kHelper},
+                      ManagerParam{"LinuxNoCgroup", NewLinuxNoCgroup, kHelper}),
     [](const ::testing::TestParamInfo<ManagerParam>& param_info) {
       return param_info.param.name;
     });
