@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -16,21 +15,17 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "os/event_loop.h"
 #include "posix/errno_status.h"
 #include "posix/unique_fd.h"
 
 namespace procsandbox::darwin_internal {
 
+using ::procsandbox::os_internal::MonotonicNanos;
 using ::procsandbox::posix_internal::ErrnoStatus;
 using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
-
-int64_t NowNanos() {
-  struct timespec ts = {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
 
 absl::Status NonBlockingCloexec(int fd) {
   const int fl = fcntl(fd, F_GETFL);
@@ -106,14 +101,14 @@ void PollLoop::Watch(int fd, short events, FdCallback callback) {
 
 void PollLoop::Unwatch(int fd) { watches_.erase(fd); }
 
-uint64_t PollLoop::AddTimer(int64_t at_ns, std::function<void()> fn) {
+PollLoop::TimerId PollLoop::AddTimer(int64_t at_ns, std::function<void()> fn) {
   const uint64_t id = next_timer_id_++;
   timers_by_time_.emplace(at_ns, id);
   timers_.emplace(id, std::make_pair(at_ns, std::move(fn)));
   return id;
 }
 
-void PollLoop::CancelTimer(uint64_t id) {
+void PollLoop::CancelTimer(TimerId id) {
   auto it = timers_.find(id);
   if (it == timers_.end()) return;
   auto range = timers_by_time_.equal_range(it->second.first);
@@ -128,7 +123,7 @@ void PollLoop::CancelTimer(uint64_t id) {
 
 int PollLoop::TimeoutMs() const {
   if (timers_by_time_.empty()) return -1;
-  const int64_t wait_ns = timers_by_time_.begin()->first - NowNanos();
+  const int64_t wait_ns = timers_by_time_.begin()->first - MonotonicNanos();
   if (wait_ns <= 0) return 0;
   // Rounded up: a timer never fires early, and the loop never spins.
   const int64_t ms = (wait_ns + 999'999) / 1'000'000;
@@ -136,7 +131,7 @@ int PollLoop::TimeoutMs() const {
 }
 
 void PollLoop::RunDueTimers() {
-  const int64_t now = NowNanos();
+  const int64_t now = MonotonicNanos();
   while (!timers_by_time_.empty() && timers_by_time_.begin()->first <= now) {
     const uint64_t id = timers_by_time_.begin()->second;
     timers_by_time_.erase(timers_by_time_.begin());

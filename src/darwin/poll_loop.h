@@ -22,11 +22,12 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "os/event_loop.h"
 #include "posix/unique_fd.h"
 
 namespace procsandbox::darwin_internal {
 
-class PollLoop {
+class PollLoop final : public os_internal::EventLoop {
  public:
   // Called with poll's revents (POLLIN, POLLOUT, POLLHUP, POLLERR...).
   using FdCallback = std::function<void(short revents)>;
@@ -35,25 +36,25 @@ class PollLoop {
   static absl::StatusOr<std::unique_ptr<PollLoop>> Create();
   // Stops the thread; pending closures and timers are dropped. Not from the
   // loop thread itself.
-  ~PollLoop();
+  ~PollLoop() override;
   PollLoop(const PollLoop&) = delete;
   PollLoop& operator=(const PollLoop&) = delete;
 
   // Ends the thread (after the callback it runs, if any); nothing runs on it
   // afterwards. Idempotent; from any thread but the loop's own, which only
   // marks it (the thread ends after the current callback).
-  void Stop();
+  void Stop() override;
   // Runs `fn` on the loop thread soon. Thread-safe.
-  void Post(std::function<void()> fn);
-  bool OnLoopThread() const;
+  void Post(std::function<void()> fn) override;
+  bool OnLoopThread() const override;
 
   // Loop thread only. One watch per descriptor (a second replaces it).
   void Watch(int fd, short events, FdCallback callback);
   void Unwatch(int fd);
-  // Calls `fn` at `at_ns` (MonotonicNanos) or soon after; an id for
-  // CancelTimer.
-  uint64_t AddTimer(int64_t at_ns, std::function<void()> fn);
-  void CancelTimer(uint64_t id);
+  // Calls `fn` at `at_ns` (os_internal::MonotonicNanos) or soon after; an
+  // id for CancelTimer.
+  TimerId AddTimer(int64_t at_ns, std::function<void()> fn) override;
+  void CancelTimer(TimerId id) override;
 
  private:
   PollLoop(posix_internal::UniqueFd wake_read,

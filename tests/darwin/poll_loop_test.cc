@@ -3,7 +3,6 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -29,11 +28,7 @@ using ::testing::ElementsAre;
 // Only a bound on a hang.
 constexpr absl::Duration kHang = absl::Seconds(10);
 
-int64_t Now() {
-  struct timespec ts = {};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
-}
+int64_t Now() { return os_internal::MonotonicNanos(); }
 
 std::unique_ptr<PollLoop> NewLoop() {
   absl::StatusOr<std::unique_ptr<PollLoop>> loop = PollLoop::Create();

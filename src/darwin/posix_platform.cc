@@ -1,0 +1,761 @@
+#include "darwin/posix_platform.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "common/exec_errors.h"
+#include "darwin/exit_watch.h"
+#include "darwin/poll_loop.h"
+#include "darwin/spawn.h"
+#include "os/event_loop.h"
+#include "os/platform.h"
+#include "posix/errno_status.h"
+#include "posix/program_path.h"
+#include "posix/unique_fd.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/stdio.h"
+
+namespace procsandbox::darwin_internal {
+
+using ::procsandbox::os_internal::ChildEvents;
+using ::procsandbox::os_internal::ChildExit;
+using ::procsandbox::os_internal::HostRead;
+using ::procsandbox::os_internal::HostStdin;
+using ::procsandbox::os_internal::MonotonicNanos;
+using ::procsandbox::os_internal::SpawnRequest;
+using ::procsandbox::os_internal::TreeEnd;
+using ::procsandbox::posix_internal::ErrnoStatus;
+using ::procsandbox::posix_internal::UniqueFd;
+
+namespace {
+
+// Output read per stream per loop turn: timers and exits are not queued
+// behind a flood.
+constexpr std::size_t kReadPerTurn = std::size_t{256} * 1024;
+constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
+
+absl::Status MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
+  int fds[2];
+  if (pipe(fds) != 0) return ErrnoStatus(errno, "create a pipe");
+  read_end.reset(fds[0]);
+  write_end.reset(fds[1]);
+  for (int fd : fds) {
+    if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+      return ErrnoStatus(errno, "create a pipe");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status SetNonBlocking(int fd) {
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
+    return ErrnoStatus(errno, "make a pipe non-blocking");
+  }
+  return absl::OkStatus();
+}
+
+// SIGPIPE blocked in this thread while the object lives; one raised by a
+// write meanwhile is consumed (sigwait once sigpending shows it: macOS has
+// no sigtimedwait), so that it never reaches the host.
+class SigpipeBlocked {
+ public:
+  SigpipeBlocked() {
+    sigemptyset(&pipe_set_);
+    sigaddset(&pipe_set_, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_);
+  }
+  ~SigpipeBlocked() {
+    sigset_t pending;
+    int sig = 0;
+    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
+      sigwait(&pipe_set_, &sig);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlocked(const SigpipeBlocked&) = delete;
+  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
+
+ private:
+  sigset_t pipe_set_;
+  sigset_t old_;
+};
+
+// Writes all of `data` (blocking) without a SIGPIPE reaching the host.
+// Returns 0 or the errno of the failed write (EPIPE: nobody reads).
+int WriteAll(int fd, absl::string_view data) {
+  SigpipeBlocked blocked;
+  while (!data.empty()) {
+    const ssize_t n = write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return 0;
+}
+
+class PipeStdin final : public HostStdin {
+ public:
+  explicit PipeStdin(UniqueFd fd) : fd_(std::move(fd)) {}
+  absl::Status Write(absl::string_view data, bool& reader_gone) override {
+    const int err = WriteAll(fd_.get(), data);
+    if (err == EPIPE) {
+      reader_gone = true;
+      return absl::UnavailableError("write to stdin: nobody reads it (EPIPE)");
+    }
+    if (err != 0) return ErrnoStatus(err, "write to stdin");
+    return absl::OkStatus();
+  }
+
+ private:
+  UniqueFd fd_;
+};
+
+class PosixPlatform;
+
+class PosixChild final : public os_internal::Child,
+                         public std::enable_shared_from_this<PosixChild> {
+ public:
+  struct Output {
+    Stdio::Kind kind = Stdio::Kind::kNull;
+    std::shared_ptr<UniqueFd> fd;  // the parent's read end, or null
+  };
+
+  PosixChild(PollLoop* loop, ExitWatcher* watcher, pid_t pid, bool group,
+             int64_t start_ns)
+      : loop_(loop),
+        watcher_(watcher),
+        pid_(pid),
+        group_(group),
+        start_ns_(start_ns) {}
+
+  // Set before the child is shared.
+  void SetOutput(Stream stream, Output output) {
+    outputs_[Index(stream)] = std::move(output);
+  }
+  void SetStdinData(UniqueFd fd, std::string data) {
+    stdin_data_fd_ = std::move(fd);
+    stdin_data_ = std::move(data);
+  }
+  void SetHostStdin(UniqueFd fd) {
+    host_stdin_ = std::make_shared<PipeStdin>(std::move(fd));
+  }
+
+  // Watches the exit from now on (before Arm: a child that ends at once is
+  // reported then).
+  absl::Status WatchExit() {
+    std::weak_ptr<PosixChild> weak = weak_from_this();
+    PollLoop* loop = loop_;
+    return watcher_->Watch(pid_, [loop, weak] {
+      loop->Post([weak] {
+        if (std::shared_ptr<PosixChild> self = weak.lock()) self->OnExited();
+      });
+    });
+  }
+
+  Pid pid() const override { return static_cast<Pid>(pid_); }
+  int64_t start_ns() const override { return start_ns_; }
+
+  void Arm(std::shared_ptr<ChildEvents> events) override {
+    events_ = std::move(events);
+    armed_ = true;
+    std::weak_ptr<PosixChild> weak = weak_from_this();
+    for (Stream stream : {Stream::kStdout, Stream::kStderr}) {
+      Output& o = outputs_[Index(stream)];
+      if (!o.fd || o.kind == Stdio::Kind::kPipe) continue;
+      loop_->Watch(o.fd->get(), POLLIN, [weak, stream](short) {
+        if (std::shared_ptr<PosixChild> self = weak.lock()) {
+          self->OnReadable(stream);
+        }
+      });
+    }
+    if (stdin_data_fd_.valid()) {
+      if (stdin_data_.empty()) {
+        stdin_data_fd_.reset();
+      } else {
+        loop_->Watch(stdin_data_fd_.get(), POLLOUT, [weak](short) {
+          if (std::shared_ptr<PosixChild> self = weak.lock()) {
+            self->OnStdinWritable();
+          }
+        });
+      }
+    }
+    if (exit_pending_) OnExited();
+  }
+
+  void SignalTree(int signo) override {
+    absl::MutexLock lock(&mu_);
+    if (reaped_) return;
+    // The leader is not reaped: its pid, and the group's id, are its own.
+    if (group_) kill(-pid_, signo);
+    kill(pid_, signo);
+  }
+
+  bool Exited() const override {
+    absl::MutexLock lock(&mu_);
+    if (reaped_) return true;
+    siginfo_t info = {};
+    return waitid(P_PID, static_cast<id_t>(pid_), &info,
+                  WEXITED | WNOHANG | WNOWAIT) == 0 &&
+           info.si_pid == pid_;
+  }
+
+  bool can_freeze() const override { return false; }
+  absl::Status Freeze() override {
+    return absl::UnimplementedError(
+        "freeze: the posix backend has no freezer (SIGSTOP instead)");
+  }
+  absl::Status Thaw() override {
+    return absl::UnimplementedError("thaw: the posix backend has no freezer");
+  }
+
+  // The group was killed at the exit, before the reap; what left it cannot
+  // be found without a container.
+  bool EndTree(bool /*frozen*/) override { return false; }
+
+  // No portable per-process figures while it runs: the final ones come
+  // from the leader's rusage.
+  void LiveUsage(ResourceUsage& /*usage*/) const override {}
+  TreeEnd FinalUsage(Outcome& /*outcome*/) const override { return {}; }
+
+  std::shared_ptr<HostStdin> TakeHostStdin() override {
+    return std::move(host_stdin_);
+  }
+
+  bool HostPipeOpen(Stream stream) const override {
+    absl::MutexLock lock(&mu_);
+    return HostFdLocked(stream) != nullptr;
+  }
+
+  absl::StatusOr<bool> AwaitHostPipe(Stream stream,
+                                     absl::Duration wait) override {
+    std::shared_ptr<UniqueFd> fd;
+    {
+      absl::MutexLock lock(&mu_);
+      fd = HostFdLocked(stream);
+    }
+    if (fd == nullptr) return true;  // at its end: ReadHostPipe says so
+    const int64_t ms =
+        wait == absl::InfiniteDuration()
+            ? -1
+            : std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(
+                                       wait, absl::Milliseconds(1))));
+    pollfd p = {fd->get(), POLLIN, 0};
+    const int n =
+        poll(&p, 1, ms > 60'000 || ms < 0 ? 60'000 : static_cast<int>(ms));
+    if (n < 0 && errno != EINTR) return ErrnoStatus(errno, "poll a pipe");
+    return n > 0;
+  }
+
+  HostRead ReadHostPipe(Stream stream, std::string& buffer) override {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<UniqueFd> fd = HostFdLocked(stream);
+    if (fd == nullptr) return HostRead::kEnd;
+    char block[kReadBlock];
+    const ssize_t n = read(fd->get(), block, sizeof(block));
+    if (n > 0) {
+      buffer.append(block, static_cast<std::size_t>(n));
+      return HostRead::kData;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+      return HostRead::kNothing;
+    }
+    return HostRead::kEnd;
+  }
+
+  void DrainHostPipe(Stream stream, std::string& buffer) override {
+    absl::MutexLock lock(&mu_);
+    std::shared_ptr<UniqueFd>& fd = outputs_[Index(stream)].fd;
+    if (fd == nullptr || outputs_[Index(stream)].kind != Stdio::Kind::kPipe) {
+      return;
+    }
+    char block[kReadBlock];
+    for (;;) {
+      const ssize_t n = read(fd->get(), block, sizeof(block));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      buffer.append(block, static_cast<std::size_t>(n));
+    }
+    fd.reset();
+  }
+
+  void Close() override {
+    for (Output& o : outputs_) {
+      if (o.fd != nullptr && o.kind != Stdio::Kind::kPipe) {
+        loop_->Unwatch(o.fd->get());
+      }
+    }
+    if (stdin_data_fd_.valid()) loop_->Unwatch(stdin_data_fd_.get());
+    stdin_data_fd_.reset();
+    host_stdin_.reset();
+    {
+      absl::MutexLock lock(&mu_);
+      for (Output& o : outputs_) o.fd.reset();
+    }
+    events_.reset();
+  }
+
+  void Discard() override {
+    SignalTree(SIGKILL);
+    {
+      absl::MutexLock lock(&mu_);
+      if (!reaped_) {
+        int status = 0;
+        while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+        }
+        reaped_ = true;
+      }
+    }
+    watcher_->Forget(pid_);
+    stdin_data_fd_.reset();
+    host_stdin_.reset();
+    absl::MutexLock lock(&mu_);
+    for (Output& o : outputs_) o.fd.reset();
+  }
+
+ private:
+  static std::size_t Index(Stream stream) {
+    return stream == Stream::kStderr ? 1 : 0;
+  }
+
+  std::shared_ptr<UniqueFd> HostFdLocked(Stream stream) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const Output& o = outputs_[Index(stream)];
+    return o.kind == Stdio::Kind::kPipe ? o.fd : nullptr;
+  }
+
+  // Loop thread.
+  void OnReadable(Stream stream) {
+    Output& o = outputs_[Index(stream)];
+    if (o.fd == nullptr) return;
+    const int fd = o.fd->get();
+    char block[kReadBlock];
+    for (std::size_t total = 0; total < kReadPerTurn;) {
+      const ssize_t n = read(fd, block, sizeof(block));
+      if (n > 0) {
+        total += static_cast<std::size_t>(n);
+        if (events_) {
+          events_->OnOutput(
+              stream, absl::string_view(block, static_cast<std::size_t>(n)));
+        }
+        continue;
+      }
+      if (n < 0 && (errno == EINTR)) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+      // End of file, or an error: the same here.
+      loop_->Unwatch(fd);
+      {
+        absl::MutexLock lock(&mu_);
+        o.fd.reset();
+      }
+      if (events_) events_->OnOutputEnd(stream);
+      return;
+    }
+  }
+
+  void OnStdinWritable() {
+    bool done = false;
+    SigpipeBlocked blocked;
+    while (stdin_written_ < stdin_data_.size()) {
+      const ssize_t n =
+          write(stdin_data_fd_.get(), stdin_data_.data() + stdin_written_,
+                stdin_data_.size() - stdin_written_);
+      if (n > 0) {
+        stdin_written_ += static_cast<std::size_t>(n);
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      done = true;  // EPIPE: the child does not read it
+      break;
+    }
+    if (done || stdin_written_ == stdin_data_.size()) {
+      loop_->Unwatch(stdin_data_fd_.get());
+      stdin_data_fd_.reset();  // end of file for the child
+      stdin_data_.clear();
+    }
+  }
+
+  void OnExited() {
+    if (!armed_) {
+      exit_pending_ = true;
+      return;
+    }
+    if (reported_exit_) return;
+    int status = 0;
+    struct rusage usage = {};
+    bool got = false;
+    {
+      absl::MutexLock lock(&mu_);
+      // The rest of its group goes with it, while the leader is a zombie
+      // (its pid, the group's id, cannot have been reused).
+      if (group_) kill(-pid_, SIGKILL);
+      pid_t r = -1;
+      while ((r = wait4(pid_, &status, 0, &usage)) < 0 && errno == EINTR) {
+      }
+      got = r == pid_;
+      reaped_ = true;
+    }
+    watcher_->Forget(pid_);
+    reported_exit_ = true;
+    ChildExit exit;
+    exit.end_ns = MonotonicNanos();
+    if (got && WIFSIGNALED(status)) {
+      exit.signaled = true;
+      exit.signal = WTERMSIG(status);
+    } else if (got) {
+      exit.exit_code = WEXITSTATUS(status);
+    }
+    exit.user_time = absl::DurationFromTimeval(usage.ru_utime);
+    exit.system_time = absl::DurationFromTimeval(usage.ru_stime);
+#if defined(__APPLE__)
+    exit.peak_memory_bytes = int64_t{usage.ru_maxrss};  // bytes on macOS
+#else
+    exit.peak_memory_bytes = int64_t{usage.ru_maxrss} * 1024;  // KiB
+#endif
+    if (events_) events_->OnExit(exit);
+  }
+
+  PollLoop* const loop_;
+  ExitWatcher* const watcher_;
+  const pid_t pid_;
+  const bool group_;
+  const int64_t start_ns_;
+
+  mutable absl::Mutex mu_;
+  bool reaped_ ABSL_GUARDED_BY(mu_) = false;
+  Output outputs_[2];  // fds guarded by mu_ (host threads read pipes)
+
+  // Loop thread (and, before Arm, the spawning thread).
+  std::shared_ptr<ChildEvents> events_;
+  bool armed_ = false;
+  bool exit_pending_ = false;
+  bool reported_exit_ = false;
+  UniqueFd stdin_data_fd_;
+  std::string stdin_data_;
+  std::size_t stdin_written_ = 0;
+  std::shared_ptr<HostStdin> host_stdin_;
+};
+
+class PosixPlatform final : public os_internal::Platform {
+ public:
+  PosixPlatform(OsManagerOptions options, std::unique_ptr<PollLoop> loop,
+                std::unique_ptr<ExitWatcher> watcher)
+      : options_(std::move(options)),
+        capabilities_(PosixCapabilities(options_)),
+        loop_(std::move(loop)),
+        watcher_(std::move(watcher)) {}
+
+  os_internal::EventLoop& loop() override { return *loop_; }
+  const Capabilities& capabilities() const override { return capabilities_; }
+
+  absl::Status CheckHost(absl::string_view label) const override {
+    struct sigaction sigchld = {};
+    if (sigaction(SIGCHLD, nullptr, &sigchld) == 0 &&
+        (sigchld.sa_handler == SIG_IGN ||
+         (sigchld.sa_flags & SA_NOCLDWAIT) != 0)) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "start \"", label,
+          "\": the host ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT), so the "
+          "kernel would reap the child and lose its exit status"));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::shared_ptr<os_internal::Child>> Spawn(
+      const SpawnRequest& request) override;
+
+  void Started(const os_internal::Child& /*child*/) override {}
+  void StopLoop() override { loop_->Stop(); }
+  void RemoveContainers() override {}
+
+ private:
+  const OsManagerOptions options_;
+  const Capabilities capabilities_;
+  // Destroyed in reverse: the watcher's threads end before the loop they
+  // post to.
+  std::unique_ptr<PollLoop> loop_;
+  std::unique_ptr<ExitWatcher> watcher_;
+};
+
+RlimitSetting Rlimit(int resource, uint64_t value) {
+  return {resource, value, value};
+}
+
+bool ByRlimit(const Enforcement& enforcement, LimitKind kind) {
+  const LimitEnforcement* e = enforcement.Find(kind);
+  return e != nullptr && e->mechanism == Mechanism::kRlimit;
+}
+
+// The descriptor a child gets for an output stream; `parent` receives the
+// read end when the library or the host reads the stream.
+absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
+                                    std::shared_ptr<UniqueFd>& parent,
+                                    int& child_fd) {
+  UniqueFd child;
+  switch (stdio.kind()) {
+    case Stdio::Kind::kDefault:
+    case Stdio::Kind::kNull:
+      child.reset(open("/dev/null", O_WRONLY | O_CLOEXEC));
+      if (!child.valid()) return ErrnoStatus(errno, "open /dev/null");
+      break;
+    case Stdio::Kind::kInherit:
+      child_fd = kKeepFd;
+      return child;
+    case Stdio::Kind::kFd:
+      child_fd = static_cast<int>(stdio.fd());
+      return child;
+    case Stdio::Kind::kFile: {
+      const int flags =
+          O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
+          (stdio.file_mode() == FileMode::kAppend ? O_APPEND : O_TRUNC);
+      child.reset(open(stdio.path().c_str(), flags, 0644));
+      if (!child.valid()) {
+        return ErrnoStatus(errno, absl::StrCat("open ", StreamName(stream),
+                                               " file \"", stdio.path(), "\""));
+      }
+      break;
+    }
+    default: {  // capture, lines, chunks, pipe
+      UniqueFd read_end;
+      if (absl::Status s = MakePipe(read_end, child); !s.ok()) return s;
+      // Non-blocking for the loop, and for host readers (ReadLine) too.
+      if (absl::Status s = SetNonBlocking(read_end.get()); !s.ok()) return s;
+      parent = std::make_shared<UniqueFd>(std::move(read_end));
+      break;
+    }
+  }
+  child_fd = child.get();
+  return child;
+}
+
+absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
+    const SpawnRequest& request) {
+  const Command& command = *request.command;
+  const Limits& limits = *request.limits;
+  absl::StatusOr<std::string> path = posix_internal::ResolveProgram(
+      command.program, command.env, command.working_dir);
+  if (!path.ok()) return path.status();
+  SpawnPlan plan;
+  plan.path = *std::move(path);
+  plan.shown_program =
+      internal::ShownProgram(command.program, plan.path, command.env);
+  plan.argv.reserve(command.args.size() + 1);
+  plan.argv.push_back(command.program);
+  plan.argv.insert(plan.argv.end(), command.args.begin(), command.args.end());
+  plan.envp = command.env.ToStrings();
+  plan.working_dir = command.working_dir;
+  plan.new_session = command.isolation.new_session;
+  plan.new_process_group = command.isolation.new_process_group;
+  plan.uid = command.isolation.uid;
+  plan.gid = command.isolation.gid;
+  plan.groups = command.isolation.groups;
+  if (limits.cpu_time) {
+    // SIGXCPU at the soft limit, SIGKILL a second later if it is caught.
+    const auto secs = static_cast<uint64_t>(
+        std::ceil(absl::ToDoubleSeconds(*limits.cpu_time)));
+    plan.rlimits.push_back({RLIMIT_CPU, secs, secs + 1});
+  }
+  if (limits.memory_bytes &&
+      ByRlimit(*request.enforcement, LimitKind::kMemory)) {
+    plan.rlimits.push_back(
+        Rlimit(RLIMIT_AS, static_cast<uint64_t>(*limits.memory_bytes)));
+  }
+  if (limits.file_size_bytes) {
+    plan.rlimits.push_back(
+        Rlimit(RLIMIT_FSIZE, static_cast<uint64_t>(*limits.file_size_bytes)));
+  }
+  if (limits.open_files) {
+    plan.rlimits.push_back(
+        Rlimit(RLIMIT_NOFILE, static_cast<uint64_t>(*limits.open_files)));
+  }
+  if (limits.processes &&
+      ByRlimit(*request.enforcement, LimitKind::kProcesses)) {
+    plan.rlimits.push_back(
+        Rlimit(RLIMIT_NPROC, static_cast<uint64_t>(*limits.processes)));
+  }
+
+  // Standard streams: what the child gets, and the parent's ends.
+  UniqueFd child_in, child_out, child_err;
+  UniqueFd stdin_write;
+  const Stdio& in = command.stdin_;
+  switch (in.kind()) {
+    case Stdio::Kind::kInherit:
+      plan.stdio[0] = kKeepFd;
+      break;
+    case Stdio::Kind::kFd:
+      plan.stdio[0] = static_cast<int>(in.fd());
+      break;
+    case Stdio::Kind::kFile:
+      child_in.reset(open(in.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+      if (!child_in.valid()) {
+        if (errno == ENOENT) return internal::StdinFileNotFoundError(in.path());
+        return ErrnoStatus(errno,
+                           absl::StrCat("open stdin file \"", in.path(), "\""));
+      }
+      plan.stdio[0] = child_in.get();
+      break;
+    case Stdio::Kind::kData:
+    case Stdio::Kind::kPipe: {
+      if (absl::Status s = MakePipe(child_in, stdin_write); !s.ok()) return s;
+      if (in.kind() == Stdio::Kind::kData) {
+        if (absl::Status s = SetNonBlocking(stdin_write.get()); !s.ok()) {
+          return s;
+        }
+      }
+      plan.stdio[0] = child_in.get();
+      break;
+    }
+    default:  // default, null
+      child_in.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
+      if (!child_in.valid()) return ErrnoStatus(errno, "open /dev/null");
+      plan.stdio[0] = child_in.get();
+      break;
+  }
+  PosixChild::Output out{command.stdout_.kind(), nullptr};
+  PosixChild::Output err{command.stderr_.kind(), nullptr};
+  absl::StatusOr<UniqueFd> out_fd =
+      OpenOutput(Stream::kStdout, command.stdout_, out.fd, plan.stdio[1]);
+  if (!out_fd.ok()) return out_fd.status();
+  child_out = *std::move(out_fd);
+  if (command.stderr_.kind() == Stdio::Kind::kToStdout) {
+    // 2>&1: with stdout the host's own, that is the child's descriptor 1.
+    plan.stdio[2] = plan.stdio[1] == kKeepFd ? 1 : plan.stdio[1];
+  } else {
+    absl::StatusOr<UniqueFd> err_fd =
+        OpenOutput(Stream::kStderr, command.stderr_, err.fd, plan.stdio[2]);
+    if (!err_fd.ok()) return err_fd.status();
+    child_err = *std::move(err_fd);
+  }
+
+  absl::StatusOr<pid_t> pid = darwin_internal::Spawn(plan);
+  if (!pid.ok()) return pid.status();
+  const bool group = plan.new_session || plan.new_process_group;
+  auto child = std::make_shared<PosixChild>(loop_.get(), watcher_.get(), *pid,
+                                            group, MonotonicNanos());
+  child->SetOutput(Stream::kStdout, std::move(out));
+  child->SetOutput(Stream::kStderr, std::move(err));
+  if (in.kind() == Stdio::Kind::kData) {
+    child->SetStdinData(std::move(stdin_write), in.data());
+  } else if (in.kind() == Stdio::Kind::kPipe) {
+    child->SetHostStdin(std::move(stdin_write));
+  }
+  if (absl::Status s = child->WatchExit(); !s.ok()) {
+    // Nothing may be left behind.
+    if (group) kill(-*pid, SIGKILL);
+    kill(*pid, SIGKILL);
+    int status = 0;
+    while (waitpid(*pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    return s;
+  }
+  return std::shared_ptr<os_internal::Child>(std::move(child));
+}
+
+}  // namespace
+
+Capabilities PosixCapabilities(const OsManagerOptions& options) {
+  Capabilities caps;
+  caps.backend = "posix";
+  caps.strict = options.strict;
+  for (LimitKind kind : kAllLimitKinds) {
+    LimitEnforcement e{kind, Mechanism::kNone, "unknown"};
+    switch (kind) {
+      case LimitKind::kWallTime:
+        e = {kind, Mechanism::kReactor, "poll loop deadline, TERM then KILL"};
+        break;
+      case LimitKind::kCpuTime:
+        e = {kind, Mechanism::kRlimit,
+             "RLIMIT_CPU: the first process only, not its children"};
+        break;
+      case LimitKind::kMemory:
+        e = {kind, Mechanism::kRlimit,
+             "RLIMIT_AS: address space of each process, not resident memory "
+             "nor the tree; allocations fail, the death is not reported as "
+             "memory_exceeded"};
+        break;
+      case LimitKind::kFileSize:
+        e = {kind, Mechanism::kRlimit, "RLIMIT_FSIZE"};
+        break;
+      case LimitKind::kOpenFiles:
+        e = {kind, Mechanism::kRlimit, "RLIMIT_NOFILE"};
+        break;
+      case LimitKind::kProcesses:
+        e = geteuid() == 0
+                ? LimitEnforcement{kind, Mechanism::kNone,
+                                   "RLIMIT_NPROC does not apply to root; the "
+                                   "posix backend has no cgroups"}
+                : LimitEnforcement{
+                      kind, Mechanism::kRlimit,
+                      "RLIMIT_NPROC: counts all processes of the user"};
+        break;
+      case LimitKind::kOutput:
+        e = {kind, Mechanism::kReactor, "captured bytes"};
+        break;
+      case LimitKind::kCpuWeight:
+        e = {kind, Mechanism::kNone,
+             "needs cgroups (not in the posix backend)"};
+        break;
+    }
+    caps.limits.push_back(std::move(e));
+  }
+  const bool spawn_everything = PathFor(SpawnPlan{}) == SpawnPath::kPosixSpawn;
+  caps.features.push_back(
+      {"posix_spawn", true,
+       spawn_everything
+           ? "chdir and closing descriptors in posix_spawn; fork for rlimits "
+             "and credentials"
+           : "fork for every child (this libc's posix_spawn cannot close "
+             "descriptors or change directory)"});
+  caps.features.push_back({
+    "exit-watch", true,
+#if defined(__APPLE__)
+        "kqueue EVFILT_PROC, one thread per manager"
+#else
+        "waitid(WNOWAIT), one thread per child"
+#endif
+  });
+  caps.features.push_back(
+      {"freeze", false, "no freezer: Suspend sends SIGSTOP to the group"});
+  caps.features.push_back(
+      {"no_new_privs", false,
+       "Linux only: Isolation::no_new_privs is not applied by this backend"});
+  caps.features.push_back({"die_with_parent", false,
+                           "Linux only: Isolation::die_with_parent is not "
+                           "applied by this backend"});
+  return caps;
+}
+
+absl::StatusOr<std::unique_ptr<os_internal::Platform>> NewPosixPlatform(
+    const OsManagerOptions& options) {
+  absl::StatusOr<std::unique_ptr<PollLoop>> loop = PollLoop::Create();
+  if (!loop.ok()) return loop.status();
+  absl::StatusOr<std::unique_ptr<ExitWatcher>> watcher = ExitWatcher::Create();
+  if (!watcher.ok()) return watcher.status();
+  return std::unique_ptr<os_internal::Platform>(std::make_unique<PosixPlatform>(
+      options, *std::move(loop), *std::move(watcher)));
+}
+
+}  // namespace procsandbox::darwin_internal
