@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
+#include "common/process_errors.h"
 #include "fmt/format.h"
 #include "memory/core.h"
 #include "memory/memory_process.h"
@@ -167,8 +168,7 @@ absl::StatusOr<std::shared_ptr<Process>> MemoryManager::Get(Pid pid) const {
     }
     if (p->phase != Phase::kEnded) return HandleOf(core_, p);
   }
-  return absl::NotFoundError(
-      fmt::format("get process {}: no running process of this manager", pid));
+  return internal::NoSuchProcessError(pid);
 }
 
 std::vector<std::shared_ptr<Process>> MemoryManager::List() const {
@@ -184,9 +184,10 @@ std::vector<std::shared_ptr<Process>> MemoryManager::List() const {
 }
 
 absl::Status MemoryManager::SetDefaultLimits(const Limits& limits) {
-  if (absl::Status s = ValidateLimits(limits); !s.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("set default limits: {}", s.message()));
+  if (absl::Status s =
+          internal::ValidateDefaultLimits(limits, "set default limits");
+      !s.ok()) {
+    return s;
   }
   absl::MutexLock lock(&core_->mu);
   core_->defaults = limits;

@@ -13,6 +13,7 @@
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
+#include "common/process_errors.h"
 #include "common/signals.h"
 #include "fmt/format.h"
 
@@ -39,9 +40,8 @@ absl::Status MemoryProcess::SetStream(Stream stream, Stdio stdio) {
     return s;
   }
   if (p_->phase != Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("set {} of \"{}\": already started (pid {})",
-                    StreamName(stream), p_->command.label(), p_->pid));
+    return internal::AlreadyStartedError(
+        fmt::format("set {} of", StreamName(stream)), p_->command, p_->pid);
   }
   Stdio& slot = stream == Stream::kStdin    ? p_->command.stdin_
                 : stream == Stream::kStdout ? p_->command.stdout_
@@ -65,9 +65,7 @@ absl::Status MemoryProcess::SetLimits(const Limits& limits) {
   absl::MutexLock lock(&core_->mu);
   if (absl::Status s = CheckManagerLocked("set limits of"); !s.ok()) return s;
   if (p_->phase != Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("set limits of \"{}\": already started (pid {})",
-                    p_->command.label(), p_->pid));
+    return internal::AlreadyStartedError("set limits of", p_->command, p_->pid);
   }
   p_->command.limits = limits;
   return absl::OkStatus();
@@ -96,16 +94,14 @@ absl::Status MemoryProcess::Start() {
 
 absl::Status MemoryProcess::CheckManagerLocked(absl::string_view action) const {
   if (core_->shut_down && p_->phase == Phase::kNew) {
-    return absl::FailedPreconditionError(fmt::format(
-        "{} \"{}\": its MemoryManager is gone", action, p_->command.label()));
+    return internal::ManagerGoneError(action, p_->command, "MemoryManager");
   }
   return absl::OkStatus();
 }
 
 absl::Status MemoryProcess::CheckStartedLocked(absl::string_view action) const {
   if (p_->phase == Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} \"{}\": not started", action, p_->command.label()));
+    return internal::NotStartedError(action, p_->command);
   }
   return absl::OkStatus();
 }
@@ -174,9 +170,7 @@ absl::StatusOr<Outcome> MemoryProcess::WaitFor(absl::Duration timeout) {
     core_->AwaitLocked(done, /*host_wait=*/true, deadline);
   }
   if (p.phase == Phase::kEnded) return *p.outcome;
-  return absl::DeadlineExceededError(fmt::format(
-      "wait for \"{}\" (pid {}): still running after {}", p.command.label(),
-      p.pid, procsandbox::FormatDuration(timeout)));
+  return internal::StillRunningError(p.command, p.pid, timeout);
 }
 
 // --- Signals
@@ -185,15 +179,11 @@ absl::StatusOr<Outcome> MemoryProcess::WaitFor(absl::Duration timeout) {
 absl::Status MemoryProcess::SignalLocked(absl::string_view action, int signo) {
   if (absl::Status s = CheckStartedLocked(action); !s.ok()) return s;
   if (!internal::IsValidSignal(signo)) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} \"{}\": {} is not a signal number", action,
-                    p_->command.label(), signo));
+    return internal::NotASignalError(action, p_->command, signo);
   }
   SettleLocked();
   if (p_->phase == Phase::kEnded) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} \"{}\" (pid {}): it has ended", action,
-                    p_->command.label(), p_->pid));
+    return internal::EndedError(action, p_->command, p_->pid);
   }
   p_->host_signalled = true;
   core_->SendSignalLocked(*p_, signo);
@@ -243,22 +233,17 @@ absl::Status MemoryProcess::Write(absl::string_view data) {
   if (absl::Status s = CheckStartedLocked("write to stdin of"); !s.ok())
     return s;
   if (p.command.stdin_.kind() != Stdio::Kind::kPipe) {
-    return absl::FailedPreconditionError(
-        fmt::format("write to stdin of \"{}\": stdin is not a pipe (it is {})",
-                    p.command.label(), p.command.stdin_));
+    return internal::StdinNotAPipeError("write to stdin of", p.command);
   }
   if (p.stdin_closed) {
-    return absl::FailedPreconditionError(fmt::format(
-        "write to stdin of \"{}\": stdin was closed", p.command.label()));
+    return internal::StdinClosedError(p.command);
   }
   SettleLocked();
   const std::size_t capacity =
       std::max<std::size_t>(1, core_->options.pipe_capacity);
   while (true) {
     if (p.phase == Phase::kEnded) {
-      return absl::UnavailableError(
-          fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
-                      p.command.label(), p.pid));
+      return internal::StdinEndedError(p.command, p.pid);
     }
     if (data.empty()) break;
     if (p.stdin_pos > 0 && p.stdin_pos * 2 >= p.stdin_buffer.size()) {
@@ -288,9 +273,7 @@ absl::Status MemoryProcess::CloseStdin() {
   absl::MutexLock lock(&core_->mu);
   if (absl::Status s = CheckStartedLocked("close stdin of"); !s.ok()) return s;
   if (p_->command.stdin_.kind() != Stdio::Kind::kPipe) {
-    return absl::FailedPreconditionError(
-        fmt::format("close stdin of \"{}\": stdin is not a pipe (it is {})",
-                    p_->command.label(), p_->command.stdin_));
+    return internal::StdinNotAPipeError("close stdin of", p_->command);
   }
   SettleLocked();
   p_->stdin_closed = true;
@@ -314,14 +297,10 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
   const Stdio& stdio =
       stream == Stream::kStdout ? p.command.stdout_ : p.command.stderr_;
   if (stream == Stream::kStdin || stdio.kind() != Stdio::Kind::kPipe) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} {} of \"{}\": {} is not a pipe", action,
-                    StreamName(stream), p.command.label(), StreamName(stream)));
+    return internal::StreamNotAPipeError(action, stream, p.command);
   }
   if (max_bytes == 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("read {} of \"{}\": max_bytes is 0", StreamName(stream),
-                    p.command.label()));
+    return internal::ZeroMaxBytesError(stream, p.command);
   }
   SettleLocked();
   OutputSink& sink = Core::SinkFor(p, stream);
@@ -348,15 +327,11 @@ absl::StatusOr<std::string> MemoryProcess::ReadPipe(Stream stream,
         /*host_wait=*/true, deadline);
   }
   if (!ready()) {
-    return absl::DeadlineExceededError(
-        fmt::format("{} {} of \"{}\" (pid {}): nothing after {}", action,
-                    StreamName(stream), p.command.label(), p.pid,
-                    procsandbox::FormatDuration(timeout)));
+    return internal::NothingAfterError(action, stream, p.command, p.pid,
+                                       timeout);
   }
   if (sink.host_buffer.empty()) {
-    return absl::OutOfRangeError(
-        fmt::format("{} {} of \"{}\" (pid {}): end of file", action,
-                    StreamName(stream), p.command.label(), p.pid));
+    return internal::EndOfFileError(action, stream, p.command, p.pid);
   }
   std::string data = internal::TakeFront(sink.host_buffer, line, max_bytes);
   core_->QuiesceLocked();

@@ -13,8 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/exec_errors.h"
-#include "common/fmt_absl.h"
-#include "fmt/format.h"
+#include "common/process_errors.h"
 #include "memory/core.h"
 #include "procsandbox/command.h"
 #include "procsandbox/limits.h"
@@ -173,12 +172,10 @@ void Core::RecordLocked(const std::shared_ptr<ProgramState>& p) {
 
 absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
   if (p->phase != Phase::kNew) {
-    return absl::FailedPreconditionError(fmt::format(
-        "start \"{}\": already started (pid {})", p->command.label(), p->pid));
+    return internal::AlreadyStartedError("start", p->command, p->pid);
   }
   if (shut_down) {
-    return absl::FailedPreconditionError(fmt::format(
-        "start \"{}\": its MemoryManager is gone", p->command.label()));
+    return internal::ManagerGoneError("start", p->command, "MemoryManager");
   }
   absl::Status status = [&]()
                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) -> absl::Status {
@@ -193,9 +190,7 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
       }
       if (!e.enforced()) {
         if (options.strict) {
-          return absl::FailedPreconditionError(
-              fmt::format("start \"{}\": limit {} cannot be enforced here: {}",
-                          p->command.label(), LimitKindName(kind), e.detail));
+          return internal::LimitNotEnforceableError(p->command, kind, e.detail);
         }
         ClearLimit(p->limits, kind);  // reported, not applied
       }
