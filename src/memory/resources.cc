@@ -11,6 +11,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/line_buffer.h"
+#include "common/output_cap.h"
 #include "common/signals.h"
 #include "memory/core.h"
 
@@ -82,18 +83,12 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
     default:  // null, inherit, a descriptor: nothing to keep
       return;
   }
-  absl::string_view kept = data;
-  if (p.limits.output_bytes.has_value()) {
-    const int64_t room =
-        std::max<int64_t>(0, *p.limits.output_bytes - p.kept_bytes);
-    if (static_cast<int64_t>(kept.size()) > room) {
-      kept = kept.substr(0, static_cast<std::size_t>(room));
-      sink.truncated = true;
-      if (p.command.on_output_limit == OutputLimitAction::kStop) {
-        TerminateLocked(p, ExitReason::kOutputExceeded);
-      }
-    }
-  }
+  const internal::OutputCap cap =
+      internal::CapOutput(p.limits.output_bytes, p.kept_bytes, data.size(),
+                          p.command.on_output_limit);
+  const absl::string_view kept = data.substr(0, cap.keep);
+  if (cap.truncated) sink.truncated = true;
+  if (cap.stop) TerminateLocked(p, ExitReason::kOutputExceeded);
   p.kept_bytes += static_cast<int64_t>(kept.size());
   if (sink.kind == Stdio::Kind::kCapture) {
     sink.buffer.append(kept.data(), kept.size());
