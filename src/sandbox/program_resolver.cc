@@ -7,7 +7,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
+#include "posix/errno_status.h"
 #include "procsandbox/sandbox/policy.h"
 
 namespace procsandbox {
@@ -89,8 +89,10 @@ std::string UnsafeLocation(const std::string& path, const struct stat& file) {
   for (const std::string& dir : Directories(path)) {
     struct stat st;
     if (stat(dir.c_str(), &st) != 0) {
-      return fmt::format("directory {} cannot be checked ({})", dir,
-                         std::strerror(errno));
+      return std::string(
+          posix_internal::ErrnoStatus(
+              errno, fmt::format("directory {} cannot be checked", dir))
+              .message());
     }
     if (foreign(st.st_uid)) {
       return fmt::format("directory {} is owned by uid {}", dir, st.st_uid);
@@ -127,12 +129,12 @@ class HostResolver final : public ProgramResolver {
     if (!found.has_value()) return NotFound(program, search_path);
     char resolved[PATH_MAX];
     if (realpath(found->c_str(), resolved) == nullptr) {
-      return absl::ErrnoToStatus(
+      return posix_internal::ErrnoStatus(
           errno, fmt::format("resolve \"{}\"", absl::CEscape(*found)));
     }
     struct stat st;
     if (stat(resolved, &st) != 0) {
-      return absl::ErrnoToStatus(
+      return posix_internal::ErrnoStatus(
           errno, fmt::format("stat \"{}\"", absl::CEscape(resolved)));
     }
     ProgramFile file;

@@ -31,6 +31,7 @@
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
+#include "posix/errno_status.h"
 #include "procsandbox/sandbox/violation.h"
 #include "sandbox/security_violation.h"
 
@@ -41,7 +42,7 @@ constexpr int kDirFlags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 
 absl::Status Errno(int error, absl::string_view action,
                    absl::string_view path) {
-  return absl::ErrnoToStatus(
+  return posix_internal::ErrnoStatus(
       error, fmt::format("{} \"{}\"", action, absl::CEscape(path)));
 }
 
