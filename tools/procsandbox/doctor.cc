@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "posix/errno_status.h"
 #include "report.h"
 #include "result_file.h"
 
@@ -91,8 +91,11 @@ int Doctor(bool json) {
                 f.detail.c_str());
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-    std::fprintf(stderr, "procsandbox: write stdout: %s\n",
-                 std::strerror(errno));
+    std::fprintf(
+        stderr, "procsandbox: %s\n",
+        std::string(
+            posix_internal::ErrnoStatus(errno, "write stdout").message())
+            .c_str());
     return kExitToolFailed;
   }
   return 0;

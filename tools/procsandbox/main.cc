@@ -12,13 +12,13 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "command_line.h"
 #include "doctor.h"
+#include "posix/errno_status.h"
 #include "report.h"
 #include "run.h"
 #include "run_options.h"
@@ -58,7 +58,9 @@ int main(int argc, char** argv) {
     case CommandLine::Action::kVersion:
       std::printf("procsandbox %s\n", PROCSANDBOX_VERSION_STRING);
       if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
-        return Fail(std::string("write stdout: ") + std::strerror(errno));
+        return Fail(std::string(
+            procsandbox::posix_internal::ErrnoStatus(errno, "write stdout")
+                .message()));
       }
       return 0;
     case CommandLine::Action::kDoctor:

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "posix/errno_status.h"
 #include "procsandbox/procsandbox.h"
 #include "report.h"
 
@@ -17,12 +19,16 @@ namespace procsandbox::cli {
 
 namespace {
 
-// The cause of a failed call: errno's text, or the signal that interrupted
-// it on purpose.
-std::string Cause(int err, const ResultFile::StopSignal& stop) {
+// The Status of a failed call `what`: its errno, or the signal that
+// interrupted it on purpose.
+absl::Status Failure(int err, const ResultFile::StopSignal& stop,
+                     absl::string_view what) {
   const int sig = err == EINTR && stop ? stop() : 0;
-  if (sig != 0) return absl::StrCat("interrupted by ", SignalName(sig));
-  return std::strerror(err);
+  if (sig != 0) {
+    return absl::UnavailableError(
+        absl::StrCat(what, ": interrupted by ", SignalName(sig)));
+  }
+  return posix_internal::ErrnoStatus(err, what);
 }
 
 bool Retry(int err, const ResultFile::StopSignal& stop) {
@@ -49,9 +55,7 @@ absl::Status ResultFile::Open(const std::string& path, StopSignal stop) {
     fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   } while (fd < 0 && Retry(errno, stop_));
   if (fd < 0) {
-    const int err = errno;
-    return absl::UnavailableError(
-        absl::StrCat("open the result file ", name_, ": ", Cause(err, stop_)));
+    return Failure(errno, stop_, absl::StrCat("open the result file ", name_));
   }
   fd_ = fd;
   owned_ = true;
@@ -78,10 +82,10 @@ absl::Status WriteAll(int fd, absl::string_view text, absl::string_view what,
   while (!text.empty()) {
     const ssize_t n = write(fd, text.data(), text.size());
     if (n < 0 && Retry(errno, stop)) continue;
-    if (n <= 0) {
-      const int err = errno;
-      return absl::UnavailableError(absl::StrCat(
-          "write ", what, ": ", n < 0 ? Cause(err, stop) : "wrote 0 bytes"));
+    if (n < 0) return Failure(errno, stop, absl::StrCat("write ", what));
+    if (n == 0) {
+      return absl::UnavailableError(
+          absl::StrCat("write ", what, ": wrote 0 bytes"));
     }
     text.remove_prefix(static_cast<std::size_t>(n));
   }

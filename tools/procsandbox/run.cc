@@ -8,7 +8,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "posix/errno_status.h"
 #include "report.h"
 #include "result_file.h"
 #include "signals.h"
@@ -133,20 +133,26 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
        {std::tuple{&out, "stdout", &plan.stdout_path},
         std::tuple{&err, "stderr", &plan.stderr_path}}) {
     if (sink->error == 0) continue;
-    return absl::StrCat("write the program's ", name, " to ",
-                        path->empty() ? absl::StrCat("procsandbox's ", name)
-                                      : absl::StrCat("\"", *path, "\""),
-                        ": ", std::strerror(sink->error));
+    return std::string(
+        posix_internal::ErrnoStatus(
+            sink->error,
+            absl::StrCat("write the program's ", name, " to ",
+                         path->empty() ? absl::StrCat("procsandbox's ", name)
+                                       : absl::StrCat("\"", *path, "\"")))
+            .message());
   }
   return "";
 }
 
 // Ends a run that did not start: the reason on stderr and in the result,
 // and the exit status. A signal taken meanwhile is the reason (it may be
-// what made the step fail, interrupting it): 128+N.
+// what made the step fail, interrupting it): 128+N. A step of the tool's
+// own (`tools_own`: the result file, the working directory, the forwarded
+// output) that failed is 125 whatever its code; a failed Start() is mapped
+// by ExitStatusOfStartFailure().
 int NotStarted(const absl::Status& why, const SignalRelay& relay,
                const RunPlan& plan, const Capabilities& capabilities,
-               ResultFile& result) {
+               ResultFile& result, bool tools_own = false) {
   const Limits& limits = plan.command.limits;
   if (const int sig = relay.stop_signal(); sig != 0) {
     Say(false, absl::StrCat(SignalName(sig),
@@ -163,7 +169,7 @@ int NotStarted(const absl::Status& why, const SignalRelay& relay,
     Say(false, std::string(written.message()));
     return kExitToolFailed;
   }
-  return ExitStatusOfStartFailure(why);
+  return tools_own ? kExitToolFailed : ExitStatusOfStartFailure(why);
 }
 
 // Removes the run's working directory, if any; 125 when that fails.
@@ -195,13 +201,15 @@ int RunProgram(RunPlan plan) {
   const auto stop = [&relay] { return relay.stop_signal(); };
   ResultFile result;
   if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
-    return NotStarted(opened, relay, plan, capabilities, result);
+    return NotStarted(opened, relay, plan, capabilities, result,
+                      /*tools_own=*/true);
   }
   std::string workdir;
   if (!plan.workdir_root.empty() && relay.stop_signal() == 0) {
     absl::StatusOr<std::string> made = MakeWorkdir(plan.workdir_root);
     if (!made.ok()) {
-      return NotStarted(made.status(), relay, plan, capabilities, result);
+      return NotStarted(made.status(), relay, plan, capabilities, result,
+                        /*tools_own=*/true);
     }
     workdir = *made;
     plan.command.working_dir = workdir;
@@ -210,11 +218,14 @@ int RunProgram(RunPlan plan) {
   if (plan.forward_output) {
     if (!OpenSink(plan.stdout_path, 1, out) ||
         !OpenSink(plan.stderr_path, 2, err)) {
-      const absl::Status failed = absl::UnavailableError(absl::StrCat(
-          "open \"", out.fd < 0 ? plan.stdout_path : plan.stderr_path,
-          "\" to pass output on: ", std::strerror(errno)));
+      const int error = errno;
+      const absl::Status failed = posix_internal::ErrnoStatus(
+          error, absl::StrCat("open \"",
+                              out.fd < 0 ? plan.stdout_path : plan.stderr_path,
+                              "\" to pass output on"));
       return RemovedWorkdir(
-          workdir, NotStarted(failed, relay, plan, capabilities, result));
+          workdir, NotStarted(failed, relay, plan, capabilities, result,
+                              /*tools_own=*/true));
     }
     plan.command.stdout_ =
         Stdio::Chunks([&out](absl::string_view bytes) { out.Write(bytes); });

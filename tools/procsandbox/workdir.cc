@@ -6,17 +6,17 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "posix/errno_status.h"
 
 namespace procsandbox::cli {
 namespace {
 
 absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::UnavailableError(absl::StrCat(what, ": ", std::strerror(err)));
+  return posix_internal::ErrnoStatus(err, what);
 }
 
 int RemoveEntry(const char* path, const struct stat*, int type, struct FTW*) {
