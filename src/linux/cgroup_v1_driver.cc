@@ -26,14 +26,11 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
-#include <csignal>
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -41,32 +38,23 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/ascii.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
+#include "linux/cgroup_v1_internal.h"
 #include "posix/errno_status.h"
 #include "posix/unique_fd.h"
 
-namespace procsandbox::linux_internal {
+namespace procsandbox::linux_internal::cgroup_v1 {
 
-using ::procsandbox::posix_internal::UniqueFd;
 using ::procsandbox::posix_internal::ErrnoStatus;
 
 namespace {
 
-constexpr absl::Duration kFreezeTimeout = absl::Seconds(1);
-constexpr absl::Duration kKillTimeout = absl::Seconds(2);
-// PID_MAX_LIMIT on 64-bit kernels: pids.max refuses more, and no tree can
-// have more processes anyway, so a larger limit is written as "max".
-constexpr int64_t kPidMaxLimit = int64_t{4} * 1024 * 1024;
 constexpr char kMemoryLimit[] = "memory.limit_in_bytes";
 constexpr char kMemswLimit[] = "memory.memsw.limit_in_bytes";
 constexpr char kFreezerState[] = "freezer.state";
@@ -80,12 +68,6 @@ const char* ControllerFile(absl::string_view controller) {
   if (controller == "cpuacct") return "cpuacct.usage";
   if (controller == "freezer") return kFreezerState;
   return nullptr;
-}
-
-// cpu.weight (1..10000, 100 = default) -> cpu.shares (1024 = default), in
-// the kernel's range [2, 262144].
-int64_t CpuShares(uint32_t weight) {
-  return std::clamp<int64_t>(int64_t{weight} * 1024 / 100, 2, 262144);
 }
 
 bool FileExists(int dir, const char* name) {
@@ -103,54 +85,7 @@ absl::Status MakeGroupDir(const std::string& path) {
   return absl::FailedPreconditionError(s.message());
 }
 
-// rmdir(2) of a leaf: gone is fine; busy (a process is in it) is Unavailable.
-absl::Status RemoveLeafDir(const std::string& path) {
-  if (rmdir(path.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
-  const int err = errno;
-  absl::Status s = ErrnoStatus(err, fmt::format("remove cgroup \"{}\"", path));
-  if (err == EBUSY) return absl::UnavailableError(s.message());
-  return s;
-}
-
-// What the driver found out about the hierarchies once, for every group.
-struct Facts {
-  bool memsw = false;       // memory.memsw.limit_in_bytes (swap accounting)
-  bool usage_user = false;  // cpuacct.usage_user / usage_sys (nanoseconds)
-  int64_t ticks_per_second = 100;  // USER_HZ, for cpuacct.stat
-};
-
-bool Contains(const std::vector<std::string>& list, absl::string_view item) {
-  return std::find(list.begin(), list.end(), item) != list.end();
-}
-
-// The files of a leaf that descriptors are kept on, opened by Prepare() (or
-// by Create() without a spare) for the controllers of the leaf's hierarchy.
-enum LeafFile {
-  // Read while the tree runs.
-  kUsageInBytes,
-  kMaxUsageInBytes,
-  kOomControl,
-  kFailcnt,
-  kMemswFailcnt,
-  kPidsCurrent,
-  kPidsEvents,
-  kCpuacctUsage,
-  kCpuacctUsageUser,
-  kCpuacctUsageSys,
-  kCpuacctStat,
-  kFreezerStateFile,
-  // Written once, by Create().
-  kLimitInBytes,
-  kMemswLimitInBytes,
-  kPidsMax,
-  kCpuShares,
-  // For the child to join.
-  kProcs,
-  kLeafFileCount
-};
-constexpr int kFirstLimit = kLimitInBytes;
-constexpr int kLastLimit = kCpuShares;
-
+// The files of a leaf (cgroup_v1_internal.h): name, hierarchy, mode.
 struct LeafFileSpec {
   const char* name;
   const char* controller;  // null: every hierarchy
@@ -197,34 +132,6 @@ bool Uses(int file, const std::vector<std::string>& controllers,
   }
 }
 
-// One directory of a group, in one hierarchy, and its open files.
-struct Leaf {
-  std::string path;
-  std::vector<std::string> controllers;  // those of its hierarchy we use
-  std::array<CgroupFile, kLeafFileCount> files;
-  // Kept in the freezer's hierarchy only: Empty() and KillAll() open its
-  // cgroup.procs.
-  UniqueFd dir;
-  bool removed = false;
-
-  bool Has(absl::string_view controller) const {
-    return Contains(controllers, controller);
-  }
-  // The file's text, or nullopt.
-  std::optional<std::string> Read(LeafFile file) const {
-    absl::StatusOr<std::string> text = files[file].Read(path);
-    if (!text.ok()) return std::nullopt;
-    return *std::move(text);
-  }
-  // The number in the file, or the value of `key` in it when given.
-  std::optional<int64_t> ReadInt(LeafFile file,
-                                 absl::string_view key = "") const {
-    std::optional<std::string> text = Read(file);
-    if (!text) return std::nullopt;
-    return key.empty() ? ParseCgroupInt(*text) : FlatKeyedValue(*text, key);
-  }
-};
-
 // Whether a spare's directory is still there: one pread of a file it keeps
 // open for reading (a removed directory's read ENODEV). A leaf with none
 // (cpu alone) is written to by Create(), which finds out then.
@@ -259,329 +166,6 @@ absl::StatusOr<Leaf> OpenLeaf(std::string path,
   if (absl::Status s = CheckOpened(leaf.files, leaf.path); !s.ok()) return s;
   if (leaf.Has("freezer")) leaf.dir = std::move(dir);
   return leaf;
-}
-
-// --- One process tree's group -----------------------------------------------
-
-class V1Cgroup final : public Cgroup {
- public:
-  V1Cgroup(std::vector<Leaf> leaves, Facts facts)
-      : leaves_(std::move(leaves)), facts_(facts) {}
-
-  // Writes the limits through the leaves' descriptors and closes them;
-  // checks that every cgroup.procs is open. On failure the caller removes
-  // the group.
-  absl::Status Setup(const CgroupRequest& request);
-
-  int clone_into_fd() const override { return -1; }
-  std::vector<int> join_fds() const override;
-  absl::Status JoinFromChild() override { return absl::OkStatus(); }
-  void PlacementDone() override;
-  CgroupUsage ReadUsage() const override;
-  CgroupUsage ReadEndUsage() const override;
-  absl::Status Freeze() override;
-  absl::Status Thaw() override;
-  bool can_freeze() const override { return Find("freezer") != nullptr; }
-  absl::Status KillAll() override;
-  absl::Status SendKill() override;
-  void CloseDescriptors() override;
-  bool can_kill() const override { return !leaves_.empty(); }
-  bool Empty() const override;
-  absl::Status Remove() override;
-  std::string Describe() const override;
-
- private:
-  const Leaf* Find(absl::string_view controller) const;
-  absl::StatusOr<const Leaf*> Freezer(const char* action) const;
-  absl::Status WriteLimits(const CgroupRequest& request) const;
-  void ReadMemory(const Leaf& leaf, CgroupUsage& usage) const;
-  void ReadCpu(const Leaf& leaf, CgroupUsage& usage) const;
-  // The tree's processes as `leaf`'s cgroup.procs lists them now.
-  absl::StatusOr<std::string> List(const Leaf& leaf) const;
-  // SIGKILL to the processes `leaf` lists until none is left.
-  absl::Status KillListed(const Leaf& leaf) const;
-
-  // The directories and the descriptors read while the tree runs are fixed
-  // once Setup() returns; mu_ guards what Remove() and PlacementDone()
-  // change and serializes freeze / kill / remove.
-  std::vector<Leaf> leaves_;
-  const Facts facts_;
-  mutable absl::Mutex mu_;
-  bool placed_ ABSL_GUARDED_BY(mu_) = false;
-};
-
-const Leaf* V1Cgroup::Find(absl::string_view controller) const {
-  for (const Leaf& leaf : leaves_) {
-    if (leaf.Has(controller)) return &leaf;
-  }
-  return nullptr;
-}
-
-absl::Status V1Cgroup::Setup(const CgroupRequest& request) {
-  if (absl::Status s = WriteLimits(request); !s.ok()) return s;
-  for (Leaf& leaf : leaves_) {
-    // Written once: a running tree keeps no limit descriptor.
-    for (int f = kFirstLimit; f <= kLastLimit; ++f) leaf.files[f].Close();
-    if (leaf.files[kProcs].valid()) continue;
-    // Prepare could not open it: once more, to report why.
-    absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
-    if (!dir.ok()) return dir.status();
-    leaf.files[kProcs] = CgroupFile(dir->get(), "cgroup.procs", O_WRONLY);
-    if (!leaf.files[kProcs].valid()) {
-      return ErrnoStatus(leaf.files[kProcs].open_errno(),
-                         fmt::format("open \"{}/cgroup.procs\"", leaf.path));
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status V1Cgroup::WriteLimits(const CgroupRequest& request) const {
-  struct Write {
-    const char* controller;
-    LeafFile file;
-    std::string value;
-  };
-  std::vector<Write> writes;
-  if (request.memory_bytes) {
-    const std::string value = absl::StrCat(*request.memory_bytes);
-    writes.push_back({"memory", kLimitInBytes, value});
-    // memsw (memory + swap) second: the kernel wants memsw >= memory at
-    // every step, and an unlimited memsw would let the tree swap past it.
-    if (facts_.memsw) writes.push_back({"memory", kMemswLimitInBytes, value});
-  }
-  if (request.processes) {
-    writes.push_back({"pids", kPidsMax,
-                      *request.processes > kPidMaxLimit
-                          ? std::string("max")
-                          : absl::StrCat(*request.processes)});
-  }
-  if (request.cpu_weight) {
-    writes.push_back(
-        {"cpu", kCpuShares, absl::StrCat(CpuShares(*request.cpu_weight))});
-  }
-  for (const Write& w : writes) {
-    const Leaf* leaf = Find(w.controller);
-    absl::Status s = leaf->files[w.file].Write(w.value, leaf->path);
-    if (!s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-std::vector<int> V1Cgroup::join_fds() const {
-  absl::MutexLock lock(&mu_);
-  std::vector<int> fds;
-  if (placed_) return fds;
-  for (const Leaf& leaf : leaves_) {
-    if (leaf.files[kProcs].valid()) fds.push_back(leaf.files[kProcs].fd());
-  }
-  return fds;
-}
-
-void V1Cgroup::PlacementDone() {
-  absl::MutexLock lock(&mu_);
-  placed_ = true;
-  for (Leaf& leaf : leaves_) {
-    leaf.files[kProcs].Close();
-    // Only live Usage() reads these: by path then, so that a running tree
-    // keeps few descriptors (the manager may run thousands).
-    for (int file : {kUsageInBytes, kFailcnt, kMemswFailcnt, kPidsCurrent}) {
-      leaf.files[file].Park();
-    }
-  }
-}
-
-void V1Cgroup::ReadMemory(const Leaf& leaf, CgroupUsage& usage) const {
-  usage.memory_current = leaf.ReadInt(kUsageInBytes);
-  usage.memory_peak = leaf.ReadInt(kMaxUsageInBytes);
-  // oom_kill is in memory.oom_control since Linux 4.13.
-  usage.oom_kills = leaf.ReadInt(kOomControl, "oom_kill").value_or(0);
-  // A charge is checked against memsw first, then memory: a refused one
-  // counts in one of the two failcnt files. Linux 6.12+ keeps no
-  // memsw.failcnt, so hits at a memsw limit go uncounted there: an OOM kill
-  // is at least one hit.
-  const int64_t failcnt =
-      AddCounters(leaf.ReadInt(kFailcnt).value_or(0),
-                  facts_.memsw ? leaf.ReadInt(kMemswFailcnt).value_or(0) : 0);
-  usage.memory_limit_hits = std::max(failcnt, usage.oom_kills);
-}
-
-void V1Cgroup::ReadCpu(const Leaf& leaf, CgroupUsage& usage) const {
-  usage.cpu_total_ns = leaf.ReadInt(kCpuacctUsage);
-  if (facts_.usage_user) {
-    usage.cpu_user_ns = leaf.ReadInt(kCpuacctUsageUser);
-    usage.cpu_system_ns = leaf.ReadInt(kCpuacctUsageSys);
-    return;
-  }
-  // Older kernels: cpuacct.stat in USER_HZ ticks.
-  std::optional<std::string> stat = leaf.Read(kCpuacctStat);
-  if (!stat) return;
-  const int64_t ns_per_tick = 1'000'000'000 / facts_.ticks_per_second;
-  usage.cpu_user_ns = ScaledCounter(FlatKeyedValue(*stat, "user"), ns_per_tick);
-  usage.cpu_system_ns =
-      ScaledCounter(FlatKeyedValue(*stat, "system"), ns_per_tick);
-}
-
-CgroupUsage V1Cgroup::ReadUsage() const {
-  CgroupUsage usage;
-  if (const Leaf* memory = Find("memory")) ReadMemory(*memory, usage);
-  if (const Leaf* pids = Find("pids")) {
-    usage.processes = pids->ReadInt(kPidsCurrent);
-    usage.process_limit_hits = pids->ReadInt(kPidsEvents, "max").value_or(0);
-  }
-  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(*cpuacct, usage);
-  return usage;
-}
-
-CgroupUsage V1Cgroup::ReadEndUsage() const {
-  CgroupUsage usage;
-  if (const Leaf* memory = Find("memory")) {
-    usage.memory_peak = memory->ReadInt(kMaxUsageInBytes);
-    usage.oom_kills = memory->ReadInt(kOomControl, "oom_kill").value_or(0);
-    usage.memory_limit_hits = usage.oom_kills;
-  }
-  if (const Leaf* pids = Find("pids")) {
-    usage.process_limit_hits = pids->ReadInt(kPidsEvents, "max").value_or(0);
-  }
-  if (const Leaf* cpuacct = Find("cpuacct")) ReadCpu(*cpuacct, usage);
-  return usage;
-}
-
-absl::StatusOr<const Leaf*> V1Cgroup::Freezer(const char* action) const {
-  if (const Leaf* freezer = Find("freezer")) return freezer;
-  return absl::FailedPreconditionError(
-      fmt::format("{} {}: no freezer directory", action, Describe()));
-}
-
-absl::Status V1Cgroup::Freeze() {
-  absl::StatusOr<const Leaf*> freezer = Freezer("freeze");
-  if (!freezer.ok()) return freezer.status();
-  const CgroupFile& state_file = (*freezer)->files[kFreezerStateFile];
-  const std::string& path = (*freezer)->path;
-  const absl::Time give_up = absl::Now() + kFreezeTimeout;
-  std::string state;
-  for (int round = 0;; ++round) {
-    // Writing FROZEN again while FREEZING retries the tasks that were busy
-    // (in a syscall, or newly forked) on the last pass.
-    if (absl::Status s = state_file.Write("FROZEN", path); !s.ok()) return s;
-    absl::StatusOr<std::string> text = state_file.Read(path);
-    if (!text.ok()) return text.status();
-    state = std::string(absl::StripAsciiWhitespace(*text));
-    if (state == "FROZEN") return absl::OkStatus();
-    if (absl::Now() >= give_up) break;
-    absl::SleepFor(absl::Microseconds(std::min(1000, 50 * (round + 1))));
-  }
-  return absl::DeadlineExceededError(
-      fmt::format("freeze \"{}\": still {} after {}", path, state,
-                  procsandbox::FormatDuration(kFreezeTimeout)));
-}
-
-absl::Status V1Cgroup::Thaw() {
-  absl::StatusOr<const Leaf*> freezer = Freezer("thaw");
-  if (!freezer.ok()) return freezer.status();
-  return (*freezer)->files[kFreezerStateFile].Write("THAWED", (*freezer)->path);
-}
-
-absl::StatusOr<std::string> V1Cgroup::List(const Leaf& leaf) const {
-  if (leaf.dir.valid()) return ReadCgroupFile(leaf.dir.get(), "cgroup.procs");
-  return ReadCgroupFile(AT_FDCWD,
-                        fmt::format("{}/cgroup.procs", leaf.path).c_str());
-}
-
-absl::Status V1Cgroup::KillListed(const Leaf& leaf) const {
-  if (leaf.dir.valid()) return KillEveryProcess(leaf.dir.get(), kKillTimeout);
-  absl::StatusOr<UniqueFd> dir = OpenDirectory(leaf.path);
-  if (!dir.ok()) return dir.status();
-  return KillEveryProcess(dir->get(), kKillTimeout);
-}
-
-absl::Status V1Cgroup::KillAll() {
-  absl::MutexLock lock(&mu_);
-  if (leaves_.empty()) {
-    return absl::FailedPreconditionError(
-        "kill a cgroup v1 group: it has no directory");
-  }
-  const Leaf* freezer = Find("freezer");
-  if (freezer == nullptr) {
-    // Every leaf lists the whole tree; a fork racing the kill shows up in
-    // the next round.
-    return KillListed(leaves_.front());
-  }
-  // Frozen, nothing can fork; SIGKILL is queued and acts once thawed. A
-  // freeze that timed out still stopped most: the kill goes on.
-  (void)Freeze();
-  if (absl::StatusOr<std::string> procs = List(*freezer); procs.ok()) {
-    for (int64_t pid : ParsePids(*procs)) {
-      kill(static_cast<pid_t>(pid), SIGKILL);
-    }
-  }
-  const absl::Status thawed = Thaw();
-  absl::Status empty = KillListed(*freezer);
-  return empty.ok() ? thawed : empty;
-}
-
-absl::Status V1Cgroup::SendKill() {
-  absl::MutexLock lock(&mu_);
-  if (leaves_.empty()) {
-    return absl::FailedPreconditionError(
-        "kill a cgroup v1 group: it has no directory");
-  }
-  const Leaf* freezer = Find("freezer");
-  // Frozen, nothing can fork past the list; without a freezer a fork that
-  // races this pass is caught by the kill at the leader's exit.
-  if (freezer != nullptr) (void)Freeze();
-  const Leaf& listed = freezer != nullptr ? *freezer : leaves_.front();
-  absl::StatusOr<std::string> procs = List(listed);
-  if (procs.ok()) {
-    for (int64_t pid : ParsePids(*procs)) {
-      kill(static_cast<pid_t>(pid), SIGKILL);
-    }
-  }
-  if (freezer != nullptr) (void)Thaw();
-  return procs.status();
-}
-
-void V1Cgroup::CloseDescriptors() {
-  absl::MutexLock lock(&mu_);
-  placed_ = true;
-  for (Leaf& leaf : leaves_) {
-    for (CgroupFile& file : leaf.files) file.Park();
-    leaf.dir.reset();
-  }
-}
-
-bool V1Cgroup::Empty() const {
-  absl::MutexLock lock(&mu_);
-  // Every leaf lists the whole tree: one says it all, the freezer's through
-  // its kept directory. A removed directory holds nothing (reading it
-  // fails).
-  if (leaves_.empty()) return true;
-  const Leaf* freezer = Find("freezer");
-  const Leaf& leaf = freezer != nullptr ? *freezer : leaves_.front();
-  if (leaf.removed) return true;
-  absl::StatusOr<std::string> procs = List(leaf);
-  return !procs.ok() || ParsePids(*procs).empty();
-}
-
-absl::Status V1Cgroup::Remove() {
-  absl::MutexLock lock(&mu_);
-  absl::Status result;
-  for (Leaf& leaf : leaves_) {
-    if (leaf.removed) continue;
-    absl::Status s = RemoveLeafDir(leaf.path);
-    if (s.ok()) {
-      leaf.removed = true;
-    } else {
-      result.Update(s);
-    }
-  }
-  return result;
-}
-
-std::string V1Cgroup::Describe() const {
-  std::vector<absl::string_view> paths;
-  paths.reserve(leaves_.size());
-  for (const Leaf& leaf : leaves_) paths.emplace_back(leaf.path);
-  return fmt::format("cgroup v1 {{{}}}", absl::StrJoin(paths, ", "));
 }
 
 // --- The driver -------------------------------------------------------------
@@ -784,12 +368,7 @@ absl::StatusOr<std::unique_ptr<Cgroup>> V1Driver::Create(
   if (!needed.ok()) return needed.status();
   absl::StatusOr<std::vector<Leaf>> leaves = TakeLeaves(*needed);
   if (!leaves.ok()) return leaves.status();
-  auto group = std::make_unique<V1Cgroup>(std::move(*leaves), facts_);
-  if (absl::Status s = group->Setup(request); !s.ok()) {
-    (void)group->Remove();  // nothing half-made stays
-    return s;
-  }
-  return group;
+  return NewGroup(std::move(*leaves), facts_, request);
 }
 
 void V1Driver::Prepare(int count) {
@@ -922,27 +501,31 @@ absl::Status MakeManagerDir(const Hierarchy& h, bool* created, UniqueFd& lock,
 }
 
 }  // namespace
+}  // namespace procsandbox::linux_internal::cgroup_v1
+
+namespace procsandbox::linux_internal {
 
 absl::StatusOr<std::unique_ptr<CgroupDriver>> NewCgroupV1Driver(
     const CgroupV1Config& config) {
-  absl::StatusOr<std::vector<Hierarchy>> hierarchies = Group(config);
+  absl::StatusOr<std::vector<cgroup_v1::Hierarchy>> hierarchies =
+      cgroup_v1::Group(config);
   if (!hierarchies.ok()) return hierarchies.status();
-  Facts facts;
+  cgroup_v1::Facts facts;
   facts.ticks_per_second = std::max<int64_t>(1, sysconf(_SC_CLK_TCK));
   std::vector<std::string> made;
-  std::vector<UniqueFd> locks(hierarchies->size());
+  std::vector<posix_internal::UniqueFd> locks(hierarchies->size());
   for (std::size_t i = 0; i < hierarchies->size(); ++i) {
-    const Hierarchy& h = (*hierarchies)[i];
+    const cgroup_v1::Hierarchy& h = (*hierarchies)[i];
     bool created = false;
-    absl::Status s = MakeManagerDir(h, &created, locks[i], facts);
+    absl::Status s = cgroup_v1::MakeManagerDir(h, &created, locks[i], facts);
     if (created) made.push_back(h.dir);
     if (!s.ok()) {
-      for (const std::string& dir : made) (void)RemoveLeafDir(dir);
+      for (const std::string& dir : made) (void)cgroup_v1::RemoveLeafDir(dir);
       return s;
     }
   }
-  return std::unique_ptr<CgroupDriver>(
-      new V1Driver(std::move(*hierarchies), std::move(locks), facts));
+  return std::unique_ptr<CgroupDriver>(new cgroup_v1::V1Driver(
+      std::move(*hierarchies), std::move(locks), facts));
 }
 
 }  // namespace procsandbox::linux_internal
