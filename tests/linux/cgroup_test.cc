@@ -52,24 +52,6 @@ Command Helper(std::vector<std::string> steps) {
   return Command(kHelper, std::move(steps));
 }
 
-std::string Unique(absl::string_view what) {
-  return absl::StrCat(what, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
-}
-
-// The helpers alive whose command line carries `marker`.
-std::vector<pid_t> HelpersWithMarker(const std::string& marker) {
-  std::vector<pid_t> found;
-  for (const ProcStat& p : ListProcesses()) {
-    if (p.state == 'Z') continue;
-    const std::vector<std::string> args = CommandLineOf(p.pid);
-    if (!args.empty() && args[0] == kHelper &&
-        std::find(args.begin(), args.end(), marker) != args.end()) {
-      found.push_back(p.pid);
-    }
-  }
-  return found;
-}
-
 class CgroupTest : public CgroupManagerFixture {
  protected:
   // Whether a cgroup carries `kind` here.

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -522,6 +523,247 @@ TEST(OsManagerTest, AnExecErrorOnASecretPathDoesNotShowWhereTheProgramIs) {
   ExpectNoChildren();
   EXPECT_EQ(unlink(tool.c_str()), 0);
   EXPECT_EQ(rmdir(dir.c_str()), 0);
+}
+
+// Open descriptors, except the manager's on cgroup files: it keeps some on
+// groups made ahead of time, and how many varies with when the reactor
+// refills them.
+int CountOpenFds() {
+  int n = 0;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return -1;
+  while (const struct dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    char target[512] = {};
+    const std::string link = absl::StrCat("/proc/self/fd/", e->d_name);
+    if (readlink(link.c_str(), target, sizeof(target) - 1) > 0 &&
+        std::string(target).rfind("/sys/fs/cgroup", 0) == 0) {
+      continue;
+    }
+    ++n;
+  }
+  closedir(dir);
+  return n - 1;  // opendir's own
+}
+
+// A Start() under way (here: opening a FIFO for stdin) while its manager is
+// destroyed fails with FailedPrecondition, or, if it got through, the child
+// is stopped all the same: nothing crashes, nothing runs on unmanaged.
+TEST(OsManagerTest, StartRacingManagerDestructionDoesNotCrashOrLeak) {
+  ExpectCompletesWithin(60, []() -> std::string {
+    ScopedTempDir tmp;  // in the child, which runs the body
+    const std::string fifo = tmp.path() + "/stdin.fifo";
+    if (mkfifo(fifo.c_str(), 0600) != 0) return "mkfifo failed";
+    auto m = NewOsManager();
+    if (!m.ok()) return m.status().ToString();
+    Command cmd = Helper({"sleep-forever"});
+    cmd.stdin_ = Stdio::File(fifo);  // Start() blocks opening it
+    std::shared_ptr<Process> p = (*m)->New(cmd);
+    absl::Status started = absl::UnknownError("not returned");
+    std::thread starter([&] { started = p->Start(); });
+    absl::SleepFor(absl::Milliseconds(300));  // Start() is inside open()
+    m->reset();                               // the manager goes away
+    const int w = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // let it go on
+    if (w >= 0) close(w);
+    starter.join();
+    unlink(fifo.c_str());
+    if (started.ok()) {
+      // Started after all: the gone manager must still not leave it running.
+      if (!p->WaitFor(absl::Seconds(3)).ok()) {
+        kill(static_cast<pid_t>(p->Id()), SIGKILL);
+        return "Start() succeeded after the manager was destroyed and the "
+               "child runs on, unmanaged";
+      }
+      return "";
+    }
+    if (started.code() != absl::StatusCode::kFailedPrecondition) {
+      return "Start(): " + started.ToString();
+    }
+    return "";
+  });
+}
+
+// A Start() that fails after its pipes were made leaves nothing behind, not
+// even while the process handle is alive.
+TEST(OsManagerTest, AFailedStartLeavesNoDescriptorBehind) {
+  auto m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  const int before = CountOpenFds();
+  Command cmd = Helper({"exit", "0"});
+  cmd.stdin_ = Stdio::Pipe();
+  cmd.stdout_ = Stdio::Capture();
+  cmd.stderr_ = Stdio::File("/nonexistent-dir/for/stderr.log");
+  std::shared_ptr<Process> p = (*m)->New(cmd);
+  ASSERT_FALSE(p->Start().ok());
+  EXPECT_EQ(CountOpenFds(), before)
+      << "descriptors left open by a failed Start() (process handle alive)";
+}
+
+// After Wait() returns no descriptor of the process is left, the write end of
+// a Stdio::Pipe() stdin included (while the handle still exists).
+TEST(OsManagerTest, WaitLeavesNoDescriptorForAPipeStdin) {
+  auto m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  const int before = CountOpenFds();
+  Command cmd = Helper({"sleep-forever"});
+  cmd.stdin_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = (*m)->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Kill(), IsOk());
+  ASSERT_THAT(p->Wait(), IsOk());
+  EXPECT_EQ(CountOpenFds(), before) << "a descriptor is left after Wait()";
+}
+
+// Kill() reaches a child that moved itself to another process group of its
+// session (the stop is not only kill(-pgid)).
+TEST(OsManagerTest, KillCannotBeEscapedByLeavingTheProcessGroup) {
+  if (access("/usr/bin/perl", X_OK) != 0) GTEST_SKIP() << "needs perl";
+  ExpectCompletesWithin(120, []() -> std::string {
+    auto m = NewOsManager();
+    if (!m.ok()) return m.status().ToString();
+    Command cmd("/usr/bin/perl",
+                {"-e",
+                 "$| = 1; setpgrp(0, getpgrp(getppid())) or die; "
+                 "print qq(moved\\n); sleep 1000;"});
+    cmd.stdout_ = Stdio::Pipe();
+    std::shared_ptr<Process> p = (*m)->New(cmd);
+    if (absl::Status s = p->Start(); !s.ok()) return s.ToString();
+    absl::StatusOr<std::string> line =
+        p->ReadLine(Stream::kStdout, absl::Seconds(60));
+    if (!line.ok() || *line != "moved") return "perl did not move its group";
+    (void)p->Kill();
+    const bool ended = p->WaitFor(absl::Seconds(30)).ok();
+    if (!ended) {
+      // Clean up through our own pidfd so the destructor does not hang.
+      const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, p->Id(), 0U));
+      syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U);
+      close(pidfd);
+      (void)p->Wait();
+      return "Kill() did not kill a child that left its process group";
+    }
+    return "";
+  });
+}
+
+// Kill() of a child that already exited by itself (a zombie the reactor has
+// not reaped yet, busy with another process's output) is OK and keeps the
+// child's own exit: "exit 0" stays exited 0, not cancelled.
+TEST(OsManagerTest, KillAfterTheChildExitedByItselfKeepsItsOwnExit) {
+  auto m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  absl::Notification in_callback, release;
+  Command busy = Helper({"print", "x", "sleep-forever"});
+  busy.stdout_ = Stdio::Lines([&](absl::string_view) {
+    in_callback.Notify();
+    release.WaitForNotificationWithTimeout(absl::Seconds(5));
+  });
+  std::shared_ptr<Process> b = (*m)->New(busy);
+  ASSERT_THAT(b->Start(), IsOk());
+  ASSERT_TRUE(in_callback.WaitForNotificationWithTimeout(absl::Seconds(5)));
+  // The reactor is busy; this one exits 0 on its own.
+  std::shared_ptr<Process> p = (*m)->New(Helper({"exit", "0"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  siginfo_t info = {};
+  ASSERT_EQ(waitid(P_PID, static_cast<id_t>(p->Id()), &info, WEXITED | WNOWAIT),
+            0);                    // it has exited (not reaped)
+  ASSERT_THAT(p->Kill(), IsOk());  // "OK when already ended"
+  release.Notify();
+  absl::StatusOr<Outcome> o = p->Wait();
+  ASSERT_THAT(o, IsOk());
+  EXPECT_EQ(o->reason, ExitReason::kExited)
+      << "it exited 0 before Kill(): " << ToString(*o);
+  EXPECT_EQ(o->exit_code, 0);
+  (void)b->Kill();
+  (void)b->Wait();
+}
+
+// A pid freed by a reaped child whose output is still draining, and taken by
+// a new child meanwhile, belongs to the new child: it is in Get() and List(),
+// and the manager's destructor stops it. (Forcing the reuse needs root.)
+TEST(OsManagerTest, APidReusedDuringTheDrainStaysManaged) {
+  if (geteuid() != 0 || access("/proc/sys/kernel/ns_last_pid", W_OK) != 0) {
+    GTEST_SKIP() << "forcing pid reuse needs ns_last_pid (root)";
+  }
+  ScopedSubreaper subreaper;
+  const std::string marker = Unique("REUSE");
+  OsManagerOptions options;
+  // Long enough for A's reap and B's start on a loaded machine.
+  options.drain_after_exit = absl::Seconds(10);
+  options.cgroups = false;  // a cgroup would end the grandchild with A
+  auto m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  // A exits at once; its daemonised grandchild holds the pipes: drain.
+  Command a_cmd = Helper({"daemonize", "print-stderr", marker});
+  a_cmd.stdout_ = Stdio::Capture();
+  a_cmd.stderr_ = Stdio::Capture();
+  std::shared_ptr<Process> a = (*m)->New(a_cmd);
+  ASSERT_THAT(a->Start(), IsOk());
+  const pid_t pid = static_cast<pid_t>(a->Id());
+  const std::string proc = absl::StrCat("/proc/", pid);
+  const absl::Time give_up = absl::Now() + absl::Seconds(10);
+  while (access(proc.c_str(), F_OK) == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_NE(access(proc.c_str(), F_OK), 0) << "A was not reaped";
+  ASSERT_TRUE(a->Running()) << "A should still be draining";
+  {
+    std::ofstream last("/proc/sys/kernel/ns_last_pid");
+    last << (pid - 1);
+  }
+  std::shared_ptr<Process> b = (*m)->New(Helper({"sleep-forever"}));
+  ASSERT_THAT(b->Start(), IsOk());
+  if (b->Id() != pid) {
+    (void)b->Kill();
+    (void)b->Wait();
+    (void)a->Wait();
+    KillAndReapMarked(marker);
+    GTEST_SKIP() << "could not force the pid's reuse";
+  }
+  ASSERT_THAT(a->Wait(), IsOk());  // the drain ends
+  absl::StatusOr<std::shared_ptr<Process>> got = (*m)->Get(pid);
+  EXPECT_TRUE(got.ok() && got->get() == b.get())
+      << "B (pid " << pid << ") runs but Get() says " << got.status();
+  std::vector<std::shared_ptr<Process>> list = (*m)->List();
+  EXPECT_NE(std::find(list.begin(), list.end(), b), list.end())
+      << "B missing from List()";
+  m->reset();  // must stop B
+  absl::StatusOr<Outcome> ob = b->WaitFor(absl::Seconds(30));
+  EXPECT_TRUE(ob.ok()) << "B still runs after its manager was destroyed";
+  if (!ob.ok()) {
+    // Nothing watches B any more (the reactor is gone): Wait() would hang.
+    // Kill and reap it here; it is this process's child.
+    const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0U));
+    syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, nullptr, 0U);
+    siginfo_t info = {};
+    waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+           WEXITED);
+    close(pidfd);
+  }
+  KillAndReapMarked(marker);
+}
+
+// The SIGKILL timer Terminate() arms does not keep an ended process (and its
+// captured output) alive for the rest of kill_grace.
+TEST(OsManagerTest, AnEndedProcessIsNotHeldByItsKillTimer) {
+  auto m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  Command cmd = Helper({"sleep-forever"});
+  cmd.kill_grace = absl::Hours(1);
+  std::shared_ptr<Process> p = (*m)->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Terminate(), IsOk());
+  ASSERT_THAT(p->Wait(), IsOk());
+  std::weak_ptr<Process> weak = p;
+  p.reset();
+  // Polled (the reactor may hold it for a moment on a loaded machine); the
+  // bound is far below the hour the timer would keep it.
+  const absl::Time give_up = absl::Now() + absl::Seconds(30);
+  while (!weak.expired() && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  EXPECT_TRUE(weak.expired())
+      << "the ended process is kept alive (use_count " << weak.use_count()
+      << ") by the kill timer for kill_grace";
 }
 
 }  // namespace

@@ -1,5 +1,5 @@
 // What tests of real processes look at: this test's children, /proc, and
-// orphans (tests/linux).
+// orphans (tests/linux); and the scratch they make.
 #ifndef PROCSANDBOX_TESTS_LINUX_PROCESS_INSPECTION_H_
 #define PROCSANDBOX_TESTS_LINUX_PROCESS_INSPECTION_H_
 
@@ -9,15 +9,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 
 namespace procsandbox {
@@ -114,6 +122,56 @@ class ScopedSubreaper {
   ~ScopedSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); }
   ScopedSubreaper(const ScopedSubreaper&) = delete;
   ScopedSubreaper& operator=(const ScopedSubreaper&) = delete;
+};
+
+// A name no other test run uses: `what`, this process's pid and the time.
+inline std::string Unique(absl::string_view what) {
+  return absl::StrCat(what, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
+}
+
+// The test helpers (PROCSANDBOX_TEST_HELPER) alive whose command line
+// carries `marker`, wherever they went (orphans, other groups).
+inline std::vector<pid_t> HelpersWithMarker(const std::string& marker) {
+  std::vector<pid_t> found;
+  for (const ProcStat& p : ListProcesses()) {
+    if (p.state == 'Z') continue;
+    const std::vector<std::string> args = CommandLineOf(p.pid);
+    if (!args.empty() && args[0] == PROCSANDBOX_TEST_HELPER &&
+        std::find(args.begin(), args.end(), marker) != args.end()) {
+      found.push_back(p.pid);
+    }
+  }
+  return found;
+}
+
+// Kills the helpers carrying `marker` and reaps them (this process is their
+// reaper under a ScopedSubreaper).
+inline void KillAndReapMarked(const std::string& marker) {
+  for (pid_t pid : HelpersWithMarker(marker)) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+}
+
+// A fresh directory under gtest's temp dir, removed with everything in it
+// when it goes out of scope. A body run in a death-test child makes its own
+// there (the child re-runs the test and leaves through _Exit).
+class ScopedTempDir {
+ public:
+  ScopedTempDir() {
+    std::string pattern = ::testing::TempDir() + "procsandbox_XXXXXX";
+    if (mkdtemp(pattern.data()) != nullptr) path_ = pattern;
+  }
+  ~ScopedTempDir() {
+    std::error_code ignored;
+    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
+  }
+  ScopedTempDir(const ScopedTempDir&) = delete;
+  ScopedTempDir& operator=(const ScopedTempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
 };
 
 }  // namespace procsandbox
