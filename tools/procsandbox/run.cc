@@ -19,10 +19,10 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "posix/errno_status.h"
+#include "procsandbox/sandbox/workdir.h"
 #include "report.h"
 #include "result_file.h"
 #include "signals.h"
-#include "workdir.h"
 
 namespace procsandbox::cli {
 namespace {
@@ -172,11 +172,14 @@ int NotStarted(const absl::Status& why, const SignalRelay& relay,
   return tools_own ? kExitToolFailed : ExitStatusOfStartFailure(why);
 }
 
-// Removes the run's working directory, if any; 125 when that fails.
-int RemovedWorkdir(const std::string& workdir, int status) {
-  if (workdir.empty()) return status;
-  if (absl::Status removed = RemoveWorkdir(workdir); !removed.ok()) {
-    Say(false, std::string(removed.message()));
+// Removes the run's working directory, if any, however long it takes (as
+// `rm -rf` would); 125 when that fails.
+int RemovedWorkdir(std::optional<RunDirectory>& workdir, int status) {
+  if (!workdir.has_value()) return status;
+  if (absl::Status removed = workdir->Remove(absl::InfiniteDuration());
+      !removed.ok()) {
+    Say(false, absl::StrCat("remove the working directory \"", workdir->path(),
+                            "\": ", removed.message()));
     return kExitToolFailed;
   }
   return status;
@@ -204,15 +207,15 @@ int RunProgram(RunPlan plan) {
     return NotStarted(opened, relay, plan, capabilities, result,
                       /*tools_own=*/true);
   }
-  std::string workdir;
+  std::optional<RunDirectory> workdir;
   if (!plan.workdir_root.empty() && relay.stop_signal() == 0) {
-    absl::StatusOr<std::string> made = MakeWorkdir(plan.workdir_root);
+    absl::StatusOr<RunDirectory> made = RunDirectory::Create(plan.workdir_root);
     if (!made.ok()) {
       return NotStarted(made.status(), relay, plan, capabilities, result,
                         /*tools_own=*/true);
     }
-    workdir = *made;
-    plan.command.working_dir = workdir;
+    workdir = *std::move(made);
+    plan.command.working_dir = workdir->path();
   }
   Sink out, err;
   if (plan.forward_output) {
