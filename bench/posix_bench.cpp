@@ -1,10 +1,10 @@
 // The POSIX backend (src/darwin) against its floors, interleaved in the same
 // run:
-//   "[spawn]": its two spawn paths (posix_spawn; fork for rlimits and
-//   credentials) against raw posix_spawn+waitpid of the tiny static helper,
-//   with a small parent and with 1 GiB of touched memory in the parent
-//   (where fork copies page tables); and the exit watcher's cost (a thread
-//   per child blocking in waitid WNOWAIT) over a plain waitpid.
+//   "[spawn]": its spawn paths (posix_spawn; vfork for rlimits; fork, kept
+//   for credential switches) against raw posix_spawn+waitpid of the tiny
+//   static helper, with a small parent and with 1 GiB of touched memory in
+//   the parent (where fork copies page tables); and the exit watcher's cost
+//   (a thread per child blocking in waitid WNOWAIT) over a plain waitpid.
 //
 //   build/release/bench/procsandbox_posix_bench "[spawn]"
 //
@@ -35,6 +35,7 @@ using procsandbox::bench::PosixSpawnWait;
 using procsandbox::bench::TouchedMemory;
 using procsandbox::bench::Variant;
 using procsandbox::darwin_internal::ExitWatcher;
+using procsandbox::darwin_internal::ForkKind;
 using procsandbox::darwin_internal::SpawnByFork;
 using procsandbox::darwin_internal::SpawnByPosixSpawn;
 using procsandbox::darwin_internal::SpawnPlan;
@@ -80,15 +81,15 @@ std::vector<Variant> SpawnVariants(const SpawnPlan& plan,
          return pid.ok() && Reaped(*pid);
        },
        {}},
-      {std::string("SpawnByFork+waitpid") + suffix,
-       [&plan] {
-         auto pid = SpawnByFork(plan);
+      {std::string("SpawnByFork(vfork)+waitpid, 3 rlimits") + suffix,
+       [&limited] {
+         auto pid = SpawnByFork(limited, ForkKind::kVfork);
          return pid.ok() && Reaped(*pid);
        },
        {}},
-      {std::string("SpawnByFork+waitpid, 3 rlimits") + suffix,
+      {std::string("SpawnByFork(fork)+waitpid, 3 rlimits") + suffix,
        [&limited] {
-         auto pid = SpawnByFork(limited);
+         auto pid = SpawnByFork(limited, ForkKind::kFork);
          return pid.ok() && Reaped(*pid);
        },
        {}},

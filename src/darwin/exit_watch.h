@@ -21,6 +21,9 @@
 
 namespace procsandbox::darwin_internal {
 
+// How this system's ExitWatcher works, for Capabilities::features.
+const char* ExitWatchMechanism();
+
 class ExitWatcher {
  public:
   // ResourceExhausted when its kqueue or thread cannot be had.

@@ -101,6 +101,10 @@ class KqueueExitWatcher final : public ExitWatcher {
 };
 }  // namespace
 
+const char* ExitWatchMechanism() {
+  return "kqueue EVFILT_PROC, one thread per manager";
+}
+
 absl::StatusOr<std::unique_ptr<ExitWatcher>> ExitWatcher::Create() {
   posix_internal::UniqueFd kq(kqueue());
   if (!kq.valid()) {

@@ -101,6 +101,10 @@ class ThreadExitWatcher final : public ExitWatcher {
 };
 }  // namespace
 
+const char* ExitWatchMechanism() {
+  return "waitid(WNOWAIT), one thread per child";
+}
+
 absl::StatusOr<std::unique_ptr<ExitWatcher>> ExitWatcher::Create() {
   return std::unique_ptr<ExitWatcher>(std::make_unique<ThreadExitWatcher>());
 }

@@ -729,14 +729,7 @@ Capabilities PosixCapabilities(const OsManagerOptions& options) {
              "and credentials"
            : "fork for every child (this libc's posix_spawn cannot close "
              "descriptors or change directory)"});
-  caps.features.push_back({
-    "exit-watch", true,
-#if defined(__APPLE__)
-        "kqueue EVFILT_PROC, one thread per manager"
-#else
-        "waitid(WNOWAIT), one thread per child"
-#endif
-  });
+  caps.features.push_back({"exit-watch", true, ExitWatchMechanism()});
   caps.features.push_back(
       {"freeze", false, "no freezer: Suspend sends SIGSTOP to the group"});
   caps.features.push_back(

@@ -12,10 +12,14 @@
 //
 // What posix_spawn cannot express (rlimits, uid/gid/groups; on a libc
 // without addchdir_np/addclosefrom_np/SETSID those too) takes the fork path
-// (spawn_fork.cc): fork(), async-signal-safe steps, execve, errors back over
-// a close-on-exec pipe. The host's own rlimits are never changed to pass
-// them on (other host threads would see them). ARCHITECTURE.md has the
-// measured cost of both paths.
+// (spawn_fork.cc): vfork() — the child borrows the parent's memory, so the
+// cost does not grow with the parent's size — async-signal-safe steps,
+// execve, errors back over a close-on-exec pipe. A plan that switches
+// credentials uses fork() instead: glibc's setuid/setgid/setgroups signal
+// every thread of the process to switch them all, which a child sharing the
+// parent's memory would do to the parent's threads. The host's own rlimits
+// are never changed to pass them on (other host threads would see them).
+// ARCHITECTURE.md has the measured cost of each path.
 //
 // The caller reaps the child (darwin/exit_watch.h: never waitpid(-1)).
 #ifndef PROCSANDBOX_SRC_DARWIN_SPAWN_H_
@@ -59,9 +63,15 @@ absl::StatusOr<pid_t> Spawn(const SpawnPlan& plan);
 
 // Implementation details follow.
 
+// How the fork path makes the child: vfork unless the plan switches
+// credentials (see above), or as asked (the benchmark compares them).
+enum class ForkKind { kByPlan, kVfork, kFork };
+
 // The fork path (spawn_fork.cc), whatever PathFor says: tests and the
-// benchmark use it to compare the two paths on one plan.
-absl::StatusOr<pid_t> SpawnByFork(const SpawnPlan& plan);
+// benchmark use it to compare the paths on one plan. kVfork with
+// credentials is refused (FailedPrecondition).
+absl::StatusOr<pid_t> SpawnByFork(const SpawnPlan& plan,
+                                  ForkKind kind = ForkKind::kByPlan);
 // The posix_spawn path. FailedPrecondition when PathFor(plan) is kFork.
 absl::StatusOr<pid_t> SpawnByPosixSpawn(const SpawnPlan& plan);
 

@@ -1,12 +1,18 @@
 // The fork path of Spawn(): for the plans posix_spawn cannot express
 // (rlimits, uid/gid/groups, or what this libc's posix_spawn lacks).
 //
-// RULES for the child (between fork and execve). The host may have other
-// threads, holding any lock; after fork only this one exists in the child.
-// So the child:
+// RULES for the child (between vfork/fork and execve). The host may have
+// other threads, holding any lock. After vfork the child runs on the
+// parent's memory and stack while the parent thread is suspended (as inside
+// glibc's posix_spawn); after fork only this thread exists in a copy. So the
+// child:
 //   - does not allocate, lock, log, format, throw or touch stdio;
 //   - calls only async-signal-safe functions (signal-safety(7)), plus
-//     setgroups, setrlimit and closefrom, which are plain syscalls;
+//     setrlimit and closefrom, which are plain syscalls; setgroups, setgid
+//     and setuid only after fork (glibc makes them signal every thread of
+//     the process: after vfork those would be the parent's);
+//   - never returns from the function that called vfork (ChildMain ends in
+//     execve or _exit);
 //   - reads only the ChildPlan the parent prepared before fork;
 //   - on failure writes {step, errno, index} to the close-on-exec pipe and
 //     _exit(127)s; the parent turns that into the Status of Spawn().
@@ -225,10 +231,18 @@ absl::Status ReportPipe(UniqueFd& read_end, UniqueFd& write_end) {
 
 }  // namespace
 
-absl::StatusOr<pid_t> SpawnByFork(const SpawnPlan& plan) {
+absl::StatusOr<pid_t> SpawnByFork(const SpawnPlan& plan, ForkKind kind) {
   if (plan.path.empty() || plan.argv.empty()) {
     return absl::InvalidArgumentError("spawn: empty program path or argv");
   }
+  const bool credentials =
+      plan.uid.has_value() || plan.gid.has_value() || !plan.groups.empty();
+  if (kind == ForkKind::kVfork && credentials) {
+    return absl::FailedPreconditionError(
+        "spawn: a credential switch needs fork, not vfork");
+  }
+  const bool use_vfork =
+      kind == ForkKind::kVfork || (kind == ForkKind::kByPlan && !credentials);
   std::vector<UniqueFd> held;
   absl::StatusOr<std::array<int, 3>> sources = LiftStdio(plan, held);
   if (!sources.ok()) return sources.status();
@@ -263,12 +277,13 @@ absl::StatusOr<pid_t> SpawnByFork(const SpawnPlan& plan) {
   sigset_t all, saved;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &saved);
-  const pid_t pid = fork();
+  const pid_t pid = use_vfork ? vfork() : fork();
   const int fork_errno = errno;
   if (pid == 0) ChildMain(c);
   pthread_sigmask(SIG_SETMASK, &saved, nullptr);
   if (pid < 0) {
-    const absl::Status s = ErrnoStatus(fork_errno, "spawn: fork");
+    const absl::Status s =
+        ErrnoStatus(fork_errno, use_vfork ? "spawn: vfork" : "spawn: fork");
     if (fork_errno == EAGAIN) return absl::ResourceExhaustedError(s.message());
     return s;
   }

@@ -308,7 +308,14 @@ TEST_P(SpawnPathTest, AnEmptyPlanIsInvalidArgument) {
 INSTANTIATE_TEST_SUITE_P(
     Paths, SpawnPathTest,
     ::testing::Values(PathParam{"PosixSpawn", SpawnByPosixSpawn},
-                      PathParam{"Fork", SpawnByFork}),
+                      PathParam{"Vfork",
+                                [](const SpawnPlan& plan) {
+                                  return SpawnByFork(plan, ForkKind::kVfork);
+                                }},
+                      PathParam{"Fork",
+                                [](const SpawnPlan& plan) {
+                                  return SpawnByFork(plan, ForkKind::kFork);
+                                }}),
     [](const ::testing::TestParamInfo<PathParam>& param_info) {
       return std::string(param_info.param.name);
     });
@@ -356,6 +363,13 @@ TEST(SpawnByForkTest, ASwitchToAnotherUserWithoutPrivilegeIsRefused) {
   plan.gid = 0;
   EXPECT_THAT(Spawn(plan), StatusIs(absl::StatusCode::kPermissionDenied,
                                     HasSubstr("set supplementary groups")));
+}
+
+TEST(SpawnByForkTest, ACredentialSwitchIsNeverDoneAfterVfork) {
+  SpawnPlan plan = HelperPlan({"exit", "0"});
+  plan.uid = getuid();
+  EXPECT_THAT(SpawnByFork(plan, ForkKind::kVfork),
+              StatusIs(absl::StatusCode::kFailedPrecondition));
 }
 
 TEST(SpawnByForkTest, RunsAsTheGivenUserAndGroups) {
