@@ -75,6 +75,23 @@ void PollLoop::Stop() {
   }
   const char byte = 1;
   (void)!write(wake_write_.get(), &byte, 1);
+  if (OnLoopThread()) return;
+  if (thread_.joinable()) thread_.join();
+  // The thread is gone: drop what it would have run. Closures and timers
+  // may hold their owners (a process, its manager's core): released here,
+  // not when the loop itself is destroyed. Outside the lock: a destructor
+  // they run may Post (dropped).
+  std::vector<std::function<void()>> posted;
+  {
+    absl::MutexLock lock(&mu_);
+    posted.swap(posted_);
+  }
+  posted.clear();
+  auto timers = std::move(timers_);
+  timers_.clear();
+  timers_by_time_.clear();
+  auto watches = std::move(watches_);
+  watches_.clear();
 }
 
 void PollLoop::Post(std::function<void()> fn) {

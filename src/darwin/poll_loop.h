@@ -40,9 +40,10 @@ class PollLoop final : public os_internal::EventLoop {
   PollLoop(const PollLoop&) = delete;
   PollLoop& operator=(const PollLoop&) = delete;
 
-  // Ends the thread (after the callback it runs, if any); nothing runs on it
-  // afterwards. Idempotent; from any thread but the loop's own, which only
-  // marks it (the thread ends after the current callback).
+  // Ends the thread (after the callback it runs, if any) and waits for it;
+  // nothing runs on it afterwards, and pending closures, timers and watches
+  // are destroyed before Stop returns. Idempotent. From the loop thread it
+  // only marks the loop (the thread ends after the current callback).
   void Stop() override;
   // Runs `fn` on the loop thread soon. Thread-safe.
   void Post(std::function<void()> fn) override;

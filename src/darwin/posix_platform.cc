@@ -202,7 +202,12 @@ class PosixChild final : public os_internal::Child,
         });
       }
     }
-    if (exit_pending_) OnExited();
+    if (exit_pending_) {
+      // Reported on a later turn: Arm runs with the process's lock held.
+      loop_->Post([weak] {
+        if (std::shared_ptr<PosixChild> self = weak.lock()) self->OnExited();
+      });
+    }
   }
 
   void SignalTree(int signo) override {

@@ -140,5 +140,23 @@ TEST(PollLoopTest, NothingRunsAfterStop) {
   EXPECT_FALSE(late);
 }
 
+TEST(PollLoopTest, StopReleasesWhatPendingTimersHold) {
+  std::unique_ptr<PollLoop> loop = NewLoop();
+  ASSERT_NE(loop, nullptr);
+  auto held = std::make_shared<int>(1);
+  std::weak_ptr<int> weak = held;
+  absl::Notification added;
+  loop->Post([&loop, &added, held] {
+    loop->AddTimer(Now() + int64_t{3600} * 1'000'000'000, [held] {});
+    added.Notify();
+  });
+  held.reset();
+  ASSERT_TRUE(added.WaitForNotificationWithTimeout(kHang));
+  loop->Stop();
+  // Released by Stop(), not only when the loop is destroyed: an owner that
+  // a timer holds (a process, its manager) is not kept alive by its loop.
+  EXPECT_TRUE(weak.expired());
+}
+
 }  // namespace
 }  // namespace procsandbox::darwin_internal
