@@ -17,7 +17,7 @@
 #include "fmt/ranges.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
-#include "linux/os_process.h"
+#include "linux/linux_child.h"
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {

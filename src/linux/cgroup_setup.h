@@ -7,7 +7,7 @@
 
 #include "absl/status/status.h"
 #include "linux/cgroup_detect.h"
-#include "linux/os_process.h"
+#include "linux/linux_child.h"
 
 namespace procsandbox::linux_internal {
 

@@ -18,7 +18,7 @@
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
 #include "linux/cgroup_setup.h"
-#include "linux/os_process.h"
+#include "linux/linux_child.h"
 #include "linux/spawn.h"
 #include "posix/errno_status.h"
 

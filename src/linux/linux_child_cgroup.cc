@@ -1,5 +1,5 @@
-// The OS process and its cgroups: which groups a process gets, placement,
-// CPU time of the whole tree, the end of the tree, usage, and removal.
+// A Linux child's cgroups: which groups a tree gets, placement, CPU time of
+// the whole tree, the end of the tree, usage, and removal.
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,11 +15,15 @@
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "linux/cgroup.h"
-#include "linux/os_process.h"
-#include "linux/os_process_util.h"
+#include "linux/linux_child.h"
 #include "linux/spawn.h"
 
 namespace procsandbox::linux_internal {
+
+using ::procsandbox::os_internal::ChildEvents;
+using ::procsandbox::os_internal::SpawnRequest;
+using ::procsandbox::os_internal::TreeEnd;
+
 namespace {
 
 // How long a group that still holds a process is retried before the
@@ -38,12 +42,7 @@ CgroupDriver* OsManagerCore::DriverFor(Mechanism mechanism) const {
   return nullptr;
 }
 
-void OsManagerCore::RemoveGroupsIfLast() {
-  {
-    absl::MutexLock lock(&mu);
-    if (!shut_down || starting > 0 || groups_removed) return;
-    groups_removed = true;
-  }
+void OsManagerCore::RemoveGroups() const {
   // Killed processes may still be exiting (their groups are busy until
   // then): retried for a bounded time.
   const absl::Time give_up = absl::Now() + kRemoveFor;
@@ -74,7 +73,9 @@ void OsManagerCore::Emit(OsManagerEvent::Kind kind, std::string detail) const {
     options.on_event(OsManagerEvent{kind, std::move(detail)});
 }
 
-absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
+absl::Status LinuxChild::CreateCgroupsLocked(const SpawnRequest& request,
+                                             SpawnPlan& plan) {
+  const Limits& limits = *request.limits;
   CgroupDriver* v2 = core_->cgroup_v2.get();
   CgroupDriver* v1 = core_->cgroup_v1.get();
   if (v2 == nullptr && v1 == nullptr) return absl::OkStatus();
@@ -85,19 +86,19 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
     if (m == Mechanism::kCgroupV1) return &requests[1];
     return nullptr;
   };
-  for (const LimitEnforcement& e : enforcement_.limits) {
+  for (const LimitEnforcement& e : request.enforcement->limits) {
     CgroupRequest* r = request_of(e.mechanism);
     if (r == nullptr) continue;
     switch (e.limit) {
       case LimitKind::kMemory:
-        r->memory_bytes = limits_.memory_bytes;
+        r->memory_bytes = limits.memory_bytes;
         r->memory_accounting = true;
         break;
       case LimitKind::kProcesses:
-        r->processes = limits_.processes;
+        r->processes = limits.processes;
         break;
       case LimitKind::kCpuWeight:
-        r->cpu_weight = limits_.cpu_weight;
+        r->cpu_weight = limits.cpu_weight;
         break;
       case LimitKind::kCpuTime:
         r->cpu_accounting = true;
@@ -126,7 +127,7 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
     if (!group.ok()) {
       absl::Status failed = absl::Status(
           group.status().code(),
-          fmt::format("start \"{}\": create its {} group: {}", command_.label(),
+          fmt::format("start \"{}\": create its {} group: {}", label_,
                       MechanismName(drivers[i]->mechanism()),
                       group.status().message()));
       // Out of descriptors or memory (EMFILE, ENOMEM): the run fails. A
@@ -136,7 +137,8 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
         RemoveCgroupsNow();
         return failed;
       }
-      if (absl::Status s = DegradeLocked(drivers[i]->mechanism(), failed);
+      if (absl::Status s =
+              DegradeLocked(request, drivers[i]->mechanism(), failed);
           !s.ok()) {
         RemoveCgroupsNow();
         return s;
@@ -150,7 +152,7 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
               fmt::format("{} (the whole tree cannot be stopped without it)",
                           failed.message()));
         }
-        pending_events_.push_back(
+        request.events->push_back(
             {OsManagerEvent::Kind::kCgroupDegraded,
              fmt::format("{}; stops reach its process group only",
                          failed.message())});
@@ -172,7 +174,7 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
           return absl::Status(
               s.code(),
               fmt::format("start \"{}\": place it in its {} group: {}",
-                          command_.label(),
+                          label_,
                           MechanismName(drivers[i]->mechanism()), s.message()));
         }
       }
@@ -184,29 +186,30 @@ absl::Status OsProcess::CreateCgroupsLocked(SpawnPlan& plan) {
   return absl::OkStatus();
 }
 
-absl::Status OsProcess::JoinFromChildInsteadLocked(SpawnPlan& plan) {
+absl::Status LinuxChild::JoinFromChildInsteadLocked(SpawnPlan& plan) {
   for (auto& g : cgroups_) {
     if (g->clone_into_fd() != plan.cgroup_fd) continue;
     if (absl::Status s = g->JoinFromChild(); !s.ok()) {
       return absl::Status(s.code(),
                           fmt::format("start \"{}\": place it in its group: {}",
-                                      command_.label(), s.message()));
+                                      label_, s.message()));
     }
     for (int fd : g->join_fds()) plan.cgroup_join_fds.push_back(fd);
     plan.cgroup_fd = -1;
     return absl::OkStatus();
   }
   return absl::InternalError(fmt::format(
-      "start \"{}\": no group holds the clone3 descriptor", command_.label()));
+      "start \"{}\": no group holds the clone3 descriptor", label_));
 }
 
-void OsProcess::CgroupsPlacedLocked() {
+void LinuxChild::CgroupsPlacedLocked() {
   for (auto& g : cgroups_) g->PlacementDone();
 }
 
-absl::Status OsProcess::DegradeLocked(Mechanism mechanism,
-                                      const absl::Status& why) {
-  for (LimitEnforcement& e : enforcement_.limits) {
+absl::Status LinuxChild::DegradeLocked(const SpawnRequest& request,
+                                       Mechanism mechanism,
+                                       const absl::Status& why) {
+  for (LimitEnforcement& e : request.enforcement->limits) {
     if (e.mechanism != mechanism) continue;
     if (core_->options.strict) {
       return absl::FailedPreconditionError(
@@ -217,13 +220,13 @@ absl::Status OsProcess::DegradeLocked(Mechanism mechanism,
     fallback.detail =
         fmt::format("{}; cgroup failed: {}", fallback.detail, why.message());
     e = std::move(fallback);
-    pending_events_.push_back(
+    request.events->push_back(
         {OsManagerEvent::Kind::kCgroupDegraded, e.detail});
   }
   return absl::OkStatus();
 }
 
-void OsProcess::RemoveCgroupsNow() {
+void LinuxChild::RemoveCgroupsNow() {
   for (auto& g : cgroups_) (void)g->Remove();
   cgroups_.clear();
   tracker_ = cpu_group_ = memory_group_ = nullptr;
@@ -232,8 +235,8 @@ void OsProcess::RemoveCgroupsNow() {
 // --- Reactor side
 // ----------------------------------------------------------------
 
-int64_t OsProcess::CpuKillAtNs() const {
-  const int64_t limit = absl::ToInt64Nanoseconds(*limits_.cpu_time);
+int64_t LinuxChild::CpuKillAtNs() const {
+  const int64_t limit = absl::ToInt64Nanoseconds(*cpu_time_);
   // When the first process's RLIMIT_CPU is the budget itself (a whole number
   // of seconds), the kernel's SIGXCPU gets the first chance, as without
   // cgroups: it comes at a scheduler tick while the process runs, so a few
@@ -245,8 +248,8 @@ int64_t OsProcess::CpuKillAtNs() const {
   return limit % kSecond == 0 ? limit + kKernelSignalSlack : limit;
 }
 
-void OsProcess::ArmCpuCheck() {
-  if (!limits_.cpu_time || cpu_group_ == nullptr || reaped_) return;
+void LinuxChild::ArmCpuCheck() {
+  if (!cpu_time_ || cpu_group_ == nullptr || reaped_) return;
   const int64_t limit = CpuKillAtNs();
   const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
   // The tree cannot use more than one CPU second per second and CPU: the
@@ -255,69 +258,76 @@ void OsProcess::ArmCpuCheck() {
       std::max<int64_t>(1, sysconf(_SC_NPROCESSORS_ONLN));
   const int64_t wait = std::max<int64_t>(
       (limit - used) / kCpus, absl::ToInt64Nanoseconds(absl::Milliseconds(1)));
-  std::weak_ptr<OsProcess> weak = weak_from_this();
+  std::weak_ptr<LinuxChild> weak = weak_from_this();
   cpu_timer_ = core_->reactor->AddTimer(MonotonicNanos() + wait, [weak] {
-    if (std::shared_ptr<OsProcess> self = weak.lock()) self->OnCpuCheck();
+    if (std::shared_ptr<LinuxChild> self = weak.lock()) self->OnCpuCheck();
   });
 }
 
-void OsProcess::OnCpuCheck() {
-  absl::MutexLock lock(&mu_);
-  cpu_timer_ = 0;
-  if (reaped_ || cpu_group_ == nullptr || !limits_.cpu_time) return;
-  cgroup_usage_ = cpu_group_->ReadEndUsage();  // the totals, no open()
-  const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
-  if (used < CpuKillAtNs()) {
-    ArmCpuCheck();
-    return;
+void LinuxChild::OnCpuCheck() {
+  std::shared_ptr<ChildEvents> events;
+  {
+    absl::MutexLock lock(&mu_);
+    cpu_timer_ = 0;
+    if (reaped_ || cpu_group_ == nullptr || !cpu_time_) return;
+    cgroup_usage_ = cpu_group_->ReadEndUsage();  // the totals, no open()
+    const int64_t used = cgroup_usage_.cpu_total_ns.value_or(0);
+    if (used < CpuKillAtNs()) {
+      ArmCpuCheck();
+      return;
+    }
+    events = events_.lock();
   }
-  // A leader that ended by itself (a zombie not reaped yet) is not stopped.
-  if (ExitedLocked()) return;
-  // Over budget: the whole tree, at once (no grace: it would spend more).
-  if (!cause_) cause_ = ExitReason::kCpuTimeExceeded;
-  SignalTreeLocked(SIGKILL);
+  // Over budget: the neutral side stops the tree.
+  if (events != nullptr) events->OnCpuBudgetSpent();
 }
 
-void OsProcess::EndTreeLocked() {
+bool LinuxChild::EndTree(bool frozen) {
+  absl::MutexLock lock(&mu_);
   if (cpu_timer_ != 0) {
     core_->reactor->CancelTimer(cpu_timer_);
     cpu_timer_ = 0;
   }
   if (tracker_ != nullptr && !tracker_->Empty()) {
     // Descendants that left the process group (a daemon) end with it.
-    if (frozen_) (void)tracker_->Thaw();
+    if (frozen) (void)tracker_->Thaw();
     (void)tracker_->SendKill();
-    // Wait() returns once they are gone too — watched from timers, so that
-    // this thread goes on serving the manager's other processes meanwhile.
+    // Watched from timers, so that this thread goes on serving the
+    // manager's other processes meanwhile.
     tree_dying_ = true;
     AwaitTreeGone(MonotonicNanos() + absl::ToInt64Nanoseconds(kTreeGoneFor));
   }
-  frozen_ = false;
   ReadEndUsageLocked();
+  return tree_dying_;
 }
 
-void OsProcess::AwaitTreeGone(int64_t give_up_ns) {
-  std::weak_ptr<OsProcess> weak = weak_from_this();
+void LinuxChild::AwaitTreeGone(int64_t give_up_ns) {
+  std::weak_ptr<LinuxChild> weak = weak_from_this();
   core_->reactor->AddTimer(
       MonotonicNanos() + absl::ToInt64Nanoseconds(absl::Milliseconds(1)),
       [weak, give_up_ns] {
-        std::shared_ptr<OsProcess> self = weak.lock();
+        std::shared_ptr<LinuxChild> self = weak.lock();
         if (self == nullptr) return;
-        absl::MutexLock lock(&self->mu_);
-        if (!self->tree_dying_) return;
-        const bool gone = self->tracker_ == nullptr || self->tracker_->Empty();
-        if (!gone && MonotonicNanos() < give_up_ns) {
-          self->AwaitTreeGone(give_up_ns);
-          return;
+        std::shared_ptr<ChildEvents> events;
+        {
+          absl::MutexLock lock(&self->mu_);
+          if (!self->tree_dying_) return;
+          const bool gone =
+              self->tracker_ == nullptr || self->tracker_->Empty();
+          if (!gone && MonotonicNanos() < give_up_ns) {
+            self->AwaitTreeGone(give_up_ns);
+            return;
+          }
+          // (A tree that outlives the bound is reported by the removal.)
+          self->tree_dying_ = false;
+          self->ReadEndUsageLocked();  // now with the stragglers' last CPU
+          events = self->events_.lock();
         }
-        // (A tree that outlives the bound is reported by the removal.)
-        self->tree_dying_ = false;
-        self->ReadEndUsageLocked();  // now with the stragglers' last CPU
-        self->MaybeFinish();
+        if (events != nullptr) events->OnTreeGone();
       });
 }
 
-void OsProcess::ReadEndUsageLocked() {
+void LinuxChild::ReadEndUsageLocked() {
   CgroupUsage usage;
   for (const auto& g : cgroups_) {
     CgroupUsage u = g->ReadEndUsage();
@@ -337,7 +347,7 @@ void OsProcess::ReadEndUsageLocked() {
   cgroup_usage_ = usage;
 }
 
-void OsProcess::RemoveCgroups(const std::shared_ptr<OsProcess>& self,
+void LinuxChild::RemoveCgroups(const std::shared_ptr<LinuxChild>& self,
                               int64_t give_up_ns) {
   std::vector<std::string> busy;
   {
@@ -369,9 +379,9 @@ void OsProcess::RemoveCgroups(const std::shared_ptr<OsProcess>& self,
   }
 }
 
-void OsProcess::ScheduleCgroupRemoval() {
+void LinuxChild::ScheduleCgroupRemoval() {
   if (cgroups_.empty()) return;
-  std::shared_ptr<OsProcess> self = shared_from_this();
+  std::shared_ptr<LinuxChild> self = shared_from_this();
   const int64_t give_up =
       MonotonicNanos() + absl::ToInt64Nanoseconds(kRemoveFor);
   // After this turn of the reactor: Wait() returns first.
@@ -380,7 +390,7 @@ void OsProcess::ScheduleCgroupRemoval() {
 
 // Outcome and usage figures the cgroups know better than rusage: the whole
 // tree's CPU time and peak memory, and an out-of-memory kill.
-void OsProcess::ApplyCgroupUsageLocked(Outcome& outcome) const {
+void LinuxChild::ApplyCgroupUsageLocked(Outcome& outcome) const {
   const CgroupUsage& u = cgroup_usage_;
   if (u.cpu_user_ns && u.cpu_system_ns) {
     outcome.user_time =
@@ -391,7 +401,7 @@ void OsProcess::ApplyCgroupUsageLocked(Outcome& outcome) const {
   if (u.memory_peak) outcome.peak_memory_bytes = *u.memory_peak;
 }
 
-void OsProcess::ReadCgroupUsageLocked(ResourceUsage& usage) const {
+void LinuxChild::ReadCgroupUsageLocked(ResourceUsage& usage) const {
   for (const auto& g : cgroups_) {
     CgroupUsage u = g->ReadUsage();
     if (g.get() == cpu_group_ && u.cpu_user_ns && u.cpu_system_ns) {
@@ -405,6 +415,46 @@ void OsProcess::ReadCgroupUsageLocked(ResourceUsage& usage) const {
     if (u.processes) usage.processes = *u.processes;
     usage.forks_refused = std::max(usage.forks_refused, u.process_limit_hits);
   }
+}
+
+bool LinuxChild::has_cgroups() const {
+  absl::MutexLock lock(&mu_);
+  return !cgroups_.empty();
+}
+
+bool LinuxChild::can_freeze() const {
+  absl::MutexLock lock(&mu_);
+  return tracker_ != nullptr && tracker_->can_freeze();
+}
+
+absl::Status LinuxChild::Freeze() {
+  absl::MutexLock lock(&mu_);
+  if (tracker_ == nullptr) {
+    return absl::FailedPreconditionError("no cgroup freezer for the tree");
+  }
+  return tracker_->Freeze();
+}
+
+absl::Status LinuxChild::Thaw() {
+  absl::MutexLock lock(&mu_);
+  if (tracker_ == nullptr) return absl::OkStatus();
+  return tracker_->Thaw();
+}
+
+void LinuxChild::LiveUsage(ResourceUsage& usage) const {
+  absl::MutexLock lock(&mu_);
+  if (reaped_) return;  // the pid may belong to another process now
+  ReadProcUsage(pid_, usage);
+  ReadCgroupUsageLocked(usage);  // the whole tree, where there is a group
+}
+
+TreeEnd LinuxChild::FinalUsage(Outcome& outcome) const {
+  absl::MutexLock lock(&mu_);
+  ApplyCgroupUsageLocked(outcome);
+  TreeEnd end;
+  end.oom_killed = cgroup_usage_.oom_kills > 0;
+  end.forks_refused = cgroup_usage_.process_limit_hits;
+  return end;
 }
 
 }  // namespace procsandbox::linux_internal

@@ -1,88 +1,25 @@
 // The OS process seen from host threads: waiting, interactive pipes, state.
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
-#include <sys/epoll.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cinttypes>
-#include <cmath>
-#include <cstdio>
-#include <cstring>
+#include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
-#include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "common/exec_errors.h"
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
 #include "fmt/format.h"
-#include "posix/errno_status.h"
-#include "linux/os_process.h"
-#include "linux/os_process_util.h"
-#include "posix/program_path.h"
-#include "linux/spawn.h"
+#include "os/os_process.h"
 
-namespace procsandbox::linux_internal {
-
-using ::procsandbox::posix_internal::UniqueFd;
-using ::procsandbox::posix_internal::ErrnoStatus;
-
+namespace procsandbox::os_internal {
 namespace {
 
-// How long a host reader (ReadLine, Read) polls a pipe before it looks
-// again whether the process ended (see ReadPipe).
+// How long a host reader (ReadLine, Read) waits for its pipe before it
+// looks again whether the process ended (see ReadPipe).
 constexpr int64_t kHostPollSliceMs = 50;
 
 }  // namespace
-
-// Live figures of a running child from /proc (the final ones come from
-// its rusage): CPU time from stat, memory from status. Best effort: a child
-// that just ended leaves the fields as they were.
-void ReadProcUsage(pid_t pid, ResourceUsage& usage) {
-  char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
-  if (FILE* f = std::fopen(path, "re")) {
-    char buf[1024];
-    const std::size_t n = std::fread(buf, 1, sizeof(buf) - 1, f);
-    std::fclose(f);
-    buf[n] = '\0';
-    // Fields after the command name (which may hold spaces) start past ')'.
-    if (const char* rest = std::strrchr(buf, ')')) {
-      uint64_t utime = 0, stime = 0;
-      // state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-      // utime stime
-      if (std::sscanf(rest + 2,
-                      "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %" SCNu64
-                      " %" SCNu64,
-                      &utime, &stime) == 2) {
-        const int64_t ticks = sysconf(_SC_CLK_TCK);
-        usage.user_time = absl::Seconds(static_cast<double>(utime) /
-                                        static_cast<double>(ticks));
-        usage.system_time = absl::Seconds(static_cast<double>(stime) /
-                                          static_cast<double>(ticks));
-      }
-    }
-  }
-  std::snprintf(path, sizeof(path), "/proc/%d/status", static_cast<int>(pid));
-  if (FILE* f = std::fopen(path, "re")) {
-    char line[256];
-    while (std::fgets(line, sizeof(line), f) != nullptr) {
-      int64_t kib = 0;
-      if (std::sscanf(line, "VmRSS: %" SCNd64 " kB", &kib) == 1)
-        usage.memory_bytes = kib * 1024;
-      if (std::sscanf(line, "VmHWM: %" SCNd64 " kB", &kib) == 1)
-        usage.peak_memory_bytes = kib * 1024;
-    }
-    std::fclose(f);
-  }
-}
 
 // --- Waiting
 // ------------------------------------------------------------------
@@ -113,7 +50,7 @@ absl::StatusOr<Outcome> OsProcess::WaitFor(absl::Duration timeout) {
 // --------------------------------------------------------------------
 
 absl::Status OsProcess::Write(absl::string_view data) {
-  std::shared_ptr<UniqueFd> pipe;
+  std::shared_ptr<HostStdin> pipe;
   {
     absl::MutexLock lock(&mu_);
     if (absl::Status s = CheckStartedLocked("write to stdin of"); !s.ok())
@@ -127,43 +64,22 @@ absl::Status OsProcess::Write(absl::string_view data) {
       return absl::FailedPreconditionError(fmt::format(
           "write to stdin of \"{}\": stdin was closed", command_.label()));
     }
-    if (!stdin_pipe_) {
+    if (!host_stdin_) {
       return absl::UnavailableError(
           fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
                       command_.label(), pid_));
     }
-    pipe = stdin_pipe_;  // kept open for this call even if CloseStdin() runs
+    pipe = host_stdin_;  // kept open for this call even if CloseStdin() runs
   }
-  // A write to a pipe nobody reads raises SIGPIPE: block it in this thread
-  // and consume it, so the host never sees it.
-  sigset_t pipe_set, old;
-  sigemptyset(&pipe_set);
-  sigaddset(&pipe_set, SIGPIPE);
-  pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-  int err = 0;
-  while (!data.empty()) {
-    const ssize_t n = write(pipe->get(), data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  if (err != 0) {
-    const struct timespec zero = {0, 0};
-    while (sigtimedwait(&pipe_set, nullptr, &zero) == SIGPIPE) {
-    }
-  }
-  pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (err == EPIPE) {
+  bool reader_gone = false;
+  absl::Status written = pipe->Write(data, reader_gone);
+  if (reader_gone) {
     absl::MutexLock lock(&mu_);
     return absl::UnavailableError(
         fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
                     command_.label(), pid_));
   }
-  if (err != 0) return ErrnoStatus(err, "write to stdin");
-  return absl::OkStatus();
+  return written;
 }
 
 absl::Status OsProcess::CloseStdin() {
@@ -175,7 +91,7 @@ absl::Status OsProcess::CloseStdin() {
                     command_.label(), command_.stdin_));
   }
   stdin_closed_ = true;
-  stdin_pipe_.reset();  // closed once no Write() in progress holds it
+  host_stdin_.reset();  // closed once no Write() in progress holds it
   return absl::OkStatus();
 }
 
@@ -210,30 +126,26 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
     return o->host_eof || (line ? o->host_buffer.find('\n') != std::string::npos
                                 : !o->host_buffer.empty());
   };
-  char block[64 * 1024];
-  while (!ready() && o->fd.valid()) {
+  while (!ready() && child_->HostPipeOpen(stream)) {
     const absl::Duration left = deadline - absl::Now();
     if (left <= absl::ZeroDuration()) break;
-    struct pollfd pfd = {o->fd.get(), POLLIN, 0};
-    // The process may end while this thread polls without the lock:
+    // The process may end while this thread waits without the lock:
     // FinishLocked() then takes what the pipe holds and closes it, and
-    // neither wakes this poll when a descendant still holds the write end
-    // (nor when the number is reused at once by another open, so that this
-    // poll watches some other file). Each slice ends with a look at o->fd
-    // under the lock, so a read ends at most a slice after the process.
-    const int wait_ms = static_cast<int>(std::min<int64_t>(
-        absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-        kHostPollSliceMs));
+    // neither ends this wait when a descendant still holds the write end.
+    // Each slice ends with a look at the pipe under the lock, so a read
+    // ends at most a slice after the process.
+    const absl::Duration wait =
+        std::min(absl::Ceil(left, absl::Milliseconds(1)),
+                 absl::Milliseconds(kHostPollSliceMs));
+    std::shared_ptr<Child> child = child_;
     mu_.Unlock();
-    const int r = poll(&pfd, 1, wait_ms);
+    absl::StatusOr<bool> readable = child->AwaitHostPipe(stream, wait);
     mu_.Lock();
-    if (r < 0 && errno != EINTR) return ErrnoStatus(errno, "poll a pipe");
-    if (r <= 0 || !o->fd.valid()) continue;  // (the process may have ended)
-    const ssize_t n = read(o->fd.get(), block, sizeof(block));
-    if (n > 0) {
-      o->host_buffer.append(block, static_cast<std::size_t>(n));
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-      o->host_eof = true;  // (EAGAIN: another reader took the data)
+    if (!readable.ok()) return readable.status();
+    // (The process may have ended meanwhile.)
+    if (!*readable || !child_->HostPipeOpen(stream)) continue;
+    if (child_->ReadHostPipe(stream, o->host_buffer) == HostRead::kEnd) {
+      o->host_eof = true;  // (kNothing: another reader took the data)
     }
   }
   if (!ready()) {
@@ -304,19 +216,19 @@ ResourceUsage OsProcess::Usage() const {
     usage.user_time = outcome_->user_time;
     usage.system_time = outcome_->system_time;
     usage.peak_memory_bytes = outcome_->peak_memory_bytes;
-    usage.forks_refused = cgroup_usage_.process_limit_hits;
+    usage.forks_refused = forks_refused_;
     return usage;
   }
   if (reaped_) {  // draining its output: the pid may belong to another now
-    usage.wall_time = NanosToDuration(end_ns_ - start_ns_);
-    ApplyRusage(rusage_, usage.user_time, usage.system_time,
-                usage.peak_memory_bytes);
+    usage.wall_time = absl::Nanoseconds(exit_.end_ns - start_ns_);
+    usage.user_time = exit_.user_time;
+    usage.system_time = exit_.system_time;
+    usage.peak_memory_bytes = exit_.peak_memory_bytes;
     return usage;
   }
-  usage.wall_time = NanosToDuration(MonotonicNanos() - start_ns_);
+  usage.wall_time = absl::Nanoseconds(MonotonicNanos() - start_ns_);
   usage.processes = 1;
-  ReadProcUsage(pid_, usage);
-  ReadCgroupUsageLocked(usage);  // the whole tree, where there is a group
+  child_->LiveUsage(usage);  // the whole tree, where the platform sees it
   return usage;
 }
 
@@ -339,4 +251,4 @@ CapturedOutput OsProcess::Captured() const {
   return captured;
 }
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::os_internal

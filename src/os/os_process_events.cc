@@ -1,0 +1,376 @@
+// The OS process on the loop thread: the platform's events (output, exit,
+// CPU budget, the end of the tree), deadlines, the drain after the exit and
+// the outcome; and stopping (TERM, then KILL after the grace).
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/fmt_absl.h"
+#include "common/line_buffer.h"
+#include "common/signals.h"
+#include "fmt/format.h"
+#include "os/os_process.h"
+
+namespace procsandbox::os_internal {
+
+using internal::kSigCont;
+using internal::kSigKill;
+using internal::kSigStop;
+using internal::kSigTerm;
+using internal::kSigXcpu;
+using internal::kSigXfsz;
+
+// --- Loop side
+// ----------------------------------------------------------------
+
+void OsProcess::Arm() {
+  std::shared_ptr<OsProcess> self = shared_from_this();
+  EventLoop& loop = manager_->platform->loop();
+  absl::MutexLock lock(&mu_);
+  child_->Arm(self);
+  if (limits_.wall_time && !reaped_) {
+    deadline_timer_ =
+        loop.AddTimer(start_ns_ + absl::ToInt64Nanoseconds(*limits_.wall_time),
+                      [self] { self->OnDeadline(); });
+  }
+}
+
+void OsProcess::OnOutput(Stream stream, absl::string_view data) {
+  // The lines of this block are delivered after the mutex is released, as
+  // views into the block: what is held for lines is the block and the
+  // unterminated tail, however much the program writes.
+  std::string head;        // the tail of earlier blocks + its end
+  absl::string_view body;  // complete lines inside `data`
+  Stdio::LineCallback callback;
+  bool chunks = false;
+  {
+    absl::MutexLock lock(&mu_);
+    Output& o = OutputOf(stream);
+    if (!o.open) return;
+    received_ += static_cast<int64_t>(data.size());
+    if (limits_.output_bytes) {
+      const int64_t room = std::max<int64_t>(0, *limits_.output_bytes - kept_);
+      if (static_cast<int64_t>(data.size()) > room) {
+        data = data.substr(0, static_cast<std::size_t>(room));
+        o.truncated = true;
+        if (command_.on_output_limit == OutputLimitAction::kStop) {
+          // Output was dropped: the outcome says so even when the program
+          // has already exited and the stop reaches nobody (FinishLocked).
+          output_dropped_ = true;
+          TerminateLocked(ExitReason::kOutputExceeded);
+        }
+      }
+    }
+    kept_ += static_cast<int64_t>(data.size());
+    if (o.kind == Stdio::Kind::kCapture) {
+      o.kept.append(data.data(), data.size());
+    } else if (o.kind == Stdio::Kind::kChunks) {
+      body = data;
+    } else {
+      internal::SplitLines(o.partial, data, head, body);
+    }
+    chunks = o.kind == Stdio::Kind::kChunks;
+    if (o.callback) callback = o.callback;
+  }
+  if (!callback) return;
+  if (chunks) {
+    if (!body.empty()) callback(body);
+  } else {
+    internal::DeliverLines(callback, head, body);
+  }
+}
+
+void OsProcess::OnOutputEnd(Stream stream) {
+  std::string head;  // the unterminated last line
+  Stdio::LineCallback callback;
+  {
+    absl::MutexLock lock(&mu_);
+    Output& o = OutputOf(stream);
+    if (!o.open) return;
+    o.open = false;
+    if (o.kind == Stdio::Kind::kLines && !o.partial.empty()) {
+      head = std::move(o.partial);
+      o.partial = std::string();
+    }
+    if (o.kind == Stdio::Kind::kLines && o.callback) callback = o.callback;
+  }
+  if (callback) internal::DeliverLines(callback, head, absl::string_view());
+  // Only an end of file (or the exit) can finish the process.
+  absl::MutexLock lock(&mu_);
+  MaybeFinish();
+}
+
+void OsProcess::OnExit(const ChildExit& exit) {
+  absl::MutexLock lock(&mu_);
+  if (reaped_) return;
+  reaped_ = true;
+  exit_ = exit;
+  // Descendants that outlive the leader end with it; Wait() returns once
+  // they are gone (OnTreeGone), the loop serving other processes meanwhile.
+  tree_dying_ = child_->EndTree(frozen_);
+  frozen_ = false;
+  {
+    // The pid is free from now on; the table must not hold it. (The
+    // platform's callback keeps this process alive while it runs.)
+    absl::MutexLock manager_lock(&manager_->mu);
+    auto it = manager_->live.find(pid_);
+    if (it != manager_->live.end() && it->second.get() == this)
+      manager_->live.erase(it);
+  }
+  EventLoop& loop = manager_->platform->loop();
+  if (deadline_timer_ != 0) loop.CancelTimer(deadline_timer_);
+  if (out_.open || err_.open) {
+    // A descendant outside its group may still hold the pipes: drain them
+    // for a bounded time, then stop waiting.
+    std::shared_ptr<OsProcess> self = shared_from_this();
+    loop.AddTimer(
+        exit_.end_ns +
+            absl::ToInt64Nanoseconds(manager_->options.drain_after_exit),
+        [self] {
+          absl::MutexLock l(&self->mu_);
+          self->drain_expired_ = true;
+          self->MaybeFinish();
+        });
+  }
+  MaybeFinish();
+}
+
+void OsProcess::OnCpuBudgetSpent() {
+  absl::MutexLock lock(&mu_);
+  // A leader that ended by itself (a zombie not reaped yet) is not stopped.
+  if (reaped_ || ExitedLocked()) return;
+  // Over budget: the whole tree, at once (no grace: it would spend more).
+  if (!cause_) cause_ = ExitReason::kCpuTimeExceeded;
+  SignalTreeLocked(kSigKill);
+}
+
+void OsProcess::OnTreeGone() {
+  absl::MutexLock lock(&mu_);
+  if (!tree_dying_) return;
+  // (A tree that outlives the platform's bound is reported by its removal.)
+  tree_dying_ = false;
+  MaybeFinish();
+}
+
+void OsProcess::OnDeadline() {
+  absl::MutexLock lock(&mu_);
+  deadline_timer_ = 0;
+  TerminateLocked(ExitReason::kTimedOut);
+}
+
+void OsProcess::MaybeFinish() {
+  if (phase_ != Phase::kRunning || !reaped_ || tree_dying_) return;
+  if ((out_.open || err_.open) && !drain_expired_) return;
+  // The drain gave up on pipes a descendant still holds: their unterminated
+  // last lines are delivered all the same, before Wait() can return.
+  std::vector<std::pair<Stdio::LineCallback, std::string>> tails;
+  for (Output* o : {&out_, &err_}) {
+    if (o->open && o->kind == Stdio::Kind::kLines && !o->partial.empty() &&
+        o->callback) {
+      tails.emplace_back(o->callback, std::move(o->partial));
+      o->partial.clear();
+    }
+  }
+  if (!tails.empty()) {
+    mu_.Unlock();
+    for (auto& [callback, line] : tails) callback(line);
+    mu_.Lock();
+    if (phase_ != Phase::kRunning) return;
+  }
+  FinishLocked();
+}
+
+void OsProcess::FinishLocked() {
+  for (const Stream stream : {Stream::kStdout, Stream::kStderr}) {
+    Output& o = OutputOf(stream);
+    o.open = false;  // the child stops reading it (Close below)
+    if (o.kind == Stdio::Kind::kPipe && child_->HostPipeOpen(stream)) {
+      // Nothing stays open after the end: what the host has not read yet
+      // moves to its buffer (ReadLine serves it), then end of file.
+      child_->DrainHostPipe(stream, o.host_buffer);
+      o.host_eof = true;
+    }
+  }
+  host_stdin_.reset();  // nothing is left open once Wait() returns
+  Outcome outcome;
+  const bool signaled = exit_.signaled;
+  outcome.exit_code = signaled ? -1 : exit_.exit_code;
+  outcome.signal = signaled ? exit_.signal : 0;
+  outcome.wall_time = absl::Nanoseconds(exit_.end_ns - start_ns_);
+  outcome.user_time = exit_.user_time;
+  outcome.system_time = exit_.system_time;
+  outcome.peak_memory_bytes = exit_.peak_memory_bytes;
+  const TreeEnd tree = child_->FinalUsage(outcome);
+  forks_refused_ = tree.forks_refused;
+  outcome.limits = limits_;
+  // The cause of death, by ordered evidence: our own deadline, cancel or
+  // output stop; then the limit signals; then a signal the host sent.
+  const absl::Duration cpu = outcome.user_time + outcome.system_time;
+  if (cause_) {
+    outcome.reason = *cause_;
+  } else if (signaled && (outcome.signal == kSigXcpu ||
+                          (outcome.signal == kSigKill && limits_.cpu_time &&
+                           cpu >= *limits_.cpu_time))) {
+    outcome.reason = ExitReason::kCpuTimeExceeded;
+  } else if (signaled && outcome.signal == kSigXfsz &&
+             limits_.file_size_bytes) {
+    outcome.reason = ExitReason::kFileSizeExceeded;
+  } else if (signaled && host_signals_.count(outcome.signal) != 0) {
+    outcome.reason = ExitReason::kCancelled;
+  } else if (signaled && outcome.signal == kSigKill && tree.oom_killed) {
+    // The kernel's OOM killer (nobody on the host sent SIGKILL).
+    outcome.reason = ExitReason::kMemoryExceeded;
+  } else if (output_dropped_) {
+    // Past the cap with kStop, and nothing else explains the end: the stop
+    // found the program already gone, its output cut all the same.
+    outcome.reason = ExitReason::kOutputExceeded;
+  } else {
+    outcome.reason = signaled ? ExitReason::kSignaled : ExitReason::kExited;
+  }
+  outcome_ = outcome;
+  phase_ = Phase::kEnded;
+  // Nothing stays open once Wait() returns; the containers are removed
+  // after this (their final figures are in the outcome).
+  child_->Close();
+  ended_.SignalAll();
+}
+
+// --- Stopping
+// -----------------------------------------------------------------
+
+void OsProcess::SignalTreeLocked(int signo) {
+  if (reaped_ || child_ == nullptr) return;
+  child_->SignalTree(signo);
+}
+
+bool OsProcess::ExitedLocked() const {
+  if (reaped_) return true;
+  return child_ != nullptr && child_->Exited();
+}
+
+void OsProcess::TerminateLocked(ExitReason cause) {
+  if (ExitedLocked()) return;
+  if (!cause_) cause_ = cause;
+  if (command_.kill_grace <= absl::ZeroDuration()) {
+    SignalTreeLocked(kSigKill);
+    return;
+  }
+  SignalTreeLocked(kSigTerm);
+  // A stopped or frozen process acts on TERM only when resumed.
+  SignalTreeLocked(kSigCont);
+  if (frozen_) (void)child_->Thaw();
+  frozen_ = false;
+  suspended_ = false;
+  if (kill_scheduled_) return;
+  kill_scheduled_ = true;
+  const int64_t at =
+      MonotonicNanos() + absl::ToInt64Nanoseconds(command_.kill_grace);
+  std::weak_ptr<OsProcess> weak = weak_from_this();
+  EventLoop* loop = &manager_->platform->loop();
+  auto arm = [weak, at, loop] {
+    // A weak reference: a process that ended is not kept for the grace.
+    loop->AddTimer(at, [weak] {
+      if (std::shared_ptr<OsProcess> self = weak.lock()) {
+        absl::MutexLock lock(&self->mu_);
+        self->SignalTreeLocked(kSigKill);
+      }
+    });
+  };
+  if (loop->OnLoopThread()) {
+    arm();
+  } else {
+    loop->Post(arm);
+  }
+}
+
+absl::Status OsProcess::CheckStartedLocked(absl::string_view action) const {
+  if (phase_ == Phase::kNew) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} \"{}\": not started", action, command_.label()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status OsProcess::Terminate() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckStartedLocked("terminate"); !s.ok()) return s;
+  TerminateLocked(ExitReason::kCancelled);
+  return absl::OkStatus();
+}
+
+absl::Status OsProcess::Kill() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckStartedLocked("kill"); !s.ok()) return s;
+  if (ExitedLocked()) return absl::OkStatus();
+  if (!cause_) cause_ = ExitReason::kCancelled;
+  SignalTreeLocked(kSigKill);
+  return absl::OkStatus();
+}
+
+absl::Status OsProcess::Signal(int signo) {
+  absl::MutexLock lock(&mu_);
+  const std::string action = fmt::format("send {} to", SignalName(signo));
+  if (absl::Status s = CheckStartedLocked(action); !s.ok()) return s;
+  if (!internal::IsValidSignal(signo)) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} \"{}\": {} is not a signal number", action,
+                    command_.label(), signo));
+  }
+  if (ExitedLocked()) {
+    return absl::FailedPreconditionError(fmt::format(
+        "{} \"{}\" (pid {}): it has ended", action, command_.label(), pid_));
+  }
+  if (signo == kSigStop) suspended_ = true;
+  if (signo == kSigCont) {
+    suspended_ = false;
+    if (frozen_) (void)child_->Thaw();
+    frozen_ = false;
+  }
+  if (signo != kSigStop && signo != kSigCont) host_signals_.insert(signo);
+  SignalTreeLocked(signo);
+  return absl::OkStatus();
+}
+
+absl::Status OsProcess::Suspend() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (child_ != nullptr && child_->can_freeze() && !ExitedLocked() &&
+        phase_ == Phase::kRunning) {
+      // Frozen, the whole tree stops and cannot tell (no SIGSTOP to catch
+      // or to notice through a parent's waitpid).
+      if (absl::Status s = child_->Freeze(); !s.ok()) {
+        return absl::Status(s.code(),
+                            fmt::format("suspend \"{}\" (pid {}): {}",
+                                        command_.label(), pid_, s.message()));
+      }
+      frozen_ = true;
+      suspended_ = true;
+      return absl::OkStatus();
+    }
+  }
+  return Signal(kSigStop);
+}
+
+absl::Status OsProcess::Resume() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (frozen_ && child_ != nullptr) {
+      if (absl::Status s = child_->Thaw(); !s.ok()) {
+        return absl::Status(s.code(),
+                            fmt::format("resume \"{}\" (pid {}): {}",
+                                        command_.label(), pid_, s.message()));
+      }
+      frozen_ = false;
+      suspended_ = false;
+    }
+  }
+  // Also what a SIGSTOP (the program's own, or Signal()) stopped.
+  return Signal(kSigCont);
+}
+
+}  // namespace procsandbox::os_internal
