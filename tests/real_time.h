@@ -6,7 +6,11 @@
 #ifndef PROCSANDBOX_TESTS_REAL_TIME_H_
 #define PROCSANDBOX_TESTS_REAL_TIME_H_
 
+#include <execinfo.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -55,6 +59,16 @@ inline constexpr int kSanitizerSlowdown = 1;
 inline constexpr int kSanitizerSlowdown = 1;
 #endif
 
+// For a death-test child: prints the stack of a crash to stderr (which the
+// parent shows), then dies of the signal.
+inline void PrintStackAndDie(int signo) {
+  std::fprintf(stderr, "child crashed (signal %d):\n", signo);
+  void* frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  std::signal(signo, SIG_DFL);
+  std::raise(signo);
+}
+
 // Runs `body` in a child (gtest's death-test machinery re-runs the test)
 // with a watchdog, so that a failure cannot take the whole suite with it:
 // a hang (the watchdog exits 3 after `secs` real seconds, times
@@ -67,6 +81,10 @@ inline void ExpectCompletesWithin(int secs,
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        // A crash prints its stack (addr2line -Cfe <test binary> on the
+        // offsets) before the child dies of its signal.
+        std::signal(SIGSEGV, PrintStackAndDie);
+        std::signal(SIGBUS, PrintStackAndDie);
         std::thread([secs] {
           std::this_thread::sleep_for(
               std::chrono::seconds(secs * kSanitizerSlowdown));

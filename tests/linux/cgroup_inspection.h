@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -77,6 +78,30 @@ inline std::vector<std::string> SubDirectories(const std::string& dir) {
   return subs;
 }
 
+// Manager directories that are not in `before`: v2 (the unified hierarchy)
+// or v1 ones.
+inline std::vector<std::string> NewDirectories(
+    const std::vector<std::string>& before, bool v2) {
+  const std::string v2_parent = linux_internal::DetectCgroupHost().v2_group;
+  std::vector<std::string> found;
+  for (const std::string& dir : OurGroupDirectories()) {
+    if (std::find(before.begin(), before.end(), dir) != before.end()) continue;
+    const bool is_v2 =
+        !v2_parent.empty() && absl::StartsWith(dir, v2_parent + "/");
+    if (is_v2 == v2) found.push_back(dir);
+  }
+  return found;
+}
+
+// Removes manager directories (and the empty groups in them) behind the
+// manager's back.
+inline void RemoveDirectories(const std::vector<std::string>& dirs) {
+  for (const std::string& dir : dirs) {
+    for (const std::string& leaf : SubDirectories(dir)) rmdir(leaf.c_str());
+    rmdir(dir.c_str());
+  }
+}
+
 // Reaps the children this (subreaper) process inherited, for at most 2 s.
 // Call it only while no process of a manager runs.
 inline void ReapOrphans() {
@@ -127,6 +152,20 @@ class CgroupManagerFixture : public ::testing::Test {
     manager_.reset();
     EXPECT_THAT(OurGroupDirectories(), ::testing::IsEmpty());
     ExpectNoChildren();
+  }
+  // Whether `kind` is carried by a cgroup (of version `m` when given).
+  bool CarriedByCgroup(LimitKind kind,
+                       std::optional<Mechanism> m = std::nullopt) const {
+    const LimitEnforcement* e = caps_.Find(kind);
+    if (e == nullptr) return false;
+    if (m) return e->mechanism == *m;
+    return e->mechanism == Mechanism::kCgroupV1 ||
+           e->mechanism == Mechanism::kCgroupV2;
+  }
+  // Whether a v2 group tracks each tree (cgroup.kill, freeze).
+  bool HasV2Tracking() const {
+    return caps_.Has("cgroup-v2") &&
+           absl::StrContains(ToString(caps_), "tree kill and freeze");
   }
 
   EventLog events_;

@@ -10,12 +10,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -45,6 +47,7 @@ using ::procsandbox::testing::StatusIs;
 using ::procsandbox::testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
+using ::testing::IsEmpty;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 
@@ -52,15 +55,12 @@ Command Helper(std::vector<std::string> steps) {
   return Command(kHelper, std::move(steps));
 }
 
-class CgroupTest : public CgroupManagerFixture {
- protected:
-  // Whether a cgroup carries `kind` here.
-  bool Requires(LimitKind kind) {
-    const LimitEnforcement* e = caps_.Find(kind);
-    return e != nullptr && (e->mechanism == Mechanism::kCgroupV1 ||
-                            e->mechanism == Mechanism::kCgroupV2);
-  }
-};
+// Open descriptors of this process, any kind.
+int CountOpenFds() {
+  return static_cast<int>(DescriptorsUnder("").size()) - 1;  // opendir's
+}
+
+class CgroupTest : public CgroupManagerFixture {};
 
 TEST_F(CgroupTest, CapabilitiesNameTheGroupsAndTheMechanismOfEachLimit) {
   const std::string text = ToString(caps_);
@@ -81,7 +81,7 @@ TEST_F(CgroupTest, CapabilitiesNameTheGroupsAndTheMechanismOfEachLimit) {
 }
 
 TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
-  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
   Command cmd = Helper({"alloc-mb", "256", "print", "survived"});
   cmd.limits.memory_bytes = 64 << 20;
   cmd.stdout_ = Stdio::Capture();
@@ -103,7 +103,7 @@ TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
 }
 
 TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
-  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
   // 64 MiB: the helper's own megabyte stays well inside the 10 %.
   Command cmd = Helper({"alloc-mb", "64"});
   cmd.limits.memory_bytes = 512 << 20;
@@ -114,7 +114,8 @@ TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
 }
 
 TEST_F(CgroupTest, AForkBombUnderAProcessLimitIsContainedAndEndsWithTheTree) {
-  if (!Requires(LimitKind::kProcesses)) GTEST_SKIP() << "processes: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kProcesses))
+    GTEST_SKIP() << "processes: " << caps_;
   const std::string marker = Unique("BOMB");
   Command cmd = Helper({"fork-bomb", "print-stderr", marker});
   cmd.limits.processes = 32;
@@ -181,7 +182,8 @@ TEST_F(CgroupTest, ADaemonLeftBehindByAnExitedProgramEndsWithIt) {
 }
 
 TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
-  if (!Requires(LimitKind::kCpuTime)) GTEST_SKIP() << "cpu_time: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kCpuTime))
+    GTEST_SKIP() << "cpu_time: " << caps_;
   Command cmd = Helper({"burn-children", "4", "sleep-forever"});
   cmd.limits.cpu_time = absl::Seconds(1);
   // A safety net: on a loaded machine the tree may get a few percent of a
@@ -203,7 +205,8 @@ TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
 // used to see the budget spent before the kernel's tick-time check did, and
 // the same program ended by SIGKILL one run in two.
 TEST_F(CgroupTest, ALoneProgramOverItsCpuTimeGetsSigxcpuOnABusyHost) {
-  if (!Requires(LimitKind::kCpuTime)) GTEST_SKIP() << "cpu_time: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kCpuTime))
+    GTEST_SKIP() << "cpu_time: " << caps_;
   std::vector<std::shared_ptr<Process>> busy;
   for (int i = 0; i < 2; ++i) {
     Command burner = Helper({"burn-forever"});
@@ -277,8 +280,8 @@ TEST_F(CgroupTest, TerminateReachesAFrozenTree) {
 
 TEST_F(CgroupTest, NoGroupIsLeftAfterAThousandRuns) {
   Command cmd(PROCSANDBOX_TINY_HELPER, {});
-  if (Requires(LimitKind::kMemory)) cmd.limits.memory_bytes = 64 << 20;
-  if (Requires(LimitKind::kProcesses)) cmd.limits.processes = 8;
+  if (CarriedByCgroup(LimitKind::kMemory)) cmd.limits.memory_bytes = 64 << 20;
+  if (CarriedByCgroup(LimitKind::kProcesses)) cmd.limits.processes = 8;
   for (int i = 0; i < 1000; ++i) {
     absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
     ASSERT_THAT(r, ExitedWith(0)) << "run " << i;
@@ -423,7 +426,7 @@ TEST(CgroupOptionsTest, WithCgroupsOffLimitsFallBackToRlimitsAndSaySo) {
 }
 
 TEST_F(CgroupTest, WhenTheGroupCannotBeMadeStrictRefusesAndLenientDegrades) {
-  if (!Requires(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  if (!CarriedByCgroup(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
   Command cmd = Helper({"exit", "0"});
   cmd.limits.memory_bytes = 64 << 20;
   for (bool strict : {true, false}) {
@@ -471,6 +474,238 @@ TEST_F(CgroupTest, WhenTheGroupCannotBeMadeStrictRefusesAndLenientDegrades) {
       })) << ::testing::PrintToString(events);
     }
   }
+}
+
+// Resume() is SIGCONT to the whole tree, as without cgroups: a tree stopped
+// by Signal(SIGSTOP) and then suspended runs again after Resume().
+TEST_F(CgroupTest, ResumeContinuesATreeStoppedBySigstopAndThenSuspended) {
+  std::shared_ptr<Process> p = manager_->New(Helper({"burn-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  const pid_t pid = static_cast<pid_t>(p->Id());
+  ASSERT_THAT(p->Signal(SIGSTOP), IsOk());
+  ASSERT_TRUE(Eventually([&] { return ProcState(pid) == 'T'; }));
+  ASSERT_THAT(p->Suspend(), IsOk());
+  ASSERT_THAT(p->Resume(), IsOk());
+  EXPECT_EQ(p->state(), ProcessState::kRunning);
+  EXPECT_TRUE(Eventually([&] { return ProcState(pid) != 'T'; }))
+      << "Resume() returned OK but the process is still stopped (state "
+      << ProcState(pid) << ")";
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+}
+
+// Kill() ends a frozen tree at once, as cancelled.
+TEST_F(CgroupTest, KillEndsAFrozenTreeAtOnceAsCancelled) {
+  std::shared_ptr<Process> p =
+      manager_->New(Helper({"burn-children", "2", "burn-forever"}));
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());
+  ASSERT_THAT(p->Kill(), IsOk());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(absl::Seconds(60));
+  EXPECT_THAT(outcome, Cancelled());
+  EXPECT_EQ(p->state(), ProcessState::kEnded);
+}
+
+// The wall-time deadline ends a suspended tree as timed out; after the end
+// Resume() and Usage() answer as without cgroups.
+TEST_F(CgroupTest, TheDeadlineEndsASuspendedTreeAsTimedOut) {
+  Command cmd = Helper({"sleep-forever"});
+  cmd.limits.wall_time = absl::Milliseconds(200);
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(absl::Seconds(60));
+  EXPECT_THAT(outcome, TimedOut());
+  // After the end: as without cgroups.
+  EXPECT_THAT(p->Resume(), StatusIs(absl::StatusCode::kFailedPrecondition));
+  EXPECT_EQ(p->Usage().processes, 0);
+}
+
+// Terminate() thaws a tree suspended twice, so its TERM handler runs and the
+// program exits its own way (exit code 7, no signal) within the grace.
+TEST_F(CgroupTest, TerminateLetsAFrozenTermHandlerExitItsOwnWay) {
+  Command cmd =
+      Helper({"catch-term-exit", "7", "50", "print", "ready", "sleep-forever"});
+  cmd.stdout_ = Stdio::Pipe();
+  cmd.kill_grace = absl::Seconds(60);  // the handler's 50 ms, with room
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(60)), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());
+  ASSERT_THAT(p->Suspend(), IsOk());  // twice: still one thaw to undo it
+  ASSERT_THAT(p->Terminate(), IsOk());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(absl::Seconds(60));
+  ASSERT_THAT(outcome, Cancelled());
+  EXPECT_EQ(outcome->exit_code, 7);
+  EXPECT_EQ(outcome->signal, 0);
+}
+
+// Without memory.oom.group (v1) the OOM killer may end one child and leave
+// the leader running; a SIGKILL the host then sends is the cause of death:
+// cancelled, not memory exceeded.
+TEST_F(CgroupTest, SignalKillAfterAChildWasOomKilledIsCancelled) {
+  if (!CarriedByCgroup(LimitKind::kMemory, Mechanism::kCgroupV1)) {
+    GTEST_SKIP() << "needs the memory limit on cgroup v1 (no oom.group): "
+                 << caps_;
+  }
+  if (access("/bin/sh", X_OK) != 0) GTEST_SKIP() << "needs /bin/sh";
+  Command cmd("/bin/sh", {"-c", absl::StrCat("'", kHelper,
+                                             "' alloc-mb 256; echo after $?; "
+                                             "exec '",
+                                             kHelper, "' sleep-forever")});
+  cmd.limits.memory_bytes = 64 << 20;
+  cmd.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  // The child was OOM-killed (137 = 128 + SIGKILL); the leader goes on.
+  ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(60)),
+              ::procsandbox::testing::IsOkAndHolds("after 137"));
+  ASSERT_THAT(p->Signal(SIGKILL), IsOk());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  EXPECT_THAT(outcome, Cancelled());
+}
+
+// A leader that exited by itself over its CPU budget, before the reactor
+// reaped it (held here by a busy callback) and before the CPU check ran,
+// keeps its own exit: exited 0, not CPU time exceeded.
+TEST_F(CgroupTest, ALeaderThatExitedByItselfIsNotCpuTimeExceeded) {
+  if (!CarriedByCgroup(LimitKind::kCpuTime)) {
+    GTEST_SKIP() << "cpu_time: " << caps_;
+  }
+  auto pid = std::make_shared<std::atomic<pid_t>>(0);
+  Command cmd = Helper({"print", "one", "burn-ms", "150", "print", "two",
+                        "sleep-ms", "100", "exit", "0"});
+  cmd.limits.cpu_time = absl::Milliseconds(100);
+  cmd.stdout_ = Stdio::Lines([pid](absl::string_view line) {
+    Eventually([&] { return pid->load() != 0; });
+    // Hold the reactor until the leader has exited by itself, over its
+    // budget: the CPU check, due by then, runs in the next batch (timers
+    // first, before the exit is reaped) and finds a zombie.
+    if (line == "one") Eventually([&] { return ProcState(*pid) == 'Z'; });
+  });
+  std::shared_ptr<Process> p = manager_->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  *pid = static_cast<pid_t>(p->Id());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_THAT(outcome, IsOk());
+  EXPECT_THAT(outcome, ExitedWith(0))
+      << "signal " << outcome->signal << ", exit code " << outcome->exit_code;
+}
+
+// The v2 group that tracks a tree (tree kill, freeze, CPU time) is needed
+// also when every limit is on v1: when it cannot be made, strict mode
+// refuses the start and lenient mode runs it with a kCgroupDegraded event.
+TEST_F(CgroupTest, ATrackingGroupThatCannotBeMadeIsReportedOrRefused) {
+  if (!HasV2Tracking() ||
+      !CarriedByCgroup(LimitKind::kMemory, Mechanism::kCgroupV1)) {
+    GTEST_SKIP() << "needs v2 tracking and v1 memory: " << caps_;
+  }
+  Command cmd = Helper({"exit", "0"});
+  cmd.limits.memory_bytes = 64 << 20;
+  for (bool strict : {false, true}) {
+    SCOPED_TRACE(strict ? "strict" : "lenient");
+    const std::vector<std::string> before = OurGroupDirectories();
+    EventLog log;
+    OsManagerOptions options;
+    options.strict = strict;
+    options.on_event = log.Sink();
+    auto m = NewOsManager(options);
+    ASSERT_THAT(m, IsOk());
+    const std::vector<std::string> v2 = NewDirectories(before, /*v2=*/true);
+    ASSERT_EQ(v2.size(), 1u);
+    RemoveDirectories(v2);  // the v2 group cannot be made
+    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    if (strict) {
+      EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition))
+          << "strict mode started a tree it cannot track";
+    } else {
+      ASSERT_THAT(r, ExitedWith(0));
+      const std::vector<OsManagerEvent> events = log.Take();
+      EXPECT_TRUE(std::any_of(events.begin(), events.end(),
+                              [](const auto& e) {
+                                return e.kind ==
+                                       OsManagerEvent::Kind::kCgroupDegraded;
+                              }))
+          << "ran without its v2 group, no kCgroupDegraded: "
+          << ::testing::PrintToString(events);
+    }
+  }
+}
+
+// Starts that fail (no such program, not an executable, no such working
+// directory) leave no group and no descriptor: only the spares remain.
+TEST_F(CgroupTest, StartsThatFailLeaveNoGroupAndNoDescriptor) {
+  const std::string not_elf = ::testing::TempDir() + "cgroup_review_not_elf";
+  WriteFile(not_elf,
+            "\x7f"
+            "ELF not really");
+  ASSERT_EQ(chmod(not_elf.c_str(), 0755), 0);
+  auto fail_a_few = [&](int n) {
+    for (int i = 0; i < n; ++i) {
+      Command missing("/nonexistent/program", {});
+      Command bad_format(not_elf, {});
+      Command bad_cwd = Helper({"exit", "0"});
+      bad_cwd.working_dir = "/nonexistent-dir";
+      for (Command* cmd : {&missing, &bad_format, &bad_cwd}) {
+        cmd->limits.memory_bytes = 64 << 20;
+        cmd->limits.processes = 8;
+        cmd->limits.cpu_time = absl::Seconds(5);
+      }
+      EXPECT_THAT(manager_->New(missing)->Start(),
+                  StatusIs(absl::StatusCode::kNotFound));
+      EXPECT_THAT(manager_->New(bad_format)->Start(),
+                  StatusIs(absl::StatusCode::kInvalidArgument));
+      EXPECT_THAT(manager_->New(bad_cwd)->Start(),
+                  StatusIs(absl::StatusCode::kFailedPrecondition));
+    }
+    // One good run refills the spares (on the reactor, soon after).
+    Command ok = Helper({"exit", "0"});
+    ok.limits.memory_bytes = 64 << 20;
+    EXPECT_THAT(procsandbox::Run(*manager_, ok), ExitedWith(0));
+  };
+  fail_a_few(5);
+  absl::SleepFor(absl::Milliseconds(100));
+  const int fds = CountOpenFds();
+  fail_a_few(30);
+  EXPECT_TRUE(Eventually([&] { return CountOpenFds() <= fds; }))
+      << "descriptors grew with failed starts: " << fds << " then "
+      << CountOpenFds();
+  for (const std::string& dir : OurGroupDirectories()) {
+    EXPECT_LE(SubDirectories(dir).size(), 3u)
+        << dir << ": more than the spares (and one being removed)";
+  }
+  unlink(not_elf.c_str());
+}
+
+// Eight threads of fifty limited runs each: every run exits by itself, and
+// no descriptor, group or child is left.
+TEST_F(CgroupTest, EightThreadsOfFiftyLimitedRunsLeaveNothingBehind) {
+  manager_.reset();  // the fixture's: this test counts from none
+  const int fds = CountOpenFds();
+  {
+    auto m = NewOsManager();
+    ASSERT_THAT(m, IsOk());
+    std::atomic<int> failures{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 8; ++t) {
+      threads.emplace_back([&] {
+        for (int i = 0; i < 50; ++i) {
+          Command cmd(PROCSANDBOX_TINY_HELPER, {});
+          cmd.limits.memory_bytes = 64 << 20;
+          cmd.limits.processes = 8;
+          cmd.limits.cpu_time = absl::Seconds(5);
+          cmd.limits.cpu_weight = 50;
+          absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+          if (!r.ok() || r->outcome.reason != ExitReason::kExited) ++failures;
+        }
+      });
+    }
+    for (std::thread& t : threads) t.join();
+    EXPECT_EQ(failures.load(), 0);
+  }
+  EXPECT_EQ(CountOpenFds(), fds);
+  EXPECT_THAT(OurGroupDirectories(), IsEmpty());
+  ExpectNoChildren();
 }
 
 }  // namespace

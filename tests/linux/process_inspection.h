@@ -16,11 +16,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <system_error>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -123,6 +125,50 @@ class ScopedSubreaper {
   ScopedSubreaper(const ScopedSubreaper&) = delete;
   ScopedSubreaper& operator=(const ScopedSubreaper&) = delete;
 };
+
+inline void WriteFile(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// Open descriptors of this process whose /proc link is `path` or below it
+// (every descriptor when `path` is empty).
+inline std::vector<std::string> DescriptorsUnder(const std::string& path) {
+  std::vector<std::string> found;
+  DIR* dir = opendir("/proc/self/fd");
+  if (dir == nullptr) return found;
+  while (const dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[512] = {};
+    const std::string link = absl::StrCat("/proc/self/fd/", entry->d_name);
+    if (readlink(link.c_str(), target, sizeof(target) - 1) <= 0) continue;
+    const std::string t = target;
+    if (path.empty() || t == path || absl::StartsWith(t, path + "/")) {
+      found.push_back(t);
+    }
+  }
+  closedir(dir);
+  return found;
+}
+
+// The state letter of /proc/<pid>/stat ('?' when it is gone).
+inline char ProcState(pid_t pid) {
+  if (pid <= 0) return '?';
+  const std::string stat = ReadWholeFile(absl::StrCat("/proc/", pid, "/stat"));
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return '?';
+  return stat[paren + 2];
+}
+
+// Polls `done` every millisecond for at most `timeout` (a hang guard).
+inline bool Eventually(const std::function<bool()>& done,
+                       absl::Duration timeout = absl::Seconds(30)) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (!done()) {
+    if (absl::Now() >= give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
 
 // A name no other test run uses: `what`, this process's pid and the time.
 inline std::string Unique(absl::string_view what) {
