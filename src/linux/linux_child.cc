@@ -53,8 +53,7 @@ class PipeStdin final : public HostStdin {
  public:
   explicit PipeStdin(UniqueFd fd) : fd_(std::move(fd)) {}
   absl::Status Write(absl::string_view data, bool& reader_gone) override {
-    const int err =
-        posix_internal::WriteAllWithoutSigpipe(fd_.get(), data);
+    const int err = posix_internal::WriteAllWithoutSigpipe(fd_.get(), data);
     reader_gone = err == EPIPE;
     if (err != 0) return ErrnoStatus(err, "write to stdin");
     return absl::OkStatus();
@@ -315,10 +314,9 @@ void LinuxChild::Arm(std::shared_ptr<ChildEvents> events) {
   for (const Stream stream : {Stream::kStdout, Stream::kStderr}) {
     const Output& o = OutputOf(stream);
     if (!o.fd.valid() || o.kind == Stdio::Kind::kPipe) continue;
-    (void)reactor.Watch(o.fd.get(), EPOLLIN,
-                        [self, events, stream](uint32_t) {
-                          self->OnOutputReadable(stream, events);
-                        });
+    (void)reactor.Watch(o.fd.get(), EPOLLIN, [self, events, stream](uint32_t) {
+      self->OnOutputReadable(stream, events);
+    });
   }
   if (stdin_data_fd_.valid()) {
     (void)reactor.Watch(stdin_data_fd_.get(), EPOLLOUT,
@@ -371,8 +369,8 @@ void LinuxChild::OnOutputReadable(Stream stream,
     events->OnOutputEnd(stream);
     return;
   }
-  events->OnOutput(stream,
-                   absl::string_view(block.data(), static_cast<std::size_t>(n)));
+  events->OnOutput(
+      stream, absl::string_view(block.data(), static_cast<std::size_t>(n)));
 }
 
 void LinuxChild::OnExitReadable(const std::shared_ptr<ChildEvents>& events) {
@@ -392,7 +390,8 @@ void LinuxChild::OnExitReadable(const std::shared_ptr<ChildEvents>& events) {
     }
     reaped_ = true;
     exit.end_ns = MonotonicNanos();
-    exit.signaled = status.si_code == CLD_KILLED || status.si_code == CLD_DUMPED;
+    exit.signaled =
+        status.si_code == CLD_KILLED || status.si_code == CLD_DUMPED;
     (exit.signaled ? exit.signal : exit.exit_code) = status.si_status;
     const posix_internal::RusageFigures figures =
         posix_internal::FiguresOf(rusage);

@@ -136,8 +136,8 @@ class LinuxChild final : public os_internal::Child,
 
   // Reactor thread.
   void OnExitReadable(const std::shared_ptr<os_internal::ChildEvents>& events);
-  void OnOutputReadable(Stream stream,
-                        const std::shared_ptr<os_internal::ChildEvents>& events);
+  void OnOutputReadable(
+      Stream stream, const std::shared_ptr<os_internal::ChildEvents>& events);
   void OnStdinWritable();
 
   // cgroups (linux_child_cgroup.cc).
@@ -175,7 +175,7 @@ class LinuxChild final : public os_internal::Child,
   const std::shared_ptr<OsManagerCore> core_;
   std::string label_;  // the command's, for messages
   mutable absl::Mutex mu_;
-  pid_t pid_ = 0;       // set once by Start()
+  pid_t pid_ = 0;  // set once by Start()
   int64_t start_ns_ = 0;
   bool group_ = false;  // the child leads a process group
   UniqueFd pidfd_ ABSL_GUARDED_BY(mu_);

@@ -173,8 +173,7 @@ absl::Status LinuxChild::CreateCgroupsLocked(const SpawnRequest& request,
           RemoveCgroupsNow();
           return absl::Status(
               s.code(),
-              fmt::format("start \"{}\": place it in its {} group: {}",
-                          label_,
+              fmt::format("start \"{}\": place it in its {} group: {}", label_,
                           MechanismName(drivers[i]->mechanism()), s.message()));
         }
       }
@@ -348,7 +347,7 @@ void LinuxChild::ReadEndUsageLocked() {
 }
 
 void LinuxChild::RemoveCgroups(const std::shared_ptr<LinuxChild>& self,
-                              int64_t give_up_ns) {
+                               int64_t give_up_ns) {
   std::vector<std::string> busy;
   {
     absl::MutexLock lock(&self->mu_);

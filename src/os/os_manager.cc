@@ -8,8 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
-#include "common/fmt_absl.h"
-#include "fmt/format.h"
+#include "common/process_errors.h"
 #include "os/os_process.h"
 
 namespace procsandbox::os_internal {
@@ -60,8 +59,7 @@ class OsManager final : public Manager {
     absl::MutexLock lock(&state_->mu);
     auto it = state_->live.find(pid);
     if (it == state_->live.end()) {
-      return absl::NotFoundError(fmt::format(
-          "get process {}: no running process of this manager", pid));
+      return internal::NoSuchProcessError(pid);
     }
     return std::shared_ptr<Process>(it->second);
   }
@@ -74,9 +72,10 @@ class OsManager final : public Manager {
   }
 
   absl::Status SetDefaultLimits(const Limits& limits) override {
-    if (absl::Status s = ValidateLimits(limits); !s.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("set default limits: {}", s.message()));
+    if (absl::Status s =
+            internal::ValidateDefaultLimits(limits, "set default limits");
+        !s.ok()) {
+      return s;
     }
     absl::MutexLock lock(&state_->mu);
     state_->defaults = limits;
@@ -101,11 +100,8 @@ class OsManager final : public Manager {
 }  // namespace
 
 absl::Status ValidateManagerOptions(const OsManagerOptions& options) {
-  if (absl::Status s = ValidateLimits(options.default_limits); !s.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("default limits: {}", s.message()));
-  }
-  return absl::OkStatus();
+  return internal::ValidateDefaultLimits(options.default_limits,
+                                         "default limits");
 }
 
 std::unique_ptr<Manager> NewManager(OsManagerOptions options,

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "common/fmt_absl.h"
-#include "fmt/format.h"
+#include "common/process_errors.h"
 
 namespace procsandbox::os_internal {
 
@@ -36,9 +36,8 @@ absl::Status OsProcess::SetStream(Stream stream, Stdio stdio) {
   if (absl::Status s = ValidateStdio(stream, stdio); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   if (phase_ != Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("set {} of \"{}\": already started (pid {})",
-                    StreamName(stream), command_.label(), pid_));
+    return internal::AlreadyStartedError(
+        absl::StrCat("set ", StreamName(stream), " of"), command_, pid_);
   }
   (stream == Stream::kStdin    ? command_.stdin_
    : stream == Stream::kStdout ? command_.stdout_
@@ -59,9 +58,7 @@ absl::Status OsProcess::SetLimits(const Limits& limits) {
   if (absl::Status s = ValidateLimits(limits); !s.ok()) return s;
   absl::MutexLock lock(&mu_);
   if (phase_ != Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("set limits of \"{}\": already started (pid {})",
-                    command_.label(), pid_));
+    return internal::AlreadyStartedError("set limits of", command_, pid_);
   }
   command_.limits = limits;
   return absl::OkStatus();
@@ -115,8 +112,7 @@ absl::Status OsProcess::Start() {
 
 absl::Status OsProcess::StartLocked() {
   if (phase_ != Phase::kNew) {
-    return absl::FailedPreconditionError(fmt::format(
-        "start \"{}\": already started (pid {})", command_.label(), pid_));
+    return internal::AlreadyStartedError("start", command_, pid_);
   }
   if (absl::Status s = ValidateCommand(command_); !s.ok()) return s;
   Platform& platform = *manager_->platform;
@@ -124,8 +120,7 @@ absl::Status OsProcess::StartLocked() {
   {
     absl::MutexLock manager_lock(&manager_->mu);
     if (manager_->shut_down) {
-      return absl::FailedPreconditionError(
-          fmt::format("start \"{}\": its manager is gone", command_.label()));
+      return internal::ManagerGoneError("start", command_, "manager");
     }
     // Counted: a manager destroyed meanwhile leaves the removal of its
     // containers to the last such Start().
@@ -142,9 +137,7 @@ absl::Status OsProcess::StartLocked() {
     LimitEnforcement entry =
         e != nullptr ? *e : LimitEnforcement{kind, Mechanism::kNone, "unknown"};
     if (!entry.enforced() && manager_->options.strict) {
-      return absl::FailedPreconditionError(
-          fmt::format("start \"{}\": limit {} cannot be enforced here: {}",
-                      command_.label(), LimitKindName(kind), entry.detail));
+      return internal::LimitNotEnforceableError(command_, kind, entry.detail);
     }
     enforcement_.limits.push_back(std::move(entry));
   }
@@ -160,8 +153,7 @@ absl::Status OsProcess::StartLocked() {
     absl::MutexLock manager_lock(&manager_->mu);
     if (manager_->shut_down) {
       // Its container went with the manager's.
-      return absl::FailedPreconditionError(
-          fmt::format("start \"{}\": its manager is gone", command_.label()));
+      return internal::ManagerGoneError("start", command_, "manager");
     }
     return spawned.status();
   }
@@ -186,8 +178,7 @@ absl::Status OsProcess::StartLocked() {
     // stops and reaps it (Discard), so nothing outlives the manager. As any
     // failed Start(): not started, nothing left.
     pid_ = 0;
-    return absl::FailedPreconditionError(
-        fmt::format("start \"{}\": its manager is gone", command_.label()));
+    return internal::ManagerGoneError("start", command_, "manager");
   }
   phase_ = Phase::kRunning;
   platform.Started(*child_);

@@ -171,7 +171,7 @@ class OsProcess final : public Process,
   bool output_dropped_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   int64_t forks_refused_ ABSL_GUARDED_BY(mu_) = 0;  // at the end
-  EventLoop::TimerId deadline_timer_ = 0;            // loop thread
+  EventLoop::TimerId deadline_timer_ = 0;           // loop thread
   // Events of a Start(), emitted once its lock is released.
   std::vector<OsManagerEvent> pending_events_ ABSL_GUARDED_BY(mu_);
   bool starting_registered_ ABSL_GUARDED_BY(mu_) = false;

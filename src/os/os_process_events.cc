@@ -12,6 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
+#include "common/output_cap.h"
+#include "common/process_errors.h"
 #include "common/signals.h"
 #include "fmt/format.h"
 #include "os/os_process.h"
@@ -53,18 +55,15 @@ void OsProcess::OnOutput(Stream stream, absl::string_view data) {
     Output& o = OutputOf(stream);
     if (!o.open) return;
     received_ += static_cast<int64_t>(data.size());
-    if (limits_.output_bytes) {
-      const int64_t room = std::max<int64_t>(0, *limits_.output_bytes - kept_);
-      if (static_cast<int64_t>(data.size()) > room) {
-        data = data.substr(0, static_cast<std::size_t>(room));
-        o.truncated = true;
-        if (command_.on_output_limit == OutputLimitAction::kStop) {
-          // Output was dropped: the outcome says so even when the program
-          // has already exited and the stop reaches nobody (FinishLocked).
-          output_dropped_ = true;
-          TerminateLocked(ExitReason::kOutputExceeded);
-        }
-      }
+    const internal::OutputCap cap = internal::CapOutput(
+        limits_.output_bytes, kept_, data.size(), command_.on_output_limit);
+    data = data.substr(0, cap.keep);
+    if (cap.truncated) o.truncated = true;
+    if (cap.stop) {
+      // Output was dropped: the outcome says so even when the program has
+      // already exited and the stop reaches nobody (FinishLocked).
+      output_dropped_ = true;
+      TerminateLocked(ExitReason::kOutputExceeded);
     }
     kept_ += static_cast<int64_t>(data.size());
     if (o.kind == Stdio::Kind::kCapture) {
@@ -128,14 +127,13 @@ void OsProcess::OnExit(const ChildExit& exit) {
     // A descendant outside its group may still hold the pipes: drain them
     // for a bounded time, then stop waiting.
     std::shared_ptr<OsProcess> self = shared_from_this();
-    loop.AddTimer(
-        exit_.end_ns +
-            absl::ToInt64Nanoseconds(manager_->options.drain_after_exit),
-        [self] {
-          absl::MutexLock l(&self->mu_);
-          self->drain_expired_ = true;
-          self->MaybeFinish();
-        });
+    loop.AddTimer(exit_.end_ns + absl::ToInt64Nanoseconds(
+                                     manager_->options.drain_after_exit),
+                  [self] {
+                    absl::MutexLock l(&self->mu_);
+                    self->drain_expired_ = true;
+                    self->MaybeFinish();
+                  });
   }
   MaybeFinish();
 }
@@ -290,8 +288,7 @@ void OsProcess::TerminateLocked(ExitReason cause) {
 
 absl::Status OsProcess::CheckStartedLocked(absl::string_view action) const {
   if (phase_ == Phase::kNew) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} \"{}\": not started", action, command_.label()));
+    return internal::NotStartedError(action, command_);
   }
   return absl::OkStatus();
 }
@@ -317,13 +314,10 @@ absl::Status OsProcess::Signal(int signo) {
   const std::string action = fmt::format("send {} to", SignalName(signo));
   if (absl::Status s = CheckStartedLocked(action); !s.ok()) return s;
   if (!internal::IsValidSignal(signo)) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} \"{}\": {} is not a signal number", action,
-                    command_.label(), signo));
+    return internal::NotASignalError(action, command_, signo);
   }
   if (ExitedLocked()) {
-    return absl::FailedPreconditionError(fmt::format(
-        "{} \"{}\" (pid {}): it has ended", action, command_.label(), pid_));
+    return internal::EndedError(action, command_, pid_);
   }
   if (signo == kSigStop) suspended_ = true;
   if (signo == kSigCont) {

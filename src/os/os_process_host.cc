@@ -9,6 +9,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/fmt_absl.h"
 #include "common/line_buffer.h"
+#include "common/process_errors.h"
 #include "fmt/format.h"
 #include "os/os_process.h"
 
@@ -41,9 +42,7 @@ absl::StatusOr<Outcome> OsProcess::WaitFor(absl::Duration timeout) {
       break;
   }
   if (phase_ == Phase::kEnded) return *outcome_;
-  return absl::DeadlineExceededError(fmt::format(
-      "wait for \"{}\" (pid {}): still running after {}", command_.label(),
-      pid_, procsandbox::FormatDuration(timeout)));
+  return internal::StillRunningError(command_, pid_, timeout);
 }
 
 // --- Pipes
@@ -56,28 +55,19 @@ absl::Status OsProcess::Write(absl::string_view data) {
     if (absl::Status s = CheckStartedLocked("write to stdin of"); !s.ok())
       return s;
     if (command_.stdin_.kind() != Stdio::Kind::kPipe) {
-      return absl::FailedPreconditionError(fmt::format(
-          "write to stdin of \"{}\": stdin is not a pipe (it is {})",
-          command_.label(), command_.stdin_));
+      return internal::StdinNotAPipeError("write to stdin of", command_);
     }
     if (stdin_closed_) {
-      return absl::FailedPreconditionError(fmt::format(
-          "write to stdin of \"{}\": stdin was closed", command_.label()));
+      return internal::StdinClosedError(command_);
     }
-    if (!host_stdin_) {
-      return absl::UnavailableError(
-          fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
-                      command_.label(), pid_));
-    }
+    if (!host_stdin_) return internal::StdinEndedError(command_, pid_);
     pipe = host_stdin_;  // kept open for this call even if CloseStdin() runs
   }
   bool reader_gone = false;
   absl::Status written = pipe->Write(data, reader_gone);
   if (reader_gone) {
     absl::MutexLock lock(&mu_);
-    return absl::UnavailableError(
-        fmt::format("write to stdin of \"{}\" (pid {}): it has ended (EPIPE)",
-                    command_.label(), pid_));
+    return internal::StdinEndedError(command_, pid_);
   }
   return written;
 }
@@ -86,9 +76,7 @@ absl::Status OsProcess::CloseStdin() {
   absl::MutexLock lock(&mu_);
   if (absl::Status s = CheckStartedLocked("close stdin of"); !s.ok()) return s;
   if (command_.stdin_.kind() != Stdio::Kind::kPipe) {
-    return absl::FailedPreconditionError(
-        fmt::format("close stdin of \"{}\": stdin is not a pipe (it is {})",
-                    command_.label(), command_.stdin_));
+    return internal::StdinNotAPipeError("close stdin of", command_);
   }
   stdin_closed_ = true;
   host_stdin_.reset();  // closed once no Write() in progress holds it
@@ -110,14 +98,10 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
               : stream == Stream::kStderr ? &err_
                                           : nullptr;
   if (o == nullptr || o->kind != Stdio::Kind::kPipe) {
-    return absl::FailedPreconditionError(
-        fmt::format("{} {} of \"{}\": {} is not a pipe", action,
-                    StreamName(stream), command_.label(), StreamName(stream)));
+    return internal::StreamNotAPipeError(action, stream, command_);
   }
   if (max_bytes == 0) {
-    return absl::InvalidArgumentError(
-        fmt::format("read {} of \"{}\": max_bytes is 0", StreamName(stream),
-                    command_.label()));
+    return internal::ZeroMaxBytesError(stream, command_);
   }
   const absl::Time deadline = timeout == absl::InfiniteDuration()
                                   ? absl::InfiniteFuture()
@@ -149,15 +133,10 @@ absl::StatusOr<std::string> OsProcess::ReadPipe(Stream stream,
     }
   }
   if (!ready()) {
-    return absl::DeadlineExceededError(
-        fmt::format("{} {} of \"{}\" (pid {}): nothing after {}", action,
-                    StreamName(stream), command_.label(), pid_,
-                    procsandbox::FormatDuration(timeout)));
+    return internal::NothingAfterError(action, stream, command_, pid_, timeout);
   }
   if (o->host_buffer.empty()) {
-    return absl::OutOfRangeError(
-        fmt::format("{} {} of \"{}\" (pid {}): end of file", action,
-                    StreamName(stream), command_.label(), pid_));
+    return internal::EndOfFileError(action, stream, command_, pid_);
   }
   std::string data = internal::TakeFront(o->host_buffer, line, max_bytes);
   return data;
