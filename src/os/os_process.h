@@ -91,7 +91,7 @@ class OsProcess final : public Process,
   CapturedOutput Captured() const override;
 
   // ChildEvents (loop thread, the lock not held).
-  void OnOutput(Stream stream, absl::string_view bytes) override;
+  void OnOutput(Stream stream, absl::string_view data) override;
   void OnOutputEnd(Stream stream) override;
   void OnExit(const ChildExit& exit) override;
   void OnCpuBudgetSpent() override;
