@@ -108,9 +108,24 @@ struct PROCSANDBOX_EXPORT OsManagerOptions {
   std::function<void(const OsManagerEvent&)> on_event;
 };
 
-// The OS manager of this platform. FailedPrecondition when this platform has
-// no backend, or the kernel lacks what it needs (naming it).
+// The OS manager of this platform: the Linux backend on Linux, the POSIX
+// backend (NewPosixManager) on macOS. FailedPrecondition when this platform
+// has no backend, or the kernel lacks what it needs (naming it).
 PROCSANDBOX_EXPORT absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
+    OsManagerOptions options = {});
+
+// The portable POSIX backend, on any POSIX system (macOS's OS manager; on
+// Linux an alternative to NewOsManager, with the same Outcomes). Children
+// start with posix_spawn (a fork path for rlimits and credentials), each in
+// a new process group; stops and Suspend reach the group and the leader.
+// Limits are rlimits only (no cgroups): memory as RLIMIT_AS of each process,
+// processes as RLIMIT_NPROC (nothing for root), CPU time as RLIMIT_CPU of the
+// first process; cpu_weight is not enforced; capabilities() says so, with
+// backend "posix". Isolation::no_new_privs and die_with_parent (Linux only)
+// are not applied. `options.cgroups` and `cgroup_root` are ignored.
+// InvalidArgument for bad default limits; ResourceExhausted when its thread
+// cannot be started.
+PROCSANDBOX_EXPORT absl::StatusOr<std::unique_ptr<Manager>> NewPosixManager(
     OsManagerOptions options = {});
 
 }  // namespace procsandbox

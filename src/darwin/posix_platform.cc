@@ -30,7 +30,11 @@
 #include "os/event_loop.h"
 #include "os/platform.h"
 #include "posix/errno_status.h"
+#include "posix/pipes.h"
 #include "posix/program_path.h"
+#include "posix/rlimits.h"
+#include "posix/rusage.h"
+#include "posix/sigchld.h"
 #include "posix/unique_fd.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/stdio.h"
@@ -54,73 +58,11 @@ namespace {
 constexpr std::size_t kReadPerTurn = std::size_t{256} * 1024;
 constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
 
-absl::Status MakePipe(UniqueFd& read_end, UniqueFd& write_end) {
-  int fds[2];
-  if (pipe(fds) != 0) return ErrnoStatus(errno, "create a pipe");
-  read_end.reset(fds[0]);
-  write_end.reset(fds[1]);
-  for (int fd : fds) {
-    if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
-      return ErrnoStatus(errno, "create a pipe");
-    }
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SetNonBlocking(int fd) {
-  const int flags = fcntl(fd, F_GETFL);
-  if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0) {
-    return ErrnoStatus(errno, "make a pipe non-blocking");
-  }
-  return absl::OkStatus();
-}
-
-// SIGPIPE blocked in this thread while the object lives; one raised by a
-// write meanwhile is consumed (sigwait once sigpending shows it: macOS has
-// no sigtimedwait), so that it never reaches the host.
-class SigpipeBlocked {
- public:
-  SigpipeBlocked() {
-    sigemptyset(&pipe_set_);
-    sigaddset(&pipe_set_, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set_, &old_);
-  }
-  ~SigpipeBlocked() {
-    sigset_t pending;
-    int sig = 0;
-    if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-      sigwait(&pipe_set_, &sig);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SigpipeBlocked(const SigpipeBlocked&) = delete;
-  SigpipeBlocked& operator=(const SigpipeBlocked&) = delete;
-
- private:
-  sigset_t pipe_set_;
-  sigset_t old_;
-};
-
-// Writes all of `data` (blocking) without a SIGPIPE reaching the host.
-// Returns 0 or the errno of the failed write (EPIPE: nobody reads).
-int WriteAll(int fd, absl::string_view data) {
-  SigpipeBlocked blocked;
-  while (!data.empty()) {
-    const ssize_t n = write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return 0;
-}
-
 class PipeStdin final : public HostStdin {
  public:
   explicit PipeStdin(UniqueFd fd) : fd_(std::move(fd)) {}
   absl::Status Write(absl::string_view data, bool& reader_gone) override {
-    const int err = WriteAll(fd_.get(), data);
+    const int err = posix_internal::WriteAllWithoutSigpipe(fd_.get(), data);
     if (err == EPIPE) {
       reader_gone = true;
       return absl::UnavailableError("write to stdin: nobody reads it (EPIPE)");
@@ -263,29 +205,24 @@ class PosixChild final : public os_internal::Child,
     }
     if (fd == nullptr) return true;  // at its end: ReadHostPipe says so
     const int64_t ms =
-        wait == absl::InfiniteDuration()
-            ? -1
+        wait >= absl::Seconds(60)
+            ? 60'000
             : std::max<int64_t>(0, absl::ToInt64Milliseconds(absl::Ceil(
                                        wait, absl::Milliseconds(1))));
-    pollfd p = {fd->get(), POLLIN, 0};
-    const int n =
-        poll(&p, 1, ms > 60'000 || ms < 0 ? 60'000 : static_cast<int>(ms));
-    if (n < 0 && errno != EINTR) return ErrnoStatus(errno, "poll a pipe");
-    return n > 0;
+    return posix_internal::WaitReadable(fd->get(), static_cast<int>(ms));
   }
 
   HostRead ReadHostPipe(Stream stream, std::string& buffer) override {
     absl::MutexLock lock(&mu_);
     std::shared_ptr<UniqueFd> fd = HostFdLocked(stream);
     if (fd == nullptr) return HostRead::kEnd;
-    char block[kReadBlock];
-    const ssize_t n = read(fd->get(), block, sizeof(block));
-    if (n > 0) {
-      buffer.append(block, static_cast<std::size_t>(n));
-      return HostRead::kData;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-      return HostRead::kNothing;
+    switch (posix_internal::ReadSome(fd->get(), buffer)) {
+      case posix_internal::PipeRead::kData:
+        return HostRead::kData;
+      case posix_internal::PipeRead::kNothing:
+        return HostRead::kNothing;
+      case posix_internal::PipeRead::kEnd:
+        break;
     }
     return HostRead::kEnd;
   }
@@ -296,13 +233,7 @@ class PosixChild final : public os_internal::Child,
     if (fd == nullptr || outputs_[Index(stream)].kind != Stdio::Kind::kPipe) {
       return;
     }
-    char block[kReadBlock];
-    for (;;) {
-      const ssize_t n = read(fd->get(), block, sizeof(block));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      buffer.append(block, static_cast<std::size_t>(n));
-    }
+    posix_internal::ReadAvailable(fd->get(), buffer);
     fd.reset();
   }
 
@@ -382,7 +313,12 @@ class PosixChild final : public os_internal::Child,
 
   void OnStdinWritable() {
     bool done = false;
-    SigpipeBlocked blocked;
+    // A write to a pipe nobody reads raises SIGPIPE: blocked in this thread
+    // for the writes, and consumed.
+    sigset_t pipe_set, old;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
     while (stdin_written_ < stdin_data_.size()) {
       const ssize_t n =
           write(stdin_data_fd_.get(), stdin_data_.data() + stdin_written_,
@@ -396,6 +332,8 @@ class PosixChild final : public os_internal::Child,
       done = true;  // EPIPE: the child does not read it
       break;
     }
+    if (done) posix_internal::ConsumePendingSigpipe();
+    pthread_sigmask(SIG_SETMASK, &old, nullptr);
     if (done || stdin_written_ == stdin_data_.size()) {
       loop_->Unwatch(stdin_data_fd_.get());
       stdin_data_fd_.reset();  // end of file for the child
@@ -433,13 +371,11 @@ class PosixChild final : public os_internal::Child,
     } else if (got) {
       exit.exit_code = WEXITSTATUS(status);
     }
-    exit.user_time = absl::DurationFromTimeval(usage.ru_utime);
-    exit.system_time = absl::DurationFromTimeval(usage.ru_stime);
-#if defined(__APPLE__)
-    exit.peak_memory_bytes = int64_t{usage.ru_maxrss};  // bytes on macOS
-#else
-    exit.peak_memory_bytes = int64_t{usage.ru_maxrss} * 1024;  // KiB
-#endif
+    const posix_internal::RusageFigures figures =
+        posix_internal::FiguresOf(usage);
+    exit.user_time = figures.user_time;
+    exit.system_time = figures.system_time;
+    exit.peak_memory_bytes = figures.peak_memory_bytes;
     if (events_) events_->OnExit(exit);
   }
 
@@ -477,16 +413,8 @@ class PosixPlatform final : public os_internal::Platform {
   const Capabilities& capabilities() const override { return capabilities_; }
 
   absl::Status CheckHost(absl::string_view label) const override {
-    struct sigaction sigchld = {};
-    if (sigaction(SIGCHLD, nullptr, &sigchld) == 0 &&
-        (sigchld.sa_handler == SIG_IGN ||
-         (sigchld.sa_flags & SA_NOCLDWAIT) != 0)) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "start \"", label,
-          "\": the host ignores SIGCHLD (SIG_IGN or SA_NOCLDWAIT), so the "
-          "kernel would reap the child and lose its exit status"));
-    }
-    return absl::OkStatus();
+    // The exit watcher waits for a child the kernel would have reaped.
+    return posix_internal::CheckSigchldNotIgnored(label);
   }
 
   absl::StatusOr<std::shared_ptr<os_internal::Child>> Spawn(
@@ -504,10 +432,6 @@ class PosixPlatform final : public os_internal::Platform {
   std::unique_ptr<PollLoop> loop_;
   std::unique_ptr<ExitWatcher> watcher_;
 };
-
-RlimitSetting Rlimit(int resource, uint64_t value) {
-  return {resource, value, value};
-}
 
 bool ByRlimit(const Enforcement& enforcement, LimitKind kind) {
   const LimitEnforcement* e = enforcement.Find(kind);
@@ -545,9 +469,14 @@ absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
     }
     default: {  // capture, lines, chunks, pipe
       UniqueFd read_end;
-      if (absl::Status s = MakePipe(read_end, child); !s.ok()) return s;
+      if (absl::Status s = posix_internal::MakePipe(read_end, child); !s.ok()) {
+        return s;
+      }
       // Non-blocking for the loop, and for host readers (ReadLine) too.
-      if (absl::Status s = SetNonBlocking(read_end.get()); !s.ok()) return s;
+      if (absl::Status s = posix_internal::SetNonBlocking(read_end.get());
+          !s.ok()) {
+        return s;
+      }
       parent = std::make_shared<UniqueFd>(std::move(read_end));
       break;
     }
@@ -577,30 +506,10 @@ absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
   plan.uid = command.isolation.uid;
   plan.gid = command.isolation.gid;
   plan.groups = command.isolation.groups;
-  if (limits.cpu_time) {
-    // SIGXCPU at the soft limit, SIGKILL a second later if it is caught.
-    const auto secs = static_cast<uint64_t>(
-        std::ceil(absl::ToDoubleSeconds(*limits.cpu_time)));
-    plan.rlimits.push_back({RLIMIT_CPU, secs, secs + 1});
-  }
-  if (limits.memory_bytes &&
-      ByRlimit(*request.enforcement, LimitKind::kMemory)) {
-    plan.rlimits.push_back(
-        Rlimit(RLIMIT_AS, static_cast<uint64_t>(*limits.memory_bytes)));
-  }
-  if (limits.file_size_bytes) {
-    plan.rlimits.push_back(
-        Rlimit(RLIMIT_FSIZE, static_cast<uint64_t>(*limits.file_size_bytes)));
-  }
-  if (limits.open_files) {
-    plan.rlimits.push_back(
-        Rlimit(RLIMIT_NOFILE, static_cast<uint64_t>(*limits.open_files)));
-  }
-  if (limits.processes &&
-      ByRlimit(*request.enforcement, LimitKind::kProcesses)) {
-    plan.rlimits.push_back(
-        Rlimit(RLIMIT_NPROC, static_cast<uint64_t>(*limits.processes)));
-  }
+  posix_internal::RlimitChoice choice;
+  choice.memory = ByRlimit(*request.enforcement, LimitKind::kMemory);
+  choice.processes = ByRlimit(*request.enforcement, LimitKind::kProcesses);
+  plan.rlimits = posix_internal::RlimitPlan(limits, choice);
 
   // Standard streams: what the child gets, and the parent's ends.
   UniqueFd child_in, child_out, child_err;
@@ -624,9 +533,13 @@ absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
       break;
     case Stdio::Kind::kData:
     case Stdio::Kind::kPipe: {
-      if (absl::Status s = MakePipe(child_in, stdin_write); !s.ok()) return s;
+      if (absl::Status s = posix_internal::MakePipe(child_in, stdin_write);
+          !s.ok()) {
+        return s;
+      }
       if (in.kind() == Stdio::Kind::kData) {
-        if (absl::Status s = SetNonBlocking(stdin_write.get()); !s.ok()) {
+        if (absl::Status s = posix_internal::SetNonBlocking(stdin_write.get());
+            !s.ok()) {
           return s;
         }
       }

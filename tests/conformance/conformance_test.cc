@@ -91,6 +91,10 @@ absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
 
 absl::StatusOr<std::unique_ptr<Manager>> NewLinux() { return NewOsManager(); }
 
+absl::StatusOr<std::unique_ptr<Manager>> NewPosix() {
+  return NewPosixManager();
+}
+
 // The Linux manager on rlimits and process groups alone.
 absl::StatusOr<std::unique_ptr<Manager>> NewLinuxNoCgroup() {
   OsManagerOptions options;
@@ -525,7 +529,8 @@ INSTANTIATE_TEST_SUITE_P(
     Managers, ConformanceTest,
     ::testing::Values(ManagerParam{"Fake", NewFake, kHelper},
                       ManagerParam{"Linux", NewLinux, kHelper},
-                      ManagerParam{"LinuxNoCgroup", NewLinuxNoCgroup, kHelper}),
+                      ManagerParam{"LinuxNoCgroup", NewLinuxNoCgroup, kHelper},
+                      ManagerParam{"Posix", NewPosix, kHelper}),
     [](const ::testing::TestParamInfo<ManagerParam>& param_info) {
       return param_info.param.name;
     });
