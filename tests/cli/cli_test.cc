@@ -489,16 +489,27 @@ TEST_F(CliTest, AMissingSeparatorOrProgramIs125) {
 
 TEST_F(CliTest, StrictRefusesALimitNothingEnforcesAndStartsNothing) {
   const std::string marker = Path("started");
-  ToolRun r = Run({"run", "--backend", "posix", "--strict", "--cpu-weight",
-                   "10", "--", "/bin/sh", "-c", "touch '" + marker + "'"});
+  ToolRun r =
+      Run({"run", "--backend", "linux-nocgroup", "--strict", "--cpu-weight",
+           "10", "--", "/bin/sh", "-c", "touch '" + marker + "'"});
   EXPECT_EQ(r.status, 125);
   EXPECT_THAT(r.err, HasSubstr("cpu_weight"));
   EXPECT_EQ(access(marker.c_str(), F_OK), -1);
   // Without --strict the run goes on and the report says so.
-  ToolRun lenient = Run({"run", "--backend", "posix", "--cpu-weight", "10",
-                         "--json", "--", "/bin/true"});
+  ToolRun lenient = Run({"run", "--backend", "linux-nocgroup", "--cpu-weight",
+                         "10", "--json", "--", "/bin/true"});
   EXPECT_EQ(lenient.status, 0);
   EXPECT_EQ(lenient.Json()["enforcement"]["cpu_weight"]["mechanism"], "none");
+}
+
+TEST_F(CliTest, ThePosixBackendRunsOnRlimitsAlone) {
+  ToolRun r = Run({"run", "--backend", "posix", "--json", "--memory", "1G",
+                   "--cpu-weight", "10", "--", "/bin/sh", "-c", "exit 3"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  const json j = r.Json();
+  EXPECT_EQ(j["exit_code"], 3);
+  EXPECT_EQ(j["enforcement"]["memory_bytes"]["mechanism"], "rlimit");
+  EXPECT_EQ(j["enforcement"]["cpu_weight"]["mechanism"], "none");
 }
 
 // --- Streams, environment, working directories
@@ -798,14 +809,14 @@ TEST_F(CliTest, OutputTheToolCannotWriteIs125WithItsCause) {
 }
 
 TEST_F(CliTest, ALimitNothingEnforcesIsSaidOnStderr) {
-  ToolRun r = Run(
-      {"run", "--backend", "posix", "--cpu-weight", "10", "--", "/bin/true"});
+  ToolRun r = Run({"run", "--backend", "linux-nocgroup", "--cpu-weight", "10",
+                   "--", "/bin/true"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_THAT(r.err, HasSubstr("procsandbox: limit cpu_weight is not "
                                "enforced: "));
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 2) << r.err;
-  ToolRun quiet = Run({"run", "--quiet", "--backend", "posix", "--cpu-weight",
-                       "10", "--", "/bin/true"});
+  ToolRun quiet = Run({"run", "--quiet", "--backend", "linux-nocgroup",
+                       "--cpu-weight", "10", "--", "/bin/true"});
   EXPECT_EQ(quiet.err, "");
 }
 

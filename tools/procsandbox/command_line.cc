@@ -43,7 +43,8 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
   run.add_flag("--json", o.json, "same as --result -");
   run.add_flag("--strict", o.strict,
                "fail when a limit cannot be enforced here");
-  add("--backend", o.backend, "auto|linux|posix (posix: no cgroups)");
+  add("--backend", o.backend,
+      "auto|linux|linux-nocgroup|posix (posix: the portable backend)");
   add("--uid", o.uid, "run as this user id");
   add("--gid", o.gid, "run as this group id");
   run.add_flag("--quiet", o.quiet, "no summary line on stderr");

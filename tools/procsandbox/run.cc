@@ -192,7 +192,9 @@ int RunProgram(RunPlan plan) {
   // relay takes these signals.
   SignalRelay relay;
 
-  absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager(plan.manager);
+  absl::StatusOr<std::unique_ptr<Manager>> manager =
+      plan.backend == "posix" ? NewPosixManager(plan.manager)
+                              : NewOsManager(plan.manager);
   if (!manager.ok()) {
     Say(false, std::string(manager.status().message()));
     return kExitToolFailed;

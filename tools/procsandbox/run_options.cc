@@ -326,12 +326,16 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
   }
   if (o.backend == "auto" || o.backend == "linux") {
     plan.backend = "linux";
-  } else if (o.backend == "posix") {
-    // Portable mechanisms only: rlimits and process groups, no cgroups.
-    plan.backend = "posix";
+  } else if (o.backend == "linux-nocgroup") {
+    // The Linux manager on rlimits and process groups alone.
+    plan.backend = "linux";
     plan.manager.cgroups = false;
+  } else if (o.backend == "posix") {
+    // The portable POSIX backend (macOS's): posix_spawn, rlimits.
+    plan.backend = "posix";
   } else {
-    return Bad("--backend", o.backend, "want auto, linux or posix");
+    return Bad("--backend", o.backend,
+               "want auto, linux, linux-nocgroup or posix");
   }
   plan.manager.strict = o.strict;
   plan.quiet = o.quiet;

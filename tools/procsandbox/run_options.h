@@ -34,7 +34,7 @@ struct RunOptions {
 struct RunPlan {
   Command command;
   OsManagerOptions manager;
-  std::string backend;  // "linux" or "posix"
+  std::string backend;  // "linux" (with or without cgroups) or "posix"
   std::string result;   // as in RunOptions
   std::string workdir_root;
   bool quiet = false;
