@@ -6,7 +6,12 @@
 //   the parent (where fork copies page tables); and the exit watcher's cost
 //   (a thread per child blocking in waitid WNOWAIT) over a plain waitpid.
 //
+//   "[manager]": New+Start+Wait of the tiny helper through NewPosixManager
+//   against the Linux manager (with and without cgroups, where it runs) and
+//   raw posix_spawn+waitpid.
+//
 //   build/release/bench/procsandbox_posix_bench "[spawn]"
+//   build/release/bench/procsandbox_posix_bench "[manager]"
 //
 // Each round times every variant once per iteration, rotating which goes
 // first; the figures are medians over all samples.
@@ -26,6 +31,11 @@
 #include "catch2/catch.hpp"
 #include "darwin/exit_watch.h"
 #include "darwin/spawn.h"
+#include "procsandbox/command.h"
+#include "procsandbox/manager.h"
+#include "procsandbox/os_manager.h"
+#include "procsandbox/process.h"
+#include "procsandbox/stdio.h"
 
 namespace {
 
@@ -96,7 +106,46 @@ std::vector<Variant> SpawnVariants(const SpawnPlan& plan,
   };
 }
 
+bool ManagerSpawnWait(procsandbox::Manager& m) {
+  procsandbox::Command cmd(kTiny);
+  // The streams are the host's, as posix_spawn's; no limits.
+  cmd.stdin_ = procsandbox::Stdio::Inherit();
+  cmd.stdout_ = procsandbox::Stdio::Inherit();
+  cmd.stderr_ = procsandbox::Stdio::Inherit();
+  std::shared_ptr<procsandbox::Process> p = m.New(std::move(cmd));
+  return p->Start().ok() && p->Wait().ok();
+}
+
 }  // namespace
+
+TEST_CASE("POSIX manager vs Linux manager vs posix_spawn", "[manager]") {
+  auto posix = procsandbox::NewPosixManager();
+  REQUIRE(posix.ok());
+  std::vector<Variant> v = {
+      {"posix_spawn+waitpid tiny", [] { return PosixSpawnWait(kTiny); }, {}},
+      {"NewPosixManager New+Start+Wait tiny",
+       [&] { return ManagerSpawnWait(**posix); },
+       {}},
+  };
+  procsandbox::OsManagerOptions off;
+  off.cgroups = false;
+  auto linux_plain = procsandbox::NewOsManager(off);
+  auto linux_default = procsandbox::NewOsManager();
+  if (linux_plain.ok()) {
+    v.push_back({"NewOsManager (no cgroups) New+Start+Wait tiny",
+                 [&] { return ManagerSpawnWait(**linux_plain); },
+                 {}});
+  }
+  if (linux_default.ok()) {
+    v.push_back({"NewOsManager (default) New+Start+Wait tiny",
+                 [&] { return ManagerSpawnWait(**linux_default); },
+                 {}});
+  }
+  Interleave(v, 1000);
+  Report("Start+Wait through each manager", v);
+  std::printf("\n");
+  CHECK(Median(v[1].samples) > 0);
+}
 
 TEST_CASE("POSIX spawn paths vs posix_spawn, interleaved", "[spawn]") {
   const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
