@@ -5,9 +5,9 @@
 //
 // macOS: one thread per manager blocks in kevent() on a kqueue with an
 // EVFILT_PROC/NOTE_EXIT filter per child. Elsewhere (Linux and other POSIX
-// systems, which have no process filter): one thread per child, on a small
-// stack, blocks in waitid(P_PID, pid, WEXITED | WNOWAIT) and ends when the
-// child has exited. ARCHITECTURE.md gives the cost per child.
+// systems, which have no process filter): one thread per running child, on
+// a small stack, blocks in waitid(P_PID, pid, WEXITED | WNOWAIT), then waits
+// to be reused for the next child. ARCHITECTURE.md gives the cost per child.
 #ifndef PROCSANDBOX_SRC_DARWIN_EXIT_WATCH_H_
 #define PROCSANDBOX_SRC_DARWIN_EXIT_WATCH_H_
 
