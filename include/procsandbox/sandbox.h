@@ -10,6 +10,7 @@
 //   sandbox/quota.h      Quota, QuotaPolicy, QuotaExceeded, QuotaKeyStats
 //   sandbox/result.h     SandboxResult, SandboxStatus, SandboxEvent, QueueStats
 //   sandbox/violation.h  SecurityViolation, the refusal payload
+//   sandbox/workdir.h    RunDirectory, a run's directory without a Sandbox
 //
 // Example: see procsandbox/sandbox/sandbox.h.
 #ifndef PROCSANDBOX_SANDBOX_H_
@@ -20,5 +21,6 @@
 #include "procsandbox/sandbox/result.h"     // IWYU pragma: export
 #include "procsandbox/sandbox/sandbox.h"    // IWYU pragma: export
 #include "procsandbox/sandbox/violation.h"  // IWYU pragma: export
+#include "procsandbox/sandbox/workdir.h"    // IWYU pragma: export
 
 #endif  // PROCSANDBOX_SANDBOX_H_
