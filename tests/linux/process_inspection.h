@@ -29,23 +29,14 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "real_time.h"
 
 namespace procsandbox {
 
 // Threads of ThreadSanitizer's runtime: it runs a background thread of its
 // own, in this process once it has started a thread (so 0 or 1 here), and
 // in every child forked from it (the fork interceptor starts one there).
-#if defined(__SANITIZE_THREAD__)
-inline constexpr int kSanitizerThreads = 1;
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-inline constexpr int kSanitizerThreads = 1;
-#else
-inline constexpr int kSanitizerThreads = 0;
-#endif
-#else
-inline constexpr int kSanitizerThreads = 0;
-#endif
+inline constexpr int kSanitizerThreads = kThreadSanitizer ? 1 : 0;
 
 // The tasks a child forked by a test is for the pids controller, which
 // counts threads: the child, and TSan's thread in it.
