@@ -4,6 +4,10 @@
 # include must compile, a forbidden one must fail, and fail because the
 # header is not found through the layer's include view.
 include("${CASES_FILE}")
+set(config_args "")
+if(CONFIG)
+  set(config_args --config "${CONFIG}")
+endif()
 set(failures "")
 set(checked 0)
 foreach(case IN LISTS CASES)
@@ -14,7 +18,7 @@ foreach(case IN LISTS CASES)
   list(GET fields 3 expect)
   execute_process(
     COMMAND "${CMAKE_COMMAND}" --build "${BUILD_DIR}" --target "${target}"
-      --config "${CONFIG}"
+      ${config_args}
     RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE out)
   math(EXPR checked "${checked} + 1")
   set(what "${layer} including \"${header}\"")
