@@ -15,6 +15,12 @@ const char* ErrnoName(int error_number);
 // NotFound("exec \"/x\": no such file or directory (ENOENT)").
 absl::Status ErrnoStatus(int error_number, absl::string_view what);
 
+// Implementation details follow.
+
+// The name of the errnos the library meets, from a table: what ErrnoName
+// uses where the libc has no strerrorname_np (macOS); null for others.
+const char* ErrnoNameFromTable(int error_number);
+
 }  // namespace procsandbox::posix_internal
 
 #endif  // PROCSANDBOX_SRC_POSIX_ERRNO_STATUS_H_
