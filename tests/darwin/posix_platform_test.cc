@@ -60,7 +60,9 @@ class Recorder final : public ChildEvents {
 
   bool WaitForEnd(int outputs) {
     absl::MutexLock lock(&mu_);
-    auto done = [&] { return exited_ && ended_ >= outputs; };
+    auto done = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+      return exited_ && ended_ >= outputs;
+    };
     return mu_.AwaitWithTimeout(absl::Condition(&done), kHang);
   }
   std::string out() {
