@@ -111,7 +111,7 @@ bool PollLoop::OnLoopThread() const {
   return std::this_thread::get_id() == thread_id_;
 }
 
-void PollLoop::Watch(int fd, short events, FdCallback callback) {
+void PollLoop::Watch(int fd, PollEvents events, FdCallback callback) {
   watches_[fd] =
       WatchEntry{events, std::make_shared<FdCallback>(std::move(callback))};
 }

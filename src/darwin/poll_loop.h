@@ -10,6 +10,8 @@
 #ifndef PROCSANDBOX_SRC_DARWIN_POLL_LOOP_H_
 #define PROCSANDBOX_SRC_DARWIN_POLL_LOOP_H_
 
+#include <poll.h>
+
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -29,8 +31,11 @@ namespace procsandbox::darwin_internal {
 
 class PollLoop final : public os_internal::EventLoop {
  public:
-  // Called with poll's revents (POLLIN, POLLOUT, POLLHUP, POLLERR...).
-  using FdCallback = std::function<void(short revents)>;
+  // poll's event bits (POLLIN, POLLOUT, POLLHUP, POLLERR...), in the type
+  // struct pollfd holds them in.
+  using PollEvents = decltype(pollfd::events);
+  // Called with poll's revents.
+  using FdCallback = std::function<void(PollEvents revents)>;
 
   // Starts the thread. ResourceExhausted when no pipe or thread can be had.
   static absl::StatusOr<std::unique_ptr<PollLoop>> Create();
@@ -50,7 +55,7 @@ class PollLoop final : public os_internal::EventLoop {
   bool OnLoopThread() const override;
 
   // Loop thread only. One watch per descriptor (a second replaces it).
-  void Watch(int fd, short events, FdCallback callback);
+  void Watch(int fd, PollEvents events, FdCallback callback);
   void Unwatch(int fd);
   // Calls `fn` at `at_ns` (os_internal::MonotonicNanos) or soon after; an
   // id for CancelTimer.
@@ -77,7 +82,7 @@ class PollLoop final : public os_internal::EventLoop {
 
   // Loop-thread state.
   struct WatchEntry {
-    short events = 0;
+    PollEvents events = 0;
     std::shared_ptr<FdCallback> callback;
   };
   absl::flat_hash_map<int, WatchEntry> watches_;

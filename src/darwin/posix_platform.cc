@@ -127,7 +127,7 @@ class PosixChild final : public os_internal::Child,
     for (Stream stream : {Stream::kStdout, Stream::kStderr}) {
       Output& o = outputs_[Index(stream)];
       if (!o.fd || o.kind == Stdio::Kind::kPipe) continue;
-      loop_->Watch(o.fd->get(), POLLIN, [weak, stream](short) {
+      loop_->Watch(o.fd->get(), POLLIN, [weak, stream](PollLoop::PollEvents) {
         if (std::shared_ptr<PosixChild> self = weak.lock()) {
           self->OnReadable(stream);
         }
@@ -137,7 +137,7 @@ class PosixChild final : public os_internal::Child,
       if (stdin_data_.empty()) {
         stdin_data_fd_.reset();
       } else {
-        loop_->Watch(stdin_data_fd_.get(), POLLOUT, [weak](short) {
+        loop_->Watch(stdin_data_fd_.get(), POLLOUT, [weak](PollLoop::PollEvents) {
           if (std::shared_ptr<PosixChild> self = weak.lock()) {
             self->OnStdinWritable();
           }

@@ -78,7 +78,9 @@ class SpawnAttributes {
 // `sources` (LiftStdio). Returns the errno of the call that failed, or 0.
 int Prepare(const SpawnPlan& plan, const std::array<int, 3>& sources,
             SpawnAttributes& spawn) {
-  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  // The type posix_spawnattr_setflags takes.
+  short flags =  // NOLINT(google-runtime-int)
+      POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
   if (plan.new_session) {
 #if defined(POSIX_SPAWN_SETSID)
     flags |= POSIX_SPAWN_SETSID;

@@ -104,7 +104,7 @@ TEST(PollLoopTest, CallsAWatchWhenItsDescriptorIsReadableUntilUnwatched) {
   bool hung_up = false;
   absl::Notification done;
   loop->Post([&] {
-    loop->Watch(read_end.get(), POLLIN, [&](short revents) {
+    loop->Watch(read_end.get(), POLLIN, [&](PollLoop::PollEvents revents) {
       char buffer[16];
       const ssize_t n = read(read_end.get(), buffer, sizeof(buffer));
       absl::MutexLock lock(&mu);
