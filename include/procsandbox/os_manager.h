@@ -122,9 +122,9 @@ PROCSANDBOX_EXPORT absl::StatusOr<std::unique_ptr<Manager>> NewOsManager(
 // processes as RLIMIT_NPROC (nothing for root), CPU time as RLIMIT_CPU of the
 // first process; cpu_weight is not enforced; capabilities() says so, with
 // backend "posix". Isolation::no_new_privs and die_with_parent (Linux only)
-// are not applied. `options.cgroups` and `cgroup_root` are ignored, and so
-// is `fifo_open_timeout`: a FIFO given as a Stdio::File is opened with a
-// plain open(2), which waits for its other end without a bound.
+// are not applied. `options.cgroups` and `cgroup_root` are ignored. A FIFO
+// given as a Stdio::File waits for its other end as with NewOsManager (at
+// most the wall time, or `fifo_open_timeout`).
 // InvalidArgument for bad default limits; ResourceExhausted when its thread
 // cannot be started.
 PROCSANDBOX_EXPORT absl::StatusOr<std::unique_ptr<Manager>> NewPosixManager(

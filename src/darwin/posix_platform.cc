@@ -20,7 +20,6 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "common/exec_errors.h"
@@ -28,7 +27,9 @@
 #include "darwin/poll_loop.h"
 #include "darwin/spawn.h"
 #include "os/event_loop.h"
+#include "os/pipe_stdin.h"
 #include "os/platform.h"
+#include "posix/child_stdio.h"
 #include "posix/errno_status.h"
 #include "posix/pipes.h"
 #include "posix/program_path.h"
@@ -48,7 +49,6 @@ using ::procsandbox::os_internal::HostStdin;
 using ::procsandbox::os_internal::MonotonicNanos;
 using ::procsandbox::os_internal::SpawnRequest;
 using ::procsandbox::os_internal::TreeEnd;
-using ::procsandbox::posix_internal::ErrnoStatus;
 using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
@@ -57,23 +57,6 @@ namespace {
 // behind a flood.
 constexpr std::size_t kReadPerTurn = std::size_t{256} * 1024;
 constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
-
-class PipeStdin final : public HostStdin {
- public:
-  explicit PipeStdin(UniqueFd fd) : fd_(std::move(fd)) {}
-  absl::Status Write(absl::string_view data, bool& reader_gone) override {
-    const int err = posix_internal::WriteAllWithoutSigpipe(fd_.get(), data);
-    if (err == EPIPE) {
-      reader_gone = true;
-      return absl::UnavailableError("write to stdin: nobody reads it (EPIPE)");
-    }
-    if (err != 0) return ErrnoStatus(err, "write to stdin");
-    return absl::OkStatus();
-  }
-
- private:
-  UniqueFd fd_;
-};
 
 class PosixPlatform;
 
@@ -102,7 +85,7 @@ class PosixChild final : public os_internal::Child,
     stdin_data_ = std::move(data);
   }
   void SetHostStdin(UniqueFd fd) {
-    host_stdin_ = std::make_shared<PipeStdin>(std::move(fd));
+    host_stdin_ = std::make_shared<os_internal::PipeStdin>(std::move(fd));
   }
 
   // Watches the exit from now on (before Arm: a child that ends at once is
@@ -438,53 +421,6 @@ bool ByRlimit(const Enforcement& enforcement, LimitKind kind) {
   return e != nullptr && e->mechanism == Mechanism::kRlimit;
 }
 
-// The descriptor a child gets for an output stream; `parent` receives the
-// read end when the library or the host reads the stream.
-absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
-                                    std::shared_ptr<UniqueFd>& parent,
-                                    int& child_fd) {
-  UniqueFd child;
-  switch (stdio.kind()) {
-    case Stdio::Kind::kDefault:
-    case Stdio::Kind::kNull:
-      child.reset(open("/dev/null", O_WRONLY | O_CLOEXEC));
-      if (!child.valid()) return ErrnoStatus(errno, "open /dev/null");
-      break;
-    case Stdio::Kind::kInherit:
-      child_fd = kKeepFd;
-      return child;
-    case Stdio::Kind::kFd:
-      child_fd = static_cast<int>(stdio.fd());
-      return child;
-    case Stdio::Kind::kFile: {
-      const int flags =
-          O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY |
-          (stdio.file_mode() == FileMode::kAppend ? O_APPEND : O_TRUNC);
-      child.reset(open(stdio.path().c_str(), flags, 0644));
-      if (!child.valid()) {
-        return ErrnoStatus(errno, absl::StrCat("open ", StreamName(stream),
-                                               " file \"", stdio.path(), "\""));
-      }
-      break;
-    }
-    default: {  // capture, lines, chunks, pipe
-      UniqueFd read_end;
-      if (absl::Status s = posix_internal::MakePipe(read_end, child); !s.ok()) {
-        return s;
-      }
-      // Non-blocking for the loop, and for host readers (ReadLine) too.
-      if (absl::Status s = posix_internal::SetNonBlocking(read_end.get());
-          !s.ok()) {
-        return s;
-      }
-      parent = std::make_shared<UniqueFd>(std::move(read_end));
-      break;
-    }
-  }
-  child_fd = child.get();
-  return child;
-}
-
 absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
     const SpawnRequest& request) {
   const Command& command = *request.command;
@@ -512,60 +448,23 @@ absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
   plan.rlimits = posix_internal::RlimitPlan(limits, choice);
 
   // Standard streams: what the child gets, and the parent's ends.
-  UniqueFd child_in, child_out, child_err;
-  UniqueFd stdin_write;
-  const Stdio& in = command.stdin_;
-  switch (in.kind()) {
-    case Stdio::Kind::kInherit:
-      plan.stdio[0] = kKeepFd;
-      break;
-    case Stdio::Kind::kFd:
-      plan.stdio[0] = static_cast<int>(in.fd());
-      break;
-    case Stdio::Kind::kFile:
-      child_in.reset(open(in.path().c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
-      if (!child_in.valid()) {
-        if (errno == ENOENT) return internal::StdinFileNotFoundError(in.path());
-        return ErrnoStatus(errno,
-                           absl::StrCat("open stdin file \"", in.path(), "\""));
-      }
-      plan.stdio[0] = child_in.get();
-      break;
-    case Stdio::Kind::kData:
-    case Stdio::Kind::kPipe: {
-      if (absl::Status s = posix_internal::MakePipe(child_in, stdin_write);
-          !s.ok()) {
-        return s;
-      }
-      if (in.kind() == Stdio::Kind::kData) {
-        if (absl::Status s = posix_internal::SetNonBlocking(stdin_write.get());
-            !s.ok()) {
-          return s;
-        }
-      }
-      plan.stdio[0] = child_in.get();
-      break;
-    }
-    default:  // default, null
-      child_in.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-      if (!child_in.valid()) return ErrnoStatus(errno, "open /dev/null");
-      plan.stdio[0] = child_in.get();
-      break;
+  posix_internal::ChildStdio stdio;
+  if (absl::Status s = posix_internal::OpenChildStdio(
+          command, /*pipe_size=*/0,
+          limits.wall_time.value_or(options_.fifo_open_timeout), stdio);
+      !s.ok()) {
+    return s;
   }
+  plan.stdio = stdio.stdio;
+  const Stdio& in = command.stdin_;
+  UniqueFd stdin_write = std::move(stdio.stdin_write);
   PosixChild::Output out{command.stdout_.kind(), nullptr};
   PosixChild::Output err{command.stderr_.kind(), nullptr};
-  absl::StatusOr<UniqueFd> out_fd =
-      OpenOutput(Stream::kStdout, command.stdout_, out.fd, plan.stdio[1]);
-  if (!out_fd.ok()) return out_fd.status();
-  child_out = *std::move(out_fd);
-  if (command.stderr_.kind() == Stdio::Kind::kToStdout) {
-    // 2>&1: with stdout the host's own, that is the child's descriptor 1.
-    plan.stdio[2] = plan.stdio[1] == kKeepFd ? 1 : plan.stdio[1];
-  } else {
-    absl::StatusOr<UniqueFd> err_fd =
-        OpenOutput(Stream::kStderr, command.stderr_, err.fd, plan.stdio[2]);
-    if (!err_fd.ok()) return err_fd.status();
-    child_err = *std::move(err_fd);
+  if (stdio.stdout_read.valid()) {
+    out.fd = std::make_shared<UniqueFd>(std::move(stdio.stdout_read));
+  }
+  if (stdio.stderr_read.valid()) {
+    err.fd = std::make_shared<UniqueFd>(std::move(stdio.stderr_read));
   }
 
   absl::StatusOr<pid_t> pid = darwin_internal::Spawn(plan);

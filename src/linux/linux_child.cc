@@ -22,10 +22,8 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/exec_errors.h"
-#include "common/fmt_absl.h"
-#include "fmt/format.h"
-#include "linux/open_file.h"
-#include "posix/errno_status.h"
+#include "os/pipe_stdin.h"
+#include "posix/child_stdio.h"
 #include "posix/pipes.h"
 #include "posix/program_path.h"
 #include "posix/rusage.h"
@@ -36,10 +34,7 @@ using ::procsandbox::os_internal::ChildEvents;
 using ::procsandbox::os_internal::ChildExit;
 using ::procsandbox::os_internal::HostRead;
 using ::procsandbox::os_internal::HostStdin;
-using ::procsandbox::posix_internal::ErrnoStatus;
-using ::procsandbox::posix_internal::MakePipe;
 using ::procsandbox::posix_internal::ResolveProgram;
-using ::procsandbox::posix_internal::SetNonBlocking;
 
 namespace {
 
@@ -47,69 +42,6 @@ namespace {
 // pipes leaves the reactor soon for its timers and exits, large enough that
 // a single stream still moves at pipe speed.
 constexpr std::size_t kReadBlock = std::size_t{256} * 1024;
-
-// The host's end of a Stdio::Pipe stdin.
-class PipeStdin final : public HostStdin {
- public:
-  explicit PipeStdin(UniqueFd fd) : fd_(std::move(fd)) {}
-  absl::Status Write(absl::string_view data, bool& reader_gone) override {
-    const int err = posix_internal::WriteAllWithoutSigpipe(fd_.get(), data);
-    reader_gone = err == EPIPE;
-    if (err != 0) return ErrnoStatus(err, "write to stdin");
-    return absl::OkStatus();
-  }
-
- private:
-  const UniqueFd fd_;
-};
-
-// The descriptor a child gets for an output stream; `parent` receives the
-// read end when the library or the host reads the stream.
-absl::StatusOr<UniqueFd> OpenOutput(Stream stream, const Stdio& stdio,
-                                    std::size_t pipe_size,
-                                    absl::Duration open_limit, UniqueFd& parent,
-                                    int& child_fd) {
-  UniqueFd child;
-  switch (stdio.kind()) {
-    case Stdio::Kind::kDefault:
-    case Stdio::Kind::kNull:
-      child.reset(open("/dev/null", O_WRONLY | O_CLOEXEC));
-      if (!child.valid()) return ErrnoStatus(errno, "open /dev/null");
-      break;
-    case Stdio::Kind::kInherit:
-      child_fd = kKeepFd;
-      return child;
-    case Stdio::Kind::kFd:
-      child_fd = static_cast<int>(stdio.fd());
-      return child;
-    case Stdio::Kind::kFile: {
-      const int flags =
-          O_WRONLY | O_CREAT |
-          (stdio.file_mode() == FileMode::kAppend ? O_APPEND : O_TRUNC);
-      absl::StatusOr<UniqueFd> opened = OpenWithin(
-          stdio.path(), flags, 0644, open_limit,
-          fmt::format("open {} file \"{}\"", StreamName(stream), stdio.path()));
-      if (!opened.ok()) return opened.status();
-      child = *std::move(opened);
-      break;
-    }
-    default: {  // capture, lines, pipe
-      absl::Status s = MakePipe(parent, child);
-      if (!s.ok()) return s;
-      if (pipe_size > 0) {
-        // Bulk output moves 2.5x faster through a 1 MiB pipe; the kernel
-        // caps the size at pipe-max-size, and failure only costs speed.
-        (void)fcntl(parent.get(), F_SETPIPE_SZ, static_cast<int>(pipe_size));
-      }
-      // Non-blocking for the reactor, and for host readers (ReadLine) too:
-      // nobody may block in read(2) while holding the process's mutex.
-      if (absl::Status nb = SetNonBlocking(parent.get()); !nb.ok()) return nb;
-      break;
-    }
-  }
-  child_fd = child.get();
-  return child;
-}
 
 }  // namespace
 
@@ -229,68 +161,29 @@ absl::Status LinuxChild::Start(const os_internal::SpawnRequest& request) {
 absl::Status LinuxChild::OpenStdio(const Command& command, const Limits& limits,
                                    SpawnPlan& plan, UniqueFd& child_in,
                                    UniqueFd& child_out, UniqueFd& child_err) {
-  const Stdio& in = command.stdin_;
-  const absl::Duration open_limit =
-      limits.wall_time.value_or(core_->options.fifo_open_timeout);
-  switch (in.kind()) {
-    case Stdio::Kind::kInherit:
-      plan.stdio[0] = kKeepFd;
-      break;
-    case Stdio::Kind::kFd:
-      plan.stdio[0] = static_cast<int>(in.fd());
-      break;
-    case Stdio::Kind::kFile: {
-      absl::StatusOr<UniqueFd> opened =
-          OpenWithin(in.path(), O_RDONLY, 0, open_limit,
-                     fmt::format("open stdin file \"{}\"", in.path()));
-      if (absl::IsNotFound(opened.status())) {
-        return internal::StdinFileNotFoundError(in.path());
-      }
-      if (!opened.ok()) return opened.status();
-      child_in = *std::move(opened);
-      plan.stdio[0] = child_in.get();
-      break;
-    }
-    case Stdio::Kind::kData:
-    case Stdio::Kind::kPipe: {
-      UniqueFd read_end, write_end;
-      if (absl::Status s = MakePipe(read_end, write_end); !s.ok()) return s;
-      child_in = std::move(read_end);
-      plan.stdio[0] = child_in.get();
-      if (in.kind() == Stdio::Kind::kData) {
-        stdin_data_ = in.data();
-        if (absl::Status s = SetNonBlocking(write_end.get()); !s.ok()) return s;
-        stdin_data_fd_ = std::move(write_end);
-      } else {
-        host_stdin_ = std::make_shared<PipeStdin>(std::move(write_end));
-      }
-      break;
-    }
-    default:  // default, null
-      child_in.reset(open("/dev/null", O_RDONLY | O_CLOEXEC));
-      if (!child_in.valid()) return ErrnoStatus(errno, "open /dev/null");
-      plan.stdio[0] = child_in.get();
-      break;
+  posix_internal::ChildStdio stdio;
+  if (absl::Status s = posix_internal::OpenChildStdio(
+          command, core_->options.capture_pipe_bytes,
+          limits.wall_time.value_or(core_->options.fifo_open_timeout), stdio);
+      !s.ok()) {
+    return s;
   }
-  const std::size_t pipe_size = core_->options.capture_pipe_bytes;
-  absl::StatusOr<UniqueFd> out =
-      OpenOutput(Stream::kStdout, command.stdout_, pipe_size, open_limit,
-                 out_.fd, plan.stdio[1]);
-  if (!out.ok()) return out.status();
-  child_out = *std::move(out);
-  if (command.stderr_.kind() == Stdio::Kind::kToStdout) {
-    // 2>&1: with stdout the host's own, that is the child's descriptor 1.
-    plan.stdio[2] = plan.stdio[1] == kKeepFd ? 1 : plan.stdio[1];
-  } else {
-    absl::StatusOr<UniqueFd> err =
-        OpenOutput(Stream::kStderr, command.stderr_, pipe_size, open_limit,
-                   err_.fd, plan.stdio[2]);
-    if (!err.ok()) return err.status();
-    child_err = *std::move(err);
+  plan.stdio = stdio.stdio;
+  child_in = std::move(stdio.child[0]);
+  child_out = std::move(stdio.child[1]);
+  child_err = std::move(stdio.child[2]);
+  if (command.stdin_.kind() == Stdio::Kind::kData) {
+    stdin_data_ = command.stdin_.data();
+    stdin_data_fd_ = std::move(stdio.stdin_write);
+  } else if (command.stdin_.kind() == Stdio::Kind::kPipe) {
+    host_stdin_ =
+        std::make_shared<os_internal::PipeStdin>(std::move(stdio.stdin_write));
   }
-  for (auto [output, stdio] : {std::pair{&out_, &command.stdout_},
+  out_.fd = std::move(stdio.stdout_read);
+  err_.fd = std::move(stdio.stderr_read);
+  for (auto [output, given] : {std::pair{&out_, &command.stdout_},
                                std::pair{&err_, &command.stderr_}}) {
-    output->kind = stdio->kind();
+    output->kind = given->kind();
     if (output->kind == Stdio::Kind::kPipe) {
       output->host_fd = output->fd.get();
     }

@@ -4,9 +4,11 @@
 // the fake. Tests assert order and outcome, never durations: real time is
 // not the fake's virtual time.
 #include <dirent.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -25,6 +27,7 @@
 #include <ostream>
 #include <string>
 #include <system_error>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -515,6 +518,81 @@ TEST_P(ConformanceTest, ListsAndGetsARunningProcessButNotAFinishedOne) {
   ASSERT_THAT(p->Wait(), Cancelled());
   EXPECT_THAT(manager().Get(p->Id()), StatusIs(absl::StatusCode::kNotFound));
   EXPECT_THAT(manager().List(), Not(Contains(ResultOf(id, p->Id()))));
+}
+
+// A FIFO given as a file waits for its other end at most the wall time
+// (OsManagerOptions::fifo_open_timeout without one), on every OS backend:
+// open(2) alone would block Start() for ever. The fake has no FIFOs.
+TEST_P(ConformanceTest, FifoFilesWithoutTheirOtherEndFailWithinTheWallTime) {
+  if (fake() != nullptr) GTEST_SKIP() << "the fake file system has no FIFOs";
+  const std::string fifo = TempDir() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  for (Stream stream : {Stream::kStdin, Stream::kStdout}) {
+    Command command = stream == Stream::kStdin ? Helper({"count-stdin"})
+                                               : Helper({"print", "hi"});
+    (stream == Stream::kStdin ? command.stdin_ : command.stdout_) =
+        Stdio::File(fifo);
+    command.limits.wall_time = absl::Milliseconds(200);
+    std::shared_ptr<Process> p = manager().New(command);
+    const absl::Status started = p->Start();
+    EXPECT_TRUE(absl::IsDeadlineExceeded(started)) << started;
+    EXPECT_THAT(std::string(started.message()),
+                HasSubstr(std::string(StreamName(stream)) + " file \"" + fifo));
+    EXPECT_EQ(p->state(), ProcessState::kNew);
+  }
+}
+
+// A FIFO whose other end is opened while Start() waits works as with a
+// shell's `<` and `>`: the program reads the writer's bytes (not an early end
+// of file), and the reader gets the program's output.
+TEST_P(ConformanceTest, FifoFilesWhoseOtherEndComesDuringStartWork) {
+  if (fake() != nullptr) GTEST_SKIP() << "the fake file system has no FIFOs";
+  const std::string fifo = TempDir() + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  std::thread writer([&fifo] {
+    const int fd = open(fifo.c_str(), O_WRONLY | O_CLOEXEC);  // waits
+    if (fd < 0) return;
+    (void)!write(fd, "hello\n", 6);
+    close(fd);
+  });
+  Command reading = Helper({"echo-stdin"});
+  reading.stdin_ = Stdio::File(fifo);
+  reading.stdout_ = Stdio::Capture();
+  reading.limits.wall_time = kSafetyNet;
+  std::shared_ptr<Process> p = manager().New(reading);
+  absl::Status started = p->Start();
+  if (!started.ok()) {  // release the writer before failing
+    (void)close(open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  }
+  writer.join();
+  ASSERT_THAT(started, IsOk());
+  absl::StatusOr<Outcome> outcome = p->Wait();
+  ASSERT_THAT(outcome.status(), IsOk());
+  EXPECT_EQ(p->Captured().stdout_, "hello\n");
+
+  std::string read_back;
+  std::thread reader([&fifo, &read_back] {
+    const int fd = open(fifo.c_str(), O_RDONLY | O_CLOEXEC);  // waits
+    if (fd < 0) return;
+    char buffer[64];
+    for (ssize_t n; (n = read(fd, buffer, sizeof(buffer))) > 0;) {
+      read_back.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(fd);
+  });
+  Command writing = Helper({"print", "hi"});
+  writing.stdout_ = Stdio::File(fifo);
+  writing.limits.wall_time = kSafetyNet;
+  p = manager().New(writing);
+  started = p->Start();
+  if (!started.ok()) {  // release the reader before failing
+    (void)close(open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  }
+  if (started.ok()) outcome = p->Wait();
+  reader.join();
+  ASSERT_THAT(started, IsOk());
+  ASSERT_THAT(outcome.status(), IsOk());
+  EXPECT_EQ(read_back, "hi\n");
 }
 
 TEST_P(ConformanceTest, DestroyingTheManagerCancelsItsRunningProcess) {

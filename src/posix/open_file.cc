@@ -1,4 +1,4 @@
-#include "linux/open_file.h"
+#include "posix/open_file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -22,10 +22,7 @@
 #include "posix/errno_status.h"
 #include "procsandbox/limits.h"
 
-namespace procsandbox::linux_internal {
-
-using ::procsandbox::posix_internal::UniqueFd;
-using ::procsandbox::posix_internal::ErrnoStatus;
+namespace procsandbox::posix_internal {
 
 namespace {
 
@@ -37,9 +34,11 @@ struct FifoWatch {
 };
 
 // The FIFO behind `anchor` (an O_PATH descriptor), reopened: through /proc
-// the same inode even if the path was renamed since.
-std::string Reopenable(int anchor, const std::string& path) {
-  std::string proc = fmt::format("/proc/self/fd/{}", anchor);
+// the same inode even if the path was renamed since. Without an anchor
+// (no O_PATH), by its path.
+std::string Reopenable(const UniqueFd& anchor, const std::string& path) {
+  if (!anchor.valid()) return path;
+  std::string proc = fmt::format("/proc/self/fd/{}", anchor.get());
   return access(proc.c_str(), F_OK) == 0 ? proc : path;
 }
 
@@ -136,7 +135,7 @@ absl::StatusOr<UniqueFd> OpenFifoWithin(UniqueFd anchor,
                                         const std::string& path, int flags,
                                         absl::Duration limit,
                                         absl::string_view what) {
-  const std::string target = Reopenable(anchor.get(), path);
+  const std::string target = Reopenable(anchor, path);
   if ((flags & O_ACCMODE) == O_RDONLY) {
     return OpenFifoReaderWithin(target, flags, limit, what);
   }
@@ -151,9 +150,17 @@ absl::StatusOr<UniqueFd> OpenWithin(const std::string& path, int flags,
   // Tell a FIFO by a descriptor that opens neither end: a non-blocking open
   // of its read end would already count as a reader (a waiting writer would
   // start writing, then see it go).
-  UniqueFd anchor(open(path.c_str(), O_PATH | O_CLOEXEC));
+  // Without O_PATH, stat(2) tells it (and the FIFO is reopened by path).
   struct stat st;
-  if (anchor.valid() && fstat(anchor.get(), &st) == 0 && S_ISFIFO(st.st_mode)) {
+#ifdef O_PATH
+  UniqueFd anchor(open(path.c_str(), O_PATH | O_CLOEXEC));
+  const bool fifo =
+      anchor.valid() && fstat(anchor.get(), &st) == 0 && S_ISFIFO(st.st_mode);
+#else
+  UniqueFd anchor;
+  const bool fifo = stat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
+#endif
+  if (fifo) {
     return OpenFifoWithin(std::move(anchor), path,
                           flags & ~(O_CREAT | O_EXCL | O_TRUNC), limit, what);
   }
@@ -166,4 +173,4 @@ absl::StatusOr<UniqueFd> OpenWithin(const std::string& path, int flags,
   return Blocking(std::move(fd), what);
 }
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal

@@ -9,9 +9,12 @@
 // that a watchdog thread releases at `limit` (by opening the write end for a
 // moment). Both waits run on the calling thread, so a signal interrupts them
 // as it would interrupt open(2). Every other file is opened non-blocking.
-// What the child gets is an ordinary blocking descriptor.
-#ifndef PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
-#define PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
+// What the child gets is an ordinary blocking descriptor. Where O_PATH is
+// missing (macOS), a FIFO is told by stat(2) and reopened by its path.
+// Shared by the Linux and the POSIX backends (OsManagerOptions::
+// fifo_open_timeout, or the wall-time limit, is `limit`).
+#ifndef PROCSANDBOX_SRC_POSIX_OPEN_FILE_H_
+#define PROCSANDBOX_SRC_POSIX_OPEN_FILE_H_
 
 #include <sys/types.h>
 
@@ -22,9 +25,7 @@
 #include "absl/time/time.h"
 #include "posix/unique_fd.h"
 
-namespace procsandbox::linux_internal {
-
-using ::procsandbox::posix_internal::UniqueFd;
+namespace procsandbox::posix_internal {
 
 // `flags` is O_RDONLY or O_WRONLY with creation flags (O_CLOEXEC is added).
 // Errors begin with `what` (`open stdin file "in.fifo"`): the errno's Status,
@@ -34,6 +35,6 @@ absl::StatusOr<UniqueFd> OpenWithin(const std::string& path, int flags,
                                     mode_t mode, absl::Duration limit,
                                     absl::string_view what);
 
-}  // namespace procsandbox::linux_internal
+}  // namespace procsandbox::posix_internal
 
-#endif  // PROCSANDBOX_SRC_LINUX_OPEN_FILE_H_
+#endif  // PROCSANDBOX_SRC_POSIX_OPEN_FILE_H_
