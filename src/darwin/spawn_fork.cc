@@ -34,6 +34,7 @@
 #include "absl/status/statusor.h"
 #include "darwin/spawn.h"
 #include "posix/errno_status.h"
+#include "posix/signal_reset.h"
 #include "posix/spawn_errors.h"
 #include "posix/unique_fd.h"
 
@@ -115,15 +116,7 @@ void CloseDescriptors(const ChildPlan& c) {
 }
 
 [[noreturn]] void ChildMain(const ChildPlan& c) {
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction old = {};
-    // The libc's own internal signals are refused (EINVAL): skipped.
-    if (sigaction(sig, nullptr, &old) != 0) continue;
-    if (old.sa_handler != SIG_DFL) sigaction(sig, &dfl, nullptr);
-  }
+  posix_internal::ResetSignalDispositions();
 
   if (c.new_session) {
     if (setsid() < 0) Fail(c, Step::kSetsid);

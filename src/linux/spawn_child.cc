@@ -34,6 +34,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "posix/signal_reset.h"
+
 namespace procsandbox::linux_internal {
 namespace {
 
@@ -89,17 +91,8 @@ PROCSANDBOX_CHILD_CODE void ResetSignalDispositions() {
   }
 }
 #else
-void ResetSignalDispositions() {
-  struct sigaction dfl = {};
-  dfl.sa_handler = SIG_DFL;
-  for (int sig = 1; sig < NSIG; ++sig) {
-    if (sig == SIGKILL || sig == SIGSTOP) continue;
-    struct sigaction old = {};
-    // glibc refuses its own two internal signals with EINVAL: skip them.
-    if (sigaction(sig, nullptr, &old) != 0) continue;
-    if (old.sa_handler != SIG_DFL) sigaction(sig, &dfl, nullptr);
-  }
-}
+// posix/signal_reset.cc's, shared with the POSIX backend's fork path.
+using ::procsandbox::posix_internal::ResetSignalDispositions;
 #endif
 
 // Closes every descriptor from 3 up, without allocating.
