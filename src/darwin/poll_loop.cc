@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -87,9 +88,7 @@ void PollLoop::Stop() {
     posted.swap(posted_);
   }
   posted.clear();
-  auto timers = std::move(timers_);
-  timers_.clear();
-  timers_by_time_.clear();
+  timers_.Clear();
   auto watches = std::move(watches_);
   watches_.clear();
 }
@@ -119,45 +118,19 @@ void PollLoop::Watch(int fd, PollEvents events, FdCallback callback) {
 void PollLoop::Unwatch(int fd) { watches_.erase(fd); }
 
 PollLoop::TimerId PollLoop::AddTimer(int64_t at_ns, std::function<void()> fn) {
-  const uint64_t id = next_timer_id_++;
-  timers_by_time_.emplace(at_ns, id);
-  timers_.emplace(id, std::make_pair(at_ns, std::move(fn)));
-  return id;
+  return timers_.Add(at_ns, std::move(fn));
 }
 
-void PollLoop::CancelTimer(TimerId id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  auto range = timers_by_time_.equal_range(it->second.first);
-  for (auto t = range.first; t != range.second; ++t) {
-    if (t->second == id) {
-      timers_by_time_.erase(t);
-      break;
-    }
-  }
-  timers_.erase(it);
-}
+void PollLoop::CancelTimer(TimerId id) { timers_.Cancel(id); }
 
 int PollLoop::TimeoutMs() const {
-  if (timers_by_time_.empty()) return -1;
-  const int64_t wait_ns = timers_by_time_.begin()->first - MonotonicNanos();
+  const std::optional<int64_t> next = timers_.Next();
+  if (!next) return -1;
+  const int64_t wait_ns = *next - MonotonicNanos();
   if (wait_ns <= 0) return 0;
   // Rounded up: a timer never fires early, and the loop never spins.
   const int64_t ms = (wait_ns + 999'999) / 1'000'000;
   return ms > 60'000 ? 60'000 : static_cast<int>(ms);
-}
-
-void PollLoop::RunDueTimers() {
-  const int64_t now = MonotonicNanos();
-  while (!timers_by_time_.empty() && timers_by_time_.begin()->first <= now) {
-    const uint64_t id = timers_by_time_.begin()->second;
-    timers_by_time_.erase(timers_by_time_.begin());
-    auto it = timers_.find(id);
-    if (it == timers_.end()) continue;
-    std::function<void()> fn = std::move(it->second.second);
-    timers_.erase(it);
-    fn();
-  }
 }
 
 void PollLoop::Loop() {
@@ -188,7 +161,7 @@ void PollLoop::Loop() {
       posted.swap(posted_);
       wake_pending_ = false;
     }
-    RunDueTimers();
+    timers_.RunDue(MonotonicNanos());
     for (std::function<void()>& fn : posted) fn();
     if (n <= 0) continue;
     for (std::size_t i = 1; i < fds.size(); ++i) {

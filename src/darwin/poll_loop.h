@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -25,6 +24,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "os/event_loop.h"
+#include "os/timer_queue.h"
 #include "posix/unique_fd.h"
 
 namespace procsandbox::darwin_internal {
@@ -68,7 +68,6 @@ class PollLoop final : public os_internal::EventLoop {
   void Loop();
   // Milliseconds until the first timer, -1 for none (poll's timeout).
   int TimeoutMs() const;
-  void RunDueTimers();
 
   posix_internal::UniqueFd wake_read_;
   posix_internal::UniqueFd wake_write_;
@@ -86,10 +85,7 @@ class PollLoop final : public os_internal::EventLoop {
     std::shared_ptr<FdCallback> callback;
   };
   absl::flat_hash_map<int, WatchEntry> watches_;
-  std::multimap<int64_t, uint64_t> timers_by_time_;
-  absl::flat_hash_map<uint64_t, std::pair<int64_t, std::function<void()>>>
-      timers_;
-  uint64_t next_timer_id_ = 1;
+  os_internal::TimerQueue timers_;
 };
 
 }  // namespace procsandbox::darwin_internal

@@ -112,30 +112,18 @@ void Reactor::Unwatch(int fd) {
 }
 
 uint64_t Reactor::AddTimer(int64_t deadline_ns, std::function<void()> fn) {
-  const uint64_t id = next_timer_id_++;
-  timers_.emplace(id, std::make_pair(deadline_ns, std::move(fn)));
-  timers_by_time_.emplace(deadline_ns, id);
+  const uint64_t id = timers_.Add(deadline_ns, std::move(fn));
   ArmTimerFd();
   return id;
 }
 
 void Reactor::CancelTimer(uint64_t id) {
-  auto it = timers_.find(id);
-  if (it == timers_.end()) return;
-  auto [first, last] = timers_by_time_.equal_range(it->second.first);
-  for (auto t = first; t != last; ++t) {
-    if (t->second == id) {
-      timers_by_time_.erase(t);
-      break;
-    }
-  }
-  timers_.erase(it);
+  timers_.Cancel(id);
   ArmTimerFd();
 }
 
 void Reactor::ArmTimerFd() {
-  const int64_t next =
-      timers_by_time_.empty() ? 0 : timers_by_time_.begin()->first;
+  const int64_t next = timers_.Next().value_or(0);
   if (next == armed_for_) return;
   armed_for_ = next;
   struct itimerspec spec = {};
@@ -151,16 +139,7 @@ void Reactor::ArmTimerFd() {
 }
 
 void Reactor::RunDueTimers() {
-  const int64_t now = MonotonicNanos();
-  while (!timers_by_time_.empty() && timers_by_time_.begin()->first <= now) {
-    const uint64_t id = timers_by_time_.begin()->second;
-    timers_by_time_.erase(timers_by_time_.begin());
-    auto it = timers_.find(id);
-    if (it == timers_.end()) continue;
-    std::function<void()> fn = std::move(it->second.second);
-    timers_.erase(it);
-    fn();
-  }
+  timers_.RunDue(MonotonicNanos());
   armed_for_ = -1;  // force a re-arm
   ArmTimerFd();
 }

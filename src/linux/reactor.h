@@ -13,7 +13,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -24,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "os/event_loop.h"
+#include "os/timer_queue.h"
 #include "posix/unique_fd.h"
 
 namespace procsandbox::linux_internal {
@@ -79,10 +79,7 @@ class Reactor final : public os_internal::EventLoop {
     bool urgent = false;
   };
   absl::flat_hash_map<int, WatchEntry> watches_;
-  std::multimap<int64_t, uint64_t> timers_by_time_;
-  absl::flat_hash_map<uint64_t, std::pair<int64_t, std::function<void()>>>
-      timers_;
-  uint64_t next_timer_id_ = 1;
+  os_internal::TimerQueue timers_;
   int64_t armed_for_ = 0;
 };
 
