@@ -22,7 +22,6 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
-#include "common/exec_errors.h"
 #include "darwin/exit_watch.h"
 #include "darwin/poll_loop.h"
 #include "darwin/spawn.h"
@@ -32,7 +31,6 @@
 #include "posix/child_stdio.h"
 #include "posix/errno_status.h"
 #include "posix/pipes.h"
-#include "posix/program_path.h"
 #include "posix/rlimits.h"
 #include "posix/rusage.h"
 #include "posix/sigchld.h"
@@ -425,23 +423,11 @@ absl::StatusOr<std::shared_ptr<os_internal::Child>> PosixPlatform::Spawn(
     const SpawnRequest& request) {
   const Command& command = *request.command;
   const Limits& limits = *request.limits;
-  absl::StatusOr<std::string> path = posix_internal::ResolveProgram(
-      command.program, command.env, command.working_dir);
-  if (!path.ok()) return path.status();
   SpawnPlan plan;
-  plan.path = *std::move(path);
-  plan.shown_program =
-      internal::ShownProgram(command.program, plan.path, command.env);
-  plan.argv.reserve(command.args.size() + 1);
-  plan.argv.push_back(command.program);
-  plan.argv.insert(plan.argv.end(), command.args.begin(), command.args.end());
-  plan.envp = command.env.ToStrings();
-  plan.working_dir = command.working_dir;
-  plan.new_session = command.isolation.new_session;
-  plan.new_process_group = command.isolation.new_process_group;
-  plan.uid = command.isolation.uid;
-  plan.gid = command.isolation.gid;
-  plan.groups = command.isolation.groups;
+  if (absl::Status s = posix_internal::PlanFromCommand(command, plan);
+      !s.ok()) {
+    return s;
+  }
   posix_internal::RlimitChoice choice;
   choice.memory = ByRlimit(*request.enforcement, LimitKind::kMemory);
   choice.processes = ByRlimit(*request.enforcement, LimitKind::kProcesses);

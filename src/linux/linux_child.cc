@@ -21,11 +21,9 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
-#include "common/exec_errors.h"
 #include "os/pipe_stdin.h"
 #include "posix/child_stdio.h"
 #include "posix/pipes.h"
-#include "posix/program_path.h"
 #include "posix/rusage.h"
 
 namespace procsandbox::linux_internal {
@@ -34,7 +32,6 @@ using ::procsandbox::os_internal::ChildEvents;
 using ::procsandbox::os_internal::ChildExit;
 using ::procsandbox::os_internal::HostRead;
 using ::procsandbox::os_internal::HostStdin;
-using ::procsandbox::posix_internal::ResolveProgram;
 
 namespace {
 
@@ -107,24 +104,12 @@ absl::Status LinuxChild::Start(const os_internal::SpawnRequest& request) {
     const LimitEnforcement* e = request.enforcement->Find(kind);
     return e != nullptr && e->mechanism == Mechanism::kRlimit;
   };
-  absl::StatusOr<std::string> path =
-      ResolveProgram(command.program, command.env, command.working_dir);
-  if (!path.ok()) return path.status();
-  plan.path = *std::move(path);
-  plan.shown_program =
-      internal::ShownProgram(command.program, plan.path, command.env);
-  plan.argv.reserve(command.args.size() + 1);
-  plan.argv.push_back(command.program);
-  plan.argv.insert(plan.argv.end(), command.args.begin(), command.args.end());
-  plan.envp = command.env.ToStrings();
-  plan.working_dir = command.working_dir;
-  plan.new_session = command.isolation.new_session;
-  plan.new_process_group = command.isolation.new_process_group;
+  if (absl::Status s = posix_internal::PlanFromCommand(command, plan);
+      !s.ok()) {
+    return s;
+  }
   plan.no_new_privs = command.isolation.no_new_privs;
   plan.die_with_parent = command.isolation.die_with_parent;
-  plan.uid = command.isolation.uid;
-  plan.gid = command.isolation.gid;
-  plan.groups = command.isolation.groups;
   posix_internal::RlimitChoice choice;
   choice.memory = by_rlimit(LimitKind::kMemory);
   choice.processes = by_rlimit(LimitKind::kProcesses);

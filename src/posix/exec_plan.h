@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "procsandbox/command.h"
+
 namespace procsandbox::posix_internal {
 
 // In ExecPlan::stdio: leave the host's descriptor in place.
@@ -41,6 +44,12 @@ struct ExecPlan {
   std::vector<uint32_t> groups;  // set whenever uid or gid is
   std::vector<RlimitSetting> rlimits;
 };
+
+// What both backends take from a Command: the program found in the parent
+// (ResolveProgram: its errors are Start()'s), argv, envp, the working
+// directory, session or group, and credentials. Rlimits, stdio and the
+// backend's own steps are the caller's.
+absl::Status PlanFromCommand(const Command& command, ExecPlan& plan);
 
 // How exec errors name the program: plan.shown_program, or `"<path>"`.
 std::string ShownProgram(const ExecPlan& plan);
