@@ -293,29 +293,16 @@ class PosixChild final : public os_internal::Child,
   }
 
   void OnStdinWritable() {
-    bool done = false;
     // A write to a pipe nobody reads raises SIGPIPE: blocked in this thread
     // for the writes, and consumed.
     sigset_t pipe_set, old;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
     pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
-    while (stdin_written_ < stdin_data_.size()) {
-      const ssize_t n =
-          write(stdin_data_fd_.get(), stdin_data_.data() + stdin_written_,
-                stdin_data_.size() - stdin_written_);
-      if (n > 0) {
-        stdin_written_ += static_cast<std::size_t>(n);
-        continue;
-      }
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      done = true;  // EPIPE: the child does not read it
-      break;
-    }
-    if (done) posix_internal::ConsumePendingSigpipe();
+    const bool done = posix_internal::WriteAvailable(
+        stdin_data_fd_.get(), stdin_data_, stdin_written_);
     pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    if (done || stdin_written_ == stdin_data_.size()) {
+    if (done) {
       loop_->Unwatch(stdin_data_fd_.get());
       stdin_data_fd_.reset();  // end of file for the child
       stdin_data_.clear();

@@ -205,22 +205,11 @@ void LinuxChild::Arm(std::shared_ptr<ChildEvents> events) {
 
 void LinuxChild::OnStdinWritable() {
   if (!stdin_data_fd_.valid()) return;
-  while (stdin_written_ < stdin_data_.size()) {
-    const ssize_t n =
-        write(stdin_data_fd_.get(), stdin_data_.data() + stdin_written_,
-              stdin_data_.size() - stdin_written_);
-    if (n > 0) {
-      stdin_written_ += static_cast<std::size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return;  // a child that does not read
-    if (n < 0 && errno == EPIPE) {
-      // The child closed stdin or ended. The SIGPIPE this raised is blocked
-      // on the reactor thread: consume it.
-      posix_internal::ConsumePendingSigpipe();
-    }
-    break;
+  // SIGPIPE is blocked on the reactor thread; a child that does not read
+  // leaves the rest for the next wake-up.
+  if (!posix_internal::WriteAvailable(stdin_data_fd_.get(), stdin_data_,
+                                      stdin_written_)) {
+    return;
   }
   core_->reactor->Unwatch(stdin_data_fd_.get());
   stdin_data_fd_.reset();

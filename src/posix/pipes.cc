@@ -50,6 +50,21 @@ void ConsumePendingSigpipe() {
   (void)sigwait(&pipe_set, &signo);
 }
 
+bool WriteAvailable(int fd, absl::string_view data, std::size_t& written) {
+  while (written < data.size()) {
+    const ssize_t n = write(fd, data.data() + written, data.size() - written);
+    if (n > 0) {
+      written += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+    if (n < 0 && errno == EPIPE) ConsumePendingSigpipe();
+    return true;
+  }
+  return true;
+}
+
 int WriteAllWithoutSigpipe(int fd, absl::string_view data) {
   // A write to a pipe nobody reads raises SIGPIPE: block it in this thread
   // and consume it, so the host never sees it.

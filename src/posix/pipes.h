@@ -4,6 +4,7 @@
 #ifndef PROCSANDBOX_SRC_POSIX_PIPES_H_
 #define PROCSANDBOX_SRC_POSIX_PIPES_H_
 
+#include <cstddef>
 #include <string>
 
 #include "absl/status/status.h"
@@ -22,6 +23,12 @@ absl::Status SetNonBlocking(int fd);
 // for the call and a SIGPIPE it raised is consumed: the host never sees it.
 // Returns 0, or the errno of the failed write (EPIPE: nobody reads).
 int WriteAllWithoutSigpipe(int fd, absl::string_view data);
+
+// Writes what it can of `data` past `written` to the non-blocking `fd`,
+// advancing `written`. False: the pipe is full, call again when it is
+// writable. True: done, all written or never will be (EPIPE, the reader is
+// gone: its SIGPIPE, which the caller blocks in this thread, is consumed).
+bool WriteAvailable(int fd, absl::string_view data, std::size_t& written);
 
 // Consumes a SIGPIPE pending for this thread (raised by a write to a pipe
 // nobody reads, while the signal is blocked here). Nothing when none is.
