@@ -396,8 +396,18 @@ TEST(FaultCgroupTest, AKilledHostsLeaderDiesAndTheNextManagerEndsItsTree) {
   EXPECT_TRUE(WIFSIGNALED(leader_status) && WTERMSIG(leader_status) == SIGKILL)
       << leader_status;
   // The daemon left the process group and lives on in the dead host's
-  // group: the window until a manager starts here again.
-  EXPECT_TRUE(Alive(daemon)) << "daemon " << daemon;
+  // group: the window until a manager starts here again. Any manager: one
+  // of another test process in this cgroup (ctest runs suites side by
+  // side) may start first, find the dead host's group stale and end it —
+  // the promise holds then too, by that manager, and this test's own next
+  // manager has nothing left to show.
+  if (!Alive(daemon)) {
+    const int swept = WaitStatusOf(daemon);
+    EXPECT_TRUE(WIFSIGNALED(swept) && WTERMSIG(swept) == SIGKILL) << swept;
+    ReapOrphans();
+    GTEST_SKIP() << "another manager on this machine ended the dead host's "
+                    "tree first (SIGKILL, as this test expects of its own)";
+  }
   EventLog events;
   {
     OsManagerOptions options;
