@@ -118,11 +118,12 @@ class PosixChild final : public os_internal::Child,
       if (stdin_data_.empty()) {
         stdin_data_fd_.reset();
       } else {
-        loop_->Watch(stdin_data_fd_.get(), POLLOUT, [weak](PollLoop::PollEvents) {
-          if (std::shared_ptr<PosixChild> self = weak.lock()) {
-            self->OnStdinWritable();
-          }
-        });
+        loop_->Watch(stdin_data_fd_.get(), POLLOUT,
+                     [weak](PollLoop::PollEvents) {
+                       if (std::shared_ptr<PosixChild> self = weak.lock()) {
+                         self->OnStdinWritable();
+                       }
+                     });
       }
     }
     if (exit_pending_) {

@@ -19,8 +19,8 @@
 
 namespace procsandbox::linux_internal {
 
-using ::procsandbox::posix_internal::UniqueFd;
 using ::procsandbox::posix_internal::ErrnoStatus;
+using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
 

@@ -22,8 +22,8 @@
 
 namespace procsandbox::linux_internal {
 
-using ::procsandbox::posix_internal::UniqueFd;
 using ::procsandbox::posix_internal::ErrnoStatus;
+using ::procsandbox::posix_internal::UniqueFd;
 
 absl::StatusOr<std::unique_ptr<Reactor>> Reactor::Create() {
   UniqueFd epoll(epoll_create1(EPOLL_CLOEXEC));

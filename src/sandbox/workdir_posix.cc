@@ -1,6 +1,4 @@
 // Workdir: POSIX openat/mkdirat/unlinkat with O_NOFOLLOW (see workdir.h).
-#include "sandbox/workdir.h"
-
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -34,6 +32,7 @@
 #include "posix/errno_status.h"
 #include "procsandbox/sandbox/violation.h"
 #include "sandbox/security_violation.h"
+#include "sandbox/workdir.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {

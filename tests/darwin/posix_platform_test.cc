@@ -41,7 +41,8 @@ class Recorder final : public ChildEvents {
  public:
   void OnOutput(Stream stream, absl::string_view bytes) override {
     absl::MutexLock lock(&mu_);
-    (stream == Stream::kStdout ? out_ : err_).append(bytes.data(), bytes.size());
+    (stream == Stream::kStdout ? out_ : err_)
+        .append(bytes.data(), bytes.size());
     order_.push_back(stream == Stream::kStdout ? "out" : "err");
   }
   void OnOutputEnd(Stream stream) override {
