@@ -7,7 +7,8 @@
 # #include of any other folder fails with "No such file" (tests/layers
 # checks that it does). All the objects make one libprocsandbox.
 #
-#   procsandbox_layer(<layer> [API] [SEES <folder>...] [HEADERS <file>...])
+#   procsandbox_layer(<layer> [API] [NOT_IN_LIBRARY] [SEES <folder>...]
+#                     [HEADERS <file>...])
 #     A layer: the target procsandbox_<layer> (sources added with
 #     target_sources), seeing its own folder, the SEES folders and the HEADERS
 #     (paths under src/, "posix/errno_status.h"). API: its objects are
@@ -15,6 +16,9 @@
 #     procsandbox_<layer>_api (a second target of a layer already declared
 #     shares its view). Other layers' objects are internals: hidden in a
 #     shared library, handed to tests and benchmarks by procsandbox_internal.
+#     NOT_IN_LIBRARY: handed to them only, not part of libprocsandbox (a
+#     platform's portable pieces, checked natively where that platform's
+#     backend is not built: src/windows on Linux).
 #
 #   procsandbox_include_view(<name> [SEES <folder>...] [HEADERS <file>...])
 #     A view only, for code outside src/ (the procsandbox command: "tools").
@@ -59,7 +63,8 @@ set(PROCSANDBOX_LAYER_LIBRARIES
   absl::flat_hash_map fmt::fmt Threads::Threads)
 
 function(procsandbox_layer layer)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "API" "" "SEES;HEADERS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "API;NOT_IN_LIBRARY" ""
+    "SEES;HEADERS")
   set(target procsandbox_${layer})
   if(arg_API)
     set(target procsandbox_${layer}_api)
@@ -85,7 +90,9 @@ function(procsandbox_layer layer)
   endif()
   target_link_libraries(${target} PRIVATE ${PROCSANDBOX_LAYER_LIBRARIES})
   procsandbox_set_warnings(${target})
-  set_property(GLOBAL APPEND PROPERTY PROCSANDBOX_LAYER_TARGETS ${target})
+  if(NOT arg_NOT_IN_LIBRARY)
+    set_property(GLOBAL APPEND PROPERTY PROCSANDBOX_LAYER_TARGETS ${target})
+  endif()
   if(NOT arg_API)
     set_property(GLOBAL APPEND PROPERTY PROCSANDBOX_INTERNAL_TARGETS ${target})
   endif()

@@ -1,0 +1,157 @@
+#include "windows/utf16.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/string_view.h"
+
+namespace procsandbox::windows_internal {
+namespace {
+
+constexpr char32_t kReplacement = 0xFFFD;
+
+// Decodes the code point at `*pos` and moves past it; false (with *pos at the
+// offending byte) for invalid UTF-8 (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF).
+bool DecodeOne(absl::string_view s, std::size_t* pos, char32_t* out) {
+  const auto byte = [&](std::size_t i) {
+    return static_cast<unsigned char>(s[i]);
+  };
+  const unsigned char lead = byte(*pos);
+  if (lead < 0x80) {
+    *out = lead;
+    ++*pos;
+    return true;
+  }
+  std::size_t length;
+  char32_t cp;
+  char32_t min;
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2, cp = lead & 0x1F, min = 0x80;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3, cp = lead & 0x0F, min = 0x800;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4, cp = lead & 0x07, min = 0x10000;
+  } else {
+    return false;  // a continuation byte, or 0xF8..0xFF
+  }
+  for (std::size_t i = 1; i < length; ++i) {
+    if (*pos + i >= s.size() || (byte(*pos + i) & 0xC0) != 0x80) {
+      *pos += i;  // the byte that should have continued the sequence
+      return false;
+    }
+    cp = (cp << 6) | (byte(*pos + i) & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+    return false;
+  }
+  *out = cp;
+  *pos += length;
+  return true;
+}
+
+absl::Status InvalidUtf8(absl::string_view utf8, std::size_t pos,
+                         absl::string_view what) {
+  if (pos >= utf8.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("%s: is not valid UTF-8 (cut short at its end)", what));
+  }
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s: is not valid UTF-8 (byte 0x%02X at offset %d)", what,
+                      static_cast<unsigned char>(utf8[pos]), pos));
+}
+
+// Calls emit(code point) for each code point of `utf8`, or fails as
+// Utf8ToWide().
+template <typename Emit>
+absl::Status Decode(absl::string_view utf8, absl::string_view what, Emit emit) {
+  std::size_t pos = 0;
+  while (pos < utf8.size()) {
+    if (utf8[pos] == '\0') {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: contains a NUL byte", what));
+    }
+    char32_t cp;
+    if (!DecodeOne(utf8, &pos, &cp)) return InvalidUtf8(utf8, pos, what);
+    emit(cp);
+  }
+  return absl::OkStatus();
+}
+
+void AppendUtf8(char32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::wstring> Utf8ToWide(absl::string_view utf8,
+                                        absl::string_view what) {
+  std::wstring wide;
+  wide.reserve(utf8.size());
+  absl::Status status = Decode(utf8, what, [&](char32_t cp) {
+    if (cp < 0x10000) {
+      wide.push_back(static_cast<wchar_t>(cp));
+    } else {
+      cp -= 0x10000;
+      wide.push_back(static_cast<wchar_t>(0xD800 | (cp >> 10)));
+      wide.push_back(static_cast<wchar_t>(0xDC00 | (cp & 0x3FF)));
+    }
+  });
+  if (!status.ok()) return status;
+  return wide;
+}
+
+absl::StatusOr<std::size_t> Utf16Length(absl::string_view utf8,
+                                        absl::string_view what) {
+  std::size_t units = 0;
+  absl::Status status =
+      Decode(utf8, what, [&](char32_t cp) { units += cp < 0x10000 ? 1 : 2; });
+  if (!status.ok()) return status;
+  return units;
+}
+
+std::string WideToUtf8(std::wstring_view wide) {
+  std::string utf8;
+  utf8.reserve(wide.size());
+  for (std::size_t i = 0; i < wide.size(); ++i) {
+    // Through uint32_t: wchar_t is signed on some platforms.
+    const auto unit = static_cast<uint32_t>(wide[i]);
+    if (unit > 0xFFFF) {
+      AppendUtf8(kReplacement, &utf8);  // not a UTF-16 unit
+    } else if (unit >= 0xD800 && unit <= 0xDBFF && i + 1 < wide.size() &&
+               static_cast<uint32_t>(wide[i + 1]) >= 0xDC00 &&
+               static_cast<uint32_t>(wide[i + 1]) <= 0xDFFF) {
+      const char32_t cp =
+          0x10000 + (((unit - 0xD800) << 10) |
+                     (static_cast<uint32_t>(wide[i + 1]) - 0xDC00));
+      AppendUtf8(cp, &utf8);
+      ++i;
+    } else if (unit >= 0xD800 && unit <= 0xDFFF) {
+      AppendUtf8(kReplacement, &utf8);  // a lone surrogate
+    } else {
+      AppendUtf8(unit, &utf8);
+    }
+  }
+  return utf8;
+}
+
+}  // namespace procsandbox::windows_internal
