@@ -15,9 +15,9 @@ namespace {
 
 constexpr char32_t kReplacement = 0xFFFD;
 
-// Decodes the code point at `*pos` and moves past it; false (with *pos at the
-// offending byte) for invalid UTF-8 (RFC 3629: no overlong forms, no
-// surrogates, nothing past U+10FFFF).
+// Decodes the code point at `*pos` and moves past it; false (with *pos
+// unchanged, at the first byte of the bad sequence) for invalid UTF-8
+// (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF).
 bool DecodeOne(absl::string_view s, std::size_t* pos, char32_t* out) {
   const auto byte = [&](std::size_t i) {
     return static_cast<unsigned char>(s[i]);
@@ -41,10 +41,7 @@ bool DecodeOne(absl::string_view s, std::size_t* pos, char32_t* out) {
     return false;  // a continuation byte, or 0xF8..0xFF
   }
   for (std::size_t i = 1; i < length; ++i) {
-    if (*pos + i >= s.size() || (byte(*pos + i) & 0xC0) != 0x80) {
-      *pos += i;  // the byte that should have continued the sequence
-      return false;
-    }
+    if (*pos + i >= s.size() || (byte(*pos + i) & 0xC0) != 0x80) return false;
     cp = (cp << 6) | (byte(*pos + i) & 0x3F);
   }
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
@@ -57,10 +54,6 @@ bool DecodeOne(absl::string_view s, std::size_t* pos, char32_t* out) {
 
 absl::Status InvalidUtf8(absl::string_view utf8, std::size_t pos,
                          absl::string_view what) {
-  if (pos >= utf8.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: is not valid UTF-8 (cut short at its end)", what));
-  }
   return absl::InvalidArgumentError(
       absl::StrFormat("%s: is not valid UTF-8 (byte 0x%02X at offset %d)", what,
                       static_cast<unsigned char>(utf8[pos]), pos));

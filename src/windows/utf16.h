@@ -22,10 +22,10 @@ namespace procsandbox::windows_internal {
 
 // `utf8` as UTF-16. InvalidArgument naming `what` ("argument 2", "working
 // directory") and the offset, never the text (it may be a secret):
-// "argument 2: is not valid UTF-8 (byte 0xFF at offset 3)" for a byte that
-// cannot start or continue a sequence there, a truncated sequence, an
-// overlong form, a surrogate (U+D800..U+DFFF) or a code point past
-// U+10FFFF; "argument 2: contains a NUL byte" (Windows strings end at one).
+// "argument 2: is not valid UTF-8 (byte 0xFF at offset 3)", the first byte
+// of a sequence that is not UTF-8 (a stray continuation byte, a sequence cut
+// short, an overlong form, a surrogate U+D800..U+DFFF, a code point past
+// U+10FFFF); "argument 2: contains a NUL byte" (Windows strings end at one).
 absl::StatusOr<std::wstring> Utf8ToWide(absl::string_view utf8,
                                         absl::string_view what);
 

@@ -69,6 +69,15 @@ TEST(Utf8ToWideTest, RejectsEachKindOfInvalidUtf8) {
   }
 }
 
+TEST(Utf8ToWideTest, NamesTheFirstByteOfTheBadSequence) {
+  // A lead byte cut short by the end, or by a byte that does not continue
+  // it: the lead byte is named.
+  EXPECT_THAT(Utf8ToWide("caf\xE9", "a"),
+              StatusIs(kInvalid, HasSubstr("(byte 0xE9 at offset 3)")));
+  EXPECT_THAT(Utf8ToWide("ab\xE2\x82(", "a"),
+              StatusIs(kInvalid, HasSubstr("(byte 0xE2 at offset 2)")));
+}
+
 TEST(Utf16LengthTest, CountsUnitsNotBytes) {
   EXPECT_THAT(Utf16Length("a\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80", "a"),
               IsOkAndHolds(5u));
