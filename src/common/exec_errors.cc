@@ -14,10 +14,6 @@ namespace {
 
 constexpr absl::string_view kRedactedPath = "PATH <redacted>";
 
-bool IsPath(absl::string_view program) {
-  return program.find('/') != absl::string_view::npos;
-}
-
 }  // namespace
 
 std::string SearchPathOf(const Environment& env) {
@@ -25,33 +21,60 @@ std::string SearchPathOf(const Environment& env) {
   return path.has_value() ? *std::move(path) : std::string(kDefaultSearchPath);
 }
 
+namespace {
+
+// What a POSIX backend searched for `program`.
+ProgramSearch PosixSearch(absl::string_view program, const Environment& env) {
+  const bool is_path = program.find('/') != absl::string_view::npos;
+  return ProgramSearch{is_path, is_path ? std::string() : SearchPathOf(env),
+                       env.IsSecret("PATH")};
+}
+
+}  // namespace
+
 std::string ShownProgram(absl::string_view program, absl::string_view found,
-                         const Environment& env) {
-  if (!IsPath(program) && env.IsSecret("PATH")) {
+                         const ProgramSearch& search) {
+  if (!search.is_path && search.secret) {
     return fmt::format("\"{}\" in {}", program, kRedactedPath);
   }
   return fmt::format("\"{}\"", found);
 }
 
 absl::Status ProgramNotFoundError(absl::string_view program,
-                                  const Environment& env) {
-  if (IsPath(program)) {
+                                  const ProgramSearch& search) {
+  if (search.is_path) {
     return absl::NotFoundError(
         fmt::format("exec \"{}\": no such file (ENOENT)", program));
   }
   const std::string searched =
-      env.IsSecret("PATH") ? std::string(kRedactedPath)
-                           : fmt::format("PATH \"{}\"", SearchPathOf(env));
+      search.secret ? std::string(kRedactedPath)
+                    : fmt::format("PATH \"{}\"", search.search_path);
   return absl::NotFoundError(
       fmt::format("exec \"{}\": not found in {} (ENOENT)", program, searched));
 }
 
 absl::Status ProgramNotExecutableError(absl::string_view program,
                                        absl::string_view found,
-                                       const Environment& env) {
+                                       const ProgramSearch& search) {
   return absl::PermissionDeniedError(
       fmt::format("exec {}: permission denied (EACCES)",
-                  ShownProgram(program, found, env)));
+                  ShownProgram(program, found, search)));
+}
+
+std::string ShownProgram(absl::string_view program, absl::string_view found,
+                         const Environment& env) {
+  return ShownProgram(program, found, PosixSearch(program, env));
+}
+
+absl::Status ProgramNotFoundError(absl::string_view program,
+                                  const Environment& env) {
+  return ProgramNotFoundError(program, PosixSearch(program, env));
+}
+
+absl::Status ProgramNotExecutableError(absl::string_view program,
+                                       absl::string_view found,
+                                       const Environment& env) {
+  return ProgramNotExecutableError(program, found, PosixSearch(program, env));
 }
 
 absl::Status StdinFileNotFoundError(absl::string_view path) {

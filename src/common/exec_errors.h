@@ -37,6 +37,23 @@ absl::Status ProgramNotFoundError(absl::string_view program,
 absl::Status ProgramNotExecutableError(absl::string_view program,
                                        absl::string_view found,
                                        const Environment& env);
+// The same three, for a platform whose own rules say whether `program` is a
+// path (Windows: a '\\' or a drive too) and where its PATH is (Windows:
+// "Path" in any case): `search_path` was searched, `secret` says whether it
+// may be shown.
+struct ProgramSearch {
+  bool is_path = false;
+  std::string search_path;
+  bool secret = false;
+};
+std::string ShownProgram(absl::string_view program, absl::string_view found,
+                         const ProgramSearch& search);
+absl::Status ProgramNotFoundError(absl::string_view program,
+                                  const ProgramSearch& search);
+absl::Status ProgramNotExecutableError(absl::string_view program,
+                                       absl::string_view found,
+                                       const ProgramSearch& search);
+
 // NotFound: `open stdin file "in.txt": no such file (ENOENT)`.
 absl::Status StdinFileNotFoundError(absl::string_view path);
 
