@@ -160,6 +160,14 @@ class PROCSANDBOX_EXPORT FakeProcess {
   // Ends the program now, killed by `signo` (as raise() would), e.g.
   // SIGSEGV or SIGABRT.
   [[noreturn]] void Die(int signo);
+  // Ends the program now as an unhandled Windows exception does, on any
+  // platform, to test a host's handling of Windows crashes: for a known
+  // status (0xC0000005 access violation, 0xC00000FD stack overflow,
+  // 0xC0000409 fail-fast, ...) the outcome is kSignaled with
+  // Outcome::exception_code and the POSIX-numbered signal the Windows
+  // manager reports (SIGSEGV, SIGABRT, ...); any other code is an exit with
+  // that code, as Windows reports it (exit_code is its int value).
+  [[noreturn]] void Raise(uint32_t exception_code);
 
   // Implementation details follow.
   FakeProcess(memory_internal::Core* core, memory_internal::ProgramState* state)

@@ -46,6 +46,10 @@ PROCSANDBOX_EXPORT absl::string_view ExitReasonName(ExitReason reason);
 // "signal 42" for one without a name.
 PROCSANDBOX_EXPORT std::string SignalName(int signo);
 
+// "STATUS_ACCESS_VIOLATION (0xC0000005)" for a Windows exception status
+// (Outcome::exception_code), "exception 0xE0000001" for one without a name.
+PROCSANDBOX_EXPORT std::string ExceptionName(uint32_t code);
+
 struct PROCSANDBOX_EXPORT Outcome {
   ExitReason reason = ExitReason::kExited;
   // The exit status when the program exited by itself (also under kTimedOut
@@ -54,6 +58,12 @@ struct PROCSANDBOX_EXPORT Outcome {
   int exit_code = 0;
   // The signal that ended the program, 0 when it exited.
   int signal = 0;
+  // Windows: the exception status that ended the program (0xC0000005, an
+  // access violation), which Windows reports as its exit code; `signal` is
+  // then the POSIX-numbered equivalent (SIGSEGV) and exit_code -1. 0 for
+  // any other end, and always on other platforms (except a fake program's
+  // FakeProcess::Raise).
+  uint32_t exception_code = 0;
   absl::Duration wall_time = absl::ZeroDuration();
   absl::Duration user_time = absl::ZeroDuration();
   absl::Duration system_time = absl::ZeroDuration();
@@ -93,6 +103,7 @@ struct PROCSANDBOX_EXPORT ResourceUsage {
 };
 
 // "exited 0 in 12ms", "killed by SIGSEGV after 1.2s",
+// "killed by STATUS_ACCESS_VIOLATION (0xC0000005) after 1.2s" (Windows),
 // "timed out after 10s (SIGTERM)",
 // "killed: memory limit 64 MiB exceeded after 410ms (peak 64 MiB)".
 PROCSANDBOX_EXPORT std::string ToString(const Outcome& outcome);

@@ -5,8 +5,10 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/exception_codes.h"
 #include "procsandbox/limits.h"
 
 namespace procsandbox {
@@ -15,6 +17,7 @@ namespace {
 // How the program ended when the library stopped it: by the signal, or by
 // exiting on its own after SIGTERM.
 std::string Ending(const Outcome& outcome) {
+  if (outcome.exception_code != 0) return ExceptionName(outcome.exception_code);
   if (outcome.signal != 0) return SignalName(outcome.signal);
   return absl::StrCat("exited ", outcome.exit_code);
 }
@@ -60,10 +63,17 @@ absl::string_view ExitReasonName(ExitReason reason) {
   return "unknown";
 }
 
+std::string ExceptionName(uint32_t code) {
+  const internal::ExceptionExit* exit = internal::FindExceptionExit(code);
+  if (exit == nullptr) return absl::StrFormat("exception 0x%08X", code);
+  return absl::StrFormat("%s (0x%08X)", exit->name, code);
+}
+
 bool operator==(const Outcome& a, const Outcome& b) {
   return a.reason == b.reason && a.exit_code == b.exit_code &&
-         a.signal == b.signal && a.wall_time == b.wall_time &&
-         a.user_time == b.user_time && a.system_time == b.system_time &&
+         a.signal == b.signal && a.exception_code == b.exception_code &&
+         a.wall_time == b.wall_time && a.user_time == b.user_time &&
+         a.system_time == b.system_time &&
          a.peak_memory_bytes == b.peak_memory_bytes && a.limits == b.limits;
 }
 
@@ -82,8 +92,7 @@ std::string ToString(const Outcome& outcome) {
     case ExitReason::kExited:
       return absl::StrCat("exited ", outcome.exit_code, " in ", wall);
     case ExitReason::kSignaled:
-      return absl::StrCat("killed by ", SignalName(outcome.signal), " after ",
-                          wall);
+      return absl::StrCat("killed by ", Ending(outcome), " after ", wall);
     case ExitReason::kTimedOut: {
       std::string text = absl::StrCat("timed out after ", wall, " (");
       if (limits.wall_time.has_value()) {

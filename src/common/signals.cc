@@ -27,15 +27,11 @@ constexpr SignalEntry kSignals[] = {
 #ifdef SIGQUIT
     {SIGQUIT, "SIGQUIT"},
 #endif
-    {SIGILL, "SIGILL"},
-#ifdef SIGTRAP
-    {SIGTRAP, "SIGTRAP"},
-#endif
+    {internal::kSigIll, "SIGILL"},
+    {internal::kSigTrap, "SIGTRAP"},
     {internal::kSigAbrt, "SIGABRT"},
-#ifdef SIGBUS
-    {SIGBUS, "SIGBUS"},
-#endif
-    {SIGFPE, "SIGFPE"},
+    {internal::kSigBus, "SIGBUS"},
+    {internal::kSigFpe, "SIGFPE"},
     {internal::kSigKill, "SIGKILL"},
 #ifdef SIGUSR1
     {SIGUSR1, "SIGUSR1"},

@@ -39,10 +39,22 @@ inline constexpr int kSigPipe = SIGPIPE;
 #else
 inline constexpr int kSigPipe = 13;
 #endif
+#if defined(SIGTRAP)
+inline constexpr int kSigTrap = SIGTRAP;
+#else
+inline constexpr int kSigTrap = 5;
+#endif
+#if defined(SIGBUS)
+inline constexpr int kSigBus = SIGBUS;
+#else
+inline constexpr int kSigBus = 7;
+#endif
 inline constexpr int kSigTerm = SIGTERM;
 inline constexpr int kSigInt = SIGINT;
 inline constexpr int kSigAbrt = SIGABRT;
 inline constexpr int kSigSegv = SIGSEGV;
+inline constexpr int kSigIll = SIGILL;
+inline constexpr int kSigFpe = SIGFPE;
 
 // The largest signal number a Signal() call accepts.
 inline constexpr int kMaxSignal = 64;

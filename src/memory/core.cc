@@ -289,6 +289,7 @@ void Core::FinishLocked(ProgramState& p, std::optional<int> returned) {
   if (p.death_signal != 0) {
     outcome.signal = p.death_signal;
     outcome.exit_code = -1;
+    outcome.exception_code = p.death_exception;
   } else if (p.exit_code.has_value()) {
     outcome.exit_code = *p.exit_code;
   } else {

@@ -14,6 +14,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/exception_codes.h"
 #include "common/fmt_absl.h"
 #include "common/signals.h"
 #include "fmt/format.h"
@@ -282,6 +283,22 @@ void FakeProcess::Exit(int code) {
   core_->PollLocked(*state_);
   state_->exit_code = code & 0xff;
   state_->dying = true;
+  throw UnwindScript{};
+}
+
+void FakeProcess::Raise(uint32_t exception_code) {
+  absl::MutexLock lock(&core_->mu);
+  core_->PollLocked(*state_);
+  state_->dying = true;
+  const internal::ExceptionExit* exit =
+      internal::FindExceptionExit(exception_code);
+  if (exit == nullptr) {
+    // Windows reports it as the exit code it is.
+    state_->exit_code = static_cast<int>(exception_code);
+  } else {
+    state_->death_signal = exit->signal;
+    state_->death_exception = exception_code;
+  }
   throw UnwindScript{};
 }
 

@@ -199,6 +199,7 @@ void OsProcess::FinishLocked() {
   const bool signaled = exit_.signaled;
   outcome.exit_code = signaled ? -1 : exit_.exit_code;
   outcome.signal = signaled ? exit_.signal : 0;
+  outcome.exception_code = signaled ? exit_.exception_code : 0;
   outcome.wall_time = absl::Nanoseconds(exit_.end_ns - start_ns_);
   outcome.user_time = exit_.user_time;
   outcome.system_time = exit_.system_time;

@@ -60,8 +60,10 @@ namespace procsandbox::os_internal {
 // How the leader ended, read when the platform reaped it.
 struct ChildExit {
   bool signaled = false;
-  int exit_code = 0;   // not signaled
-  int signal = 0;      // signaled: the signal that ended it
+  int exit_code = 0;  // not signaled
+  int signal = 0;     // signaled: the signal that ended it
+  // Windows: signaled by this exception status (common/exception_codes.h).
+  uint32_t exception_code = 0;
   int64_t end_ns = 0;  // MonotonicNanos() at the reap
   // The leader's own figures (rusage): CPU times and peak resident memory.
   absl::Duration user_time;

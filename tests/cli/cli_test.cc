@@ -177,6 +177,7 @@ TEST_F(CliTest, TheResultJsonHasEveryFieldWithItsType) {
   EXPECT_EQ(j["exit_code"], 0);
   EXPECT_TRUE(j["signal"].is_null());
   EXPECT_TRUE(j["signal_name"].is_null());
+  EXPECT_TRUE(j["exception"].is_null());
   for (const char* f : {"wall_time_s", "user_time_s", "system_time_s"}) {
     EXPECT_TRUE(j[f].is_number_float()) << f;
     EXPECT_GE(j[f].get<double>(), 0.0) << f;

@@ -29,6 +29,7 @@ using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::IsOkAndHolds;
 using ::procsandbox::testing::KilledBy;
+using ::procsandbox::testing::KilledByException;
 using ::procsandbox::testing::StatusIs;
 using ::procsandbox::testing::TimedOut;
 using ::testing::AllOf;
@@ -40,6 +41,7 @@ using ::testing::Not;
 // Plain numbers: the tests need no OS header.
 constexpr int kSigKill = 9;
 constexpr int kSigTerm = 15;
+constexpr int kSigSegv = 11;
 
 // What `matcher` says about `value` (the text after "Actual: ...").
 template <typename T, typename M>
@@ -218,6 +220,24 @@ TYPED_TEST(MatchersOutcomeTest, KilledByMatchesTheSignalWhateverTheReason) {
   EXPECT_THAT(this->Of(ExitReason::kTimedOut, -1, kSigTerm),
               Not(KilledBy(kSigKill)));
   EXPECT_THAT(this->Of(ExitReason::kExited, 0, 0), Not(KilledBy(kSigKill)));
+}
+
+TYPED_TEST(MatchersOutcomeTest, KilledByExceptionMatchesTheExceptionCode) {
+  Outcome crashed = MakeOutcome(ExitReason::kSignaled, -1, kSigSegv);
+  crashed.exception_code = 0xC0000005;
+  EXPECT_THAT(Wrap<TypeParam>::Of(crashed), KilledByException(0xC0000005));
+  EXPECT_THAT(Wrap<TypeParam>::Of(crashed), KilledBy(kSigSegv));
+  EXPECT_THAT(Wrap<TypeParam>::Of(crashed), Not(KilledByException(0xC00000FD)));
+  // A POSIX SIGSEGV has no exception code.
+  EXPECT_THAT(this->Of(ExitReason::kSignaled, -1, kSigSegv),
+              Not(KilledByException(0xC0000005)));
+  EXPECT_THAT(
+      Explain(KilledByException(0xC00000FD), Wrap<TypeParam>::Of(crashed)),
+      HasSubstr("exception STATUS_ACCESS_VIOLATION (0xC0000005)"));
+  EXPECT_EQ(
+      ::testing::DescribeMatcher<TypeParam>(KilledByException(0xC00000FD)),
+      "is an outcome that was ended by STATUS_STACK_OVERFLOW "
+      "(0xC00000FD)");
 }
 
 TYPED_TEST(MatchersOutcomeTest, EachReasonMatcherMatchesOnlyItsReason) {

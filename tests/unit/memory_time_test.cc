@@ -355,6 +355,27 @@ TEST(MemoryTimeTest, ADeathTheHostDidNotAskForIsSignaled) {
   EXPECT_EQ(r->outcome.signal, SIGSEGV);
 }
 
+TEST(MemoryTimeTest, AWindowsExceptionIsSignaledWithItsCode) {
+  MemoryManager fake;
+  fake.Register("crash", [](FakeProcess& p) -> int { p.Raise(0xC0000005); });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("crash"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
+  EXPECT_EQ(r->outcome.signal, SIGSEGV);
+  EXPECT_EQ(r->outcome.exit_code, -1);
+  EXPECT_EQ(r->outcome.exception_code, 0xC0000005u);
+}
+
+TEST(MemoryTimeTest, AnUnknownExceptionCodeIsAnExitWithThatCode) {
+  MemoryManager fake;
+  fake.Register("fail", [](FakeProcess& p) -> int { p.Raise(0xE0000001); });
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("fail"));
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
+  EXPECT_EQ(r->outcome.exit_code, static_cast<int>(0xE0000001));
+  EXPECT_EQ(r->outcome.exception_code, 0u);
+}
+
 TEST(MemoryTimeTest, SuspendStopsCpuButNotTheWallClock) {
   MemoryManager fake;
   fake.clock().SetAutoAdvance(false);

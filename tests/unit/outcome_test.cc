@@ -95,6 +95,9 @@ TEST(OutcomeTest, EqualityComparesEveryField) {
   b = a;
   b.peak_memory_bytes = 101;
   EXPECT_NE(a, b);
+  b = a;
+  b.exception_code = 0xC0000005;
+  EXPECT_NE(a, b);
 }
 
 // --- ToString(Outcome) -------------------------------------------------------
@@ -111,6 +114,25 @@ TEST(OutcomeToStringTest, PrintsAnUnrequestedSignal) {
   EXPECT_EQ(ToString(KilledBy(ExitReason::kSignaled, SIGSEGV,
                               absl::Milliseconds(1200))),
             "killed by SIGSEGV after 1.2s");
+}
+
+TEST(OutcomeToStringTest, PrintsAWindowsExceptionByNameAndCode) {
+  Outcome outcome =
+      KilledBy(ExitReason::kSignaled, SIGSEGV, absl::Milliseconds(1200));
+  outcome.exception_code = 0xC0000005;
+  EXPECT_EQ(ToString(outcome),
+            "killed by STATUS_ACCESS_VIOLATION (0xC0000005) after 1.2s");
+  outcome.reason = ExitReason::kCancelled;
+  outcome.exception_code = 0xC000013A;
+  EXPECT_EQ(ToString(outcome),
+            "cancelled after 1.2s (STATUS_CONTROL_C_EXIT (0xC000013A))");
+}
+
+TEST(ExceptionNameTest, NamesKnownStatusesAndNumbersOthers) {
+  EXPECT_EQ(ExceptionName(0xC00000FD), "STATUS_STACK_OVERFLOW (0xC00000FD)");
+  EXPECT_EQ(ExceptionName(0xC0000409),
+            "STATUS_STACK_BUFFER_OVERRUN (0xC0000409)");
+  EXPECT_EQ(ExceptionName(0xE0000001), "exception 0xE0000001");
 }
 
 TEST(OutcomeToStringTest, PrintsATimeoutWithItsLimitAndSignal) {

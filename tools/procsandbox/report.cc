@@ -108,6 +108,9 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["signal_name"] = o.signal != 0
                          ? nlohmann::ordered_json(SignalName(o.signal))
                          : nlohmann::ordered_json(nullptr);
+  j["exception"] = o.exception_code != 0
+                       ? nlohmann::ordered_json(ExceptionName(o.exception_code))
+                       : nlohmann::ordered_json(nullptr);
   j["wall_time_s"] = absl::ToDoubleSeconds(o.wall_time);
   j["user_time_s"] = absl::ToDoubleSeconds(o.user_time);
   j["system_time_s"] = absl::ToDoubleSeconds(o.system_time);
@@ -129,6 +132,7 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   j["exit_code"] = nullptr;
   j["signal"] = nullptr;
   j["signal_name"] = nullptr;
+  j["exception"] = nullptr;
   j["wall_time_s"] = 0.0;
   j["user_time_s"] = 0.0;
   j["system_time_s"] = 0.0;

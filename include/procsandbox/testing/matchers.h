@@ -13,6 +13,8 @@
 // `std::optional<Outcome>` (`FakeRun::outcome`; nullopt never matches):
 //   ExitedWith(n)        exited by itself (kExited) with exit code n
 //   KilledBy(signo)      ended by signal `signo`, whatever the reason
+//   KilledByException(code)  Windows: ended by exception status `code`
+//                        (Outcome::exception_code, 0xC0000005)
 //   TimedOut()           kTimedOut: Limits::wall_time passed
 //   ExceededMemory()     kMemoryExceeded: out-of-memory kill
 //   ExceededCpuTime()    kCpuTimeExceeded: Limits::cpu_time passed
@@ -43,6 +45,7 @@
 #ifndef PROCSANDBOX_TESTING_MATCHERS_H_
 #define PROCSANDBOX_TESTING_MATCHERS_H_
 
+#include <cstdint>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -104,6 +107,13 @@ ExitedWith(int exit_code);
 //   EXPECT_THAT(outcome, KilledBy(SIGSEGV));
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 KilledBy(int signo);
+
+// Windows: the process was ended by the exception status `code`
+// (Outcome::exception_code), whatever the reason; on the fake, by
+// FakeProcess::Raise(code).
+//   EXPECT_THAT(outcome, KilledByException(0xC0000005));  // access violation
+inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
+KilledByException(uint32_t code);
 
 // The process ended with `reason` (any exit code or signal).
 //   EXPECT_THAT(outcome, EndedWith(procsandbox::ExitReason::kSignaled));
@@ -302,6 +312,7 @@ struct OutcomeSpec {
   std::optional<ExitReason> reason;
   std::optional<int> exit_code;
   std::optional<int> signal;
+  std::optional<uint32_t> exception_code;
 };
 
 class OutcomeMatcher {
@@ -316,8 +327,11 @@ class OutcomeMatcher {
     *listener << "whose outcome is \"" << *outcome << "\" (reason "
               << ExitReasonName(outcome->reason) << ", exit code "
               << outcome->exit_code << ", signal "
-              << (outcome->signal == 0 ? "none" : SignalName(outcome->signal))
-              << ")";
+              << (outcome->signal == 0 ? "none" : SignalName(outcome->signal));
+    if (outcome->exception_code != 0) {
+      *listener << ", exception " << ExceptionName(outcome->exception_code);
+    }
+    *listener << ")";
     const bool matches = Matches(*outcome);
     if (!matches) ExplainOutput(value, listener);
     return matches;
@@ -329,12 +343,16 @@ class OutcomeMatcher {
   bool Matches(const Outcome& outcome) const {
     return (!spec_.reason || outcome.reason == *spec_.reason) &&
            (!spec_.exit_code || outcome.exit_code == *spec_.exit_code) &&
-           (!spec_.signal || outcome.signal == *spec_.signal);
+           (!spec_.signal || outcome.signal == *spec_.signal) &&
+           (!spec_.exception_code ||
+            outcome.exception_code == *spec_.exception_code);
   }
   void Describe(std::ostream* os, bool negated) const {
     *os << (negated ? "is not an outcome that " : "is an outcome that ");
     if (spec_.reason == ExitReason::kExited && spec_.exit_code) {
       *os << "exited with code " << *spec_.exit_code;
+    } else if (spec_.exception_code) {
+      *os << "was ended by " << ExceptionName(*spec_.exception_code);
     } else if (spec_.signal) {
       *os << "was ended by " << SignalName(*spec_.signal);
     } else if (spec_.reason) {
@@ -379,19 +397,25 @@ matchers_internal::IsOkAndHoldsMatcher<std::decay_t<InnerMatcher>> IsOkAndHolds(
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 ExitedWith(int exit_code) {
   return matchers_internal::MakeOutcomeMatcher(
-      {ExitReason::kExited, exit_code, std::nullopt});
+      {ExitReason::kExited, exit_code, std::nullopt, std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 KilledBy(int signo) {
   return matchers_internal::MakeOutcomeMatcher(
-      {std::nullopt, std::nullopt, signo});
+      {std::nullopt, std::nullopt, signo, std::nullopt});
+}
+
+inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
+KilledByException(uint32_t code) {
+  return matchers_internal::MakeOutcomeMatcher(
+      {std::nullopt, std::nullopt, std::nullopt, code});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 EndedWith(ExitReason reason) {
   return matchers_internal::MakeOutcomeMatcher(
-      {reason, std::nullopt, std::nullopt});
+      {reason, std::nullopt, std::nullopt, std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
