@@ -72,6 +72,12 @@ absl::StatusOr<std::string> BuildCommandLine(
   }
   std::string line;
   if (argv0.empty() || argv0.find_first_of(" \t") != absl::string_view::npos) {
+    if (!argv0.empty() && argv0.back() == '\\') {
+      return absl::InvalidArgumentError(
+          "program: ends with a backslash and has a space or tab: in the "
+          "quotes it needs, C runtimes differ on whether that backslash "
+          "escapes the closing quote");
+    }
     line = absl::StrCat("\"", argv0, "\"");
   } else {
     line = std::string(argv0);

@@ -9,7 +9,11 @@
 // argv[0] has rules of its own: it ends at the first space or tab, or when
 // it opens with a quote at the next quote, and a backslash is never an
 // escape in it. So an argv[0] is quoted as it stands, and one containing a
-// quote cannot be passed at all (InvalidArgument).
+// quote cannot be passed at all (InvalidArgument). Some C runtimes (Wine's
+// msvcrt, and so mingw programs under Wine) do read backslashes in argv[0]
+// as in the other arguments; with no quote inside it, that differs only for
+// a quoted argv[0] ending in a backslash, also refused (no program file name
+// ends in one).
 //
 // Example:
 //   absl::StatusOr<std::string> line =
@@ -42,7 +46,8 @@ std::string QuoteArgument(absl::string_view arg);
 // argv[0] (the program as given) followed by the arguments, each quoted,
 // separated by one space; UTF-8. InvalidArgument naming the part ("program",
 // "argument 2": numbered as in argv) for a NUL byte or invalid UTF-8 (see
-// Utf8ToWide), for a quote in argv[0], and for a line of more than 32766
+// Utf8ToWide), for a quote in argv[0] or a backslash ending one that needs
+// quotes (a space or tab in it), and for a line of more than 32766
 // UTF-16 units (naming the limit, kMaxCommandLineUnits).
 absl::StatusOr<std::string> BuildCommandLine(
     absl::string_view argv0, const std::vector<std::string>& args);

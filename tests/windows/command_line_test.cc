@@ -6,15 +6,21 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/testing/matchers.h"
 #include "windows/utf16.h"
 
 #ifdef _WIN32
-#include <shellapi.h>
+// <windows.h> first: <shellapi.h> needs its types.
+// clang-format off
 #include <windows.h>
+#include <shellapi.h>
+// clang-format on
 #endif
 
 namespace procsandbox::windows_internal {
@@ -130,14 +136,15 @@ TEST(BuildCommandLineTest, QuotesTheProgramWithoutEscapingItsBackslashes) {
                   R"("C:\Program Files\Git\git.exe" commit -m "say \"hi\"")")));
   EXPECT_THAT(BuildCommandLine(R"(C:\tools\)", {}),
               IsOkAndHolds(std::string(R"(C:\tools\)")));
-  EXPECT_THAT(BuildCommandLine(R"(C:\my tools\)", {"x"}),
-              IsOkAndHolds(std::string(R"("C:\my tools\" x)")));
+  EXPECT_THAT(BuildCommandLine(R"(C:\my tools\x)", {"x"}),
+              IsOkAndHolds(std::string(R"("C:\my tools\x" x)")));
   EXPECT_THAT(BuildCommandLine("", {""}),
               IsOkAndHolds(std::string(R"("" "")")));
 }
 
 TEST(BuildCommandLineTest, TheProgramWithBackslashesComesBackUnchanged) {
-  for (const char* argv0 : {R"(C:\my tools\)", R"(a\\ b)", R"(\\srv\s p\x)"}) {
+  for (const char* argv0 :
+       {R"(C:\tools\)", R"(a\\ b)", R"(\\srv\s p\x)", R"(C:\a b\\c)"}) {
     absl::StatusOr<std::string> line = BuildCommandLine(argv0, {"a b\\"});
     ASSERT_TRUE(line.ok()) << line.status();
     EXPECT_THAT(SplitCommandLine(*line), ElementsAre(argv0, "a b\\"));
@@ -149,6 +156,15 @@ TEST(BuildCommandLineTest, RejectsAQuoteInTheProgram) {
   EXPECT_THAT(
       BuildCommandLine(R"(C:\a"b.exe)", {}),
       StatusIs(kInvalid, HasSubstr("program: contains a double quote")));
+}
+
+TEST(BuildCommandLineTest, RejectsABackslashEndingAProgramThatNeedsQuotes) {
+  // In "C:\my tools\" one C runtime reads \" as an escaped quote (Wine's
+  // msvcrt), CommandLineToArgvW as a backslash and the end.
+  EXPECT_THAT(BuildCommandLine(R"(C:\my tools\)", {"x"}),
+              StatusIs(kInvalid, HasSubstr("program: ends with a backslash")));
+  EXPECT_THAT(BuildCommandLine("tab\there\\", {}),
+              StatusIs(kInvalid, HasSubstr("program: ends with a backslash")));
 }
 
 TEST(BuildCommandLineTest, RejectsNulAndInvalidUtf8NamingTheArgument) {
@@ -228,6 +244,8 @@ std::string RandomArg(std::mt19937& rng, bool program) {
     if (program && std::string(p) == "\"") continue;
     arg += p;
   }
+  // See RejectsABackslashEndingAProgramThatNeedsQuotes.
+  if (program && !arg.empty() && arg.back() == '\\') arg += "x";
   return arg;
 }
 
@@ -290,6 +308,68 @@ TEST(CommandLineRoundTripTest, SplitCommandLineReadsRandomLinesAsWindowsDoes) {
                              RandomArg(rng, false) + RandomArg(rng, false);
     ASSERT_EQ(SplitCommandLine(line), SplitWithWindows(line))
         << "line: " << line;
+  }
+}
+// The argv the C runtime of procsandbox_windows_argv_echo (beside this
+// test) makes of `line`, started with CreateProcessW.
+std::vector<std::string> SplitWithCRuntime(const std::string& line) {
+  std::wstring exe(MAX_PATH, L'\0');
+  const DWORD size =
+      GetModuleFileNameW(nullptr, exe.data(), static_cast<DWORD>(exe.size()));
+  exe.resize(size);
+  exe = exe.substr(0, exe.find_last_of(L"\\/") + 1) +
+        L"procsandbox_windows_argv_echo.exe";
+  SECURITY_ATTRIBUTES inherit{sizeof(inherit), nullptr, TRUE};
+  HANDLE read_end = nullptr;
+  HANDLE write_end = nullptr;
+  EXPECT_TRUE(CreatePipe(&read_end, &write_end, &inherit, 0));
+  SetHandleInformation(read_end, HANDLE_FLAG_INHERIT, 0);
+  STARTUPINFOW startup{};
+  startup.cb = sizeof(startup);
+  startup.dwFlags = STARTF_USESTDHANDLES;
+  startup.hStdOutput = write_end;
+  startup.hStdError = write_end;
+  PROCESS_INFORMATION info{};
+  absl::StatusOr<std::wstring> wide = Utf8ToWide(line, "line");
+  EXPECT_TRUE(wide.ok()) << wide.status();
+  const BOOL started =
+      CreateProcessW(exe.c_str(), wide->data(), nullptr, nullptr, TRUE, 0,
+                     nullptr, nullptr, &startup, &info);
+  EXPECT_TRUE(started) << "CreateProcessW error " << GetLastError();
+  CloseHandle(write_end);
+  std::string out;
+  char buffer[4096];
+  DWORD got = 0;
+  while (ReadFile(read_end, buffer, sizeof(buffer), &got, nullptr) && got > 0) {
+    out.append(buffer, got);
+  }
+  CloseHandle(read_end);
+  if (started) {
+    WaitForSingleObject(info.hProcess, INFINITE);
+    CloseHandle(info.hProcess);
+    CloseHandle(info.hThread);
+  }
+  std::vector<std::string> argv;
+  for (absl::string_view hex : absl::StrSplit(out, '\n', absl::SkipEmpty())) {
+    argv.push_back(absl::HexStringToBytes(absl::StripAsciiWhitespace(hex)));
+  }
+  return argv;
+}
+
+// Each process start costs milliseconds under Wine: a sample of the
+// random argvs, and the hard cases.
+constexpr int kCRuntimeRoundTrips = 100;
+
+TEST(CommandLineRoundTripTest, TheCRuntimeReadsTheArgvsBackUnchanged) {
+  std::vector<std::vector<std::string>> argvs =
+      RandomArgvs(kCRuntimeRoundTrips, kSeed);
+  argvs.push_back({R"(C:\my tools\x)", R"(a b\)", "", R"(\")", R"(a\\"b)",
+                   "tab\there", "\xC3\xA9t\xC3\xA9 \xF0\x9F\x98\x80"});
+  for (const std::vector<std::string>& argv : argvs) {
+    const std::vector<std::string> args(argv.begin() + 1, argv.end());
+    absl::StatusOr<std::string> line = BuildCommandLine(argv[0], args);
+    ASSERT_TRUE(line.ok()) << line.status();
+    ASSERT_EQ(SplitWithCRuntime(*line), argv) << "line: " << *line;
   }
 }
 #endif  // _WIN32
