@@ -34,6 +34,23 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
   UniqueHandle job(CreateJobObjectW(nullptr, nullptr));
   if (!job.valid()) return LastErrorStatus("create a job object");
 
+  // Over the CPU budget the job posts END_OF_JOB_TIME and the loop stops
+  // the tree (as for a cgroup's CPU budget), rather than the system ending
+  // it with an exit code nobody can tell from a program's own. Where the
+  // job cannot post it (Wine), the budget is not set at all.
+  bool cpu_time = limits.cpu_time.has_value();
+  if (cpu_time) {
+    JOBOBJECT_END_OF_JOB_TIME_INFORMATION end = {};
+    end.EndOfJobTimeAction = JOB_OBJECT_POST_AT_END_OF_JOB;
+    if (!SetInformationJobObject(job.get(), JobObjectEndOfJobTimeInformation,
+                                 &end, sizeof(end))) {
+      not_kept.push_back(LimitNotKept{
+          LimitKind::kCpuTime,
+          std::string(LastErrorStatus("set the CPU time action of the job")
+                          .message())});
+      cpu_time = false;
+    }
+  }
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info = {};
   DWORD flags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE |
                 JOB_OBJECT_LIMIT_DIE_ON_UNHANDLED_EXCEPTION;
@@ -47,7 +64,7 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
     info.BasicLimitInformation.ActiveProcessLimit =
         static_cast<DWORD>(std::min<int64_t>(*limits.processes, MAXDWORD));
   }
-  if (limits.cpu_time) {
+  if (cpu_time) {
     flags |= JOB_OBJECT_LIMIT_JOB_TIME;
     info.BasicLimitInformation.PerJobUserTimeLimit.QuadPart =
         std::max<int64_t>(1, absl::ToInt64Nanoseconds(*limits.cpu_time) / 100);
@@ -56,17 +73,6 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
   if (!SetInformationJobObject(job.get(), JobObjectExtendedLimitInformation,
                                &info, sizeof(info))) {
     return LastErrorStatus("set the limits of a job object");
-  }
-  if (limits.cpu_time) {
-    // Over the budget, the job posts END_OF_JOB_TIME and the loop stops the
-    // tree (as for a cgroup's CPU budget), rather than the system ending
-    // it with an exit code nobody can tell from a program's own.
-    JOBOBJECT_END_OF_JOB_TIME_INFORMATION end = {};
-    end.EndOfJobTimeAction = JOB_OBJECT_POST_AT_END_OF_JOB;
-    if (!SetInformationJobObject(job.get(), JobObjectEndOfJobTimeInformation,
-                                 &end, sizeof(end))) {
-      return LastErrorStatus("set the CPU time action of a job object");
-    }
   }
   JOBOBJECT_ASSOCIATE_COMPLETION_PORT assoc = {};
   assoc.CompletionKey = reinterpret_cast<PVOID>(static_cast<uintptr_t>(key));
@@ -85,10 +91,9 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
     const std::string why =
         absl::StrCat("the job's limits could not be read back: ",
                      LastErrorStatus("query a job object").message());
-    for (LimitKind kind :
-         {LimitKind::kMemory, LimitKind::kProcesses, LimitKind::kCpuTime}) {
-      if (limits.has(kind)) not_kept.push_back({kind, why});
-    }
+    if (limits.memory_bytes) not_kept.push_back({LimitKind::kMemory, why});
+    if (limits.processes) not_kept.push_back({LimitKind::kProcesses, why});
+    if (cpu_time) not_kept.push_back({LimitKind::kCpuTime, why});
     return job;
   }
   const DWORD kept = back.BasicLimitInformation.LimitFlags;
@@ -103,7 +108,7 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
     not_kept.push_back({LimitKind::kProcesses,
                         "the job did not keep its process limit (read back)"});
   }
-  if (limits.cpu_time &&
+  if (cpu_time &&
       ((kept & JOB_OBJECT_LIMIT_JOB_TIME) == 0 ||
        back.BasicLimitInformation.PerJobUserTimeLimit.QuadPart !=
            info.BasicLimitInformation.PerJobUserTimeLimit.QuadPart)) {

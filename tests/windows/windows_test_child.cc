@@ -12,6 +12,8 @@
 //                  "pid <its pid>" and exits 0
 //   spawn-sleep STEPS..  the same, then waits until it is killed
 //   sleep-forever  waits until it is killed
+//   spin           burns CPU until it is killed
+//   allocate MIB   commits and touches MIB mebibytes (exit 12 when refused)
 //   exit N         exits with N (0 after the last step)
 #include <windows.h>
 
@@ -108,6 +110,16 @@ int main(int argc, char** argv) {
       return 0;
     } else if (step == "sleep-forever") {
       Sleep(INFINITE);
+    } else if (step == "spin") {
+      for (volatile unsigned long long n = 0;; n = n + 1) {
+      }
+    } else if (step == "allocate") {
+      const SIZE_T bytes = static_cast<SIZE_T>(std::atoll(operand().c_str()))
+                           << 20;
+      char* p = static_cast<char*>(VirtualAlloc(
+          nullptr, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
+      if (p == nullptr) ExitProcess(12);
+      for (SIZE_T i = 0; i < bytes; i += 4096) p[i] = 1;
     } else if (step == "exit") {
       ExitProcess(static_cast<UINT>(std::atoi(operand().c_str())));
     } else {
