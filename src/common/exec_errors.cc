@@ -14,15 +14,6 @@ namespace {
 
 constexpr absl::string_view kRedactedPath = "PATH <redacted>";
 
-}  // namespace
-
-std::string SearchPathOf(const Environment& env) {
-  std::optional<std::string> path = env.Get("PATH");
-  return path.has_value() ? *std::move(path) : std::string(kDefaultSearchPath);
-}
-
-namespace {
-
 // What a POSIX backend searched for `program`.
 ProgramSearch PosixSearch(absl::string_view program, const Environment& env) {
   const bool is_path = program.find('/') != absl::string_view::npos;
@@ -31,6 +22,11 @@ ProgramSearch PosixSearch(absl::string_view program, const Environment& env) {
 }
 
 }  // namespace
+
+std::string SearchPathOf(const Environment& env) {
+  std::optional<std::string> path = env.Get("PATH");
+  return path.has_value() ? *std::move(path) : std::string(kDefaultSearchPath);
+}
 
 std::string ShownProgram(absl::string_view program, absl::string_view found,
                          const ProgramSearch& search) {

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -76,6 +77,12 @@ absl::Status Decode(absl::string_view utf8, absl::string_view what, Emit emit) {
   return absl::OkStatus();
 }
 
+// A wchar_t as a code unit: through its unsigned type, since wchar_t is
+// signed on some platforms (a negative one is no UTF-16 unit either way).
+uint32_t Unit(wchar_t c) {
+  return static_cast<std::make_unsigned_t<wchar_t>>(c);
+}
+
 void AppendUtf8(char32_t cp, std::string* out) {
   if (cp < 0x80) {
     out->push_back(static_cast<char>(cp));
@@ -126,20 +133,13 @@ std::string WideToUtf8(std::wstring_view wide) {
   std::string utf8;
   utf8.reserve(wide.size());
   for (std::size_t i = 0; i < wide.size(); ++i) {
-    // Through uint32_t: wchar_t is signed on some platforms.
-    const auto unit = static_cast<uint32_t>(wide[i]);
-    if (unit > 0xFFFF) {
-      AppendUtf8(kReplacement, &utf8);  // not a UTF-16 unit
-    } else if (unit >= 0xD800 && unit <= 0xDBFF && i + 1 < wide.size() &&
-               static_cast<uint32_t>(wide[i + 1]) >= 0xDC00 &&
-               static_cast<uint32_t>(wide[i + 1]) <= 0xDFFF) {
-      const char32_t cp =
-          0x10000 + (((unit - 0xD800) << 10) |
-                     (static_cast<uint32_t>(wide[i + 1]) - 0xDC00));
-      AppendUtf8(cp, &utf8);
+    const uint32_t unit = Unit(wide[i]);
+    const uint32_t next = i + 1 < wide.size() ? Unit(wide[i + 1]) : 0;
+    if (unit >= 0xD800 && unit <= 0xDBFF && next >= 0xDC00 && next <= 0xDFFF) {
+      AppendUtf8(0x10000 + (((unit - 0xD800) << 10) | (next - 0xDC00)), &utf8);
       ++i;
-    } else if (unit >= 0xD800 && unit <= 0xDFFF) {
-      AppendUtf8(kReplacement, &utf8);  // a lone surrogate
+    } else if (unit > 0xFFFF || (unit >= 0xD800 && unit <= 0xDFFF)) {
+      AppendUtf8(kReplacement, &utf8);  // a lone surrogate, or not UTF-16
     } else {
       AppendUtf8(unit, &utf8);
     }
