@@ -240,6 +240,13 @@ TEST_P(ConformanceTest, ReportsAbortAsDeathBySigabrt) {
               AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGABRT)));
 }
 
+// An access violation: SIGSEGV on POSIX; on Windows the exception code
+// 0xC0000005, which the Outcome reports as SIGSEGV too.
+TEST_P(ConformanceTest, ReportsACrashAsDeathBySigsegv) {
+  EXPECT_THAT(procsandbox::Run(manager(), Helper({"crash"})),
+              AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGSEGV)));
+}
+
 TEST_P(ConformanceTest, RejectsAnUnknownHelperStepWithExitCode125) {
   absl::StatusOr<RunResult> r =
       procsandbox::Run(manager(), Helper({"exit", "0", "no-such-step"}));

@@ -211,6 +211,7 @@ void RaiseSignal(Twin& t, const Args& a) {
 }
 
 void Abort(Twin& t, const Args&) { t.p.Die(SIGABRT); }
+void Crash(Twin& t, const Args&) { t.p.Die(SIGSEGV); }
 
 void Sleep(Twin& t, const Args& a) {
   t.p.Sleep(absl::Milliseconds(a.number[0]));
@@ -432,6 +433,7 @@ constexpr Step kSteps[] = {
     {"exit", "E", "CODE", Exit},
     {"signal", "S", "NAME|N", RaiseSignal},
     {"abort", "", "", Abort},
+    {"crash", "", "", Crash},
     {"sleep-ms", "N", "MS", Sleep},
     {"sleep-forever", "", "", SleepForever},
     {"echo-stdin", "", "", EchoStdin},
