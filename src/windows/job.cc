@@ -37,19 +37,15 @@ absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
   // Over the CPU budget the job posts END_OF_JOB_TIME and the loop stops
   // the tree (as for a cgroup's CPU budget), rather than the system ending
   // it with an exit code nobody can tell from a program's own. Where the
-  // job cannot post it (Wine), the budget is not set at all.
+  // job cannot post it (Wine) its user-time limit is left unset: the
+  // loop's check of the job's accounting (user + kernel) holds the budget.
   bool cpu_time = limits.cpu_time.has_value();
   if (cpu_time) {
     JOBOBJECT_END_OF_JOB_TIME_INFORMATION end = {};
     end.EndOfJobTimeAction = JOB_OBJECT_POST_AT_END_OF_JOB;
-    if (!SetInformationJobObject(job.get(), JobObjectEndOfJobTimeInformation,
-                                 &end, sizeof(end))) {
-      not_kept.push_back(LimitNotKept{
-          LimitKind::kCpuTime,
-          std::string(LastErrorStatus("set the CPU time action of the job")
-                          .message())});
-      cpu_time = false;
-    }
+    cpu_time =
+        SetInformationJobObject(job.get(), JobObjectEndOfJobTimeInformation,
+                                &end, sizeof(end)) != FALSE;
   }
   JOBOBJECT_EXTENDED_LIMIT_INFORMATION info = {};
   DWORD flags = JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE |

@@ -33,7 +33,8 @@ struct LimitNotKept {
 // dialog waits for a click) and these of `limits`: memory_bytes as the
 // job's and each process's committed memory, processes as the active
 // process limit, cpu_time as the job's user time (the job posts
-// END_OF_JOB_TIME instead of killing). Its notifications go to `port` with
+// END_OF_JOB_TIME instead of killing; left unset where the job cannot post
+// it, the loop checking the job's accounting all the same). Its notifications go to `port` with
 // `key`. The limit information is read back: `not_kept` lists what did not
 // stick. Errors name the step.
 absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,

@@ -35,9 +35,6 @@ using ::procsandbox::os_internal::TreeEnd;
 
 namespace {
 
-// One read per completion: small enough that a flood leaves the port soon
-// for the timers and the exits, large enough that one stream moves fast.
-constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
 // A host pipe stops being read while this much waits for the host.
 constexpr std::size_t kHostBufferCap = std::size_t{64} * 1024;
 // Stdin data goes out in writes this large.
@@ -48,34 +45,12 @@ constexpr int64_t kTreeCheckNs = 10'000'000;
 constexpr int64_t kTreeGiveUpNs = 5'000'000'000;
 // How long a leader that is ending may take to be signalled.
 constexpr DWORD kSignalWaitMs = 10'000;
+// The shortest wait between two looks at the job's CPU time.
+constexpr int64_t kCpuCheckMinNs = 1'000'000;
 // SIGBREAK, which Windows' C runtime defines and POSIX does not.
 constexpr int kSigBreak = 21;
 // STATUS_NO_MEMORY: a process that could not commit memory.
 constexpr DWORD kStatusNoMemory = 0xC0000017;
-
-class PipeHostStdin final : public HostStdin {
- public:
-  explicit PipeHostStdin(UniqueHandle pipe) : pipe_(std::move(pipe)) {}
-  absl::Status Write(absl::string_view data, bool& reader_gone) override {
-    absl::MutexLock lock(&mu_);  // one writer at a time keeps bytes whole
-    while (!data.empty()) {
-      DWORD n = 0;
-      const DWORD chunk =
-          static_cast<DWORD>(std::min<std::size_t>(data.size(), kWriteBlock));
-      if (!WriteFile(pipe_.get(), data.data(), chunk, &n, nullptr)) {
-        const DWORD err = GetLastError();
-        reader_gone = err == ERROR_NO_DATA || err == ERROR_BROKEN_PIPE;
-        return WinErrorStatus(err, "write to stdin");
-      }
-      data.remove_prefix(n);
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  absl::Mutex mu_;
-  const UniqueHandle pipe_;
-};
 
 void ReadTimes(HANDLE process, absl::Duration& user, absl::Duration& kernel) {
   FILETIME created, exited, k, u;
@@ -138,6 +113,10 @@ absl::Status WindowsChild::Start(const SpawnRequest& request,
   const Command& command = *request.command;
   const Limits& limits = *request.limits;
   memory_limited_ = limits.memory_bytes.has_value();
+  if (limits.cpu_time) {
+    cpu_budget_ns_ =
+        std::max<int64_t>(1, absl::ToInt64Nanoseconds(*limits.cpu_time));
+  }
   std::weak_ptr<WindowsChild> weak = weak_from_this();
   job_key_ = loop_->AddJobTarget([weak](DWORD message, DWORD pid) {
     if (std::shared_ptr<WindowsChild> self = weak.lock()) {
@@ -219,7 +198,7 @@ absl::Status WindowsChild::Start(const SpawnRequest& request,
     stdin_data_ = std::move(stdio.stdin_write);
     stdin_bytes_ = command.stdin_.data();
   } else if (command.stdin_.kind() == Stdio::Kind::kPipe) {
-    host_stdin_ = std::make_shared<PipeHostStdin>(std::move(stdio.stdin_write));
+    host_stdin_ = NewHostStdin(std::move(stdio.stdin_write));
   }
   return absl::OkStatus();
 }
@@ -241,6 +220,7 @@ void WindowsChild::StartIo() {
     if (OutputOf(stream).handle.valid()) IssueRead(stream);
   }
   if (stdin_data_.valid()) WriteStdinData();
+  if (cpu_budget_ns_ > 0) CheckCpu();
   if (cpu_spent_pending_) {
     cpu_spent_pending_ = false;
     if (std::shared_ptr<ChildEvents> events = events_) {
@@ -437,6 +417,37 @@ void WindowsChild::CheckTreeGone(int64_t give_up_ns) {
   if (std::shared_ptr<ChildEvents> events = events_) events->OnTreeGone();
 }
 
+void WindowsChild::CheckCpu() {
+  cpu_timer_ = 0;
+  JobUsage usage;
+  {
+    absl::MutexLock lock(&mu_);
+    if (reaped_ || !job_.valid()) return;
+    usage = ReadJobUsage(job_.get());
+  }
+  // Unreadable: only the job's own user-time limit holds.
+  if (!usage.have_times) return;
+  const int64_t used =
+      absl::ToInt64Nanoseconds(usage.user_time + usage.kernel_time);
+  if (used >= cpu_budget_ns_) {
+    // Over budget: the neutral side stops the tree.
+    if (std::shared_ptr<ChildEvents> events = events_) {
+      events->OnCpuBudgetSpent();
+    }
+    return;
+  }
+  // The tree cannot use more than one CPU second per second and CPU: the
+  // budget cannot run out before `left / cpus` from now.
+  static const int64_t kCpus = std::max<int64_t>(
+      1, static_cast<int64_t>(GetActiveProcessorCount(ALL_PROCESSOR_GROUPS)));
+  const int64_t wait =
+      std::max<int64_t>((cpu_budget_ns_ - used) / kCpus, kCpuCheckMinNs);
+  std::weak_ptr<WindowsChild> weak = weak_from_this();
+  cpu_timer_ = loop_->AddTimer(MonotonicNanos() + wait, [weak] {
+    if (std::shared_ptr<WindowsChild> self = weak.lock()) self->CheckCpu();
+  });
+}
+
 // --- Signals and freezing
 // -----------------------------------------------------
 
@@ -483,6 +494,8 @@ absl::Status WindowsChild::Thaw() {
 }
 
 bool WindowsChild::EndTree(bool /*frozen*/) {
+  if (cpu_timer_ != 0) loop_->CancelTimer(cpu_timer_);
+  cpu_timer_ = 0;
   absl::MutexLock lock(&mu_);
   // Suspended threads die with the job all the same; their handles go.
   ResumeThreads(suspended_);
@@ -546,97 +559,6 @@ TreeEnd WindowsChild::FinalUsage(Outcome& outcome) const {
   return end;
 }
 
-// --- Host pipes
-// ---------------------------------------------------------------
-
-std::shared_ptr<HostStdin> WindowsChild::TakeHostStdin() {
-  return std::move(host_stdin_);
-}
-
-bool WindowsChild::HostPipeOpen(Stream stream) const {
-  if (stream == Stream::kStdin) return false;
-  const Output& o = OutputOf(stream);
-  if (o.kind != Stdio::Kind::kPipe) return false;
-  absl::MutexLock lock(&o.host_mu);
-  return o.host_open;
-}
-
-absl::StatusOr<bool> WindowsChild::AwaitHostPipe(Stream stream,
-                                                 absl::Duration wait) {
-  Output& o = OutputOf(stream);
-  const absl::Time deadline = absl::Now() + wait;
-  absl::MutexLock lock(&o.host_mu);
-  while (o.host_open && o.host.empty() && !o.host_end) {
-    if (o.host_cv.WaitWithDeadline(&o.host_mu, deadline)) break;
-  }
-  return !o.host_open || !o.host.empty() || o.host_end;
-}
-
-HostRead WindowsChild::ReadHostPipe(Stream stream, std::string& buffer) {
-  Output& o = OutputOf(stream);
-  absl::MutexLock lock(&o.host_mu);
-  if (!o.host.empty()) {
-    buffer.append(o.host);
-    o.host.clear();
-    if (o.paused) {
-      o.paused = false;
-      loop_->Post(
-          [self = shared_from_this(), stream] { self->IssueRead(stream); });
-    }
-    return HostRead::kData;
-  }
-  return o.host_end || !o.host_open ? HostRead::kEnd : HostRead::kNothing;
-}
-
-void WindowsChild::DrainHostPipe(Stream stream, std::string& buffer) {
-  Output& o = OutputOf(stream);
-  if (o.kind != Stdio::Kind::kPipe) return;
-  {
-    absl::MutexLock lock(&o.host_mu);
-    if (!o.host_open) return;
-    buffer.append(o.host);
-    o.host.clear();
-  }
-  if (!o.closed && o.handle.valid()) {
-    HANDLE h = o.handle.get();
-    if (o.op != nullptr) {
-      // The read in flight: what it got is taken now (its completion comes
-      // later and finds the output closed).
-      CancelIoEx(h, &o.op->overlapped);
-      DWORD n = 0;
-      if (GetOverlappedResult(h, &o.op->overlapped, &n, TRUE) && n > 0) {
-        buffer.append(o.block.data(), n);
-      }
-    }
-    // What the pipe still holds, without waiting for more: a read with an
-    // event of its own, its completion kept off the port (the low bit).
-    UniqueHandle event(CreateEventW(nullptr, TRUE, FALSE, nullptr));
-    DWORD available = 0;
-    while (event.valid() &&
-           PeekNamedPipe(h, nullptr, 0, nullptr, &available, nullptr) &&
-           available > 0) {
-      std::string block(std::min<std::size_t>(available, kReadBlock), '\0');
-      OVERLAPPED ov = {};
-      ov.hEvent = reinterpret_cast<HANDLE>(
-          reinterpret_cast<uintptr_t>(event.get()) | 1);
-      DWORD n = 0;
-      if (!ReadFile(h, block.data(), static_cast<DWORD>(block.size()), nullptr,
-                    &ov) &&
-          GetLastError() != ERROR_IO_PENDING) {
-        break;
-      }
-      if (!GetOverlappedResult(h, &ov, &n, TRUE) || n == 0) break;
-      buffer.append(block.data(), n);
-    }
-    CloseOutput(o);
-  }
-  o.closed = true;
-  absl::MutexLock lock(&o.host_mu);
-  o.host_open = false;
-  o.host_end = true;
-  o.host_cv.SignalAll();
-}
-
 // --- The end
 // ------------------------------------------------------------------
 
@@ -652,6 +574,8 @@ void WindowsChild::Close() {
   stdin_data_.reset();
   host_stdin_.reset();
   awaiting_tree_ = false;
+  if (cpu_timer_ != 0) loop_->CancelTimer(cpu_timer_);
+  cpu_timer_ = 0;
   StopExitWait();
   if (job_key_ != 0) loop_->RemoveJobTarget(job_key_);
   job_key_ = 0;

@@ -104,6 +104,14 @@ class WindowsChild final : public os_internal::Child,
     return stream == Stream::kStderr ? err_ : out_;
   }
 
+  // One read per completion: small enough that a flood leaves the port soon
+  // for the timers and the exits, large enough that one stream moves fast.
+  static constexpr std::size_t kReadBlock = std::size_t{64} * 1024;
+
+  // The host's end of a Stdio::Pipe stdin (windows_child_host.cc).
+  static std::shared_ptr<os_internal::HostStdin> NewHostStdin(
+      UniqueHandle pipe);
+
   // Loop thread.
   void OnJobMessage(DWORD message, DWORD pid);
   void OnLeaderExit();
@@ -114,6 +122,9 @@ class WindowsChild final : public os_internal::Child,
   void CloseOutput(Output& o);
   void WriteStdinData();
   void CheckTreeGone(int64_t give_up_ns);
+  // Reports OnCpuBudgetSpent once the job's CPU time (user + kernel)
+  // reaches the budget, else looks again when it could first have.
+  void CheckCpu();
   // Ends the thread-pool wait for the leader (any thread, once).
   void StopExitWait();
 
@@ -123,6 +134,7 @@ class WindowsChild final : public os_internal::Child,
   DWORD pid_ = 0;
   int64_t start_ns_ = 0;
   bool memory_limited_ = false;
+  int64_t cpu_budget_ns_ = 0;  // Limits::cpu_time; 0: none
   // The thread pool's wait for the leader's handle, and its context.
   HANDLE exit_wait_ = nullptr;
   void* exit_wait_context_ = nullptr;
@@ -144,6 +156,7 @@ class WindowsChild final : public os_internal::Child,
   bool cpu_spent_pending_ = false;  // the budget ran out before Arm
   bool tree_empty_ = false;         // ACTIVE_PROCESS_ZERO seen
   bool awaiting_tree_ = false;      // EndTree() returned true
+  uint64_t cpu_timer_ = 0;          // the next CheckCpu()
   Output out_;
   Output err_;
   UniqueHandle stdin_data_;

@@ -67,9 +67,10 @@ std::string WineVersion() {
 
 Capabilities WindowsCapabilities(const OsManagerOptions& options) {
   const std::string wine = WineVersion();
-  // Under Wine the job keeps these limits (read back) but nothing holds a
-  // process to them: reported as not enforced, and README's support table
-  // says they are verified only on real Windows.
+  // Under Wine the job keeps memory and process limits (read back) but
+  // nothing holds a process to them, and neither its accounting nor
+  // GetProcessTimes of another process shows CPU time: reported as not
+  // enforced, and README's support table says so.
   auto job_limit = [&wine](LimitKind kind, std::string detail) {
     if (!wine.empty()) {
       return LimitEnforcement{
@@ -91,8 +92,8 @@ Capabilities WindowsCapabilities(const OsManagerOptions& options) {
         break;
       case LimitKind::kCpuTime:
         e = job_limit(kind,
-                      "job user time (PerJobUserTimeLimit); kernel time is "
-                      "not counted");
+                      "job CPU time, user + kernel (its accounting, checked "
+                      "by the loop; and PerJobUserTimeLimit)");
         break;
       case LimitKind::kMemory:
         e = job_limit(kind,
