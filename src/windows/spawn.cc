@@ -80,6 +80,14 @@ absl::StatusOr<AttributeList> HandleList(std::vector<HANDLE>& handles) {
 }  // namespace
 
 absl::StatusOr<SpawnPlan> PlanSpawn(const Command& command) {
+  if (command.isolation.uid || command.isolation.gid) {
+    // Running as another account needs its token (a logon): asked for and
+    // silently not done would run the program with the host's rights.
+    return absl::FailedPreconditionError(
+        absl::StrCat("start \"", command.label(),
+                     "\": Isolation::uid and gid are POSIX ids; the Windows "
+                     "backend cannot switch the account"));
+  }
   SpawnPlan plan;
   if (!command.working_dir.empty()) {
     absl::StatusOr<std::wstring> dir =

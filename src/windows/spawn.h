@@ -29,7 +29,8 @@ struct SpawnPlan {
 
 // NotFound naming the PATH searched (as the POSIX backends), InvalidArgument
 // for an argument, an environment entry or a path that Windows cannot take,
-// FailedPrecondition naming a working directory that is not one.
+// FailedPrecondition naming a working directory that is not one, or for
+// Isolation::uid/gid (POSIX ids: the account is not switched here).
 absl::StatusOr<SpawnPlan> PlanSpawn(const Command& command);
 
 struct Spawned {

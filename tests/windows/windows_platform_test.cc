@@ -309,6 +309,16 @@ TEST(WindowsPlatformTest, BadWorkingDirectoryIsAFailedPrecondition) {
                        HasSubstr("C:\\no\\such\\directory")));
 }
 
+TEST(WindowsPlatformTest, AccountSwitchIsAFailedPrecondition) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  Command command = Child({"exit", "0"});
+  command.isolation.uid = 1000;
+  EXPECT_THAT(manager->New(command)->Start(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("uid and gid")));
+}
+
 TEST(WindowsPlatformTest, MissingStdinFileIsNotFound) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
