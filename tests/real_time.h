@@ -6,8 +6,10 @@
 #ifndef PROCSANDBOX_TESTS_REAL_TIME_H_
 #define PROCSANDBOX_TESTS_REAL_TIME_H_
 
+#if !defined(_WIN32)
 #include <execinfo.h>
 #include <unistd.h>
+#endif
 
 #include <chrono>
 #include <csignal>
@@ -67,8 +69,10 @@ inline constexpr int kSanitizerSlowdown = kThreadSanitizer ? 10 : 1;
 // parent shows), then dies of the signal.
 inline void PrintStackAndDie(int signo) {
   std::fprintf(stderr, "child crashed (signal %d):\n", signo);
+#if !defined(_WIN32)  // No backtrace() in Windows' C library.
   void* frames[64];
   backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+#endif
   std::signal(signo, SIG_DFL);
   std::raise(signo);
 }
@@ -80,6 +84,13 @@ inline void PrintStackAndDie(int signo) {
 // result from `body` (what went wrong, printed; exit 1) fails the test, and
 // only "" passes. The watchdog turns a hang into a failure; it measures
 // nothing.
+inline void PrintStackOnCrash() {
+  std::signal(SIGSEGV, PrintStackAndDie);
+#if defined(SIGBUS)
+  std::signal(SIGBUS, PrintStackAndDie);
+#endif
+}
+
 inline void ExpectCompletesWithin(int secs,
                                   const std::function<std::string()>& body) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -87,8 +98,7 @@ inline void ExpectCompletesWithin(int secs,
       {
         // A crash prints its stack (addr2line -Cfe <test binary> on the
         // offsets) before the child dies of its signal.
-        std::signal(SIGSEGV, PrintStackAndDie);
-        std::signal(SIGBUS, PrintStackAndDie);
+        PrintStackOnCrash();
         std::thread([secs] {
           std::this_thread::sleep_for(
               std::chrono::seconds(secs * kSanitizerSlowdown));

@@ -3,8 +3,6 @@
 // there is easy to carry over here.
 #include "conformance/helper_twin.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <climits>
@@ -13,14 +11,17 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iterator>
 #include <optional>
 #include <string>
+#include <system_error>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "conformance/posix_signals.h"
 #include "procsandbox/environment.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/memory_manager.h"
@@ -180,6 +181,19 @@ bool ParseOperand(char kind, const std::string& s, int* number_index,
       args->id = static_cast<int>(number);
       return true;
     }
+    case 'H': {  // A 32-bit exit code: 0xC0000005 or 3221225477.
+      if (s.compare(0, 2, "0x") != 0) {
+        return ParseNumber(s, 0, 0xFFFFFFFF, &args->number[(*number_index)++]);
+      }
+      if (s.size() < 3 || s.size() > 10 ||
+          s.find_first_not_of("0123456789abcdefABCDEF", 2) !=
+              std::string::npos) {
+        return false;
+      }
+      args->number[(*number_index)++] =
+          std::strtoll(s.c_str() + 2, nullptr, 16);
+      return true;
+    }
     case 'R':
       return ParseName(s.c_str(), kRlimits, &args->id);
     default:  // 'T'
@@ -212,6 +226,11 @@ void RaiseSignal(Twin& t, const Args& a) {
 
 void Abort(Twin& t, const Args&) { t.p.Die(SIGABRT); }
 void Crash(Twin& t, const Args&) { t.p.Die(SIGSEGV); }
+// The Windows helper's step, modelled on every platform (as the fake models
+// Windows crashes everywhere).
+void ExitCodeHex(Twin& t, const Args& a) {
+  t.p.Raise(static_cast<uint32_t>(a.number[0]));
+}
 
 void Sleep(Twin& t, const Args& a) {
   t.p.Sleep(absl::Milliseconds(a.number[0]));
@@ -283,10 +302,10 @@ void PrintCwd(Twin& t, const Args&) {
     return;
   }
   // No working directory given: the child's is the host's own.
-  std::string cwd(PATH_MAX, '\0');
-  if (getcwd(&cwd[0], cwd.size()) == nullptr) Fail(t.p, "getcwd", errno);
-  cwd.resize(std::strlen(cwd.c_str()));
-  PrintLine(t.p, cwd);
+  std::error_code error;
+  const std::filesystem::path cwd = std::filesystem::current_path(error);
+  if (error) Fail(t.p, "getcwd", error.value());
+  PrintLine(t.p, cwd.u8string());
 }
 
 void PrintPid(Twin& t, const Args&) {
@@ -431,6 +450,7 @@ struct Step {
 
 constexpr Step kSteps[] = {
     {"exit", "E", "CODE", Exit},
+    {"exit-code-hex", "H", "CODE", ExitCodeHex},
     {"signal", "S", "NAME|N", RaiseSignal},
     {"abort", "", "", Abort},
     {"crash", "", "", Crash},

@@ -4,7 +4,8 @@
 //
 // The twin reads the same steps (tests/helper/README.md), checks the whole
 // command line first with the same messages and exit code 125, and does for
-// each step what the fake can model: exit, signal, abort, crash, sleep-ms,
+// each step what the fake can model: exit, exit-code-hex (as the Windows
+// helper, on every platform), signal, abort, crash, sleep-ms,
 // sleep-forever, echo-stdin, echo-lines, count-stdin, write-stdout,
 // write-stderr, write-both (the same byte pattern), print, print-stderr,
 // print-env, print-cwd, print-pid, alloc-mb, alloc-forever, burn-ms,
