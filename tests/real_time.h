@@ -6,9 +6,10 @@
 #ifndef PROCSANDBOX_TESTS_REAL_TIME_H_
 #define PROCSANDBOX_TESTS_REAL_TIME_H_
 
-#if !defined(_WIN32)
+#if __has_include(<execinfo.h>)  // glibc, macOS; not Windows
 #include <execinfo.h>
 #include <unistd.h>
+#define PROCSANDBOX_TESTS_HAVE_BACKTRACE 1
 #endif
 
 #include <chrono>
@@ -69,12 +70,20 @@ inline constexpr int kSanitizerSlowdown = kThreadSanitizer ? 10 : 1;
 // parent shows), then dies of the signal.
 inline void PrintStackAndDie(int signo) {
   std::fprintf(stderr, "child crashed (signal %d):\n", signo);
-#if !defined(_WIN32)  // No backtrace() in Windows' C library.
+#if defined(PROCSANDBOX_TESTS_HAVE_BACKTRACE)
   void* frames[64];
   backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
 #endif
   std::signal(signo, SIG_DFL);
   std::raise(signo);
+}
+
+// Makes a crash (SIGSEGV, SIGBUS) call PrintStackAndDie.
+inline void PrintStackOnCrash() {
+  std::signal(SIGSEGV, PrintStackAndDie);
+#if defined(SIGBUS)  // not on Windows
+  std::signal(SIGBUS, PrintStackAndDie);
+#endif
 }
 
 // Runs `body` in a child (gtest's death-test machinery re-runs the test)
@@ -84,13 +93,6 @@ inline void PrintStackAndDie(int signo) {
 // result from `body` (what went wrong, printed; exit 1) fails the test, and
 // only "" passes. The watchdog turns a hang into a failure; it measures
 // nothing.
-inline void PrintStackOnCrash() {
-  std::signal(SIGSEGV, PrintStackAndDie);
-#if defined(SIGBUS)
-  std::signal(SIGBUS, PrintStackAndDie);
-#endif
-}
-
 inline void ExpectCompletesWithin(int secs,
                                   const std::function<std::string()>& body) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
