@@ -49,6 +49,17 @@ inline constexpr int kSigBus = SIGBUS;
 #else
 inline constexpr int kSigBus = 7;
 #endif
+// Catchable signals with no meaning of their own (tests use them too).
+#if defined(SIGHUP)
+inline constexpr int kSigHup = SIGHUP;
+#else
+inline constexpr int kSigHup = 1;
+#endif
+#if defined(SIGUSR1)
+inline constexpr int kSigUsr1 = SIGUSR1;
+#else
+inline constexpr int kSigUsr1 = 10;
+#endif
 inline constexpr int kSigTerm = SIGTERM;
 inline constexpr int kSigInt = SIGINT;
 inline constexpr int kSigAbrt = SIGABRT;

@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/signals.h"  // Windows's <csignal> has no SIGKILL
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/run.h"
@@ -375,7 +376,7 @@ TEST(MemoryManagerTest, DestructionKillsAProgramThatIgnoresTermAfterTheGrace) {
   absl::StatusOr<Outcome> outcome = p->Wait();
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
-  EXPECT_EQ(outcome->signal, SIGKILL);
+  EXPECT_EQ(outcome->signal, internal::kSigKill);
   EXPECT_EQ(outcome->wall_time, kDefaultKillGrace);
 }
 

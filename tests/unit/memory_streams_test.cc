@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/signals.h"  // Windows's <csignal> has no SIGKILL
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
@@ -422,7 +423,7 @@ TEST(MemoryStreamsTest, ALinesCallbackOfAKilledProgramMayWaitForAnother) {
     if (absl::Status s = server->Kill(); !s.ok()) return s.ToString();
     absl::StatusOr<Outcome> outcome = server->Wait();
     if (!outcome.ok()) return outcome.status().ToString();
-    return outcome->signal == SIGKILL ? "" : ToString(*outcome);
+    return outcome->signal == internal::kSigKill ? "" : ToString(*outcome);
   });
 }
 

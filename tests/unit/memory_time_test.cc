@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/signals.h"  // Windows's <csignal> has no SIGKILL
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
@@ -64,7 +65,7 @@ TEST(MemoryTimeTest, ProgramIgnoringTermIsKilledAfterTheGrace) {
   absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
-  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.signal, internal::kSigKill);
   EXPECT_EQ(r->outcome.wall_time, absl::Milliseconds(1500));
 }
 
@@ -102,7 +103,7 @@ TEST(MemoryTimeTest, ZeroGraceKillsAtTheDeadline) {
   absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
-  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.signal, internal::kSigKill);
   EXPECT_EQ(r->outcome.wall_time, absl::Seconds(2));
 }
 
@@ -118,7 +119,7 @@ TEST(MemoryTimeTest, MemoryOverTheLimitIsAnOomKill) {
   absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kMemoryExceeded);
-  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.signal, internal::kSigKill);
   EXPECT_EQ(r->outcome.wall_time, absl::Seconds(3));
   EXPECT_EQ(r->outcome.peak_memory_bytes, 100 << 20);
 }
@@ -147,7 +148,7 @@ TEST(MemoryTimeTest, CpuOverTheLimitIsCpuTimeExceeded) {
   absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kCpuTimeExceeded);
-  EXPECT_EQ(r->outcome.signal, SIGXCPU);
+  EXPECT_EQ(r->outcome.signal, internal::kSigXcpu);
   EXPECT_EQ(r->outcome.user_time, absl::Seconds(2));
   EXPECT_EQ(r->outcome.wall_time, absl::Seconds(2));
 }
@@ -181,14 +182,14 @@ TEST(MemoryTimeTest, FileOverTheSizeLimitIsFileSizeExceeded) {
   absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kFileSizeExceeded);
-  EXPECT_EQ(r->outcome.signal, SIGXFSZ);
+  EXPECT_EQ(r->outcome.signal, internal::kSigXfsz);
   EXPECT_EQ(fake.GetFile("/out.bin")->size(), 150u);
 }
 
 TEST(MemoryTimeTest, IgnoringSigxfszMakesTheWriteFailWithEfbig) {
   MemoryManager fake;
   fake.Register("writer", [](FakeProcess& p) {
-    (void)p.IgnoreSignal(SIGXFSZ);
+    (void)p.IgnoreSignal(internal::kSigXfsz);
     absl::Status s = p.WriteFile("/out.bin", std::string(200, 'x'));
     p.WriteStderr(std::string(s.message()));
     return s.code() == absl::StatusCode::kOutOfRange ? 27 : 0;
@@ -282,7 +283,7 @@ TEST(MemoryTimeTest, KillIsCancelledBySigkill) {
   absl::StatusOr<Outcome> outcome = p->Wait();
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
-  EXPECT_EQ(outcome->signal, SIGKILL);
+  EXPECT_EQ(outcome->signal, internal::kSigKill);
   EXPECT_FALSE(p->ExitCode().has_value());
 }
 
@@ -306,14 +307,14 @@ TEST(MemoryTimeTest, ACaughtSignalRunsTheHandlerAndTheProgramGoesOn) {
   MemoryManager fake;
   fake.Register("reloader", [](FakeProcess& p) {
     int reloads = 0;
-    (void)p.OnSignal(SIGHUP, [&reloads] { ++reloads; });
+    (void)p.OnSignal(internal::kSigHup, [&reloads] { ++reloads; });
     p.Sleep(absl::Seconds(10));
     return reloads;
   });
   std::shared_ptr<Process> p = fake.New(Command("reloader"));
   ASSERT_TRUE(p->Start().ok());
-  ASSERT_TRUE(p->Signal(SIGHUP).ok());
-  ASSERT_TRUE(p->Signal(SIGHUP).ok());
+  ASSERT_TRUE(p->Signal(internal::kSigHup).ok());
+  ASSERT_TRUE(p->Signal(internal::kSigHup).ok());
   absl::StatusOr<Outcome> outcome = p->Wait();
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->reason, ExitReason::kExited);
@@ -337,8 +338,8 @@ TEST(MemoryTimeTest, KillAndStopCannotBeCaught) {
   MemoryManager fake;
   absl::Status kill_status, stop_status;
   fake.Register("t", [&](FakeProcess& p) {
-    kill_status = p.OnSignal(SIGKILL, [] {});
-    stop_status = p.IgnoreSignal(SIGSTOP);
+    kill_status = p.OnSignal(internal::kSigKill, [] {});
+    stop_status = p.IgnoreSignal(internal::kSigStop);
     return 0;
   });
   ASSERT_TRUE(procsandbox::Run(fake, Command("t")).ok());
@@ -503,7 +504,7 @@ TEST(MemoryTimeTest, UsageIsLiveWhileRunning) {
 TEST(MemoryTimeTest, SleepInASignalHandlerKeepsTheInterruptedSleep) {
   MemoryManager fake;
   fake.Register("napper", [](FakeProcess& p) {
-    (void)p.OnSignal(SIGUSR1, [&p] { p.Sleep(absl::Seconds(1)); });
+    (void)p.OnSignal(internal::kSigUsr1, [&p] { p.Sleep(absl::Seconds(1)); });
     p.Sleep(absl::Seconds(10));
     return 7;
   });
@@ -511,7 +512,7 @@ TEST(MemoryTimeTest, SleepInASignalHandlerKeepsTheInterruptedSleep) {
   ASSERT_TRUE(proc->Start().ok());
   ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
             absl::StatusCode::kDeadlineExceeded);
-  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  ASSERT_TRUE(proc->Signal(internal::kSigUsr1).ok());
   absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(outcome->exit_code, 7);
@@ -523,7 +524,7 @@ TEST(MemoryTimeTest, SleepInASignalHandlerKeepsTheInterruptedSleep) {
 TEST(MemoryTimeTest, UseCpuInASignalHandlerDoesNotCutTheInterruptedBurn) {
   MemoryManager fake;
   fake.Register("burner", [](FakeProcess& p) {
-    (void)p.OnSignal(SIGUSR1, [&p] { p.UseCpu(absl::Seconds(1)); });
+    (void)p.OnSignal(internal::kSigUsr1, [&p] { p.UseCpu(absl::Seconds(1)); });
     p.UseCpu(absl::Seconds(10));
     return 0;
   });
@@ -531,7 +532,7 @@ TEST(MemoryTimeTest, UseCpuInASignalHandlerDoesNotCutTheInterruptedBurn) {
   ASSERT_TRUE(proc->Start().ok());
   ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
             absl::StatusCode::kDeadlineExceeded);
-  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  ASSERT_TRUE(proc->Signal(internal::kSigUsr1).ok());
   absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(outcome->user_time, absl::Seconds(11));
@@ -543,7 +544,7 @@ TEST(MemoryTimeTest, UseCpuInASignalHandlerDoesNotCutTheInterruptedBurn) {
 TEST(MemoryTimeTest, SleepingHandlerDuringUseCpuBurnsNoCpu) {
   MemoryManager fake;
   fake.Register("burner", [](FakeProcess& p) {
-    (void)p.OnSignal(SIGUSR1, [&p] { p.Sleep(absl::Seconds(5)); });
+    (void)p.OnSignal(internal::kSigUsr1, [&p] { p.Sleep(absl::Seconds(5)); });
     p.UseCpu(absl::Seconds(10));
     return 0;
   });
@@ -551,7 +552,7 @@ TEST(MemoryTimeTest, SleepingHandlerDuringUseCpuBurnsNoCpu) {
   ASSERT_TRUE(proc->Start().ok());
   ASSERT_EQ(proc->WaitFor(absl::Seconds(2)).status().code(),
             absl::StatusCode::kDeadlineExceeded);
-  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());
+  ASSERT_TRUE(proc->Signal(internal::kSigUsr1).ok());
   absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
   EXPECT_EQ(outcome->user_time, absl::Seconds(10));
@@ -564,7 +565,8 @@ TEST(MemoryTimeTest, ASigcontHandlerRunsOnResume) {
   MemoryManager fake;
   fake.Register("cont", [](FakeProcess& p) {
     int continued = 0;
-    EXPECT_TRUE(p.OnSignal(SIGCONT, [&continued] { ++continued; }).ok());
+    EXPECT_TRUE(
+        p.OnSignal(internal::kSigCont, [&continued] { ++continued; }).ok());
     p.Sleep(absl::Seconds(10));
     return continued;
   });
@@ -572,12 +574,13 @@ TEST(MemoryTimeTest, ASigcontHandlerRunsOnResume) {
   ASSERT_TRUE(proc->Start().ok());
   ASSERT_TRUE(proc->Suspend().ok());
   ASSERT_TRUE(proc->Resume().ok());
-  ASSERT_TRUE(proc->Signal(SIGCONT).ok());
+  ASSERT_TRUE(proc->Signal(internal::kSigCont).ok());
   absl::StatusOr<Outcome> outcome = proc->Wait();
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->exit_code, 2);
 }
 
+#if defined(SIGTSTP)  // job control: not on Windows, and not in its fake
 // SIGTSTP's default action stops the program (as the OS does); it does not
 // end it.
 TEST(MemoryTimeTest, SigtstpStopsTheProgramInsteadOfKillingIt) {
@@ -596,6 +599,7 @@ TEST(MemoryTimeTest, SigtstpStopsTheProgramInsteadOfKillingIt) {
   ASSERT_TRUE(outcome.ok());
   EXPECT_EQ(outcome->reason, ExitReason::kExited);
 }
+#endif  // SIGTSTP
 
 // A signal is blocked while its own handler runs (no SA_NODEFER): a second
 // SIGUSR1 waits until the first handler returns, never nests inside it.
@@ -604,7 +608,7 @@ TEST(MemoryTimeTest, ASignalIsBlockedWhileItsOwnHandlerRuns) {
   fake.Register("reentrant", [](FakeProcess& p) {
     int depth = 0;
     int max_depth = 0;
-    (void)p.OnSignal(SIGUSR1, [&] {
+    (void)p.OnSignal(internal::kSigUsr1, [&] {
       max_depth = std::max(max_depth, ++depth);
       (void)p.ReadLine();
       --depth;
@@ -616,8 +620,9 @@ TEST(MemoryTimeTest, ASignalIsBlockedWhileItsOwnHandlerRuns) {
   cmd.stdin_ = Stdio::Pipe();
   std::shared_ptr<Process> proc = fake.New(cmd);
   ASSERT_TRUE(proc->Start().ok());
-  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());  // handler 1 waits on stdin
-  ASSERT_TRUE(proc->Signal(SIGUSR1).ok());  // must stay pending
+  ASSERT_TRUE(
+      proc->Signal(internal::kSigUsr1).ok());  // handler 1 waits on stdin
+  ASSERT_TRUE(proc->Signal(internal::kSigUsr1).ok());  // must stay pending
   ASSERT_TRUE(proc->Write("a\nb\n").ok());
   absl::StatusOr<Outcome> outcome = proc->WaitFor(absl::Hours(1));
   ASSERT_TRUE(outcome.ok()) << outcome.status();
