@@ -119,7 +119,7 @@ int main(int argc, char** argv) {
       char* p = static_cast<char*>(VirtualAlloc(
           nullptr, bytes, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE));
       if (p == nullptr) ExitProcess(12);
-      for (SIZE_T i = 0; i < bytes; i += 4096) p[i] = 1;
+      for (SIZE_T at = 0; at < bytes; at += 4096) p[at] = 1;
     } else if (step == "exit") {
       ExitProcess(static_cast<UINT>(std::atoi(operand().c_str())));
     } else {
