@@ -77,4 +77,10 @@ esac
 # the output of a test killed by a timeout is not lost.
 set +e
 "${wine[@]}" "$@" | sed -u 's/\r$//'
-exit "${PIPESTATUS[0]}"
+status="${PIPESTATUS[0]}"
+if ((status > 128)); then
+  # Wine itself was killed (or the program's exit code ends so): say it,
+  # a test with no output otherwise fails without a word.
+  echo "windows-run.sh: ${1##*/} under wine: status ${status} (a signal, or an exit code over 128)" >&2
+fi
+exit "${status}"
