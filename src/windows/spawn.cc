@@ -170,15 +170,19 @@ absl::StatusOr<Spawned> SpawnInJob(const Command& command,
     if (!created) err = GetLastError();
   }
   if (!created) {
+    // Windows' own rules: a '\\' or a drive makes a path, "Path" in any
+    // case is the PATH.
+    const internal::ProgramSearch search =
+        SearchOf(command.program, command.env);
     const std::string shown =
-        internal::ShownProgram(command.program, plan.found, command.env);
+        internal::ShownProgram(command.program, plan.found, search);
     switch (err) {
       case ERROR_FILE_NOT_FOUND:
       case ERROR_PATH_NOT_FOUND:
-        return internal::ProgramNotFoundError(command.program, command.env);
+        return internal::ProgramNotFoundError(command.program, search);
       case ERROR_ACCESS_DENIED:
         return internal::ProgramNotExecutableError(command.program, plan.found,
-                                                   command.env);
+                                                   search);
       case ERROR_DIRECTORY:
         return WorkingDirError(command.working_dir, err);
       case ERROR_BAD_EXE_FORMAT:
