@@ -7,6 +7,7 @@
 
 #include <windows.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -151,6 +152,41 @@ TEST(WindowsPlatformTest, DeadlineEndsTheWholeTree) {
   EXPECT_EQ(outcome->reason, ExitReason::kTimedOut);
   EXPECT_EQ(outcome->signal, internal::kSigKill);
   EXPECT_TRUE(Gone(PrintedPid(p->Captured().stdout_)));
+}
+
+TEST(WindowsPlatformTest, FloodDoesNotDelayTheDeadline) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  // Both streams flooded for good, read and dropped as they come.
+  Command command = Child({"flood", std::to_string(int64_t{1} << 40)});
+  std::atomic<int64_t> seen{0};
+  auto count = [&seen](absl::string_view bytes) {
+    seen += static_cast<int64_t>(bytes.size());
+  };
+  command.stdout_ = Stdio::Chunks(count);
+  command.stderr_ = Stdio::Chunks(count);
+  command.limits.wall_time = absl::Seconds(2);
+  command.kill_grace = absl::ZeroDuration();
+  std::shared_ptr<Process> p = manager->New(command);
+  ASSERT_TRUE(p->Start().ok());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(kHang);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_EQ(outcome->reason, ExitReason::kTimedOut);
+  EXPECT_GT(seen.load(), 0);
+}
+
+TEST(WindowsPlatformTest, OutputCapStopsAFlood) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  Command command = Child({"flood", std::to_string(int64_t{1} << 40)});
+  command.limits.output_bytes = int64_t{1} << 20;
+  command.on_output_limit = OutputLimitAction::kStop;
+  command.kill_grace = absl::ZeroDuration();
+  absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->outcome.reason, ExitReason::kOutputExceeded);
+  EXPECT_EQ(result->stdout_.size() + result->stderr_.size(),
+            std::size_t{1} << 20);
 }
 
 TEST(WindowsPlatformTest, GrandchildHoldingTheOutputEndsWithTheJob) {
