@@ -786,6 +786,19 @@ TEST_P(ConformanceTest, FifoFilesWhoseOtherEndComesDuringStartWork) {
 #endif
 }
 
+// A child of the program that keeps its stdout and stderr (the classic hang
+// of a Wait() for end of file) is ended with the program's tree, so Run()
+// returns when the program exits. The fake has no grandchildren.
+TEST_P(ConformanceTest, RunReturnsAlthoughAGrandchildHoldsThePipes) {
+  if (fake() != nullptr) GTEST_SKIP() << "the fake models no grandchildren";
+  Command cmd = Helper({"grandchild-holds-pipe", "print", "done"});
+  cmd.limits.wall_time = kSafetyNet;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  EXPECT_THAT(r, ExitedWith(0));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_EQ(r->stdout_, "done\n");
+}
+
 TEST_P(ConformanceTest, DestroyingTheManagerCancelsItsRunningProcess) {
   std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
   ASSERT_THAT(p->Start(), IsOk());
