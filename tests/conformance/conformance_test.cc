@@ -142,12 +142,10 @@ std::string BinaryData(std::size_t size) {
 }
 
 #if defined(_WIN32)
-// The number of handles this process has open (Windows cannot list them).
-std::vector<int> OpenFds() {
-  DWORD count = 0;
-  if (!GetProcessHandleCount(GetCurrentProcess(), &count)) return {};
-  return {static_cast<int>(count)};
-}
+// Nothing to compare on Windows: handles cannot be listed, and their count
+// (GetProcessHandleCount; always 0 under Wine) moves with the system thread
+// pool whose waits the backend uses, whatever the test leaks.
+std::vector<int> OpenFds() { return {}; }
 
 // True when a process this one started is still there.
 bool HasChildren() {
