@@ -36,6 +36,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -526,7 +527,7 @@ void WaitChildren(const Args&) {
 // TERM on Windows: CTRL_BREAK_EVENT (what the library sends) or CTRL_C_EVENT.
 // Nothing installed: Windows ends the process (STATUS_CONTROL_C_EXIT).
 enum class OnControl { kDefault, kIgnore, kExit };
-volatile OnControl on_control = OnControl::kDefault;
+std::atomic<OnControl> on_control{OnControl::kDefault};
 int term_exit_code = 0;
 long long term_delay_ms = 0;
 
