@@ -224,6 +224,10 @@ void OsProcess::FinishLocked() {
   } else if (signaled && outcome.signal == kSigKill && tree.oom_killed) {
     // The kernel's OOM killer (nobody on the host sent SIGKILL).
     outcome.reason = ExitReason::kMemoryExceeded;
+  } else if (tree.memory_refused && limits_.memory_bytes) {
+    // Memory over the limit was refused (a Windows job): however the
+    // program ended after that, the limit ended it.
+    outcome.reason = ExitReason::kMemoryExceeded;
   } else if (output_dropped_) {
     // Past the cap with kStop, and nothing else explains the end: the stop
     // found the program already gone, its output cut all the same.
@@ -319,6 +323,11 @@ absl::Status OsProcess::Signal(int signo) {
   }
   if (ExitedLocked()) {
     return internal::EndedError(action, command_, pid_);
+  }
+  if (absl::Status s = child_->CheckSignal(signo); !s.ok()) {
+    return absl::Status(s.code(),
+                        fmt::format("{} \"{}\" (pid {}): {}", action,
+                                    command_.label(), pid_, s.message()));
   }
   if (signo == kSigStop) suspended_ = true;
   if (signo == kSigCont) {

@@ -115,7 +115,11 @@ enum class HostRead {
 
 // Figures of the end of a tree that only the platform knows.
 struct TreeEnd {
-  bool oom_killed = false;    // the kernel's OOM killer ended it
+  bool oom_killed = false;  // the kernel's OOM killer ended it
+  // An allocation over Limits::memory_bytes was refused (a Windows job's
+  // memory-limit notification): the end is kMemoryExceeded even when the
+  // program then exited by itself.
+  bool memory_refused = false;
   int64_t forks_refused = 0;  // fork()s the process limit refused
 };
 
@@ -139,6 +143,12 @@ class Child {
   // process group, and for SIGKILL the container (the whole tree, also what
   // left the group). Does not wait.
   virtual void SignalTree(int signo) = 0;
+  // Whether SignalTree() means anything for `signo` here (Signal() asks
+  // first): OK, or Unimplemented saying why (Windows has no equivalent of
+  // most POSIX signals).
+  virtual absl::Status CheckSignal(int /*signo*/) const {
+    return absl::OkStatus();
+  }
   // The leader has ended by itself: reaped, or a zombie not reaped yet.
   virtual bool Exited() const = 0;
 

@@ -470,6 +470,18 @@ void WindowsChild::SignalTree(int signo) {
   // Other signals have no Windows meaning: nothing is sent.
 }
 
+absl::Status WindowsChild::CheckSignal(int signo) const {
+  if (signo == internal::kSigKill || signo == internal::kSigTerm ||
+      signo == internal::kSigInt || signo == kSigBreak ||
+      signo == internal::kSigStop || signo == internal::kSigCont) {
+    return absl::OkStatus();
+  }
+  return absl::UnimplementedError(
+      absl::StrCat(SignalName(signo),
+                   " has no Windows equivalent (KILL, TERM, INT, BREAK, STOP "
+                   "and CONT have)"));
+}
+
 bool WindowsChild::Exited() const {
   absl::MutexLock lock(&mu_);
   if (reaped_) return true;
@@ -544,8 +556,9 @@ TreeEnd WindowsChild::FinalUsage(Outcome& outcome) const {
   absl::MutexLock lock(&mu_);
   TreeEnd end;
   end.forks_refused = forks_refused_;
-  end.oom_killed =
-      memory_limited_ && (memory_hit_ || exit_code_ == kStatusNoMemory);
+  // STATUS_NO_MEMORY reads as SIGKILL (exception_codes): an OOM end.
+  end.oom_killed = memory_limited_ && exit_code_ == kStatusNoMemory;
+  end.memory_refused = memory_hit_;
   if (!job_.valid()) return end;
   const JobUsage job = ReadJobUsage(job_.get());
   if (job.have_times) {

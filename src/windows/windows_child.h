@@ -62,6 +62,7 @@ class WindowsChild final : public os_internal::Child,
   int64_t start_ns() const override { return start_ns_; }
   void Arm(std::shared_ptr<os_internal::ChildEvents> events) override;
   void SignalTree(int signo) override;
+  absl::Status CheckSignal(int signo) const override;
   bool Exited() const override;
   bool can_freeze() const override { return true; }
   absl::Status Freeze() override;

@@ -272,6 +272,21 @@ TEST(WindowsPlatformTest, SuspendFreezesTheJobUntilResume) {
   EXPECT_TRUE(outcome->ok()) << *outcome;
 }
 
+TEST(WindowsPlatformTest, SignalWithoutAWindowsMeaningIsUnimplemented) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  Command command = Child({"cat"});
+  command.stdin_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = manager->New(command);
+  ASSERT_TRUE(p->Start().ok());
+  EXPECT_THAT(p->Signal(1),
+              StatusIs(absl::StatusCode::kUnimplemented, HasSubstr("Windows")));
+  ASSERT_TRUE(p->CloseStdin().ok());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(kHang);
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->ok()) << *outcome;
+}
+
 TEST(WindowsPlatformTest, CpuBudgetEndsASpinningTree) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
@@ -299,6 +314,9 @@ TEST(WindowsPlatformTest, MemoryLimitRefusesAnAllocation) {
   command.limits.memory_bytes = int64_t{64} << 20;
   absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
   ASSERT_TRUE(result.ok()) << result.status();
+  // The child handles the refusal (exit 12); the limit is the cause.
+  EXPECT_EQ(result->outcome.reason, ExitReason::kMemoryExceeded)
+      << result->outcome;
   EXPECT_EQ(result->outcome.exit_code, 12) << result->outcome;
 }
 
