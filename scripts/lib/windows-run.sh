@@ -27,8 +27,6 @@ shift
 
 export WINEPREFIX="${prefix}"
 export WINEDEBUG=-all
-# No Mono or Gecko installer dialog when the prefix is made.
-export WINEDLLOVERRIDES="mscoree,mshtml="
 
 # Debian's wine64 loader is not on PATH (its `wine` script picks it when
 # there is no 32-bit wine); another distribution's may be.
@@ -45,7 +43,10 @@ if [[ ! -f "${prefix}/.procsandbox-ready" ]]; then
   (
     flock 9
     if [[ ! -f "${prefix}/.procsandbox-ready" ]]; then
-      "${wine[@]}" wineboot --init </dev/null >/dev/null 2>&1
+      # No Mono or Gecko installer dialog (only here: a test's child would
+      # see the variable in its environment).
+      WINEDLLOVERRIDES="mscoree,mshtml=" \
+        "${wine[@]}" wineboot --init </dev/null >/dev/null 2>&1
       touch "${prefix}/.procsandbox-ready"
     fi
   ) 9>"${prefix}.lock"
@@ -69,7 +70,11 @@ esac
 # as long as the server lives: a reader waiting for the end of the output
 # (ctest, gtest_discover_tests) would hang on a persistent server. A
 # trivial program with its output elsewhere starts them first (~0.1 s).
-"${wine[@]}" cmd /c exit </dev/null >/dev/null 2>&1 || true
+# scripts/test windows did that once with --start and says so in
+# PROCSANDBOX_WINESERVER (the prefix whose server it keeps up).
+if [[ "$1" == --start || "${PROCSANDBOX_WINESERVER:-}" != "${prefix}" ]]; then
+  "${wine[@]}" cmd /c exit </dev/null >/dev/null 2>&1 || true
+fi
 [[ "$1" != --start ]] || exit 0
 
 # The C runtime writes text-mode stdout ("\r\n"); gtest's test list, read
