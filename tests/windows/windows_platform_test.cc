@@ -343,6 +343,20 @@ TEST(WindowsPlatformTest, JobKeepsTheLimitsItWasGiven) {
   }
 }
 
+TEST(WindowsPlatformTest, UsageCountsTheJobsProcesses) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  Command command = Child({"spawn-sleep", "sleep-forever"});
+  command.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = manager->New(command);
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->ReadLine(Stream::kStdout, kHang).ok());
+  // The leader and its grandchild (and, for a hidden console, its host).
+  EXPECT_GE(p->Usage().processes, 2);
+  ASSERT_TRUE(p->Kill().ok());
+  EXPECT_TRUE(p->WaitFor(kHang).ok());
+}
+
 TEST(WindowsPlatformTest, MissingProgramIsNotFoundNamingThePath) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
