@@ -23,6 +23,8 @@ using ::procsandbox::os_internal::HostStdin;
 
 namespace {
 
+// How long DrainHostPipe waits for the read it cancelled.
+constexpr int kCancelWaitMs = 100;
 // Host stdin goes out in writes this large.
 constexpr std::size_t kWriteBlock = std::size_t{1} << 20;
 
@@ -109,10 +111,17 @@ void WindowsChild::DrainHostPipe(Stream stream, std::string& buffer) {
     if (o.op != nullptr) {
       // The read in flight: what it got is taken now (its completion comes
       // later and finds the output closed).
+      // Bounded: a read the cancel does not end at once ends when the
+      // handle closes below (its Operation lives until its completion).
       CancelIoEx(h, &o.op->overlapped);
-      DWORD n = 0;
-      if (GetOverlappedResult(h, &o.op->overlapped, &n, TRUE) && n > 0) {
-        buffer.append(o.block.data(), n);
+      for (int waited_ms = 0; waited_ms < kCancelWaitMs; ++waited_ms) {
+        DWORD n = 0;
+        if (GetOverlappedResult(h, &o.op->overlapped, &n, FALSE)) {
+          buffer.append(o.block.data(), n);
+          break;
+        }
+        if (GetLastError() != ERROR_IO_INCOMPLETE) break;
+        Sleep(1);
       }
     }
     // What the pipe still holds, without waiting for more: a read with an
