@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
@@ -53,6 +55,25 @@ bool HasExtension(absl::string_view path) {
   return name.find('.') != absl::string_view::npos;
 }
 
+// The last component of `path` as Windows opens it: without a "::$DATA"
+// stream suffix and trailing dots and spaces.
+absl::string_view FileNameAsOpened(absl::string_view path) {
+  const std::size_t last = path.find_last_of("/\\");
+  absl::string_view name =
+      last == absl::string_view::npos ? path : path.substr(last + 1);
+  if (HasDrive(name) && last == absl::string_view::npos) name.remove_prefix(2);
+  constexpr absl::string_view kDataStream = "::$DATA";
+  if (name.size() >= kDataStream.size() &&
+      absl::EqualsIgnoreCase(name.substr(name.size() - kDataStream.size()),
+                             kDataStream)) {
+    name.remove_suffix(kDataStream.size());
+  }
+  while (!name.empty() && (name.back() == '.' || name.back() == ' ')) {
+    name.remove_suffix(1);
+  }
+  return name;
+}
+
 std::string Variable(const Environment& env, absl::string_view name,
                      absl::string_view fallback) {
   const Environment::Entry* entry = FindVariable(env, name);
@@ -81,6 +102,24 @@ std::vector<std::string> Entries(absl::string_view list) {
 }
 
 }  // namespace
+
+absl::Status CheckNotBatchFile(absl::string_view program,
+                               absl::string_view found) {
+  const absl::string_view name = FileNameAsOpened(found);
+  const std::size_t dot = name.rfind('.');
+  if (dot == absl::string_view::npos) return absl::OkStatus();
+  const absl::string_view extension = name.substr(dot);
+  if (!absl::EqualsIgnoreCase(extension, ".bat") &&
+      !absl::EqualsIgnoreCase(extension, ".cmd")) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "start \"", program,
+      "\": a batch file (.bat, .cmd) runs through cmd.exe, which parses "
+      "its arguments again by other rules ('&', '|', '%' run commands "
+      "there); start cmd.exe /d /c with a command line quoted for cmd "
+      "instead"));
+}
 
 internal::ProgramSearch SearchOf(absl::string_view program,
                                  const Environment& env) {

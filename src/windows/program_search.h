@@ -54,6 +54,18 @@ absl::StatusOr<std::string> FindProgram(
     absl::string_view working_dir,
     const std::function<bool(const std::string&)>& exists);
 
+// Refuses a batch file: `found` (FindProgram's result) whose last component
+// ends in ".bat" or ".cmd", ignoring case and what Windows ignores when it
+// opens a file (trailing dots and spaces, a "::$DATA" stream suffix).
+// CreateProcessW runs a batch file through cmd.exe, which parses the
+// command line again by its own rules ('&', '|', '%VAR%', '^' and quotes
+// mean other things there), so arguments quoted for a program could run
+// commands ("BatBadBut", CVE-2024-24576 and its siblings in Node, Go, Rust).
+// Node refuses the same way. InvalidArgument naming `program` and saying
+// what to do instead: start cmd.exe /d /c with a line quoted for cmd.
+absl::Status CheckNotBatchFile(absl::string_view program,
+                               absl::string_view found);
+
 // What FindProgram searched for `program`, for the start errors that follow
 // it (common/exec_errors.h: ProgramNotExecutableError(program, found,
 // search) for access denied never shows a path found on a secret PATH).

@@ -112,6 +112,9 @@ absl::StatusOr<SpawnPlan> PlanSpawn(const Command& command) {
                (attrs & FILE_ATTRIBUTE_DIRECTORY) == 0;
       });
   if (!found.ok()) return found.status();
+  if (absl::Status s = CheckNotBatchFile(command.program, *found); !s.ok()) {
+    return s;
+  }
   plan.found = *std::move(found);
   absl::StatusOr<std::wstring> application = Utf8ToWide(plan.found, "program");
   if (!application.ok()) return application.status();

@@ -16,6 +16,7 @@ namespace {
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::IsOkAndHolds;
 using ::procsandbox::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -158,6 +159,27 @@ TEST(FindProgramTest, NeverShowsASecretPath) {
               StatusIs(absl::StatusCode::kPermissionDenied,
                        R"(exec "go" in PATH <redacted>: permission denied )"
                        "(EACCES)"));
+}
+
+TEST(CheckNotBatchFileTest, RefusesBatchFilesWhateverTheirSpelling) {
+  for (const char* found :
+       {"C:\\tools\\npm.cmd", "C:\\tools\\build.BAT", "run.Cmd",
+        "C:\\x\\y.bat.", "C:\\x\\y.bat . .", "C:\\x\\y.cmd::$DATA",
+        "C:\\x\\y.bat::$data", "D:y.cmd", "\\\\server\\share\\z.bat"}) {
+    EXPECT_THAT(CheckNotBatchFile("tool", found),
+                StatusIs(absl::StatusCode::kInvalidArgument,
+                         AllOf(HasSubstr("start \"tool\": a batch file"),
+                               HasSubstr("cmd.exe /d /c"))))
+        << found;
+  }
+}
+
+TEST(CheckNotBatchFileTest, LetsProgramsAndLookalikesThrough) {
+  for (const char* found :
+       {"C:\\tools\\npm.exe", "C:\\x.bat\\run.exe", "C:\\x\\batch",
+        "C:\\x\\y.bats", "C:\\x\\cmd", "C:\\x\\y.com", "C:\\x\\.cmdrc.exe"}) {
+    EXPECT_THAT(CheckNotBatchFile("tool", found), IsOk()) << found;
+  }
 }
 
 }  // namespace

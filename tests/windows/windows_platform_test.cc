@@ -10,6 +10,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
@@ -394,6 +396,29 @@ TEST(WindowsPlatformTest, MissingStdinFileIsNotFound) {
   command.stdin_ = Stdio::File("C:\\no\\such\\input.txt");
   EXPECT_THAT(manager->New(command)->Start(),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("input.txt")));
+}
+
+TEST(WindowsPlatformTest, BatchFileIsRefusedBeforeCmdSeesItsArguments) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  std::error_code error;
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path(error) /
+      ("procsandbox-bat-" + std::to_string(GetCurrentProcessId()));
+  ASSERT_TRUE(std::filesystem::create_directories(dir, error)) << dir;
+  const std::filesystem::path marker = dir / "ran.txt";
+  {
+    // Were it run, cmd.exe would also run what follows '&' in an argument.
+    std::ofstream batch(dir / "tool.cmd");
+    batch << "@echo ran> \"" << marker.string() << "\"\r\n";
+  }
+  Command command("tool", {"\"&calc.exe"});
+  ASSERT_TRUE(command.env.Set("PATH", dir.string()).ok());
+  EXPECT_THAT(manager->New(command)->Start(),
+              StatusIs(absl::StatusCode::kInvalidArgument,
+                       HasSubstr("start \"tool\": a batch file")));
+  EXPECT_FALSE(std::filesystem::exists(marker));
+  std::filesystem::remove_all(dir, error);
 }
 
 // Run by hand (--gtest_also_run_disabled_tests): Start+Wait of the test
