@@ -233,6 +233,27 @@ TEST(WindowsPlatformTest, ConcurrentSpawnsDoNotInheritEachOthersPipes) {
   }
 }
 
+TEST(WindowsPlatformTest, ConcurrentRunsEachKeepTheirOwnOutput) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  constexpr int kRuns = 50;
+  std::vector<std::thread> threads;
+  absl::Notification go;
+  for (int i = 0; i < kRuns; ++i) {
+    threads.emplace_back([&manager, &go, i] {
+      const std::string text = "run " + std::to_string(i);
+      go.WaitForNotification();
+      absl::StatusOr<RunResult> result =
+          procsandbox::Run(*manager, Child({"print", text, "exit", "3"}));
+      ASSERT_TRUE(result.ok()) << result.status();
+      EXPECT_EQ(result->outcome.exit_code, 3) << result->outcome;
+      EXPECT_EQ(result->stdout_, text + "\n") << result->outcome;
+    });
+  }
+  go.Notify();
+  for (std::thread& t : threads) t.join();
+}
+
 TEST(WindowsPlatformTest, KillEndsTheTree) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
