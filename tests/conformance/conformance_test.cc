@@ -700,9 +700,11 @@ TEST_P(ConformanceTest, ListsAndGetsARunningProcessButNotAFinishedOne) {
 // A FIFO given as a file waits for its other end at most the wall time
 // (OsManagerOptions::fifo_open_timeout without one), on every OS backend:
 // open(2) alone would block Start() for ever. The fake has no FIFOs.
+#if defined(_WIN32)
 constexpr char kNoFifos[] =
     "Windows has no FIFOs in the file system (its named pipes are not files "
     "a Stdio::File opens)";
+#endif
 
 TEST_P(ConformanceTest, FifoFilesWithoutTheirOtherEndFailWithinTheWallTime) {
   if (fake() != nullptr) GTEST_SKIP() << "the fake file system has no FIFOs";
