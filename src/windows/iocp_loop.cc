@@ -45,6 +45,7 @@ IocpLoop::IocpLoop(UniqueHandle port) : port_(std::move(port)) {}
 IocpLoop::~IocpLoop() {
   Stop();
   if (thread_.joinable()) thread_.join();
+  DropAfterThread();  // (when Stop() ran on the loop thread)
 }
 
 void IocpLoop::Stop() {
@@ -56,8 +57,12 @@ void IocpLoop::Stop() {
   PostQueuedCompletionStatus(port_.get(), 0, kWakeKey, nullptr);
   if (OnLoopThread()) return;
   if (thread_.joinable()) thread_.join();
-  // The thread is gone: what it would have run is dropped here, outside
-  // the lock (a destructor may Post, which is dropped too).
+  DropAfterThread();
+}
+
+void IocpLoop::DropAfterThread() {
+  // What the thread would have run is dropped here, outside the lock (a
+  // destructor may Post, which is dropped too).
   std::vector<std::function<void()>> posted;
   absl::flat_hash_map<uint64_t, std::shared_ptr<JobMessage>> jobs;
   absl::flat_hash_set<Operation*> in_flight;
@@ -70,9 +75,30 @@ void IocpLoop::Stop() {
   posted.clear();
   jobs.clear();
   timers_.Clear();
-  // Every child is closed by now (the manager stops the loop last), so
-  // their handles are: no operation is still in the kernel's hands.
-  for (Operation* op : in_flight) delete op;
+  // An operation whose handle is closed has its completion in the port
+  // already; one whose handle is open (a reaped child whose output was
+  // draining) is still the system's: cancelled, it ends and is queued too.
+  // CancelIoEx names the OVERLAPPED, so a handle value reused since cancels
+  // nothing else.
+  for (Operation* op : in_flight) CancelIoEx(op->file, &op->overlapped);
+  const int64_t give_up = MonotonicNanos() + kStopWaitMs * 1'000'000;
+  while (!in_flight.empty()) {
+    const int64_t left_ms = (give_up - MonotonicNanos()) / 1'000'000;
+    if (left_ms <= 0) break;
+    DWORD bytes = 0;
+    ULONG_PTR key = 0;
+    OVERLAPPED* overlapped = nullptr;
+    if (!GetQueuedCompletionStatus(port_.get(), &bytes, &key, &overlapped,
+                                   static_cast<DWORD>(left_ms)) &&
+        overlapped == nullptr) {
+      break;  // nothing more in time
+    }
+    if (key != kIoKey || overlapped == nullptr) continue;
+    auto* op = reinterpret_cast<Operation*>(overlapped);
+    if (in_flight.erase(op) == 1) delete op;  // without `done`
+  }
+  // What did not end in time stays allocated: freed, the system could
+  // still write into memory reused meanwhile.
 }
 
 void IocpLoop::Post(std::function<void()> fn) {
@@ -104,9 +130,11 @@ absl::Status IocpLoop::Associate(HANDLE file) {
   return absl::OkStatus();
 }
 
-DWORD IocpLoop::StartIo(const std::function<BOOL(OVERLAPPED*)>& start,
+DWORD IocpLoop::StartIo(HANDLE file,
+                        const std::function<BOOL(OVERLAPPED*)>& start,
                         IoDone done, Operation** op) {
   auto* operation = new Operation;
+  operation->file = file;
   operation->done = std::move(done);
   {
     absl::MutexLock lock(&mu_);
@@ -192,6 +220,20 @@ void IocpLoop::Dispatch(ULONG_PTR key, DWORD bytes, OVERLAPPED* overlapped,
   (*target)(bytes, static_cast<DWORD>(reinterpret_cast<uintptr_t>(overlapped)));
 }
 
+bool IocpLoop::StopsAfter(ULONG_PTR key, OVERLAPPED* overlapped) {
+  Operation* ended = nullptr;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) return false;
+    if (key == kIoKey && overlapped != nullptr) {
+      ended = reinterpret_cast<Operation*>(overlapped);
+      in_flight_.erase(ended);
+    }
+  }
+  delete ended;  // outside the lock: `done` may hold a child
+  return true;
+}
+
 void IocpLoop::Loop() {
   for (;;) {
     DWORD bytes = 0;
@@ -201,10 +243,7 @@ void IocpLoop::Loop() {
     const BOOL ok = GetQueuedCompletionStatus(port_.get(), &bytes, &key,
                                               &overlapped, TimeoutMs());
     const DWORD error = ok ? 0 : GetLastError();
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
+    if (StopsAfter(key, overlapped)) return;
     timers_.RunDue(MonotonicNanos());
     if (!ok && overlapped == nullptr) {
       // A timeout (the timers ran), or the port failed: only our bug can
@@ -212,10 +251,7 @@ void IocpLoop::Loop() {
       if (error != WAIT_TIMEOUT) Sleep(10);
       continue;
     }
-    {
-      absl::MutexLock lock(&mu_);
-      if (stopping_) return;
-    }
+    if (StopsAfter(key, overlapped)) return;
     Dispatch(key, bytes, overlapped, error);
   }
 }

@@ -47,9 +47,11 @@ class IocpLoop final : public os_internal::EventLoop {
   using JobMessage = std::function<void(DWORD message, DWORD pid)>;
 
   // An overlapped operation in flight: `overlapped` goes to ReadFile or
-  // WriteFile, `done` runs when its completion is taken from the port.
+  // WriteFile on `file`, `done` runs when its completion is taken from the
+  // port.
   struct Operation {
     OVERLAPPED overlapped{};
+    HANDLE file = nullptr;
     IoDone done;
   };
 
@@ -64,24 +66,29 @@ class IocpLoop final : public os_internal::EventLoop {
   bool OnLoopThread() const override;
   TimerId AddTimer(int64_t at_ns, std::function<void()> fn) override;
   void CancelTimer(TimerId id) override;
-  // Ends the thread and waits for it (from the loop thread: only marks it);
-  // pending closures, timers and job targets are dropped, and the
-  // operations still in flight (their handles closed by now) freed.
+  // Ends the thread and waits for it (from the loop thread: only marks it;
+  // the destructor finishes); pending closures, timers and job targets are
+  // dropped. The operations still in flight (a child reaped while its
+  // output drained keeps its pipes open) are cancelled, and each is freed
+  // once its completion is taken from the port, without `done`: the system
+  // writes an OVERLAPPED until then. One not ended within kStopWaitMs stays
+  // allocated for that reason.
   void Stop() override;
 
   HANDLE port() const { return port_.get(); }
   // Routes the completions of `file` (opened with FILE_FLAG_OVERLAPPED) to
   // this loop. Once per handle.
   absl::Status Associate(HANDLE file);
-  // Starts an overlapped operation: `start` calls ReadFile/WriteFile with
-  // the OVERLAPPED it is given, on a handle Associate()d with this loop.
+  // Starts an overlapped operation: `start` calls ReadFile/WriteFile on
+  // `file`, a handle Associate()d with this loop, with the OVERLAPPED it is
+  // given.
   // Returns 0 when the completion will come (`done` then runs on the loop
   // thread, the operation freed after it), or the error `start` met at once
   // (`done` never runs). `*op`, when given, receives the operation, valid
   // until `done` runs: its owner may cancel it (CancelIoEx) or wait for it
   // (GetOverlappedResult) meanwhile.
-  DWORD StartIo(const std::function<BOOL(OVERLAPPED*)>& start, IoDone done,
-                Operation** op = nullptr);
+  DWORD StartIo(HANDLE file, const std::function<BOOL(OVERLAPPED*)>& start,
+                IoDone done, Operation** op = nullptr);
 
   // A completion key for a job's notifications (JOBOBJECT_ASSOCIATE_
   // COMPLETION_PORT): they go to `on_message` on the loop thread until
@@ -92,6 +99,11 @@ class IocpLoop final : public os_internal::EventLoop {
  private:
   explicit IocpLoop(UniqueHandle port);
   void Loop();
+  // Whether the loop stops; an I/O completion it took meanwhile frees its
+  // operation (ended: nothing of it stays with the system).
+  bool StopsAfter(ULONG_PTR key, OVERLAPPED* overlapped);
+  // After the thread: drops what it would have run, ends what is in flight.
+  void DropAfterThread();
   DWORD TimeoutMs() const;
   void RunPosted();
   void Dispatch(ULONG_PTR key, DWORD bytes, OVERLAPPED* overlapped,
@@ -101,6 +113,8 @@ class IocpLoop final : public os_internal::EventLoop {
   static constexpr ULONG_PTR kWakeKey = 0;
   static constexpr ULONG_PTR kIoKey = 1;
   static constexpr uint64_t kFirstJobKey = 2;
+  // How long Stop() waits for the operations it cancelled.
+  static constexpr int64_t kStopWaitMs = 1000;
 
   const UniqueHandle port_;
   std::thread thread_;

@@ -237,6 +237,7 @@ void WindowsChild::IssueRead(Stream stream) {
   HANDLE h = o.handle.get();
   char* data = o.block.data();
   const DWORD err = loop_->StartIo(
+      h,
       [h, data](OVERLAPPED* ov) {
         return ReadFile(h, data, static_cast<DWORD>(kReadBlock), nullptr, ov);
       },
@@ -307,6 +308,7 @@ void WindowsChild::WriteStdinData() {
   const DWORD size = static_cast<DWORD>(
       std::min(stdin_bytes_.size() - stdin_written_, kWriteBlock));
   const DWORD err = loop_->StartIo(
+      h,
       [h, data, size](OVERLAPPED* ov) {
         return WriteFile(h, data, size, nullptr, ov);
       },
