@@ -26,6 +26,12 @@ class OsManager final : public Manager {
       absl::MutexLock lock(&state_->mu);
       state_->shut_down = true;
       for (auto& [pid, p] : state_->live) running.push_back(p);
+      // Reaped, still draining: their pipes are not waited for any more
+      // (the loop stops below; Wait() must not wait for it in vain).
+      for (auto& [key, p] : state_->ending) {
+        p->EndDrain();
+        running.push_back(p);
+      }
     }
     for (auto& p : running) {
       grace = std::max(grace, p->command().kill_grace);

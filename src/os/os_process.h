@@ -46,6 +46,10 @@ struct ManagerState {
   Limits defaults ABSL_GUARDED_BY(mu);
   bool shut_down ABSL_GUARDED_BY(mu) = false;
   std::map<Pid, std::shared_ptr<OsProcess>> live ABSL_GUARDED_BY(mu);
+  // Reaped (out of `live`) but not ended: draining their output or waiting
+  // for the rest of their tree. The destructor ends them too.
+  std::map<const OsProcess*, std::shared_ptr<OsProcess>> ending
+      ABSL_GUARDED_BY(mu);
   // Start() calls past their shut_down check, and whether the manager's
   // containers were removed (by the destructor, or the last of those
   // Start()s).
@@ -96,6 +100,10 @@ class OsProcess final : public Process,
   void OnExit(const ChildExit& exit) override;
   void OnCpuBudgetSpent() override;
   void OnTreeGone() override;
+
+  // At the manager's shutdown, for a process reaped but not ended: stops
+  // waiting for its pipes (as when drain_after_exit passes), on the loop.
+  void EndDrain();
 
  private:
   // One output stream the library reads (capture, lines, chunks), or the

@@ -120,6 +120,7 @@ void OsProcess::OnExit(const ChildExit& exit) {
     auto it = manager_->live.find(pid_);
     if (it != manager_->live.end() && it->second.get() == this)
       manager_->live.erase(it);
+    manager_->ending.insert_or_assign(this, shared_from_this());
   }
   EventLoop& loop = manager_->platform->loop();
   if (deadline_timer_ != 0) loop.CancelTimer(deadline_timer_);
@@ -153,6 +154,15 @@ void OsProcess::OnTreeGone() {
   // (A tree that outlives the platform's bound is reported by its removal.)
   tree_dying_ = false;
   MaybeFinish();
+}
+
+void OsProcess::EndDrain() {
+  std::shared_ptr<OsProcess> self = shared_from_this();
+  manager_->platform->loop().Post([self] {
+    absl::MutexLock lock(&self->mu_);
+    self->drain_expired_ = true;
+    self->MaybeFinish();
+  });
 }
 
 void OsProcess::OnDeadline() {
@@ -237,6 +247,10 @@ void OsProcess::FinishLocked() {
   }
   outcome_ = outcome;
   phase_ = Phase::kEnded;
+  {
+    absl::MutexLock manager_lock(&manager_->mu);
+    manager_->ending.erase(this);
+  }
   // Nothing stays open once Wait() returns; the containers are removed
   // after this (their final figures are in the outcome).
   child_->Close();

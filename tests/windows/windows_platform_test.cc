@@ -254,6 +254,33 @@ TEST(WindowsPlatformTest, ConcurrentRunsEachKeepTheirOwnOutput) {
   for (std::thread& t : threads) t.join();
 }
 
+TEST(WindowsPlatformTest, DestroyingTheManagerEndsAProcessWhoseOutputDrains) {
+  // The program exits, and this test holds a copy of its stdout: reaped,
+  // the process drains that pipe (a minute) when the manager goes.
+  OsManagerOptions options;
+  options.drain_after_exit = absl::Seconds(60);
+  std::unique_ptr<Manager> manager = NewManager(options);
+  ASSERT_NE(manager, nullptr);
+  std::shared_ptr<Process> p = manager->New(
+      Child({"give-stdout", std::to_string(GetCurrentProcessId())}));
+  ASSERT_TRUE(p->Start().ok());
+  std::string out;
+  for (int i = 0; i < 30'000 && out.find('\n') == std::string::npos; ++i) {
+    out = p->Captured().stdout_;
+    Sleep(1);
+  }
+  unsigned long long copy = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "handle %llu", &copy), 1) << out;
+  // Reaped: the manager no longer lists it.
+  for (int i = 0; i < 30'000 && manager->Get(p->Id()).ok(); ++i) Sleep(1);
+  ASSERT_FALSE(manager->Get(p->Id()).ok());
+  manager.reset();
+  absl::StatusOr<Outcome> outcome = p->WaitFor(kHang);
+  CloseHandle(reinterpret_cast<HANDLE>(static_cast<uintptr_t>(copy)));
+  ASSERT_TRUE(outcome.ok()) << outcome.status();
+  EXPECT_TRUE(outcome->ok()) << *outcome;
+}
+
 TEST(WindowsPlatformTest, KillEndsTheTree) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);

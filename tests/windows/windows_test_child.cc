@@ -11,6 +11,8 @@
 //                  grandchild (it inherits the standard handles), prints
 //                  "pid <its pid>" and exits 0
 //   spawn-sleep STEPS..  the same, then waits until it is killed
+//   give-stdout PID  a copy of its stdout to process PID, then prints
+//                  "handle <its value there>"
 //   sleep-forever  waits until it is killed
 //   spin           burns CPU until it is killed
 //   allocate MIB   commits and touches MIB mebibytes (exit 12 when refused)
@@ -108,6 +110,18 @@ int main(int argc, char** argv) {
       Print("pid " + std::to_string(Spawn(static_cast<int>(i) + 2)));
       if (step == "spawn-sleep") Sleep(INFINITE);
       return 0;
+    } else if (step == "give-stdout") {
+      // A copy of stdout in process PID, which keeps the pipe open.
+      HANDLE target =
+          OpenProcess(PROCESS_DUP_HANDLE, FALSE,
+                      static_cast<DWORD>(std::atoll(operand().c_str())));
+      HANDLE copy = nullptr;
+      if (target == nullptr ||
+          !DuplicateHandle(GetCurrentProcess(), GetStdHandle(STD_OUTPUT_HANDLE),
+                           target, &copy, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+        ExitProcess(122);
+      }
+      Print("handle " + std::to_string(reinterpret_cast<uintptr_t>(copy)));
     } else if (step == "sleep-forever") {
       Sleep(INFINITE);
     } else if (step == "spin") {
