@@ -231,12 +231,11 @@ void OsProcess::FinishLocked() {
     outcome.reason = ExitReason::kFileSizeExceeded;
   } else if (signaled && host_signals_.count(outcome.signal) != 0) {
     outcome.reason = ExitReason::kCancelled;
-  } else if (signaled && outcome.signal == kSigKill && tree.oom_killed) {
-    // The kernel's OOM killer (nobody on the host sent SIGKILL).
-    outcome.reason = ExitReason::kMemoryExceeded;
-  } else if (tree.memory_refused && limits_.memory_bytes) {
-    // Memory over the limit was refused (a Windows job): however the
-    // program ended after that, the limit ended it.
+  } else if ((signaled && outcome.signal == kSigKill && tree.oom_killed) ||
+             (tree.memory_refused && limits_.memory_bytes)) {
+    // The kernel's OOM killer (nobody on the host sent SIGKILL); or memory
+    // over the limit was refused (a Windows job): however the program ended
+    // after that, the limit ended it.
     outcome.reason = ExitReason::kMemoryExceeded;
   } else if (output_dropped_) {
     // Past the cap with kStop, and nothing else explains the end: the stop
