@@ -169,7 +169,7 @@ absl::Status WindowsChild::Start(const SpawnRequest& request,
   pid_ = spawned->pid;
   // The job reports the leader's exit; a thread-pool wait on its handle
   // reports it too, for the systems that do not (the first one counts).
-  auto* context = new ExitWait{loop_->port(), job_key_, pid_};
+  auto* context = new ExitWait{loop_->port(), job_key_, pid_.load()};
   if (!RegisterWaitForSingleObject(&exit_wait_, spawned->process.get(),
                                    PostLeaderExit, context, INFINITE,
                                    WT_EXECUTEONLYONCE)) {
@@ -330,7 +330,7 @@ void WindowsChild::OnJobMessage(DWORD message, DWORD pid) {
   switch (message) {
     case JOB_OBJECT_MSG_EXIT_PROCESS:
     case JOB_OBJECT_MSG_ABNORMAL_EXIT_PROCESS:
-      if (pid == pid_) OnLeaderExit();
+      if (pid == pid_.load()) OnLeaderExit();
       break;
     case JOB_OBJECT_MSG_ACTIVE_PROCESS_ZERO:
       tree_empty_ = true;
@@ -463,7 +463,7 @@ void WindowsChild::SignalTree(int signo) {
              signo == kSigBreak) {
     // Only a console program that shares the host's console gets it; the
     // kill after the grace ends the others.
-    GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_);
+    GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_.load());
   } else if (signo == internal::kSigStop) {
     if (suspended_.empty()) (void)SuspendJob(job_.get(), suspended_);
   } else if (signo == internal::kSigCont) {

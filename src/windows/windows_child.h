@@ -22,6 +22,7 @@
 
 #include <windows.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -58,7 +59,7 @@ class WindowsChild final : public os_internal::Child,
   absl::Status Start(const os_internal::SpawnRequest& request,
                      const SpawnPlan& plan);
 
-  Pid pid() const override { return static_cast<Pid>(pid_); }
+  Pid pid() const override { return static_cast<Pid>(pid_.load()); }
   int64_t start_ns() const override { return start_ns_; }
   void Arm(std::shared_ptr<os_internal::ChildEvents> events) override;
   void SignalTree(int signo) override;
@@ -132,7 +133,10 @@ class WindowsChild final : public os_internal::Child,
   IocpLoop* const loop_;
   const OsManagerOptions* const options_;  // the platform's, outlives this
   uint64_t job_key_ = 0;                   // set once by Start()
-  DWORD pid_ = 0;
+  // Set by Start() once the child runs; the loop thread compares the job's
+  // messages with it, possibly before (the leader's exit then comes from
+  // the thread-pool wait).
+  std::atomic<DWORD> pid_{0};
   int64_t start_ns_ = 0;
   bool memory_limited_ = false;
   int64_t cpu_budget_ns_ = 0;  // Limits::cpu_time; 0: none
