@@ -108,7 +108,11 @@ void WindowsChild::DrainHostPipe(Stream stream, std::string& buffer) {
   }
   if (!o.closed && o.handle.valid()) {
     HANDLE h = o.handle.get();
+    // Whether a read of ours may still be pending: a new read would queue
+    // behind it and could wait for bytes that never come.
+    bool read_pending = false;
     if (o.op != nullptr) {
+      read_pending = true;
       // The read in flight: what it got is taken now (its completion comes
       // later and finds the output closed).
       // Bounded: a read the cancel does not end at once ends when the
@@ -118,17 +122,23 @@ void WindowsChild::DrainHostPipe(Stream stream, std::string& buffer) {
         DWORD n = 0;
         if (GetOverlappedResult(h, &o.op->overlapped, &n, FALSE)) {
           buffer.append(o.block.data(), n);
+          read_pending = false;
           break;
         }
-        if (GetLastError() != ERROR_IO_INCOMPLETE) break;
+        if (GetLastError() != ERROR_IO_INCOMPLETE) {
+          read_pending = false;  // cancelled or failed: it is over
+          break;
+        }
         Sleep(1);
       }
     }
     // What the pipe still holds, without waiting for more: a read with an
     // event of its own, its completion kept off the port (the low bit).
+    // Never behind a read still pending: what it holds is then dropped with
+    // the pipe (a bounded loss) rather than the loop thread blocked.
     UniqueHandle event(CreateEventW(nullptr, TRUE, FALSE, nullptr));
     DWORD available = 0;
-    while (event.valid() &&
+    while (!read_pending && event.valid() &&
            PeekNamedPipe(h, nullptr, 0, nullptr, &available, nullptr) &&
            available > 0) {
       std::string block(std::min<std::size_t>(available, kReadBlock), '\0');
