@@ -461,9 +461,14 @@ void WindowsChild::SignalTree(int signo) {
     TerminateJobObject(job_.get(), kKillExitCode);
   } else if (signo == internal::kSigTerm || signo == internal::kSigInt ||
              signo == kSigBreak) {
-    // Only a console program that shares the host's console gets it; the
-    // kill after the grace ends the others.
-    GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_.load());
+    // Only a console program that shares the host's console gets it. When
+    // the event cannot be sent at all (a host without a console), a grace
+    // would only wait for nothing: the job is killed now, as Python's
+    // terminate() does on Windows.
+    if (!GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid_.load())) {
+      killed_ = true;
+      TerminateJobObject(job_.get(), kKillExitCode);
+    }
   } else if (signo == internal::kSigStop) {
     if (suspended_.empty()) (void)SuspendJob(job_.get(), suspended_);
   } else if (signo == internal::kSigCont) {

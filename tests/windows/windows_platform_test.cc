@@ -156,6 +156,27 @@ TEST(WindowsPlatformTest, DeadlineEndsTheWholeTree) {
   EXPECT_TRUE(Gone(PrintedPid(p->Captured().stdout_)));
 }
 
+TEST(WindowsPlatformTest, TermThatCannotBeDeliveredDoesNotWaitTheGrace) {
+  if (GetConsoleWindow() != nullptr || GetConsoleCP() != 0) {
+    GTEST_SKIP() << "this host has a console: CTRL_BREAK can be delivered";
+  }
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  Command command = Child({"sleep-forever"});
+  command.kill_grace = absl::Hours(1);  // waited out only if TERM went out
+  std::shared_ptr<Process> p = manager->New(command);
+  ASSERT_TRUE(p->Start().ok());
+  ASSERT_TRUE(p->Terminate().ok());
+  absl::StatusOr<Outcome> outcome = p->WaitFor(kHang);
+  if (!outcome.ok()) {
+    (void)p->Kill();  // else the manager waits out the hour at destruction
+    FAIL() << "Terminate() waited for a TERM that never went out: "
+           << outcome.status();
+  }
+  EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
+  EXPECT_EQ(outcome->signal, internal::kSigKill);
+}
+
 TEST(WindowsPlatformTest, FloodDoesNotDelayTheDeadline) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
