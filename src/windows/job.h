@@ -34,9 +34,9 @@ struct LimitNotKept {
 // job's and each process's committed memory, processes as the active
 // process limit, cpu_time as the job's user time (the job posts
 // END_OF_JOB_TIME instead of killing; left unset where the job cannot post
-// it, the loop checking the job's accounting all the same). Its notifications go to `port` with
-// `key`. The limit information is read back: `not_kept` lists what did not
-// stick. Errors name the step.
+// it, the loop checking the job's accounting all the same). Its notifications
+// go to `port` with `key`. The limit information is read back: `not_kept` lists
+// what did not stick. Errors name the step.
 absl::StatusOr<UniqueHandle> CreateJob(const Limits& limits, HANDLE port,
                                        uint64_t key,
                                        std::vector<LimitNotKept>& not_kept);
