@@ -20,6 +20,7 @@
 #include "absl/strings/string_view.h"
 #include "procsandbox/export.h"
 #include "procsandbox/format.h"
+#include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
 
 namespace procsandbox {
@@ -55,17 +56,40 @@ struct PROCSANDBOX_EXPORT LimitEnforcement {
   }
 };
 
-// Per limit a process asked for: how it is enforced.
+// Whether an isolation mechanism is in force (for a process) or can be had
+// (for a manager), and how or why not: "CapEff 0, bounding set empty",
+// "no user namespaces: /proc/sys/user/max_user_namespaces is 0".
+struct PROCSANDBOX_EXPORT IsolationEnforcement {
+  IsolationKind kind = IsolationKind::kNoNewPrivs;
+  bool enforced = false;
+  std::string detail;
+
+  friend bool operator==(const IsolationEnforcement& a,
+                         const IsolationEnforcement& b) {
+    return a.kind == b.kind && a.enforced == b.enforced && a.detail == b.detail;
+  }
+  friend bool operator!=(const IsolationEnforcement& a,
+                         const IsolationEnforcement& b) {
+    return !(a == b);
+  }
+};
+
+// Per limit and isolation mechanism a process asked for: how it is enforced.
 struct PROCSANDBOX_EXPORT Enforcement {
   std::vector<LimitEnforcement> limits;
+  // One entry per mechanism of Command::isolation that asks for something
+  // (no_new_privs, credentials, capabilities, each namespace, seccomp).
+  std::vector<IsolationEnforcement> isolation;
 
   // The entry for `kind`, or null when the process did not ask for it.
   const LimitEnforcement* Find(LimitKind kind) const;
-  // True when every entry is enforced.
+  // The entry for `kind`, or null when the process did not ask for it.
+  const IsolationEnforcement* Find(IsolationKind kind) const;
+  // True when every entry (limits and isolation) is enforced.
   bool all_enforced() const;
 
   friend bool operator==(const Enforcement& a, const Enforcement& b) {
-    return a.limits == b.limits;
+    return a.limits == b.limits && a.isolation == b.isolation;
   }
   friend bool operator!=(const Enforcement& a, const Enforcement& b) {
     return !(a == b);
@@ -94,15 +118,19 @@ struct PROCSANDBOX_EXPORT Capabilities {
   bool strict = false;
   // One entry per LimitKind.
   std::vector<LimitEnforcement> limits;
+  // One entry per IsolationKind: can it be had here, and how or why not.
+  std::vector<IsolationEnforcement> isolation;
   std::vector<Feature> features;
 
   const LimitEnforcement* Find(LimitKind kind) const;
+  const IsolationEnforcement* Find(IsolationKind kind) const;
   // True when a feature of that name is listed and available.
   bool Has(absl::string_view feature) const;
 
   friend bool operator==(const Capabilities& a, const Capabilities& b) {
     return a.backend == b.backend && a.strict == b.strict &&
-           a.limits == b.limits && a.features == b.features;
+           a.limits == b.limits && a.isolation == b.isolation &&
+           a.features == b.features;
   }
   friend bool operator!=(const Capabilities& a, const Capabilities& b) {
     return !(a == b);
@@ -111,6 +139,9 @@ struct PROCSANDBOX_EXPORT Capabilities {
 
 // "memory_bytes: cgroup-v1 (memory.limit_in_bytes)", "cpu_weight: none (...)".
 PROCSANDBOX_EXPORT std::string ToString(const LimitEnforcement& enforcement);
+// "capabilities: yes (CapEff 0)", "net_namespace: no (...)".
+PROCSANDBOX_EXPORT std::string ToString(
+    const IsolationEnforcement& enforcement);
 PROCSANDBOX_EXPORT std::string ToString(const Enforcement& enforcement);
 PROCSANDBOX_EXPORT std::string ToString(const Capabilities& capabilities);
 inline std::string ToString(Mechanism mechanism) {
@@ -120,6 +151,7 @@ inline std::string ToString(Mechanism mechanism) {
 }  // namespace procsandbox
 
 PROCSANDBOX_FORMATTER(procsandbox::LimitEnforcement)
+PROCSANDBOX_FORMATTER(procsandbox::IsolationEnforcement)
 PROCSANDBOX_FORMATTER(procsandbox::Enforcement)
 PROCSANDBOX_FORMATTER(procsandbox::Capabilities)
 PROCSANDBOX_FORMATTER(procsandbox::Mechanism)

@@ -26,41 +26,11 @@
 #include "procsandbox/environment.h"
 #include "procsandbox/export.h"
 #include "procsandbox/format.h"
+#include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/stdio.h"
 
 namespace procsandbox {
-
-// How the child is set apart from the host. The defaults suit untrusted
-// tools: an own process group (so a stop reaches its children too), no new
-// privileges through setuid binaries, and death with the thread that
-// started it (see die_with_parent).
-struct PROCSANDBOX_EXPORT Isolation {
-  // The child leads a new process group; Terminate/Kill/Suspend and deadlines
-  // signal the whole group. Without it only the child itself is signalled.
-  bool new_process_group = true;
-  // The child leads a new session (implies a new process group): it has no
-  // controlling terminal.
-  bool new_session = false;
-  // PR_SET_NO_NEW_PRIVS: setuid/setgid binaries and file capabilities grant
-  // nothing to the child.
-  bool no_new_privs = true;
-  // The child gets SIGKILL when the thread that started it exits
-  // (PR_SET_PDEATHSIG follows the thread, not the process): start children
-  // from threads that live as long as they should, or turn this off.
-  bool die_with_parent = true;
-  // Run as this user / group (needs the privilege to switch). Supplementary
-  // groups are set to `groups` (empty: none) whenever uid or gid is set.
-  std::optional<uint32_t> uid;
-  std::optional<uint32_t> gid;
-  std::vector<uint32_t> groups;
-
-  friend PROCSANDBOX_EXPORT bool operator==(const Isolation& a,
-                                            const Isolation& b);
-  friend bool operator!=(const Isolation& a, const Isolation& b) {
-    return !(a == b);
-  }
-};
 
 // What the library does when captured output reaches Limits::output_bytes.
 enum class OutputLimitAction {
@@ -125,7 +95,8 @@ struct PROCSANDBOX_EXPORT Command {
 // started: empty program; a NUL byte in the program, an argument, the working
 // directory or an environment entry; a bad environment name; an invalid limit
 // (ValidateLimits); a stream kind the stream does not accept (ValidateStdio);
-// a negative kill_grace; groups without uid or gid. Never shows a secret.
+// a negative kill_grace; an invalid isolation (ValidateIsolation). Never
+// shows a secret.
 PROCSANDBOX_EXPORT absl::Status ValidateCommand(const Command& command);
 
 // `program arg1 'arg with space' $'line\n'`, POSIX-shell-quoted for reading
@@ -141,11 +112,9 @@ PROCSANDBOX_EXPORT absl::string_view OutputLimitActionName(
 // nor a secret's value wherever it appears (`--token=<redacted>`; a program
 // found on a secret PATH: `<redacted>/tool`).
 PROCSANDBOX_EXPORT std::string ToString(const Command& command);
-PROCSANDBOX_EXPORT std::string ToString(const Isolation& isolation);
 
 }  // namespace procsandbox
 
 PROCSANDBOX_FORMATTER(procsandbox::Command)
-PROCSANDBOX_FORMATTER(procsandbox::Isolation)
 
 #endif  // PROCSANDBOX_COMMAND_H_

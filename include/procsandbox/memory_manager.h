@@ -233,6 +233,10 @@ struct PROCSANDBOX_EXPORT MemoryManagerOptions {
   // test how a host handles a degraded machine). They are reported by
   // capabilities() and enforcement() and not applied.
   std::vector<LimitEnforcement> unenforced;
+  // Isolation mechanisms this fake pretends it cannot have here (every
+  // other one reads as enforced, "virtual"): reported by capabilities() and
+  // enforcement(), refused at Start() in strict mode.
+  std::vector<IsolationEnforcement> unenforced_isolation;
   // Capacity of a Stdio::Pipe() stream before the writer blocks.
   std::size_t pipe_capacity = std::size_t{64} * 1024;
   // Keep at most this many FakeRun entries (the oldest go first).

@@ -35,11 +35,12 @@ enum class ExitReason {
   kFileSizeExceeded,  // Limits::file_size_bytes: SIGXFSZ
   kOutputExceeded,    // Limits::output_bytes with OutputLimitAction::kStop
   kCancelled,         // the host stopped it: Terminate(), Kill(), Signal()
+  kSeccompViolation,  // a call the seccomp filter kills; see syscall
 };
 
 // "exited", "signaled", "timed_out", "cpu_time_exceeded", "memory_exceeded",
-// "file_size_exceeded", "output_exceeded", "cancelled": stable names for
-// reports and JSON.
+// "file_size_exceeded", "output_exceeded", "cancelled", "seccomp_violation":
+// stable names for reports and JSON.
 PROCSANDBOX_EXPORT absl::string_view ExitReasonName(ExitReason reason);
 
 // "SIGKILL", "SIGTERM", ... for this platform's signal numbers, or
@@ -64,6 +65,11 @@ struct PROCSANDBOX_EXPORT Outcome {
   // any other end, and always on other platforms (except a fake program's
   // FakeProcess::Raise).
   uint32_t exception_code = 0;
+  // kSeccompViolation: the call the filter killed the run for, by number on
+  // this architecture (-1 when the kernel did not say which) and by name
+  // ("ptrace"; empty when unknown). -1 and empty for any other end.
+  int syscall = -1;
+  std::string syscall_name;
   absl::Duration wall_time = absl::ZeroDuration();
   absl::Duration user_time = absl::ZeroDuration();
   absl::Duration system_time = absl::ZeroDuration();
@@ -105,6 +111,7 @@ struct PROCSANDBOX_EXPORT ResourceUsage {
 // "exited 0 in 12ms", "killed by SIGSEGV after 1.2s",
 // "killed by STATUS_ACCESS_VIOLATION (0xC0000005) after 1.2s" (Windows),
 // "timed out after 10s (SIGTERM)",
+// "killed by seccomp: ptrace (101) after 3ms",
 // "killed: memory limit 64 MiB exceeded after 410ms (peak 64 MiB)".
 PROCSANDBOX_EXPORT std::string ToString(const Outcome& outcome);
 PROCSANDBOX_EXPORT std::string ToString(const ResourceUsage& usage);

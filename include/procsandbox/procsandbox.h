@@ -5,6 +5,7 @@
 #include "procsandbox/capabilities.h"
 #include "procsandbox/command.h"
 #include "procsandbox/environment.h"
+#include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/manager.h"
 #include "procsandbox/memory_manager.h"

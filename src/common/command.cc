@@ -92,13 +92,6 @@ absl::Status ValidateKillGrace(absl::Duration grace) {
 
 }  // namespace
 
-bool operator==(const Isolation& a, const Isolation& b) {
-  return a.new_process_group == b.new_process_group &&
-         a.new_session == b.new_session && a.no_new_privs == b.no_new_privs &&
-         a.die_with_parent == b.die_with_parent && a.uid == b.uid &&
-         a.gid == b.gid && a.groups == b.groups;
-}
-
 bool operator==(const Command& a, const Command& b) {
   return a.program == b.program && a.args == b.args && a.env == b.env &&
          a.working_dir == b.working_dir && a.stdin_ == b.stdin_ &&
@@ -135,13 +128,8 @@ absl::Status ValidateCommand(const Command& command) {
   if (absl::Status s = ValidateKillGrace(command.kill_grace); !s.ok()) {
     return s;
   }
-  const Isolation& isolation = command.isolation;
-  if (!isolation.groups.empty() && !isolation.uid.has_value() &&
-      !isolation.gid.has_value()) {
-    return CommandError(
-        absl::StrCat("isolation groups [",
-                     absl::StrJoin(isolation.groups, ", "), "]"),
-        "given without uid or gid");
+  if (absl::Status s = ValidateIsolation(command.isolation); !s.ok()) {
+    return s;
   }
   return absl::OkStatus();
 }
@@ -217,26 +205,6 @@ std::string ToString(const Command& command) {
   // Taken out of each field before quoting could hide a value, and out of
   // the whole text after.
   return redactor.Redact(Format(redactor.Redact(command)));
-}
-
-std::string ToString(const Isolation& isolation) {
-  auto yes_no = [](bool b) { return b ? "true" : "false"; };
-  std::string text =
-      absl::StrCat("{new_process_group=", yes_no(isolation.new_process_group),
-                   ", new_session=", yes_no(isolation.new_session),
-                   ", no_new_privs=", yes_no(isolation.no_new_privs),
-                   ", die_with_parent=", yes_no(isolation.die_with_parent));
-  if (isolation.uid.has_value()) {
-    absl::StrAppend(&text, ", uid=", *isolation.uid);
-  }
-  if (isolation.gid.has_value()) {
-    absl::StrAppend(&text, ", gid=", *isolation.gid);
-  }
-  if (!isolation.groups.empty()) {
-    absl::StrAppend(&text, ", groups=[", absl::StrJoin(isolation.groups, ","),
-                    "]");
-  }
-  return text + "}";
 }
 
 }  // namespace procsandbox

@@ -59,6 +59,8 @@ absl::string_view ExitReasonName(ExitReason reason) {
       return "output_exceeded";
     case ExitReason::kCancelled:
       return "cancelled";
+    case ExitReason::kSeccompViolation:
+      return "seccomp_violation";
   }
   return "unknown";
 }
@@ -72,6 +74,7 @@ std::string ExceptionName(uint32_t code) {
 bool operator==(const Outcome& a, const Outcome& b) {
   return a.reason == b.reason && a.exit_code == b.exit_code &&
          a.signal == b.signal && a.exception_code == b.exception_code &&
+         a.syscall == b.syscall && a.syscall_name == b.syscall_name &&
          a.wall_time == b.wall_time && a.user_time == b.user_time &&
          a.system_time == b.system_time &&
          a.peak_memory_bytes == b.peak_memory_bytes && a.limits == b.limits;
@@ -127,6 +130,14 @@ std::string ToString(const Outcome& outcome) {
                            outcome);
     case ExitReason::kCancelled:
       return absl::StrCat("cancelled after ", wall, " (", Ending(outcome), ")");
+    case ExitReason::kSeccompViolation: {
+      std::string call = outcome.syscall_name.empty()
+                             ? std::string("a denied call")
+                             : outcome.syscall_name;
+      if (outcome.syscall >= 0)
+        absl::StrAppend(&call, " (", outcome.syscall, ")");
+      return absl::StrCat("killed by seccomp: ", call, " after ", wall);
+    }
   }
   return absl::StrCat("ended (", ExitReasonName(outcome.reason), ") after ",
                       wall);

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/isolation_enforcement.h"
 #include "darwin/exit_watch.h"
 #include "darwin/poll_loop.h"
 #include "darwin/spawn.h"
@@ -529,6 +530,11 @@ Capabilities PosixCapabilities(const OsManagerOptions& options) {
   caps.features.push_back({"die_with_parent", false,
                            "Linux only: Isolation::die_with_parent is not "
                            "applied by this backend"});
+  caps.isolation = internal::UniformIsolation(
+      false, "Linux only: not applied by the posix backend");
+  internal::SetIsolation(caps.isolation, IsolationKind::kCredentials, true,
+                         "setgroups, setgid, setuid before exec (needs the "
+                         "privilege to switch)");
   return caps;
 }
 

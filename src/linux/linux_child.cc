@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "linux/isolation.h"
 #include "os/pipe_stdin.h"
 #include "posix/child_stdio.h"
 #include "posix/pipes.h"
@@ -115,6 +116,7 @@ absl::Status LinuxChild::Start(const os_internal::SpawnRequest& request) {
   choice.processes = by_rlimit(LimitKind::kProcesses);
   choice.nofile_default = core_->child_nofile;
   plan.rlimits = posix_internal::RlimitPlan(limits, choice);
+  if (absl::Status s = PlanIsolation(request, plan); !s.ok()) return s;
 
   // Standard streams: what the child gets, and the parent's ends.
   UniqueFd child_in, child_out, child_err;

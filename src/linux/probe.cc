@@ -19,6 +19,7 @@
 #include "linux/cgroup_detect.h"
 #include "linux/cgroup_setup.h"
 #include "linux/linux_child.h"
+#include "linux/isolation.h"
 #include "linux/spawn.h"
 #include "posix/errno_status.h"
 
@@ -134,6 +135,7 @@ Capabilities Probe(const OsManagerCore& core, const CgroupSetup& setup) {
       {"root", root, root ? "" : fmt::format("euid {}", geteuid())},
   };
   for (Feature& f : HostFeatures()) caps.features.push_back(std::move(f));
+  caps.isolation = ProbeIsolation();
   return caps;
 }
 

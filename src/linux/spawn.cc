@@ -124,13 +124,14 @@ struct CloneArgs {
 // through clone3 into `cgroup_fd` when it is set. Returns the pid or -1
 // (errno set).
 pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
-                 int* pidfd) {
+                 int namespace_flags, int* pidfd) {
 #if PROCSANDBOX_HAVE_CLONE3_VM
   // Under TSan always: its clone interceptor treats the child as a fork
   // and rewrites TSan's state, which this CLONE_VM child shares.
   if (cgroup_fd >= 0 || PROCSANDBOX_TSAN) {
     CloneArgs args = {};
-    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD;
+    args.flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD |
+                 static_cast<uint64_t>(static_cast<unsigned>(namespace_flags));
     if (cgroup_fd >= 0) {
       args.flags |= CLONE_INTO_CGROUP;
       args.cgroup = static_cast<uint64_t>(cgroup_fd);
@@ -157,7 +158,8 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
 #if PROCSANDBOX_TSAN && !PROCSANDBOX_HAVE_CLONE3_VM
 #error "a TSan build needs the clone3 entry (x86_64)"
 #endif
-  return clone(ChildMain, stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+  return clone(ChildMain, stack,
+               CLONE_VM | CLONE_VFORK | CLONE_PIDFD | namespace_flags | SIGCHLD,
                &context, pidfd);
 }
 
@@ -195,6 +197,12 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
       return SpawnStepError(SpawnStep::kCloseFds, err);
     case ChildStep::kJoinCgroup:
       return ErrnoStatus(err, "join the process's cgroup");
+    // [isolation steps] each plan's file names its own failure.
+    case ChildStep::kNamespaces:
+    case ChildStep::kMounts:
+    case ChildStep::kCapabilityBounding:
+    case ChildStep::kCapabilities:
+    case ChildStep::kSeccomp:
     case ChildStep::kResetSignals:
     case ChildStep::kNone:
       break;
@@ -268,6 +276,11 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   context.groups = groups.data();
   context.group_count = groups.size();
   context.parent_pid = getpid();
+  context.new_pid_namespace = (plan.clone_namespace_flags & CLONE_NEWPID) != 0;
+  context.namespaces = plan.namespaces.get();
+  context.mounts = plan.mounts.get();
+  context.capabilities = plan.capabilities.get();
+  context.seccomp = plan.seccomp.get();
 
   void* stack = child_stack.top();
   if (stack == nullptr)
@@ -278,7 +291,8 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   int clone_errno = 0;
   {
     SignalsBlocked blocked;
-    pid = CloneChild(context, stack, plan.cgroup_fd, &pidfd);
+    pid = CloneChild(context, stack, plan.cgroup_fd, plan.clone_namespace_flags,
+                     &pidfd);
     if (pid < 0) clone_errno = errno;
   }
   if (pid < 0) {

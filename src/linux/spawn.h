@@ -21,6 +21,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,6 +38,14 @@ using ::procsandbox::posix_internal::kKeepFd;
 using ::procsandbox::posix_internal::RlimitSetting;
 
 // The POSIX plan, with the steps only Linux has.
+// The isolation steps, each prepared by its own file as plain data for the
+// child (child_capabilities.h, child_namespaces.h, child_mounts.h,
+// child_seccomp.h).
+struct CapabilityPlan;
+struct NamespacePlan;
+struct MountPlan;
+struct SeccompPlan;
+
 struct SpawnPlan : posix_internal::ExecPlan {
   bool no_new_privs = true;
   // PR_SET_PDEATHSIG(SIGKILL): the child dies with the *thread* that
@@ -49,6 +58,14 @@ struct SpawnPlan : posix_internal::ExecPlan {
   // Open `cgroup.procs` descriptors the child writes "0" to, first thing
   // after clone: it is in those groups before anything else runs.
   std::vector<int> cgroup_join_fds;
+  // CLONE_NEW* flags for clone itself (user, pid, mount, net, ipc, uts;
+  // the cgroup namespace is unshared by the child once it is in its group).
+  int clone_namespace_flags = 0;
+  // Null: the step is not taken.
+  std::shared_ptr<const NamespacePlan> namespaces;
+  std::shared_ptr<const MountPlan> mounts;
+  std::shared_ptr<const CapabilityPlan> capabilities;
+  std::shared_ptr<const SeccompPlan> seccomp;
 };
 
 struct Spawned {

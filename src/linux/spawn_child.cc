@@ -39,12 +39,6 @@
 namespace procsandbox::linux_internal {
 namespace {
 
-#if PROCSANDBOX_TSAN
-#define PROCSANDBOX_CHILD_CODE __attribute__((no_sanitize("thread")))
-#else
-#define PROCSANDBOX_CHILD_CODE
-#endif
-
 // syscall(2) returns -1 and sets errno on failure, like the wrappers.
 PROCSANDBOX_CHILD_CODE int Sys(int64_t result) {
   return static_cast<int>(result);
@@ -176,6 +170,11 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
 
   ResetSignalDispositions();
 
+  // [namespaces] the user namespace's maps, then the cgroup namespace (now
+  // that the child is in its group), the hostname, the loopback interface.
+
+  // [mounts] the filesystem the program sees, then pivot_root into it.
+
   if (c->new_session) {
     if (syscall(SYS_setsid) < 0) Fail(c, ChildStep::kSetsid);
   } else if (c->new_process_group) {
@@ -186,12 +185,15 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
     if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
       Fail(c, ChildStep::kDeathSignal);
     }
-    // The parent may have died before prctl took effect.
-    if (syscall(SYS_getppid) != c->parent_pid) {
+    // The parent may have died before prctl took effect. (In a new pid
+    // namespace the parent is outside it: getppid() is 0.)
+    if (syscall(SYS_getppid) != (c->new_pid_namespace ? 0 : c->parent_pid)) {
       errno = ESRCH;
       Fail(c, ChildStep::kParentGone);
     }
   }
+
+  // [capabilities: bounding set] dropped while CAP_SETPCAP is still held.
 
   if (c->set_ids) {
     if (syscall(SYS_setgroups, c->group_count, c->groups) != 0) {
@@ -204,6 +206,8 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
       Fail(c, ChildStep::kSetuid);
     }
   }
+
+  // [capabilities: sets] effective, permitted, inheritable, ambient.
 
   for (std::size_t i = 0; i < c->rlimit_count; ++i) {
     const RlimitSetting& r = c->rlimits[i];
@@ -230,6 +234,8 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   // (the kernel's sigset: 64 bits).
   const uint64_t none = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(none));
+
+  // [seccomp] the filter, last: from here on only execve runs.
 
   syscall(SYS_execve, c->path, c->argv, c->envp);
   Fail(c, ChildStep::kExec);

@@ -22,6 +22,13 @@
 #define PROCSANDBOX_TSAN 0
 #endif
 
+// Marks the code that runs in the child under TSan: not instrumented.
+#if PROCSANDBOX_TSAN
+#define PROCSANDBOX_CHILD_CODE __attribute__((no_sanitize("thread")))
+#else
+#define PROCSANDBOX_CHILD_CODE
+#endif
+
 namespace procsandbox::linux_internal {
 
 // The step of the child that failed (reported with its errno).
@@ -42,6 +49,12 @@ enum class ChildStep : int {
   kStdio,
   kCloseFds,
   kExec,
+  // Isolation (failed_index says which part; see each plan's file).
+  kNamespaces,
+  kMounts,
+  kCapabilityBounding,
+  kCapabilities,
+  kSeccomp,
 };
 
 // Everything the child reads, prepared by the parent as plain data (the
@@ -70,6 +83,13 @@ struct ChildContext {
   const unsigned int* groups = nullptr;  // gid_t
   std::size_t group_count = 0;
   pid_t parent_pid = 0;
+  // Set when the child is pid 1 of a new pid namespace (getppid() is 0).
+  bool new_pid_namespace = false;
+  // Isolation plans (null: not taken), owned by the SpawnPlan.
+  const NamespacePlan* namespaces = nullptr;
+  const MountPlan* mounts = nullptr;
+  const CapabilityPlan* capabilities = nullptr;
+  const SeccompPlan* seccomp = nullptr;
   // Written by the child before it exits with 127; read by the parent after
   // clone.
   volatile ChildStep failed_step = ChildStep::kNone;

@@ -164,6 +164,10 @@ struct Registration {
 
 // How the fake enforces `kind` when nothing is configured otherwise.
 LimitEnforcement VirtualEnforcement(LimitKind kind);
+// Every isolation mechanism as the fake reports it: enforced ("virtual")
+// but those in options.unenforced_isolation.
+std::vector<IsolationEnforcement> VirtualIsolation(
+    const MemoryManagerOptions& options);
 
 class Core : public std::enable_shared_from_this<Core> {
  public:

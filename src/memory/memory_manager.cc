@@ -210,6 +210,7 @@ Capabilities MemoryManager::capabilities() const {
     }
     caps.limits.push_back(std::move(e));
   }
+  caps.isolation = memory_internal::VirtualIsolation(core_->options);
   caps.features = {
       {"virtual-clock", true, "time moves only in blocking calls"},
       {"tree-kill", true, "simulated"},

@@ -13,6 +13,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/synchronization/mutex.h"
 #include "common/exec_errors.h"
+#include "common/isolation_enforcement.h"
 #include "common/process_errors.h"
 #include "memory/core.h"
 #include "procsandbox/command.h"
@@ -86,6 +87,18 @@ std::string NormalizePath(absl::string_view path) {
 }
 
 }  // namespace
+
+std::vector<IsolationEnforcement> VirtualIsolation(
+    const MemoryManagerOptions& options) {
+  std::vector<IsolationEnforcement> isolation;
+  for (IsolationKind kind : kAllIsolationKinds) {
+    isolation.push_back({kind, true, "virtual"});
+    for (const IsolationEnforcement& u : options.unenforced_isolation) {
+      if (u.kind == kind) isolation.back() = {kind, false, u.detail};
+    }
+  }
+  return isolation;
+}
 
 LimitEnforcement VirtualEnforcement(LimitKind kind) {
   // Scripted programs never compete for a CPU in virtual time, so a weight
@@ -195,6 +208,12 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
         ClearLimit(p->limits, kind);  // reported, not applied
       }
       p->enforcement.limits.push_back(std::move(e));
+    }
+    if (absl::Status s = internal::PlanIsolationEnforcement(
+            p->command, VirtualIsolation(options), options.strict,
+            p->enforcement.isolation);
+        !s.ok()) {
+      return s;
     }
     if (absl::Status s = ResolveLocked(*p); !s.ok()) return s;
     return OpenStreamsLocked(*p);

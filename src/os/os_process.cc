@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "common/isolation_enforcement.h"
 #include "common/process_errors.h"
 
 namespace procsandbox::os_internal {
@@ -140,6 +141,12 @@ absl::Status OsProcess::StartLocked() {
       return internal::LimitNotEnforceableError(command_, kind, entry.detail);
     }
     enforcement_.limits.push_back(std::move(entry));
+  }
+  if (absl::Status s = internal::PlanIsolationEnforcement(
+          command_, platform.capabilities().isolation,
+          manager_->options.strict, enforcement_.isolation);
+      !s.ok()) {
+    return s;
   }
 
   // The platform's middle: program, stdio, containment, spawn.

@@ -265,6 +265,7 @@ SandboxStatus StatusOf(const Outcome& outcome) {
       return outcome.exit_code == 0 ? SandboxStatus::kCompleted
                                     : SandboxStatus::kFailed;
     case ExitReason::kSignaled:
+    case ExitReason::kSeccompViolation:
       return SandboxStatus::kFailed;
     case ExitReason::kTimedOut:
       return SandboxStatus::kTimedOut;

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "common/isolation_enforcement.h"
 #include "os/platform.h"
 #include "procsandbox/capabilities.h"
 #include "windows/iocp_loop.h"
@@ -139,6 +140,10 @@ Capabilities WindowsCapabilities(const OsManagerOptions& options) {
   caps.features.push_back(
       {"no_new_privs", false, "Linux only: not applied by this backend"});
   if (!wine.empty()) caps.features.push_back({"wine", true, wine});
+  caps.isolation = internal::UniformIsolation(
+      false, "Linux only: not applied by the Windows backend");
+  internal::SetIsolation(caps.isolation, IsolationKind::kCredentials, false,
+                         "switching the account needs a logon token");
   return caps;
 }
 

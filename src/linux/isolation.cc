@@ -1,0 +1,45 @@
+#include "linux/isolation.h"
+
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/isolation_enforcement.h"
+#include "procsandbox/capabilities.h"
+#include "procsandbox/isolation.h"
+
+namespace procsandbox::linux_internal {
+
+using ::procsandbox::internal::SetIsolation;
+
+std::vector<IsolationEnforcement> ProbeIsolation() {
+  std::vector<IsolationEnforcement> isolation = internal::UniformIsolation(
+      false, "not implemented by the linux backend yet");
+  SetIsolation(isolation, IsolationKind::kNoNewPrivs, true,
+               "PR_SET_NO_NEW_PRIVS before exec");
+  SetIsolation(isolation, IsolationKind::kCredentials, true,
+               "setgroups, setresgid, setresuid before exec (needs the "
+               "privilege to switch)");
+  // [capabilities]
+  // [namespaces]
+  // [mounts]
+  // [seccomp]
+  return isolation;
+}
+
+absl::Status PlanIsolation(const os_internal::SpawnRequest& request,
+                           SpawnPlan& plan) {
+  const Enforcement& enforcement = *request.enforcement;
+  auto wanted = [&enforcement](IsolationKind kind) {
+    const IsolationEnforcement* e = enforcement.Find(kind);
+    return e != nullptr && e->enforced;
+  };
+  (void)wanted;
+  (void)plan;
+  // [capabilities]
+  // [namespaces]
+  // [mounts]
+  // [seccomp]
+  return absl::OkStatus();
+}
+
+}  // namespace procsandbox::linux_internal
