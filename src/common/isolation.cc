@@ -152,16 +152,12 @@ absl::Status CheckHostname(absl::string_view name) {
   return absl::OkStatus();
 }
 
-absl::Status CheckSeccomp(const Isolation& isolation) {
-  const SeccompFilter& filter = *isolation.seccomp;
-  if (!isolation.no_new_privs) {
-    return IsolationError(
-        "seccomp",
-        "needs no_new_privs (a filter installed without it needs "
-        "CAP_SYS_ADMIN and could be lifted by a setuid program)");
-  }
-  absl::flat_hash_map<std::string, const SeccompRule*> seen;
-  for (const SeccompRule& rule : filter.rules) {
+// The rules of one filter, checked one by one (so that a parser can name
+// the line of the first bad one): a syscall name, and no call given two
+// different actions for the same arguments.
+class RuleChecker {
+ public:
+  absl::Status Add(const SeccompRule& rule) {
     if (rule.syscall.empty()) {
       return IsolationError("seccomp rule", "has an empty syscall name");
     }
@@ -172,15 +168,31 @@ absl::Status CheckSeccomp(const Isolation& isolation) {
             "is not a syscall name (letters, digits and '_')");
       }
     }
-    auto [it, inserted] = seen.emplace(rule.syscall, &rule);
-    if (!inserted && it->second->arg0_any_bits == rule.arg0_any_bits &&
-        it->second->action != rule.action) {
+    auto [it, inserted] =
+        seen_.try_emplace({rule.syscall, rule.arg0_any_bits}, rule.action);
+    if (!inserted && it->second != rule.action) {
       return IsolationError(
           absl::StrCat("seccomp rule ", internal::Quote(rule.syscall)),
-          absl::StrCat("is given twice, as ",
-                       SeccompActionName(it->second->action), " and ",
-                       SeccompActionName(rule.action)));
+          absl::StrCat("is given twice, as ", SeccompActionName(it->second),
+                       " and ", SeccompActionName(rule.action)));
     }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::flat_hash_map<std::pair<std::string, uint64_t>, SeccompAction> seen_;
+};
+
+absl::Status CheckSeccomp(const Isolation& isolation) {
+  if (!isolation.no_new_privs) {
+    return IsolationError(
+        "seccomp",
+        "needs no_new_privs (a filter installed without it needs "
+        "CAP_SYS_ADMIN and could be lifted by a setuid program)");
+  }
+  RuleChecker checker;
+  for (const SeccompRule& rule : isolation.seccomp->rules) {
+    if (absl::Status s = checker.Add(rule); !s.ok()) return s;
   }
   return absl::OkStatus();
 }
@@ -326,6 +338,7 @@ SeccompFilter SeccompFilter::DefaultDenyList(SeccompAction action) {
 
 absl::StatusOr<SeccompFilter> ParseSeccompFilter(absl::string_view text) {
   SeccompFilter filter;
+  RuleChecker checker;
   bool has_default = false;
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
@@ -360,10 +373,12 @@ absl::StatusOr<SeccompFilter> ParseSeccompFilter(absl::string_view text) {
         if (!a.ok()) return error(a.status().message());
         action = *a;
       }
-      SeccompFilter deny = SeccompFilter::DefaultDenyList(action);
-      filter.rules.insert(filter.rules.end(),
-                          std::make_move_iterator(deny.rules.begin()),
-                          std::make_move_iterator(deny.rules.end()));
+      for (SeccompRule& rule : SeccompFilter::DefaultDenyList(action).rules) {
+        if (absl::Status s = checker.Add(rule); !s.ok()) {
+          return error(s.message());
+        }
+        filter.rules.push_back(std::move(rule));
+      }
       continue;
     }
     absl::StatusOr<SeccompAction> a = ParseAction(words[0]);
@@ -373,12 +388,13 @@ absl::StatusOr<SeccompFilter> ParseSeccompFilter(absl::string_view text) {
     }
     if (words.size() < 2) return error("an action without a syscall");
     for (std::size_t i = 1; i < words.size(); ++i) {
-      filter.rules.push_back({std::string(words[i]), *a, 0});
+      SeccompRule rule{std::string(words[i]), *a, 0};
+      if (absl::Status s = checker.Add(rule); !s.ok()) {
+        return error(s.message());
+      }
+      filter.rules.push_back(std::move(rule));
     }
   }
-  Isolation check;
-  check.seccomp = filter;
-  if (absl::Status s = ValidateIsolation(check); !s.ok()) return s;
   return filter;
 }
 
@@ -432,8 +448,7 @@ std::string CapabilityName(int number) {
   return absl::StrCat("cap_", number);
 }
 
-// --- Isolation
-// ----------------------------------------------------------------
+// --- Isolation ---------------------------------------------------------------
 
 Isolation Isolation::Untrusted(const std::string& working_dir,
                                int64_t tmp_bytes) {
@@ -532,9 +547,11 @@ std::string ToString(const SeccompFilter& filter) {
                       ")");
     }
   }
-  return absl::StrCat("{default ", SeccompActionName(filter.default_action),
-                      ", ", rules.size(),
-                      " rules: ", absl::StrJoin(rules, ", "), "}");
+  std::string text =
+      absl::StrCat("{default ", SeccompActionName(filter.default_action), ", ",
+                   rules.size(), rules.size() == 1 ? " rule" : " rules");
+  if (!rules.empty()) absl::StrAppend(&text, ": ", absl::StrJoin(rules, ", "));
+  return text + "}";
 }
 
 std::string ToString(const Isolation& isolation) {
