@@ -4,6 +4,7 @@
 
 #include "absl/status/status.h"
 #include "common/isolation_enforcement.h"
+#include "linux/child_mounts.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/isolation.h"
 
@@ -22,6 +23,7 @@ std::vector<IsolationEnforcement> ProbeIsolation() {
   // [capabilities]
   // [namespaces]
   // [mounts]
+  ProbeMounts(isolation);
   // [seccomp]
   return isolation;
 }
@@ -38,6 +40,12 @@ absl::Status PlanIsolation(const os_internal::SpawnRequest& request,
   // [capabilities]
   // [namespaces]
   // [mounts]
+  if (wanted(IsolationKind::kMountNamespace)) {
+    if (absl::Status s = PlanMounts(request.command->isolation, plan);
+        !s.ok()) {
+      return s;
+    }
+  }
   // [seccomp]
   return absl::OkStatus();
 }

@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "linux/child_mounts.h"
 #include "linux/spawn_child.h"
 #include "posix/errno_status.h"
 #include "posix/spawn_errors.h"
@@ -198,8 +199,9 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
     case ChildStep::kJoinCgroup:
       return ErrnoStatus(err, "join the process's cgroup");
     // [isolation steps] each plan's file names its own failure.
-    case ChildStep::kNamespaces:
     case ChildStep::kMounts:
+      return MountStepError(*plan.mounts, err, index);
+    case ChildStep::kNamespaces:
     case ChildStep::kCapabilityBounding:
     case ChildStep::kCapabilities:
     case ChildStep::kSeccomp:

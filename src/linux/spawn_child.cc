@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "linux/child_mounts.h"
 #include "posix/signal_reset.h"
 
 namespace procsandbox::linux_internal {
@@ -174,6 +175,12 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   // that the child is in its group), the hostname, the loopback interface.
 
   // [mounts] the filesystem the program sees, then pivot_root into it.
+  if (c->mounts != nullptr) {
+    int failed = 0;
+    if (!ApplyMountPlan(*c->mounts, &failed)) {
+      Fail(c, ChildStep::kMounts, failed);
+    }
+  }
 
   if (c->new_session) {
     if (syscall(SYS_setsid) < 0) Fail(c, ChildStep::kSetsid);

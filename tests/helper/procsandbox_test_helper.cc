@@ -818,6 +818,57 @@ void WriteFile(const Args& a) {
   close(fd);
 }
 
+// The errno names the isolation tests look for; others by number.
+std::string ErrnoName(int err) {
+  switch (err) {
+    case EROFS:
+      return "EROFS";
+    case ENOSPC:
+      return "ENOSPC";
+    case EACCES:
+      return "EACCES";
+    case EPERM:
+      return "EPERM";
+    case ENOENT:
+      return "ENOENT";
+    case EEXIST:
+      return "EEXIST";
+    case EFBIG:
+      return "EFBIG";
+    default:
+      return "errno " + std::to_string(err);
+  }
+}
+
+// write-file that reports instead of failing: "ok", or the errno's name.
+void TryWrite(const Args& a) {
+  const int fd = open(a.text, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return PrintLine(ErrnoName(errno));
+  int err = 0;
+  for (unsigned long long at = 0,
+                          end = static_cast<unsigned long long>(a.number[0]);
+       at < end && err == 0; at += kBlock) {
+    err = WriteAll(
+        fd, PatternAt(at),
+        static_cast<size_t>(std::min<unsigned long long>(kBlock, end - at)));
+  }
+  if (close(fd) != 0 && err == 0) err = errno;
+  PrintLine(err == 0 ? "ok" : ErrnoName(err));
+}
+
+void ListDir(const Args& a) {
+  DIR* dir = opendir(a.text);
+  if (dir == nullptr) Fail(std::string("opendir ") + a.text, errno);
+  std::vector<std::string> names;
+  while (const dirent* entry = readdir(dir)) {
+    const std::string name = entry->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(dir);
+  std::sort(names.begin(), names.end());
+  for (const std::string& name : names) PrintLine(name);
+}
+
 void OpenFiles(const Args& a) {
   long long opened = 0;
   while (opened < a.number[0] && open("/dev/null", O_RDONLY) >= 0) ++opened;
@@ -891,6 +942,8 @@ constexpr Step kSteps[] = {
     {"ignore", "S", "NAME|N", Ignore},
     {"catch-term-exit", "EN", "CODE MS", CatchTermExit},
     {"write-file", "TN", "PATH BYTES", WriteFile},
+    {"try-write", "TN", "PATH BYTES", PROCSANDBOX_POSIX_STEP(TryWrite)},
+    {"list-dir", "T", "PATH", PROCSANDBOX_POSIX_STEP(ListDir)},
     {"open-files", "N", "COUNT", OpenFiles},
     {"json-rpc", "", "", JsonRpc},
     {"stop-self", "", "", PROCSANDBOX_POSIX_STEP(StopSelf)},
