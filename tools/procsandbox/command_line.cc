@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -12,8 +13,73 @@
 namespace procsandbox::cli {
 namespace {
 
+// The options that each add a mount, in RunOptions::mounts.
+constexpr const char* kMountOptions[] = {"--ro-bind", "--bind", "--tmpfs",
+                                         "--proc", "--dev"};
+
+struct MountValues {
+  std::vector<std::string> values[std::size(kMountOptions)];
+};
+
+// Adds the isolation options of `run` to `values`.
+void AddIsolationOptions(CLI::App& run, RunOptions& o, MountValues& mounts,
+                         std::vector<CLI::Option*>& values) {
+  auto add = [&run, &values](const char* name, auto& value, const char* help) {
+    values.push_back(run.add_option(name, value, help));
+  };
+  run.add_flag("--isolate", o.isolate,
+               "untrusted code: no capabilities, own mount pid net ipc uts "
+               "cgroup namespaces, read-only root, the working directory "
+               "writable, private /tmp, fresh /proc, minimal /dev, hostname "
+               "sandbox, seccomp deny list");
+  add("--tmp-size", o.tmp_size, "size of the /tmp of --isolate (default 64M)");
+  run.add_flag("--net", o.net, "keep the host's network under --isolate");
+  add("--unshare", o.unshare,
+      "own namespaces: user,mount,pid,net,ipc,uts,cgroup or all (repeatable)");
+  const char* mount_help[] = {
+      "bind SRC read-only at DST (default SRC); repeatable, in order",
+      "bind SRC writable at DST (default SRC); repeatable",
+      "a tmpfs at DST of SIZE (default 64M); repeatable",
+      "a fresh /proc at DIR",
+      "a minimal /dev at DIR",
+  };
+  const char* mount_value[] = {"SRC[:DST]", "SRC[:DST]", "DST[:SIZE]", "DIR",
+                               "DIR"};
+  for (std::size_t i = 0; i < std::size(kMountOptions); ++i) {
+    values.push_back(
+        run.add_option(kMountOptions[i], mounts.values[i], mount_help[i])
+            ->type_name(mount_value[i]));
+  }
+  add("--seccomp", o.seccomp,
+      "default (a deny list: EPERM), none, or a filter FILE");
+  add("--keep-cap", o.keep_caps,
+      "keep this capability (repeatable); all keeps every one (default: "
+      "all dropped)");
+  add("--hostname", o.hostname, "the program's hostname (own uts namespace)");
+}
+
+// The mount options in the order given (CLI11 keeps the values of each
+// option, not their order among options): `args` are the arguments as
+// typed, before "--".
+std::vector<std::pair<std::string, std::string>> MountsInOrder(
+    const std::vector<std::string>& args, MountValues& mounts) {
+  std::vector<std::pair<std::string, std::string>> ordered;
+  std::size_t next[std::size(kMountOptions)] = {};
+  for (const std::string& arg : args) {
+    for (std::size_t i = 0; i < std::size(kMountOptions); ++i) {
+      const std::string name = kMountOptions[i];
+      if ((arg == name || arg.rfind(name + "=", 0) == 0) &&
+          next[i] < mounts.values[i].size()) {
+        ordered.emplace_back(name, mounts.values[i][next[i]++]);
+      }
+    }
+  }
+  return ordered;
+}
+
 // Adds the options of `run`; returns those that take a value.
-std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
+std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
+                                        MountValues& mounts) {
   std::vector<CLI::Option*> values;
   auto add = [&run, &values](const char* name, auto& value, const char* help) {
     values.push_back(run.add_option(name, value, help));
@@ -42,11 +108,13 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o) {
   add("--result", o.result, "write the result as JSON to FILE (- = stdout)");
   run.add_flag("--json", o.json, "same as --result -");
   run.add_flag("--strict", o.strict,
-               "fail when a limit cannot be enforced here");
+               "fail when a limit or an isolation asked for cannot be had "
+               "here");
   add("--backend", o.backend,
       "auto|linux|linux-nocgroup|posix (posix: the portable backend)");
   add("--uid", o.uid, "run as this user id");
   add("--gid", o.gid, "run as this group id");
+  AddIsolationOptions(run, o, mounts, values);
   run.add_flag("--quiet", o.quiet, "no summary line on stderr");
   return values;
 }
@@ -96,7 +164,10 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
   CommandLine line;
   CLI::App* run = app.add_subcommand(
       "run", "run PROGRAM under limits: run [OPTIONS] -- PROGRAM [ARGS...]");
-  const std::vector<CLI::Option*> run_values = AddRunOptions(*run, line.run);
+  MountValues mounts;
+  const std::vector<CLI::Option*> run_values =
+      AddRunOptions(*run, line.run, mounts);
+  const std::vector<std::string> typed = args;
   run->footer(
       "Signals HUP INT QUIT TERM USR1 USR2 PIPE ALRM VTALRM PROF go on to the\n"
       "program; a second INT or TERM kills its whole tree.");
@@ -131,6 +202,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
     return absl::InvalidArgumentError(empty);
   }
   line.action = CommandLine::Action::kRun;
+  line.run.mounts = MountsInOrder(typed, mounts);
   line.run.argv = std::move(program);
   return line;
 }

@@ -57,6 +57,12 @@ nlohmann::ordered_json DoctorJson(const Capabilities& caps) {
         {"detail", e.detail}};
   }
   j["limits"] = limits;
+  nlohmann::ordered_json isolation = nlohmann::ordered_json::object();
+  for (const IsolationEnforcement& e : caps.isolation) {
+    isolation[std::string(IsolationKindName(e.kind))] = {
+        {"available", e.enforced}, {"detail", e.detail}};
+  }
+  j["isolation"] = isolation;
   return j;
 }
 
@@ -84,6 +90,14 @@ int Doctor(bool json) {
     std::printf(
         "  %-16s %-10s %s\n", std::string(LimitKindName(e.limit)).c_str(),
         std::string(MechanismName(e.mechanism)).c_str(), e.detail.c_str());
+  }
+  std::printf(
+      "\nisolation (what gives each mechanism here, or why it cannot be "
+      "had):\n");
+  for (const IsolationEnforcement& e : caps.isolation) {
+    std::printf("  %-16s %-4s %s\n",
+                std::string(IsolationKindName(e.kind)).c_str(),
+                e.enforced ? "yes" : "no", e.detail.c_str());
   }
   std::printf("\nfeatures:\n");
   for (const Feature& f : caps.features) {

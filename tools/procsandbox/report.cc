@@ -8,6 +8,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "common/isolation_enforcement.h"
 
 namespace procsandbox::cli {
 namespace {
@@ -37,11 +38,25 @@ nlohmann::ordered_json EnforcementJson(
   return j;
 }
 
+// Per isolation mechanism: {"enforced": true, "detail": "..."}.
+nlohmann::ordered_json IsolationJson(
+    const std::vector<IsolationEnforcement>& entries) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  for (const IsolationEnforcement& e : entries) {
+    j[std::string(IsolationKindName(e.kind))] = {{"enforced", e.enforced},
+                                                 {"detail", e.detail}};
+  }
+  return j;
+}
+
 }  // namespace
 
 int ExitStatusOf(const Outcome& outcome) {
   if (outcome.reason == ExitReason::kTimedOut) return kExitTimedOut;
   if (outcome.signal != 0) return 128 + outcome.signal;
+  // Killed by the filter: as the SIGSYS the kernel sends for it, also when
+  // the report carries no signal.
+  if (outcome.reason == ExitReason::kSeccompViolation) return 128 + SIGSYS;
   // Output was cut but the program had ended before the stop reached it:
   // never 0, and the same status as when the TERM lands (no race decides
   // what a script sees).
@@ -92,6 +107,14 @@ std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
           ", not ", MechanismName(preferred->mechanism), ": ", e.detail));
     }
   }
+  for (const IsolationEnforcement& e : enforcement.isolation) {
+    // no_new_privs is on by default and best effort (not refused in strict
+    // mode either): a line on every run of a host without it says nothing.
+    if (!e.enforced && e.kind != IsolationKind::kNoNewPrivs) {
+      lines.push_back(absl::StrCat("isolation ", IsolationKindName(e.kind),
+                                   " is not enforced: ", e.detail));
+    }
+  }
   return lines;
 }
 
@@ -111,6 +134,13 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["exception"] = o.exception_code != 0
                        ? nlohmann::ordered_json(ExceptionName(o.exception_code))
                        : nlohmann::ordered_json(nullptr);
+  // kSeccompViolation: the call the filter killed the run for.
+  const bool seccomp = o.reason == ExitReason::kSeccompViolation;
+  j["syscall"] = seccomp && o.syscall >= 0 ? nlohmann::ordered_json(o.syscall)
+                                           : nlohmann::ordered_json(nullptr);
+  j["syscall_name"] = seccomp && !o.syscall_name.empty()
+                          ? nlohmann::ordered_json(o.syscall_name)
+                          : nlohmann::ordered_json(nullptr);
   j["wall_time_s"] = absl::ToDoubleSeconds(o.wall_time);
   j["user_time_s"] = absl::ToDoubleSeconds(o.user_time);
   j["system_time_s"] = absl::ToDoubleSeconds(o.system_time);
@@ -119,20 +149,24 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["pid"] = pid;
   j["limits"] = LimitsJson(o.limits);
   j["enforcement"] = EnforcementJson(enforcement.limits);
+  j["isolation"] = IsolationJson(enforcement.isolation);
   j["error"] = error.empty() ? nlohmann::ordered_json(nullptr)
                              : nlohmann::ordered_json(error);
   return j;
 }
 
 nlohmann::ordered_json StartFailureJson(const absl::Status& status,
-                                        const Limits& limits,
+                                        const Command& command,
                                         const Capabilities& capabilities) {
+  const Limits& limits = command.limits;
   nlohmann::ordered_json j;
   j["status"] = "start_failed";
   j["exit_code"] = nullptr;
   j["signal"] = nullptr;
   j["signal_name"] = nullptr;
   j["exception"] = nullptr;
+  j["syscall"] = nullptr;
+  j["syscall_name"] = nullptr;
   j["wall_time_s"] = 0.0;
   j["user_time_s"] = 0.0;
   j["system_time_s"] = 0.0;
@@ -146,16 +180,26 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
     if (limits.has(kind) && e != nullptr) asked.push_back(*e);
   }
   j["enforcement"] = EnforcementJson(asked);
+  // What the host could give for each mechanism asked for.
+  std::vector<IsolationEnforcement> isolation;
+  for (IsolationKind kind : internal::RequestedIsolation(command.isolation)) {
+    const IsolationEnforcement* e = capabilities.Find(kind);
+    isolation.push_back(
+        e != nullptr ? *e
+                     : IsolationEnforcement{kind, false,
+                                            "not available on this manager"});
+  }
+  j["isolation"] = IsolationJson(isolation);
   j["error"] = std::string(status.message());
   return j;
 }
 
 nlohmann::ordered_json CancelledBeforeStartJson(
-    int signal, const Limits& limits, const Capabilities& capabilities) {
+    int signal, const Command& command, const Capabilities& capabilities) {
   nlohmann::ordered_json j =
       StartFailureJson(absl::CancelledError(absl::StrCat(
                            SignalName(signal), " before the program started")),
-                       limits, capabilities);
+                       command, capabilities);
   j["status"] = std::string(ExitReasonName(ExitReason::kCancelled));
   return j;
 }

@@ -18,7 +18,8 @@ inline constexpr int kExitToolFailed = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
 
-// The program's exit code; 128+N when a signal N ended it; 124 on timeout.
+// The program's exit code; 128+N when a signal N ended it (128+SIGSYS for a
+// seccomp kill); 124 on timeout.
 int ExitStatusOf(const Outcome& outcome);
 // 127 when the program was not found, 126 when found but not executable,
 // 125 otherwise (procsandbox itself failed).
@@ -36,18 +37,20 @@ std::string Summary(const Outcome& outcome, const ResourceUsage& usage);
 // One line (without "procsandbox: ") per requested limit that nothing
 // enforces, or that a weaker mechanism enforces than the one `capabilities`
 // says this host has for it (RLIMIT_AS standing in for a memory cgroup that
-// could not be made).
+// could not be made); and one per requested isolation mechanism that is not
+// in force (no_new_privs aside: best effort).
 std::vector<std::string> EnforcementWarnings(const Enforcement& enforcement,
                                              const Capabilities& capabilities);
-// The JSON of a run that could not start.
+// The JSON of a run that could not start: what the host could give for
+// each limit and isolation mechanism of `command`.
 nlohmann::ordered_json StartFailureJson(const absl::Status& status,
-                                        const Limits& limits,
+                                        const Command& command,
                                         const Capabilities& capabilities);
 
 // The JSON of a run that signal `signal`, taken before the program
 // started, ended: status "cancelled", pid null, the signal in "error".
 nlohmann::ordered_json CancelledBeforeStartJson(
-    int signal, const Limits& limits, const Capabilities& capabilities);
+    int signal, const Command& command, const Capabilities& capabilities);
 
 // `json` as text, indented, with a newline. Always UTF-8: the bytes of a
 // string that are not (a path, an argument, a cgroup name) are replaced, each

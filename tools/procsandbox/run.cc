@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "isolation_options.h"
 #include "posix/errno_status.h"
 #include "procsandbox/sandbox/workdir.h"
 #include "report.h"
@@ -153,18 +154,18 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
 int NotStarted(const absl::Status& why, const SignalRelay& relay,
                const RunPlan& plan, const Capabilities& capabilities,
                ResultFile& result, bool tools_own = false) {
-  const Limits& limits = plan.command.limits;
+  const Command& command = plan.command;
   if (const int sig = relay.stop_signal(); sig != 0) {
     Say(false, absl::StrCat(SignalName(sig),
                             " before the program started: not started"));
     absl::Status written =
-        result.Write(CancelledBeforeStartJson(sig, limits, capabilities));
+        result.Write(CancelledBeforeStartJson(sig, command, capabilities));
     if (!written.ok()) Say(false, std::string(written.message()));
     return 128 + sig;
   }
   Say(false, std::string(why.message()));
   absl::Status written =
-      result.Write(StartFailureJson(why, limits, capabilities));
+      result.Write(StartFailureJson(why, command, capabilities));
   if (!written.ok()) {
     Say(false, std::string(written.message()));
     return kExitToolFailed;
@@ -203,6 +204,15 @@ int RunProgram(RunPlan plan) {
   // in an open(2) of a FIFO (--stdin, --stdout, --result).
   relay.AllowInterrupts();
   const Capabilities capabilities = (*manager)->capabilities();
+  if (plan.default_capability_drop) {
+    // Dropped by default where this manager can; a host that cannot is not
+    // refused (nor warned about) for what the user did not ask for.
+    const IsolationEnforcement* caps =
+        capabilities.Find(IsolationKind::kCapabilities);
+    if (caps == nullptr || !caps->enforced) {
+      plan.command.isolation.drop_capabilities = false;
+    }
+  }
   const auto stop = [&relay] { return relay.stop_signal(); };
   ResultFile result;
   if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
@@ -218,6 +228,7 @@ int RunProgram(RunPlan plan) {
     }
     workdir = *std::move(made);
     plan.command.working_dir = workdir->path();
+    BindWorkdir(plan, workdir->path());
   }
   Sink out, err;
   if (plan.forward_output) {

@@ -14,6 +14,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "isolation_options.h"
 
 extern "C" char** environ;
 
@@ -22,23 +23,7 @@ namespace {
 
 absl::Status Bad(const std::string& option, const std::string& value,
                  absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(option, " \"", value, "\": ", why));
-}
-
-absl::StatusOr<int64_t> ParseSize(const std::string& option,
-                                  const std::string& text) {
-  absl::StatusOr<int64_t> bytes = ParseByteSize(text);
-  if (!bytes.ok()) return Bad(option, text, bytes.status().message());
-  // The range ValidateLimits() accepts, checked here so that the message
-  // names the text given ("0.5" is 0 bytes).
-  if (*bytes < 1) {
-    return Bad(option, text,
-               "is 0 bytes, want at least 1 (a fraction of a byte rounds "
-               "down)");
-  }
-  if (*bytes >= int64_t{1} << 62) return Bad(option, text, "not below 2^62");
-  return *bytes;
+  return OptionError(option, value, why);
 }
 
 absl::StatusOr<int64_t> ParseCount(const std::string& option,
@@ -208,7 +193,7 @@ absl::Status SetLimits(const RunOptions& o, Command& cmd) {
         SizeOption{"--file-size", o.file_size, l.file_size_bytes},
         SizeOption{"--output-limit", o.output_limit, l.output_bytes}}) {
     if (s.text.empty()) continue;
-    absl::StatusOr<int64_t> bytes = ParseSize(s.name, s.text);
+    absl::StatusOr<int64_t> bytes = ParseSizeOption(s.name, s.text);
     if (!bytes.ok()) return bytes.status();
     s.limit = *bytes;
   }
@@ -271,6 +256,27 @@ absl::Status SetStreams(const RunOptions& o, RunPlan& plan) {
 
 }  // namespace
 
+absl::Status OptionError(const std::string& option, const std::string& value,
+                         absl::string_view why) {
+  return absl::InvalidArgumentError(
+      absl::StrCat(option, " \"", value, "\": ", why));
+}
+
+absl::StatusOr<int64_t> ParseSizeOption(const std::string& option,
+                                        const std::string& text) {
+  absl::StatusOr<int64_t> bytes = ParseByteSize(text);
+  if (!bytes.ok()) return Bad(option, text, bytes.status().message());
+  // The range ValidateLimits() accepts, checked here so that the message
+  // names the text given ("0.5" is 0 bytes).
+  if (*bytes < 1) {
+    return Bad(option, text,
+               "is 0 bytes, want at least 1 (a fraction of a byte rounds "
+               "down)");
+  }
+  if (*bytes >= int64_t{1} << 62) return Bad(option, text, "not below 2^62");
+  return *bytes;
+}
+
 absl::StatusOr<absl::Duration> ParseDurationOption(const std::string& option,
                                                    const std::string& text) {
   absl::Duration d;
@@ -316,6 +322,7 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
   }
   if (absl::Status s = CheckSharedFiles(o, plan); !s.ok()) return s;
   plan.result = o.json && o.result.empty() ? "-" : o.result;
+  if (absl::Status s = SetIsolation(o, plan); !s.ok()) return s;
   for (const auto& [option, text, id] :
        {std::tuple{"--uid", &o.uid, &cmd.isolation.uid},
         std::tuple{"--gid", &o.gid, &cmd.isolation.gid}}) {

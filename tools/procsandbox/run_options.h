@@ -3,11 +3,16 @@
 #ifndef PROCSANDBOX_TOOLS_PROCSANDBOX_RUN_OPTIONS_H_
 #define PROCSANDBOX_TOOLS_PROCSANDBOX_RUN_OPTIONS_H_
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "procsandbox/procsandbox.h"
 
 namespace procsandbox::cli {
@@ -26,6 +31,17 @@ struct RunOptions {
   bool strict = false;
   std::string backend = "auto";
   std::string uid, gid;
+  // Isolation (isolation_options.cc): --isolate and the fine-grained flags.
+  bool isolate = false;
+  std::string tmp_size;  // --tmp-size: the /tmp of --isolate
+  bool net = false;      // --net: the host's network under --isolate
+  std::vector<std::string> unshare;
+  // --ro-bind, --bind, --tmpfs, --proc, --dev: {option, value} in the order
+  // given (a later target may lie inside an earlier one).
+  std::vector<std::pair<std::string, std::string>> mounts;
+  std::string seccomp;  // default, none or a file
+  std::vector<std::string> keep_caps;
+  std::string hostname;
   bool quiet = false;
   std::vector<std::string> argv;  // after "--": the program and its arguments
 };
@@ -42,12 +58,29 @@ struct RunPlan {
   // line) instead of going straight to the destination.
   bool forward_output = false;
   std::string stdout_path, stderr_path;  // when forwarding
+  // --workdir-root with --isolate: the run's directory, made at run time, is
+  // bound writable at this index of command.isolation.mounts (after the
+  // read-only root and /tmp, before the user's own mounts).
+  std::optional<std::size_t> workdir_mount_at;
+  // No --keep-cap: capabilities are dropped where the manager can drop
+  // them (a host that cannot is not refused for a default the user did not
+  // ask for; doctor says why).
+  bool default_capability_drop = false;
 };
 
 // InvalidArgument naming the option and the value for anything wrong:
 // malformed durations or sizes, a bad environment name, a missing working
 // directory, a result file in a directory that does not exist, ...
 absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& options);
+
+// InvalidArgument `<option> "<value>": <why>`, the form of every error of
+// the options.
+absl::Status OptionError(const std::string& option, const std::string& value,
+                         absl::string_view why);
+
+// A byte size ("64M", "1.5G"), at least 1 and below 2^62.
+absl::StatusOr<int64_t> ParseSizeOption(const std::string& option,
+                                        const std::string& text);
 
 // "500ms", "2s", "1m30s" (Go-style, as absl::ParseDuration); not negative.
 absl::StatusOr<absl::Duration> ParseDurationOption(const std::string& option,
