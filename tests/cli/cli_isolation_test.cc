@@ -312,11 +312,14 @@ TEST_F(CliIsolationTest, IsolateKeepsTheWorkingDirectoryWritable) {
 
 TEST_F(CliIsolationTest, MountFlagsApplyInTheOrderGiven) {
   SKIP_UNLESS_AVAILABLE("mount_namespace");
-  // /out lies inside the tmpfs at /scratch: given after it, it shows.
-  ToolRun r = Run({"run", "--ro-bind", "/", "--tmpfs", "/scratch:1M", "--bind",
-                   absl::StrCat(dir_, ":/scratch/out"), "--quiet", "--",
-                   "/bin/sh", "-c", "echo in > /scratch/out/file"});
+  struct stat st;
+  if (stat("/srv", &st) != 0) GTEST_SKIP() << "no /srv to mount a tmpfs on";
+  // /srv/out lies inside the tmpfs at /srv: given after it, it shows.
+  ToolRun r = Run({"run", "--ro-bind", "/", "--tmpfs", "/srv:1M", "--bind",
+                   absl::StrCat(dir_, ":/srv/out"), "--quiet", "--", "/bin/sh",
+                   "-c", "echo in > /srv/out/file && ls -A /srv"});
   ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "out\n");
   EXPECT_EQ(ReadFile(Path("file")), "in\n");
 }
 
