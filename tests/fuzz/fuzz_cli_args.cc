@@ -2,7 +2,8 @@
 // at NUL bytes) is parsed into an action or an InvalidArgument, never an
 // escaped exception or a crash; the program is exactly what follows the
 // first "--"; a run's options then go through MakeRunPlan() (which only
-// looks at files: stat, never creates one).
+// looks at files: stat, realpath, reads a --seccomp file of at most 1 MiB;
+// never creates one).
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
