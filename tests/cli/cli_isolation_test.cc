@@ -167,6 +167,29 @@ TEST_F(CliIsolationTest, TheJsonReportsEachMechanismIsolateAskedFor) {
   EXPECT_FALSE(j["isolation"].contains("credentials"));
 }
 
+TEST_F(CliIsolationTest, FineGrainedFlagsEditWhatIsolateAsksFor) {
+  ToolRun r =
+      Run({"run", "--isolate", "--net", "--seccomp", "none", "--keep-cap",
+           "all", "--json", "--quiet", "--", "/bin/true"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const json isolation = r.Json()["isolation"];
+  for (const char* kind : {"net_namespace", "seccomp", "capabilities"}) {
+    EXPECT_FALSE(isolation.contains(kind)) << kind << ": " << isolation.dump();
+  }
+  for (const char* kind :
+       {"mount_namespace", "pid_namespace", "uts_namespace"}) {
+    EXPECT_TRUE(isolation.contains(kind)) << kind << ": " << isolation.dump();
+  }
+  ToolRun only = Run({"run", "--unshare", "pid,ipc", "--keep-cap", "all",
+                      "--json", "--quiet", "--", "/bin/true"});
+  ASSERT_EQ(only.status, 0) << only.err;
+  const json asked = only.Json()["isolation"];
+  std::vector<std::string> kinds;  // json keeps its keys sorted
+  for (const auto& [kind, entry] : asked.items()) kinds.push_back(kind);
+  EXPECT_EQ(kinds, (std::vector<std::string>{"ipc_namespace", "no_new_privs",
+                                             "pid_namespace"}));
+}
+
 TEST_F(CliIsolationTest, AStartFailureJsonSaysWhatTheHostCouldGive) {
   ToolRun r = Run({"run", "--isolate", "--json", "--", "/no/such/program"});
   EXPECT_EQ(r.status, 127) << r.err;
