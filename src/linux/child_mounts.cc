@@ -232,27 +232,27 @@ const Mount* Covering(const std::vector<Mount>& mounts, absl::string_view path,
   return nullptr;
 }
 
-// Does the view of `mounts` show `dir` as a directory? Through a bind: the
-// host's directory below its source; otherwise only the target itself or
-// a mount point made for a later entry.
-bool VisibleDirectory(const std::vector<Mount>& mounts,
-                      const std::vector<BindSource>& sources,
-                      absl::string_view dir) {
+// Does the view of `mounts` show `path` (a directory with `directory`)?
+// Through a bind: what the host has below its source; otherwise only the
+// target itself, or a mount point made for a later entry.
+bool Visible(const std::vector<Mount>& mounts,
+             const std::vector<BindSource>& sources, absl::string_view path,
+             bool directory) {
   std::size_t index = 0;
-  const Mount* m = Covering(mounts, dir, &index);
+  const Mount* m = Covering(mounts, path, &index);
   for (std::size_t j = m == nullptr ? 0 : index + 1; j < mounts.size(); ++j) {
-    if (Under(mounts[j].target, dir)) return true;  // a mount point
+    if (Under(mounts[j].target, path)) return directory;  // a mount point
   }
   if (m == nullptr) return false;
-  if (!IsBind(*m)) return dir == m->target;
-  if (!sources[index].directory) return false;
+  if (!IsBind(*m)) return directory && path == m->target;
+  if (!sources[index].directory) return !directory && path == m->target;
   const absl::string_view rest =
-      m->target == "/" ? dir : dir.substr(m->target.size());
+      m->target == "/" ? path : path.substr(m->target.size());
   const std::string host =
       absl::StrCat(sources[index].path == "/" ? "" : sources[index].path, rest);
   struct stat st;
   return stat(host.empty() ? "/" : host.c_str(), &st) == 0 &&
-         S_ISDIR(st.st_mode);
+         S_ISDIR(st.st_mode) == directory;
 }
 
 std::string EntryName(const Mount& m) {
@@ -364,7 +364,8 @@ std::shared_ptr<const MountPlan> BuildMountPlan(
 }
 
 absl::Status CheckMounts(const std::vector<Mount>& mounts,
-                         const std::string& working_dir, bool read_only_ok,
+                         const std::string& working_dir,
+                         const std::string& program, bool read_only_ok,
                          std::vector<BindSource>& sources,
                          std::string& child_cwd) {
   sources.assign(mounts.size(), BindSource());
@@ -400,8 +401,16 @@ absl::Status CheckMounts(const std::vector<Mount>& mounts,
   }
   child_cwd.clear();
   if (mounts.empty()) return absl::OkStatus();
+  // (One the host lacks too fails at exec, NotFound, as without mounts.)
+  struct stat program_stat;
+  if (!program.empty() && stat(program.c_str(), &program_stat) == 0 &&
+      !Visible(mounts, sources, program, /*directory=*/false)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "isolation mounts: the program ", Quote(program),
+        " is not in the program's view (bind it, or a directory above it)"));
+  }
   if (!working_dir.empty()) {
-    if (!VisibleDirectory(mounts, sources, working_dir)) {
+    if (!Visible(mounts, sources, working_dir, /*directory=*/true)) {
       return absl::FailedPreconditionError(absl::StrCat(
           "isolation mounts: the working directory ", Quote(working_dir),
           " is not in the program's view (bind it, or a directory above it)"));
@@ -410,7 +419,7 @@ absl::Status CheckMounts(const std::vector<Mount>& mounts,
   }
   char cwd[PATH_MAX];
   if (getcwd(cwd, sizeof(cwd)) != nullptr &&
-      VisibleDirectory(mounts, sources, cwd)) {
+      Visible(mounts, sources, cwd, /*directory=*/true)) {
     child_cwd = cwd;
   }
   return absl::OkStatus();
@@ -476,7 +485,7 @@ absl::Status PlanMounts(const Isolation& isolation, SpawnPlan& plan) {
   std::vector<BindSource> sources;
   std::string child_cwd;
   if (absl::Status s = CheckMounts(isolation.mounts, plan.working_dir,
-                                   read_only_ok, sources, child_cwd);
+                                   plan.path, read_only_ok, sources, child_cwd);
       !s.ok()) {
     return s;
   }

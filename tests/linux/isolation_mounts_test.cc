@@ -230,10 +230,19 @@ TEST_F(IsolationMountsTest, BadMountsFailStartAndStartNothing) {
                          "(1 MiB): create the mount point")));
 
   Isolation hidden = View();
-  hidden.mounts = {Mount::ReadOnlyBind("/usr"), Mount::Tmpfs("/tmp", 0)};
+  hidden.mounts = {Mount::ReadOnlyBind(PROCSANDBOX_TEST_HELPER),
+                   Mount::Tmpfs("/tmp", 0)};
   EXPECT_THAT(RunIn(hidden, {"exit", "0"}),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("the working directory")));
+                       HasSubstr(absl::StrCat("the working directory \"", work_,
+                                              "\" is not in"))));
+  Isolation no_program = View();
+  no_program.mounts = {Mount::ReadOnlyBind("/usr"), Mount::Bind(work_)};
+  EXPECT_THAT(
+      RunIn(no_program, {"exit", "0"}),
+      StatusIs(absl::StatusCode::kFailedPrecondition,
+               HasSubstr(absl::StrCat("the program \"", PROCSANDBOX_TEST_HELPER,
+                                      "\" is not in"))));
 
   Isolation relative = View();
   relative.mounts.push_back(Mount::Tmpfs("scratch", kTmpBytes));
