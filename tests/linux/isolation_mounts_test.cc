@@ -44,7 +44,6 @@ std::vector<std::string> Lines(const std::string& text) {
 class IsolationMountsTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (a mount namespace)";
     OsManagerOptions options;
     options.strict = true;
     absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager(options);
@@ -76,9 +75,12 @@ class IsolationMountsTest : public ::testing::Test {
     std::filesystem::remove_all(host_dir_, ignored);
   }
 
-  // The root read-only, a private /tmp, the work dir writable.
+  // The root read-only, a private /tmp, the work dir writable. (In a pid
+  // namespace where there is one: a user namespace, which a host without
+  // root gets, can mount proc only for a pid namespace it owns.)
   Isolation View() const {
     Isolation isolation;
+    isolation.namespaces.pid = Enforced(IsolationKind::kPidNamespace);
     isolation.mounts = {Mount::ReadOnlyBind("/"),
                         Mount::Tmpfs("/tmp", kTmpBytes), Mount::Bind(work_),
                         Mount::Proc(), Mount::Dev()};
@@ -93,6 +95,13 @@ class IsolationMountsTest : public ::testing::Test {
     command.isolation = isolation;
     command.limits.wall_time = absl::Seconds(60);  // guards a hang only
     return procsandbox::Run(*manager_, command);
+  }
+
+  bool Enforced(IsolationKind kind) const {
+    for (const IsolationEnforcement& i : manager_->capabilities().isolation) {
+      if (i.kind == kind) return i.enforced;
+    }
+    return false;
   }
 
   std::unique_ptr<Manager> manager_;
@@ -163,6 +172,39 @@ TEST_F(IsolationMountsTest, ProcIsFreshAndItsKernelKnobsReadOnly) {
   EXPECT_THAT(r->stdout_, Not(HasSubstr("/newroot")));
   EXPECT_THAT(r->stdout_, HasSubstr(" /proc rw,nosuid,nodev,noexec"));
   EXPECT_THAT(r->stdout_, HasSubstr(" / / ro"));
+}
+
+// With a pid namespace /proc shows the run's processes only; with a user
+// namespace too (the host's mounts locked, proc owned by the run) the same
+// view is built.
+TEST_F(IsolationMountsTest, ProcOfAPidNamespaceShowsOnlyTheRun) {
+  if (!Enforced(IsolationKind::kPidNamespace) ||
+      !Enforced(IsolationKind::kUserNamespace)) {
+    GTEST_SKIP() << "no pid or user namespace here";
+  }
+  for (const bool user : {false, true}) {
+    SCOPED_TRACE(user ? "in a user namespace" : "as root");
+    Isolation isolation = View();
+    isolation.namespaces.pid = true;
+    isolation.namespaces.user = user;
+    absl::StatusOr<RunResult> r =
+        RunIn(isolation,
+              {"-c",
+               "cd /proc && for p in [0-9]*; do echo $p; done; "
+               "touch /usr/x 2>&1 || :; cat /tmp/none 2>&1 || :; "
+               "echo hi > /tmp/ok && cat /tmp/ok; ls /dev/null"},
+              "/bin/sh");
+    ASSERT_THAT(r, IsOk());
+    ASSERT_TRUE(r->ok()) << *r << r->stderr_;
+    // The shell is pid 1; `for` runs in it: no other process.
+    const std::vector<std::string> lines = Lines(r->stdout_);
+    ASSERT_GE(lines.size(), 5u) << r->stdout_;
+    EXPECT_EQ(lines[0], "1") << r->stdout_;
+    EXPECT_THAT(lines[1], HasSubstr("Read-only file system"));
+    EXPECT_THAT(lines[2], HasSubstr("No such file"));
+    EXPECT_EQ(lines[3], "hi");
+    EXPECT_EQ(lines[4], "/dev/null");
+  }
 }
 
 TEST_F(IsolationMountsTest, AFileBindAndAnEmptyRoot) {
@@ -250,6 +292,33 @@ TEST_F(IsolationMountsTest, BadMountsFailStartAndStartNothing) {
               StatusIs(absl::StatusCode::kInvalidArgument,
                        HasSubstr("is not absolute")));
   // TearDown checks that no mount stayed behind.
+}
+
+// The unprivileged path for real: this suite again, run as uid 65534 (the
+// manager's credential drop), where the library adds a user namespace (its
+// mounts locked, proc mountable only for a pid namespace it owns).
+TEST(IsolationMountsUnprivilegedTest, TheSuitePassesAsUid65534) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to start the suite as 65534";
+  absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  char self[4096] = {};
+  ASSERT_GT(readlink("/proc/self/exe", self, sizeof(self) - 1), 0);
+  Command command(self, {"--gtest_filter=IsolationMountsTest.*"});
+  command.isolation.uid = 65534;
+  command.isolation.gid = 65534;
+  command.working_dir = "/";
+  command.limits.wall_time = absl::Seconds(120);  // guards a hang only
+  absl::StatusOr<RunResult> r = procsandbox::Run(**m, command);
+  if (absl::IsPermissionDenied(r.status())) {
+    GTEST_SKIP() << "uid 65534 cannot reach this binary: " << r.status();
+  }
+  ASSERT_THAT(r, IsOk());
+  if (r->stdout_.find("[  SKIPPED ]") != std::string::npos) {
+    GTEST_SKIP() << "uid 65534 cannot have the view here:\n" << r->stdout_;
+  }
+  EXPECT_TRUE(r->ok()) << *r << "\n" << r->stdout_ << r->stderr_;
+  EXPECT_THAT(r->stdout_, HasSubstr("[  PASSED  ]"));
+  EXPECT_THAT(r->stdout_, Not(HasSubstr("[  FAILED  ]")));
 }
 
 }  // namespace
