@@ -1,9 +1,14 @@
 #include "linux/isolation.h"
 
+#include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/isolation_enforcement.h"
+#include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/isolation.h"
@@ -21,6 +26,12 @@ std::vector<IsolationEnforcement> ProbeIsolation() {
                "setgroups, setresgid, setresuid before exec (needs the "
                "privilege to switch)");
   // [capabilities]
+  {
+    std::string detail;
+    const bool available = CapabilitiesAvailable(detail);
+    SetIsolation(isolation, IsolationKind::kCapabilities, available,
+                 std::move(detail));
+  }
   // [namespaces]
   // [mounts]
   ProbeMounts(isolation);
@@ -35,9 +46,13 @@ absl::Status PlanIsolation(const os_internal::SpawnRequest& request,
     const IsolationEnforcement* e = enforcement.Find(kind);
     return e != nullptr && e->enforced;
   };
-  (void)wanted;
-  (void)plan;
   // [capabilities]
+  if (wanted(IsolationKind::kCapabilities)) {
+    absl::StatusOr<std::shared_ptr<const CapabilityPlan>> caps =
+        PlanCapabilities(request.command->isolation);
+    if (!caps.ok()) return caps.status();
+    plan.capabilities = *std::move(caps);
+  }
   // [namespaces]
   // [mounts]
   if (wanted(IsolationKind::kMountNamespace)) {

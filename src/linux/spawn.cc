@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "linux/spawn_child.h"
 #include "posix/errno_status.h"
@@ -199,11 +200,12 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
     case ChildStep::kJoinCgroup:
       return ErrnoStatus(err, "join the process's cgroup");
     // [isolation steps] each plan's file names its own failure.
+    case ChildStep::kCapabilityBounding:
+    case ChildStep::kCapabilities:
+      return CapabilityStepError(step, err, index);
     case ChildStep::kMounts:
       return MountStepError(*plan.mounts, err, index);
     case ChildStep::kNamespaces:
-    case ChildStep::kCapabilityBounding:
-    case ChildStep::kCapabilities:
     case ChildStep::kSeccomp:
     case ChildStep::kResetSignals:
     case ChildStep::kNone:

@@ -34,6 +34,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "posix/signal_reset.h"
 
@@ -201,6 +202,12 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   }
 
   // [capabilities: bounding set] dropped while CAP_SETPCAP is still held.
+  if (c->capabilities != nullptr) {
+    int index = 0;
+    if (!DropCapabilityBoundingSet(*c->capabilities, index)) {
+      Fail(c, ChildStep::kCapabilityBounding, index);
+    }
+  }
 
   if (c->set_ids) {
     if (syscall(SYS_setgroups, c->group_count, c->groups) != 0) {
@@ -215,6 +222,12 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   }
 
   // [capabilities: sets] effective, permitted, inheritable, ambient.
+  if (c->capabilities != nullptr) {
+    int index = 0;
+    if (!SetCapabilitySets(*c->capabilities, index)) {
+      Fail(c, ChildStep::kCapabilities, index);
+    }
+  }
 
   for (std::size_t i = 0; i < c->rlimit_count; ++i) {
     const RlimitSetting& r = c->rlimits[i];

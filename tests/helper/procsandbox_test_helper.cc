@@ -23,10 +23,13 @@
 #include <sys/stat.h>
 #include <windows.h>
 #else
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -702,8 +705,8 @@ void PrintRlimit(const Args& a) {
                                             : std::to_string(soft));
 }
 
-// Prints the value of the "<field>:" line of /proc/self/status.
-void PrintProcStatus(const std::string& field) {
+// The value of the "<field>:" line of /proc/self/status.
+std::string ProcStatus(const std::string& field) {
   const int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
   if (fd < 0) Fail("open /proc/self/status", errno);
   char block[kBlock];  // The file is about 1.5 KiB: one read returns it all.
@@ -712,11 +715,43 @@ void PrintProcStatus(const std::string& field) {
   const size_t at = status.find("\n" + field + ":");
   if (at == std::string::npos) Fail("no " + field + " in /proc/self/status", 0);
   const size_t begin = status.find_first_not_of(" \t", at + field.size() + 2);
-  PrintLine(status.substr(begin, status.find('\n', begin) - begin));
+  return status.substr(begin, status.find('\n', begin) - begin);
 }
+
+void PrintProcStatus(const std::string& field) { PrintLine(ProcStatus(field)); }
 
 void PrintSigmask(const Args&) { PrintProcStatus("SigBlk"); }
 void PrintSigign(const Args&) { PrintProcStatus("SigIgn"); }
+
+// "CapInh=0000000000000000 CapPrm=... CapEff=... CapBnd=... CapAmb=...".
+void PrintCaps(const Args&) {
+  std::string line;
+  for (const char* field : {"CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"}) {
+    line += (line.empty() ? "" : " ") + std::string(field) + "=" +
+            ProcStatus(field);
+  }
+  PrintLine(line);
+}
+
+// Binds a TCP socket to 127.0.0.1:PORT, prints "bound PORT", closes it.
+void BindPort(const Args& a) {
+  if (a.number[0] > 65535)
+    Fail("bind-port: no port " + std::to_string(a.number[0]), 0, kExitUsage);
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Fail("socket", errno);
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(a.number[0]));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) !=
+      0) {
+    Fail("bind port " + std::to_string(a.number[0]), errno);
+  }
+  close(fd);
+  PrintLine("bound " + std::to_string(a.number[0]));
+}
 
 void PrintNoNewPrivs(const Args&) {
 #if defined(__linux__)
@@ -928,6 +963,8 @@ constexpr Step kSteps[] = {
      PROCSANDBOX_POSIX_STEP(PrintRlimit)},
     {"print-sigmask", "", "", PROCSANDBOX_POSIX_STEP(PrintSigmask)},
     {"print-sigign", "", "", PROCSANDBOX_POSIX_STEP(PrintSigign)},
+    {"print-caps", "", "", PROCSANDBOX_POSIX_STEP(PrintCaps)},
+    {"bind-port", "N", "PORT", PROCSANDBOX_POSIX_STEP(BindPort)},
     {"print-no-new-privs", "", "", PROCSANDBOX_POSIX_STEP(PrintNoNewPrivs)},
     {"alloc-mb", "N", "MIB", AllocMb},
     {"alloc-forever", "", "", AllocForever},

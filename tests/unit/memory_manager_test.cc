@@ -306,6 +306,40 @@ TEST(MemoryManagerTest, StrictModeRefusesALimitItCannotEnforce) {
       procsandbox::Run(fake, Command("t")).ok());  // without the limit it runs
 }
 
+TEST(MemoryManagerTest, DroppedCapabilitiesAreReportedAsEnforced) {
+  MemoryManager fake;
+  fake.Register("t", ReturnZero);
+  Command cmd("t");
+  cmd.isolation.drop_capabilities = true;
+  cmd.isolation.keep_capabilities = {"CAP_NET_BIND_SERVICE"};
+  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  ASSERT_TRUE(r.ok());
+  const IsolationEnforcement* caps =
+      r->enforcement.Find(IsolationKind::kCapabilities);
+  ASSERT_NE(caps, nullptr);
+  EXPECT_TRUE(caps->enforced);
+  EXPECT_EQ(caps->detail, "virtual");
+}
+
+TEST(MemoryManagerTest, StrictModeRefusesCapabilitiesItCannotDrop) {
+  MemoryManagerOptions options;
+  options.strict = true;
+  options.unenforced_isolation = {
+      {IsolationKind::kCapabilities, false, "no CAP_SETPCAP"}};
+  MemoryManager fake(options);
+  fake.Register("t", ReturnZero);
+  const Capabilities host = fake.capabilities();
+  ASSERT_NE(host.Find(IsolationKind::kCapabilities), nullptr);
+  EXPECT_FALSE(host.Find(IsolationKind::kCapabilities)->enforced);
+  Command cmd("t");
+  cmd.isolation.drop_capabilities = true;
+  absl::Status s = fake.New(cmd)->Start();
+  EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_THAT(std::string(s.message()), HasSubstr("capabilities"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no CAP_SETPCAP"));
+  EXPECT_TRUE(
+      procsandbox::Run(fake, Command("t")).ok());  // without them it runs
+}
 TEST(MemoryManagerTest,
      WithoutStrictModeAnUnenforcedLimitIsReportedAndNotApplied) {
   MemoryManagerOptions options;
