@@ -39,6 +39,12 @@ absl::Status PolicyError(absl::string_view field, absl::string_view why) {
 
 }  // namespace
 
+Isolation SandboxPolicy::DefaultIsolation() {
+  Isolation isolation;
+  isolation.drop_capabilities = true;
+  return isolation;
+}
+
 absl::Status ValidateSandboxPolicy(const SandboxPolicy& policy) {
   const EnvironmentPolicy& env = policy.environment;
   if (absl::Status s = ValidatePatterns("environment.allow", env.allow);

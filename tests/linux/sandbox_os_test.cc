@@ -113,6 +113,25 @@ TEST_F(SandboxOsTest, WorkdirIsPrivateWhileRunningAndRemovedAfter) {
   EXPECT_FALSE(fs::exists(*cwd));
 }
 
+TEST_F(SandboxOsTest, ARunHasNoCapabilityByDefault) {
+  const Capabilities host = manager_->capabilities();
+  const IsolationEnforcement* caps = host.Find(IsolationKind::kCapabilities);
+  ASSERT_NE(caps, nullptr);
+  if (!caps->enforced) GTEST_SKIP() << caps->detail;
+  Sandbox sandbox(*manager_, Policy());
+  absl::StatusOr<SandboxResult> r = sandbox.Run(Helper({"print-caps"}));
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(r->outcome, ExitedWith(0));
+  // Every set of the program is empty (the bounding set too where the host
+  // can drop it: root can).
+  for (absl::string_view set : {"CapInh", "CapPrm", "CapEff", "CapAmb"}) {
+    EXPECT_THAT(r->stdout_, HasSubstr(absl::StrCat(set, "=0000000000000000")));
+  }
+  if (geteuid() == 0) {
+    EXPECT_THAT(r->stdout_, HasSubstr("CapBnd=0000000000000000"));
+  }
+}
+
 TEST_F(SandboxOsTest, TmpdirIsHonouredAndItsFilesRemoved) {
   if (!fs::exists("/usr/bin/mktemp")) GTEST_SKIP() << "no /usr/bin/mktemp";
   SandboxPolicy policy = Policy();

@@ -66,6 +66,33 @@ TEST(SandboxPolicyTest, RunsAnAllowedProgramAndReportsCompleted) {
   EXPECT_EQ(StatusOf(r), SandboxStatus::kCompleted);
 }
 
+TEST(SandboxPolicyTest, RunsDropEveryCapabilityByDefault) {
+  Rig rig;
+  rig.Program("/usr/bin/echo", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  EXPECT_TRUE(policy.isolation.drop_capabilities);
+  EXPECT_TRUE(policy.isolation.keep_capabilities.empty());
+  policy.programs.allow = {"/usr/bin/echo"};
+  Sandbox sandbox(rig.fake, policy);
+  ASSERT_THAT(sandbox.Run(Request("echo", {})), IsOk());
+  std::vector<FakeRun> runs = rig.fake.History();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_TRUE(runs[0].command.isolation.drop_capabilities);
+}
+
+TEST(SandboxPolicyTest, APolicyMayKeepTheHostsCapabilities) {
+  Rig rig;
+  rig.Program("/usr/bin/echo", [](FakeProcess&) { return 0; });
+  SandboxPolicy policy = rig.Policy();
+  policy.isolation.drop_capabilities = false;
+  policy.programs.allow = {"/usr/bin/echo"};
+  Sandbox sandbox(rig.fake, policy);
+  ASSERT_THAT(sandbox.Run(Request("echo", {})), IsOk());
+  std::vector<FakeRun> runs = rig.fake.History();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_FALSE(runs[0].command.isolation.drop_capabilities);
+}
+
 TEST(SandboxPolicyTest, EmptyModeGivesOnlyExplicitVariables) {
   Rig rig;
   rig.Program("/usr/bin/env", PrintEnv);

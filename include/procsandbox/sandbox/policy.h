@@ -257,13 +257,26 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
   // Ceilings: a request asking more (or nothing) gets this, reported as a
   // kLimitApplied event.
   Limits max_limits;
-  Isolation isolation;
+  // How each run is set apart from the host: DefaultIsolation() unless set.
+  Isolation isolation = DefaultIsolation();
   // Called from the thread of the run it is about (kQueued while the
   // queue's lock is held, so those come in queue order; kCleanupFailed of a
   // background removal from the cleaner's thread), so from several threads
   // at once: it must be thread-safe, must not block for long, and
   // must not call into the Sandbox. Empty: no events.
   std::function<void(const SandboxEvent&)> on_event;
+
+  // Isolation's defaults with every Linux capability dropped (a container
+  // runtime's `cap_drop: ALL`): a run that a root host starts as root cannot
+  // override file permissions, load modules, trace or kill others'
+  // processes, change the network... Keep a few with
+  // isolation.keep_capabilities, or set drop_capabilities = false. Not a
+  // wall on its own: on cgroup v1 a uid-0 run can still move itself into
+  // another cgroup (run it as another uid, or with a read-only /sys; see
+  // docs/ARCHITECTURE.md). Where the manager cannot drop capabilities
+  // (macOS; a Linux host holding some but not CAP_SETPCAP) the run goes on,
+  // reported by enforcement(), unless the manager is strict.
+  static Isolation DefaultIsolation();
 };
 
 // OK, or InvalidArgument naming the first bad field: an empty or malformed
