@@ -514,7 +514,18 @@ absl::Status MountStepError(const MountPlan& plan, int err, int index) {
         ": it does not exist under a read-only mount (EROFS); mount a tmpfs "
         "or bind a directory above it first"));
   }
-  return ErrnoStatus(err, subject);
+  absl::Status status = ErrnoStatus(err, subject);
+  if (err == EPERM && op.kind == Kind::kMount && op.fstype != nullptr &&
+      absl::string_view(op.fstype) == "proc") {
+    // The kernel's two conditions, which the parent cannot see in advance.
+    return absl::Status(
+        status.code(),
+        absl::StrCat(status.message(),
+                     "; in a user namespace proc needs a pid namespace of "
+                     "its own (namespaces.pid), and the host's /proc must "
+                     "not be partly covered"));
+  }
+  return status;
 }
 
 PROCSANDBOX_CHILD_CODE bool ApplyMountPlan(const MountPlan& plan, int* failed) {

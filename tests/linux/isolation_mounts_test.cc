@@ -205,6 +205,15 @@ TEST_F(IsolationMountsTest, ProcOfAPidNamespaceShowsOnlyTheRun) {
     EXPECT_EQ(lines[3], "hi");
     EXPECT_EQ(lines[4], "/dev/null");
   }
+  // Without a pid namespace of its own, the user namespace gets no proc.
+  Isolation no_pid = View();
+  no_pid.namespaces.pid = false;
+  no_pid.namespaces.user = true;
+  EXPECT_THAT(RunIn(no_pid, {"exit", "0"}),
+              StatusIs(absl::StatusCode::kPermissionDenied,
+                       HasSubstr("mount proc \"/proc\": operation not "
+                                 "permitted (EPERM); in a user namespace proc "
+                                 "needs a pid namespace")));
 }
 
 TEST_F(IsolationMountsTest, AFileBindAndAnEmptyRoot) {
