@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstring>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -83,6 +84,29 @@ inline void Interleave(std::vector<Variant>& variants, int iterations) {
           variants[(k + static_cast<std::size_t>(i)) % variants.size()];
       const auto start = std::chrono::steady_clock::now();
       if (!v.run()) FAIL("benchmark step failed: " + v.name);
+      v.samples.push_back(std::chrono::duration<double>(
+                              std::chrono::steady_clock::now() - start)
+                              .count());
+    }
+  }
+}
+
+// Like Interleave, but each round runs the variants in a new random order
+// (fixed seed): a variant whose cost goes on after it returns (the kernel
+// tearing down a namespace on a work queue) then lands on a random next
+// variant, not always on the same one.
+inline void InterleaveShuffled(std::vector<Variant>& variants, int iterations,
+                               unsigned seed = 17) {
+  std::vector<std::size_t> order(variants.size());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::mt19937 random(seed);
+  for (int round = -20; round < iterations; ++round) {
+    std::shuffle(order.begin(), order.end(), random);
+    for (std::size_t k : order) {
+      Variant& v = variants[k];
+      const auto start = std::chrono::steady_clock::now();
+      if (!v.run()) FAIL("benchmark step failed: " + v.name);
+      if (round < 0) continue;  // warm-up
       v.samples.push_back(std::chrono::duration<double>(
                               std::chrono::steady_clock::now() - start)
                               .count());
