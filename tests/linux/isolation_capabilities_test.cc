@@ -307,6 +307,20 @@ TEST_F(CgroupEscapeTest, AnotherUserWithoutCapabilitiesCannotMoveItself) {
   EXPECT_THAT(r->stderr_, HasSubstr("Permission denied"));
 }
 
+TEST_F(CgroupEscapeTest,
+       RootWithoutCapabilitiesCannotMoveItselfInAReadOnlyView) {
+  const Capabilities host = manager_->capabilities();
+  const IsolationEnforcement* mounts =
+      host.Find(IsolationKind::kMountNamespace);
+  ASSERT_NE(mounts, nullptr);
+  if (!mounts->enforced) GTEST_SKIP() << mounts->detail;
+  Command cmd = Escape();
+  cmd.isolation.mounts = {Mount::ReadOnlyBind("/")};
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, ExitedWith(3)) << r->stdout_;
+  EXPECT_THAT(r->stderr_, HasSubstr("Read-only file system"));
+}
+
 }  // namespace
 }  // namespace procsandbox
 
