@@ -10,6 +10,7 @@
 #include "common/isolation_enforcement.h"
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
+#include "linux/child_namespaces.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/isolation.h"
 
@@ -33,6 +34,9 @@ std::vector<IsolationEnforcement> ProbeIsolation() {
                  std::move(detail));
   }
   // [namespaces]
+  for (IsolationEnforcement& e : ProbeNamespaces()) {
+    SetIsolation(isolation, e.kind, e.enforced, std::move(e.detail));
+  }
   // [mounts]
   ProbeMounts(isolation);
   // [seccomp]
@@ -54,6 +58,7 @@ absl::Status PlanIsolation(const os_internal::SpawnRequest& request,
     plan.capabilities = *std::move(caps);
   }
   // [namespaces]
+  if (absl::Status s = PlanNamespaces(request, plan); !s.ok()) return s;
   // [mounts]
   if (wanted(IsolationKind::kMountNamespace)) {
     if (absl::Status s = PlanMounts(request.command->isolation, plan);

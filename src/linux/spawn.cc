@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
+#include "linux/child_namespaces.h"
 #include "linux/spawn_child.h"
 #include "posix/errno_status.h"
 #include "posix/spawn_errors.h"
@@ -122,10 +123,10 @@ struct CloneArgs {
 };
 #endif
 
-// clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) running ChildMain on `stack`,
-// through clone3 into `cgroup_fd` when it is set. Returns the pid or -1
-// (errno set).
-pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
+// clone(CLONE_VM | CLONE_VFORK | CLONE_PIDFD) running fn(arg) (ChildMain)
+// on `stack`, through clone3 into `cgroup_fd` when it is set. Returns the
+// pid or -1 (errno set).
+pid_t CloneChild(int (*fn)(void*), void* arg, void* stack, int cgroup_fd,
                  int namespace_flags, int* pidfd) {
 #if PROCSANDBOX_HAVE_CLONE3_VM
   // Under TSan always: its clone interceptor treats the child as a fork
@@ -143,8 +144,7 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
     args.stack = reinterpret_cast<uint64_t>(static_cast<char*>(stack) -
                                             ChildStack::kSize);
     args.stack_size = ChildStack::kSize;
-    const int64_t pid =
-        procsandbox_clone3_vm(&args, sizeof(args), ChildMain, &context);
+    const int64_t pid = procsandbox_clone3_vm(&args, sizeof(args), fn, arg);
     if (pid < 0) {
       errno = static_cast<int>(-pid);
       return -1;
@@ -160,9 +160,14 @@ pid_t CloneChild(ChildContext& context, void* stack, int cgroup_fd,
 #if PROCSANDBOX_TSAN && !PROCSANDBOX_HAVE_CLONE3_VM
 #error "a TSan build needs the clone3 entry (x86_64)"
 #endif
-  return clone(ChildMain, stack,
+  return clone(fn, stack,
                CLONE_VM | CLONE_VFORK | CLONE_PIDFD | namespace_flags | SIGCHLD,
-               &context, pidfd);
+               arg, pidfd);
+}
+
+// The child of TryCloneNamespaces: nothing to do.
+PROCSANDBOX_CHILD_CODE int ExitAtOnce(void*) {
+  for (;;) syscall(SYS_exit_group, 0);
 }
 
 // The Status of a failed child step, naming what it was doing.
@@ -200,12 +205,13 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
     case ChildStep::kJoinCgroup:
       return ErrnoStatus(err, "join the process's cgroup");
     // [isolation steps] each plan's file names its own failure.
+    case ChildStep::kNamespaces:
+      return NamespaceStepError(plan, err, index);
     case ChildStep::kCapabilityBounding:
     case ChildStep::kCapabilities:
       return CapabilityStepError(step, err, index);
     case ChildStep::kMounts:
       return MountStepError(*plan.mounts, err, index);
-    case ChildStep::kNamespaces:
     case ChildStep::kSeccomp:
     case ChildStep::kResetSignals:
     case ChildStep::kNone:
@@ -236,6 +242,15 @@ class SignalsBlocked {
   int saved_errno_;
 };
 
+// Reaps the child of `pidfd`, which has exited (or is about to).
+void ReapExited(int pidfd) {
+  siginfo_t info;
+  while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd), &info,
+                WEXITED) != 0 &&
+         errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 bool Clone3IntoCgroupAvailable() {
@@ -248,6 +263,23 @@ bool Clone3IntoCgroupAvailable() {
 #else
   return false;
 #endif
+}
+
+int TryCloneNamespaces(int namespace_flags) {
+  void* stack = child_stack.top();
+  if (stack == nullptr) return errno;
+  int pidfd = -1;
+  pid_t pid = -1;
+  int clone_errno = 0;
+  {
+    SignalsBlocked blocked;
+    pid = CloneChild(ExitAtOnce, nullptr, stack, -1, namespace_flags, &pidfd);
+    if (pid < 0) clone_errno = errno;
+  }
+  if (pid < 0) return clone_errno;
+  UniqueFd owned(pidfd);
+  ReapExited(pidfd);
+  return 0;
 }
 
 absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
@@ -295,9 +327,14 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   int clone_errno = 0;
   {
     SignalsBlocked blocked;
-    pid = CloneChild(context, stack, plan.cgroup_fd, plan.clone_namespace_flags,
-                     &pidfd);
+    pid = CloneChild(ChildMain, &context, stack, plan.cgroup_fd,
+                     plan.clone_namespace_flags, &pidfd);
     if (pid < 0) clone_errno = errno;
+  }
+  if (pid < 0 && plan.clone_namespace_flags != 0 &&
+      (clone_errno == EPERM || clone_errno == EINVAL || clone_errno == ENOSPC ||
+       clone_errno == EUSERS)) {
+    return NamespaceCloneError(plan.clone_namespace_flags, clone_errno);
   }
   if (pid < 0) {
     const absl::Status s = ErrnoStatus(
@@ -312,11 +349,7 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   Spawned spawned{pid, UniqueFd(pidfd)};
   if (context.failed_step != ChildStep::kNone) {
     // The child _exit'ed: reap it so nothing is left behind.
-    siginfo_t info;
-    while (waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd),
-                  &info, WEXITED) != 0 &&
-           errno == EINTR) {
-    }
+    ReapExited(pidfd);
     return StepError(plan, context.failed_step, context.failed_errno,
                      context.failed_index);
   }

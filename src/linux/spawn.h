@@ -78,6 +78,11 @@ struct Spawned {
 // entry (x86_64).
 bool Clone3IntoCgroupAvailable();
 
+// Clones a child with `namespace_flags` (CLONE_NEW*) that exits at once, and
+// reaps it: 0 when the kernel let this process make those namespaces, else
+// clone's errno. What probes use to learn the truth cheaply (no exec).
+int TryCloneNamespaces(int namespace_flags);
+
 // Starts `plan.path`. On failure nothing is left behind (the failed child is
 // reaped) and the Status names the step and errno: NotFound (ENOENT),
 // PermissionDenied (EACCES, EPERM), FailedPrecondition (a bad working

@@ -36,6 +36,7 @@
 
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
+#include "linux/child_namespaces.h"
 #include "posix/signal_reset.h"
 
 namespace procsandbox::linux_internal {
@@ -172,8 +173,14 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
 
   ResetSignalDispositions();
 
-  // [namespaces] the user namespace's maps, then the cgroup namespace (now
-  // that the child is in its group), the hostname, the loopback interface.
+  // The user namespace's maps, then the cgroup namespace (now that the child
+  // is in its group), the hostname, the loopback interface.
+  if (c->namespaces != nullptr) {
+    int part = 0;
+    if (!SetUpNamespaces(*c->namespaces, &part)) {
+      Fail(c, ChildStep::kNamespaces, part);
+    }
+  }
 
   // [mounts] the filesystem the program sees, then pivot_root into it.
   if (c->mounts != nullptr) {
@@ -210,7 +217,11 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   }
 
   if (c->set_ids) {
-    if (syscall(SYS_setgroups, c->group_count, c->groups) != 0) {
+    // In a user namespace setgroups is denied (and groups refused before).
+    const bool in_user_namespace =
+        c->namespaces != nullptr && c->namespaces->user;
+    if (!in_user_namespace &&
+        syscall(SYS_setgroups, c->group_count, c->groups) != 0) {
       Fail(c, ChildStep::kSetgroups);
     }
     if (c->has_gid && syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) {
