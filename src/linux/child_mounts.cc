@@ -22,6 +22,7 @@
 #include "absl/strings/string_view.h"
 #include "common/isolation_enforcement.h"
 #include "common/quote.h"
+#include "linux/child_namespaces.h"
 #include "linux/spawn_child.h"
 #include "posix/errno_status.h"
 
@@ -264,9 +265,15 @@ std::string EntryName(const Mount& m) {
 bool MountSetattrAvailable() {
   // Nothing to set or clear: 0 where the call exists (before the path is
   // even looked up), ENOSYS where not (or EPERM from a container's filter).
+  // A host without CAP_SYS_ADMIN gets EPERM from the call's own check
+  // (may_mount); its children call it in their user namespace, where they
+  // have it.
   static const bool kAvailable = [] {
     MountAttr attr = {};
-    return syscall(SYS_mount_setattr, -1, "", 0, &attr, sizeof(attr)) == 0;
+    if (syscall(SYS_mount_setattr, -1, "", 0, &attr, sizeof(attr)) == 0) {
+      return true;
+    }
+    return errno == EPERM && !HostCanMakeNamespaces();
   }();
   return kAvailable;
 }
@@ -436,16 +443,7 @@ std::string Absolute(const std::string& path) {
 }  // namespace
 
 void ProbeMounts(std::vector<IsolationEnforcement>& isolation) {
-  // CAP_SYS_ADMIN (21) in the effective set: capget, version 3.
-  struct {
-    uint32_t version;
-    int pid;
-  } header = {0x20080522, 0};
-  struct {
-    uint32_t effective, permitted, inheritable;
-  } data[2] = {};
-  const bool admin = syscall(SYS_capget, &header, data) == 0 &&
-                     (data[0].effective & (1U << 21)) != 0;
+  const bool admin = HostCanMakeNamespaces();
   bool user_namespace = false;
   for (const IsolationEnforcement& e : isolation) {
     if (e.kind == IsolationKind::kUserNamespace) user_namespace = e.enforced;
