@@ -260,6 +260,49 @@ std::string EntryName(const Mount& m) {
   return absl::StrCat("isolation mount ", ToString(m));
 }
 
+// The host path the view shows at `path` through the last of the first
+// `count` entries that covers it, when that entry is a bind ("" otherwise).
+std::string HostPathOf(const std::vector<Mount>& mounts,
+                       const std::vector<BindSource>& sources,
+                       std::size_t count, absl::string_view path) {
+  for (std::size_t j = count; j-- > 0;) {
+    const Mount& m = mounts[j];
+    if (!Under(path, m.target)) continue;
+    if (!IsBind(m)) return "";
+    const absl::string_view rest =
+        m.target == "/" ? path : path.substr(m.target.size());
+    return absl::StrCat(sources[j].path == "/" ? "" : sources[j].path, rest);
+  }
+  return "";
+}
+
+// A target that goes through a symlink of the view would be resolved by
+// the child against the temporary root, not the view's: the mount would
+// land outside it. Refused by name instead.
+absl::Status CheckTargetSymlinks(const std::vector<Mount>& mounts,
+                                 const std::vector<BindSource>& sources) {
+  for (std::size_t i = 1; i < mounts.size(); ++i) {
+    const absl::string_view target = mounts[i].target;
+    for (std::size_t at = 1; at <= target.size(); ++at) {
+      if (at != target.size() && target[at] != '/') continue;
+      const absl::string_view prefix = target.substr(0, at);
+      const std::string host = HostPathOf(mounts, sources, i, prefix);
+      struct stat st;
+      if (host.empty() || lstat(host.c_str(), &st) != 0 ||
+          !S_ISLNK(st.st_mode)) {
+        continue;
+      }
+      char link[PATH_MAX] = {};
+      const ssize_t n = readlink(host.c_str(), link, sizeof(link) - 1);
+      return absl::FailedPreconditionError(absl::StrCat(
+          EntryName(mounts[i]), ": the target goes through the symlink ",
+          Quote(prefix), n > 0 ? absl::StrCat(" (-> ", Quote(link), ")") : "",
+          " of the view: give the path without it"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool MountSetattrAvailable() {
@@ -408,6 +451,9 @@ absl::Status CheckMounts(const std::vector<Mount>& mounts,
   }
   child_cwd.clear();
   if (mounts.empty()) return absl::OkStatus();
+  if (absl::Status s = CheckTargetSymlinks(mounts, sources); !s.ok()) {
+    return s;
+  }
   // (One the host lacks too fails at exec, NotFound, as without mounts.)
   struct stat program_stat;
   if (!program.empty() && stat(program.c_str(), &program_stat) == 0 &&

@@ -295,6 +295,17 @@ TEST_F(IsolationMountsTest, BadMountsFailStartAndStartNothing) {
                HasSubstr(absl::StrCat("the program \"", PROCSANDBOX_TEST_HELPER,
                                       "\" is not in"))));
 
+  // A target through a symlink of the view would land outside it.
+  const std::string link = work_ + "/link";
+  ASSERT_EQ(symlink("/usr", link.c_str()), 0);
+  Isolation through_link = View();
+  through_link.mounts.push_back(Mount::Tmpfs(link + "/scratch", kTmpBytes));
+  EXPECT_THAT(RunIn(through_link, {"exit", "0"}),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr(absl::StrCat("the target goes through the "
+                                              "symlink \"",
+                                              link, "\" (-> \"/usr\")"))));
+
   Isolation relative = View();
   relative.mounts.push_back(Mount::Tmpfs("scratch", kTmpBytes));
   EXPECT_THAT(RunIn(relative, {"exit", "0"}),
