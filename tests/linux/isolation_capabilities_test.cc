@@ -307,6 +307,31 @@ TEST_F(CgroupEscapeTest, AnotherUserWithoutCapabilitiesCannotMoveItself) {
   EXPECT_THAT(r->stderr_, HasSubstr("Permission denied"));
 }
 
+TEST_F(CgroupEscapeTest, ACgroupNamespaceDoesNotStopItOnCgroupV1) {
+  const Capabilities host = manager_->capabilities();
+  const IsolationEnforcement* ns = host.Find(IsolationKind::kCgroupNamespace);
+  ASSERT_NE(ns, nullptr);
+  if (!ns->enforced) GTEST_SKIP() << ns->detail;
+  Command cmd = Escape();
+  cmd.isolation.namespaces.cgroup = true;
+  // A pids limit puts the run in a v1 pids group of its own: the
+  // namespace's root in that hierarchy.
+  cmd.limits.processes = 64;
+  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  ASSERT_THAT(r, IsOk());
+  const LimitEnforcement* pids = r->enforcement.Find(LimitKind::kProcesses);
+  ASSERT_NE(pids, nullptr);
+  if (pids->mechanism != Mechanism::kCgroupV1) {
+    GTEST_SKIP() << "the run has no v1 pids group: " << pids->detail;
+  }
+  // v1 checks neither a capability nor that the target lies under the
+  // namespace's root: the program lands outside it, shown as "/..".
+  ASSERT_THAT(r, ExitedWith(0)) << r->stderr_;
+  EXPECT_THAT(r->stdout_, HasSubstr("pids:/../"));
+  EXPECT_THAT(r->stdout_,
+              HasSubstr(absl::StrCat("/procsandbox-caps-test-", getpid())));
+}
+
 TEST_F(CgroupEscapeTest,
        RootWithoutCapabilitiesCannotMoveItselfInAReadOnlyView) {
   const Capabilities host = manager_->capabilities();
