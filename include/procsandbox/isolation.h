@@ -36,10 +36,14 @@ namespace procsandbox {
 // The namespaces the child gets of its own (Linux). Each is created before
 // the program's first instruction.
 struct PROCSANDBOX_EXPORT Namespaces {
-  // A user namespace mapping the caller to root inside: what gives a host
-  // that is not root the other namespaces and the mounts. Turned on by the
-  // library when another namespace is asked for and the host lacks
-  // CAP_SYS_ADMIN (the enforcement report says so).
+  // A user namespace mapping the caller's uid and gid to Isolation::uid and
+  // gid inside (root when unset): what gives a host that is not root the
+  // other namespaces and the mounts. Turned on by the library when another
+  // namespace or a mount list is asked for and the host lacks CAP_SYS_ADMIN
+  // (the enforcement report says so). Only that one id is mapped, so
+  // Isolation::groups is refused with it (FailedPrecondition); on a root
+  // host it maps root to root (capabilities then count only inside) and
+  // refuses another uid or gid.
   bool user = false;
   // A mount namespace: the mounts below change only the child's view.
   bool mount = false;

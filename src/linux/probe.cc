@@ -69,8 +69,8 @@ std::vector<Feature> HostFeatures() {
   features.push_back(
       {"namespaces", !namespaces.empty(),
        namespaces.empty()
-           ? std::string("none in /proc/self/ns (not used yet)")
-           : fmt::format("{} (not used yet)", fmt::join(namespaces, ", "))});
+           ? std::string("none in /proc/self/ns")
+           : fmt::format("{} (see isolation)", fmt::join(namespaces, ", "))});
   const bool seccomp = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
   features.push_back(
       {"seccomp", seccomp,
