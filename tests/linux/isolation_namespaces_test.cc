@@ -346,7 +346,9 @@ TEST_F(NamespacesTest, AHostThatIsNotRootGetsThemThroughAUserNamespace) {
   const RunResult& r = *run.result;
   EXPECT_THAT(r, ExitedWith(0)) << r.stderr_;
   std::vector<std::string> lines = absl::StrSplit(r.stdout_, '\n');
-  ASSERT_GE(lines.size(), 5u) << r.stdout_;
+  ASSERT_GE(lines.size(), 6u) << r.stdout_;
+  EXPECT_THAT(lines[0], ::testing::StartsWith("cgroup-v2: "));
+  lines.erase(lines.begin());
   EXPECT_EQ(lines[0], "pid=1");
   EXPECT_EQ(lines[1], "0");  // root inside
   EXPECT_EQ(lines[2], "inner");
@@ -355,6 +357,59 @@ TEST_F(NamespacesTest, AHostThatIsNotRootGetsThemThroughAUserNamespace) {
   EXPECT_THAT(r.stdout_, Not(HasSubstr("eth0:")));
   EXPECT_THAT(r.stdout_,
               HasSubstr("user_namespace: yes (added: the host is not root"));
+}
+
+// The cgroup2 mount point, or "" (from /proc/self/mountinfo: field 5 is the
+// mount point, the type follows " - ").
+std::string CgroupV2Mount() {
+  for (absl::string_view line :
+       absl::StrSplit(ReadFile("/proc/self/mountinfo"), '\n')) {
+    std::vector<std::string> fields = absl::StrSplit(line, ' ');
+    for (std::size_t i = 0; i + 1 < fields.size(); ++i) {
+      if (fields[i] == "-" && fields[i + 1] == "cgroup2" && fields.size() > 4) {
+        return fields[4];
+      }
+    }
+  }
+  return "";
+}
+
+// A host that is not root keeps its cgroups through a delegated v2 group: a
+// group chowned to 65534, with the uid-65534 host inside it (root moves the
+// shell in, setpriv drops to 65534). Its manager makes its group there and
+// the namespaced child is born in a leaf of it (pid 1 of its namespace).
+TEST_F(NamespacesTest, AHostThatIsNotRootUsesADelegatedV2Group) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to delegate a group";
+  const std::string mount = CgroupV2Mount();
+  if (mount.empty()) GTEST_SKIP() << "no cgroup2 mount";
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no setpriv";
+  const std::string group =
+      absl::StrCat(mount, "/procsandbox-delegated-", getpid());
+  ASSERT_EQ(mkdir(group.c_str(), 0755), 0) << group << ": errno " << errno;
+  // Delegation: the directory and its cgroup.procs, cgroup.subtree_control
+  // and cgroup.threads (cgroup-v2.rst), chowned to the delegatee.
+  for (const char* file :
+       {"", "/cgroup.procs", "/cgroup.subtree_control", "/cgroup.threads"}) {
+    EXPECT_EQ(chown((group + file).c_str(), 65534, 65534), 0) << file;
+  }
+  OsManagerOptions options;
+  options.cgroups = false;  // the shell moves itself: keep it out of ours
+  absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  absl::StatusOr<RunResult> r = procsandbox::Run(
+      **m, Shell(absl::StrCat(
+               "echo $$ > ", group, "/cgroup.procs && exec /usr/bin/setpriv ",
+               "--reuid=65534 --regid=65534 --clear-groups ", kProbe,
+               " /bin/sh -c 'cat ", group, "/*/*/cgroup.procs'")));
+  rmdir(group.c_str());
+  ASSERT_THAT(r, IsOk());
+  if (r->outcome.reason == ExitReason::kExited && r->outcome.exit_code == 77) {
+    GTEST_SKIP() << r->stdout_;
+  }
+  EXPECT_THAT(*r, ExitedWith(0)) << r->stderr_;
+  EXPECT_THAT(r->stdout_, HasSubstr("cgroup-v2: yes " + group + "/"));
+  // The leaf's cgroup.procs, read from the child's pid namespace: itself.
+  EXPECT_THAT(r->stdout_, HasSubstr("\n1\n"));
 }
 
 // --- The cgroup escape of issue 17 -------------------------------------------

@@ -2,8 +2,9 @@
 // namespaces test starts it as uid 65534 (Isolation::uid); it makes its own
 // OS manager and runs its arguments as one command in pid, net, ipc, uts
 // (hostname "inner") and cgroup namespaces, the library adding the user
-// namespace. Prints the command's stdout, then "user_namespace: " and that
-// entry of the enforcement report, and exits with the command's exit code.
+// namespace. Prints "cgroup-v2: yes|no <detail>" (its manager's), the
+// command's stdout, then the user_namespace entry of the enforcement
+// report, and exits with the command's exit code.
 // Exit 77 with "skip: <why>" when this host cannot have a user namespace;
 // 1 with the Status when Start() fails.
 //
@@ -36,6 +37,12 @@ int main(int argc, char** argv) {
   if (user == nullptr || !user->enforced) {
     std::printf("skip: %s\n", user != nullptr ? user->detail.c_str() : "?");
     return 77;
+  }
+  for (const procsandbox::Feature& f : (*manager)->capabilities().features) {
+    if (f.name == "cgroup-v2") {
+      std::printf("cgroup-v2: %s %s\n", f.available ? "yes" : "no",
+                  f.detail.c_str());
+    }
   }
   procsandbox::Command command(argv[1],
                                std::vector<std::string>(argv + 2, argv + argc));
