@@ -67,6 +67,13 @@ endif()
 
 # --- CMake package config ---------------------------------------------------
 
+# A static library's private libseccomp is on its consumers' link line.
+if(PROCSANDBOX_HAVE_SECCOMP AND NOT BUILD_SHARED_LIBS)
+  set(PROCSANDBOX_CONFIG_NEEDS_SECCOMP TRUE)
+else()
+  set(PROCSANDBOX_CONFIG_NEEDS_SECCOMP FALSE)
+endif()
+
 configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/procsandboxConfig.cmake.in"
   "${PROJECT_BINARY_DIR}/procsandboxConfig.cmake"
@@ -103,6 +110,9 @@ procsandbox_join_paths(PROCSANDBOX_PC_INCLUDEDIR "\${prefix}" "${CMAKE_INSTALL_I
 # (Requires.private).
 set(_ps_pc_public fmt absl_status absl_statusor absl_strings absl_time)
 set(_ps_pc_private absl_synchronization absl_flat_hash_map)
+if(PROCSANDBOX_HAVE_SECCOMP)
+  list(APPEND _ps_pc_private libseccomp)
+endif()
 if(BUILD_SHARED_LIBS)
   list(JOIN _ps_pc_public " " PROCSANDBOX_PC_REQUIRES)
   list(JOIN _ps_pc_private " " PROCSANDBOX_PC_REQUIRES_PRIVATE)

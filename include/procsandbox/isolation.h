@@ -138,8 +138,13 @@ struct PROCSANDBOX_EXPORT SeccompRule {
 
 // A syscall filter: every call not named by a rule gets `default_action`.
 // A deny list: default kAllow and rules that deny. An allow list: default
-// kEperm (or kKill) and rules that allow; execve is always allowed (the
-// filter is installed just before it). Needs no_new_privs (Isolation).
+// kEperm (or kKill) and rules that allow; execve and exit_group are always
+// allowed (the filter is installed just before execve). Needs no_new_privs
+// (Isolation). Linux with libseccomp only (capabilities().isolation says).
+// Start() fails with InvalidArgument naming the calls libseccomp does not
+// know; a call this architecture lacks (socketcall on x86_64) is skipped.
+// A kill ends the whole tree as ExitReason::kSeccompViolation with the call
+// in Outcome::syscall (a descendant's call too).
 struct PROCSANDBOX_EXPORT SeccompFilter {
   SeccompAction default_action = SeccompAction::kAllow;
   std::vector<SeccompRule> rules;

@@ -9,7 +9,7 @@
 PROCSANDBOX_PACKAGES=(
   cmake ninja-build g++ pkgconf
   libabsl-dev libfmt-dev libgtest-dev libgmock-dev catch2
-  libcli11-dev nlohmann-json3-dev
+  libcli11-dev nlohmann-json3-dev libseccomp-dev
   # bench/isolation_bench runs bwrap beside the library's isolation.
   bubblewrap
 )

@@ -84,6 +84,15 @@ std::vector<IsolationEnforcement> UniformIsolation(bool enforced,
   return isolation;
 }
 
+bool SeccompKills(const Isolation& isolation) {
+  if (!isolation.seccomp.has_value()) return false;
+  if (isolation.seccomp->default_action == SeccompAction::kKill) return true;
+  for (const SeccompRule& rule : isolation.seccomp->rules) {
+    if (rule.action == SeccompAction::kKill) return true;
+  }
+  return false;
+}
+
 void SetIsolation(std::vector<IsolationEnforcement>& isolation,
                   IsolationKind kind, bool enforced, std::string detail) {
   for (IsolationEnforcement& e : isolation) {

@@ -21,6 +21,10 @@ namespace procsandbox::internal {
 // the uts one), seccomp.
 std::vector<IsolationKind> RequestedIsolation(const Isolation& isolation);
 
+// Whether `isolation` has a seccomp filter that kills for some call (a kill
+// rule or a kill default).
+bool SeccompKills(const Isolation& isolation);
+
 // One entry per requested mechanism, copied from what the manager can have
 // (`available`, its capabilities().isolation; a kind it does not list is
 // "not available on this manager"). In strict mode the first requested

@@ -34,6 +34,11 @@ inline constexpr int kSigXfsz = SIGXFSZ;
 #else
 inline constexpr int kSigXfsz = 25;
 #endif
+#if defined(SIGSYS)
+inline constexpr int kSigSys = SIGSYS;
+#else
+inline constexpr int kSigSys = 31;
+#endif
 #if defined(SIGPIPE)
 inline constexpr int kSigPipe = SIGPIPE;
 #else

@@ -11,6 +11,7 @@
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "linux/child_namespaces.h"
+#include "linux/child_seccomp.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/isolation.h"
 
@@ -40,6 +41,11 @@ std::vector<IsolationEnforcement> ProbeIsolation() {
   // [mounts]
   ProbeMounts(isolation);
   // [seccomp]
+  {
+    IsolationEnforcement seccomp = ProbeSeccomp();
+    SetIsolation(isolation, IsolationKind::kSeccomp, seccomp.enforced,
+                 std::move(seccomp.detail));
+  }
   return isolation;
 }
 
@@ -67,6 +73,13 @@ absl::Status PlanIsolation(const os_internal::SpawnRequest& request,
     }
   }
   // [seccomp]
+  if (request.command->isolation.seccomp.has_value() &&
+      wanted(IsolationKind::kSeccomp)) {
+    absl::StatusOr<std::shared_ptr<const SeccompPlan>> seccomp =
+        PlanSeccomp(request.command->isolation);
+    if (!seccomp.ok()) return seccomp.status();
+    plan.seccomp = *std::move(seccomp);
+  }
   return absl::OkStatus();
 }
 

@@ -21,7 +21,9 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "linux/child_seccomp.h"
 #include "linux/isolation.h"
+#include "linux/seccomp_filter.h"
 #include "os/pipe_stdin.h"
 #include "posix/child_stdio.h"
 #include "posix/pipes.h"
@@ -142,6 +144,9 @@ absl::Status LinuxChild::Start(const os_internal::SpawnRequest& request) {
   pid_ = spawned->pid;
   pidfd_ = std::move(spawned->pidfd);
   group_ = plan.new_session || plan.new_process_group;
+  if (plan.seccomp != nullptr) {
+    seccomp_listener_ = ReceiveSeccompListener(*plan.seccomp);
+  }
   return absl::OkStatus();
 }
 
@@ -202,7 +207,37 @@ void LinuxChild::Arm(std::shared_ptr<ChildEvents> events) {
     (void)reactor.Watch(stdin_data_fd_.get(), EPOLLOUT,
                         [self](uint32_t) { self->OnStdinWritable(); });
   }
+  if (seccomp_listener_.valid()) {
+    (void)reactor.Watch(
+        seccomp_listener_.get(), EPOLLIN,
+        [self, events](uint32_t revents) {
+          self->OnSeccompReadable(revents, events);
+        },
+        /*urgent=*/true);
+  }
   ArmCpuCheck();
+}
+
+void LinuxChild::OnSeccompReadable(uint32_t revents,
+                                   const std::shared_ptr<ChildEvents>& events) {
+  if (!seccomp_listener_.valid()) return;
+  bool violated = false;
+  int first = -1;
+  SeccompViolation v;
+  while (ReadSeccompViolation(seccomp_listener_.get(), v)) {
+    // The caller waits in the call until it dies: by pid too, for a
+    // process outside the group and the cgroup (or with none).
+    if (v.pid > 0) kill(v.pid, SIGKILL);
+    if (!violated) first = v.syscall;
+    violated = true;
+  }
+  if (violated) {
+    events->OnSeccompViolation(first, SyscallName(first));
+  } else if ((revents & (EPOLLHUP | EPOLLERR)) != 0) {
+    // No process uses the filter any more (Linux 5.8 says so).
+    core_->reactor->Unwatch(seccomp_listener_.get());
+    seccomp_listener_.reset();
+  }
 }
 
 void LinuxChild::OnStdinWritable() {
@@ -357,6 +392,10 @@ void LinuxChild::Close() {
     stdin_data_fd_.reset();
   }
   host_stdin_.reset();
+  if (seccomp_listener_.valid()) {
+    core_->reactor->Unwatch(seccomp_listener_.get());
+    seccomp_listener_.reset();
+  }
   absl::MutexLock lock(&mu_);
   events_.reset();
   pidfd_.reset();
@@ -386,6 +425,7 @@ void LinuxChild::Discard() {
   err_.fd.reset();
   stdin_data_fd_.reset();
   host_stdin_.reset();
+  seccomp_listener_.reset();
   RemoveCgroupsNow();
 }
 

@@ -139,6 +139,9 @@ class LinuxChild final : public os_internal::Child,
   void OnOutputReadable(
       Stream stream, const std::shared_ptr<os_internal::ChildEvents>& events);
   void OnStdinWritable();
+  void OnSeccompReadable(
+      uint32_t revents,
+      const std::shared_ptr<os_internal::ChildEvents>& events);
 
   // cgroups (linux_child_cgroup.cc).
   absl::Status CreateCgroupsLocked(const os_internal::SpawnRequest& request,
@@ -189,6 +192,8 @@ class LinuxChild final : public os_internal::Child,
   std::string stdin_data_;
   std::size_t stdin_written_ = 0;
   std::shared_ptr<os_internal::HostStdin> host_stdin_;  // until taken
+  // The seccomp filter's listener (child_seccomp.h), when it has one.
+  UniqueFd seccomp_listener_;
   // The neutral process, for timer events (the watches hold it strongly).
   std::weak_ptr<os_internal::ChildEvents> events_ ABSL_GUARDED_BY(mu_);
 

@@ -21,6 +21,7 @@
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "linux/child_namespaces.h"
+#include "linux/child_seccomp.h"
 #include "linux/spawn_child.h"
 #include "posix/errno_status.h"
 #include "posix/spawn_errors.h"
@@ -213,6 +214,7 @@ absl::Status StepError(const SpawnPlan& plan, ChildStep step, int err,
     case ChildStep::kMounts:
       return MountStepError(*plan.mounts, err, index);
     case ChildStep::kSeccomp:
+      return SeccompStepError(err, index);
     case ChildStep::kResetSignals:
     case ChildStep::kNone:
       break;
@@ -317,6 +319,7 @@ absl::StatusOr<Spawned> Spawn(const SpawnPlan& plan) {
   context.mounts = plan.mounts.get();
   context.capabilities = plan.capabilities.get();
   context.seccomp = plan.seccomp.get();
+  if (plan.seccomp != nullptr) context.keep_fd = plan.seccomp->child_socket_fd;
 
   void* stack = child_stack.top();
   if (stack == nullptr)

@@ -37,6 +37,7 @@
 #include "linux/child_capabilities.h"
 #include "linux/child_mounts.h"
 #include "linux/child_namespaces.h"
+#include "linux/child_seccomp.h"
 #include "posix/signal_reset.h"
 
 namespace procsandbox::linux_internal {
@@ -92,10 +93,18 @@ PROCSANDBOX_CHILD_CODE void ResetSignalDispositions() {
 using ::procsandbox::posix_internal::ResetSignalDispositions;
 #endif
 
-// Closes every descriptor from 3 up, without allocating.
-PROCSANDBOX_CHILD_CODE bool CloseDescriptorsFrom3() {
+// Closes every descriptor from 3 up but `keep` (-1: none), without
+// allocating.
+PROCSANDBOX_CHILD_CODE bool CloseDescriptorsFrom3(int keep) {
 #if defined(SYS_close_range)
-  if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return true;
+  if (keep < 3) {
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return true;
+  } else if ((keep == 3 || syscall(SYS_close_range, 3U,
+                                   static_cast<unsigned>(keep - 1), 0U) == 0) &&
+             syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U,
+                     0U) == 0) {
+    return true;
+  }
 #endif
   // Before Linux 5.9: list /proc/self/fd with getdents64 into a stack
   // buffer, closing as we go, until a pass finds nothing left.
@@ -123,7 +132,7 @@ PROCSANDBOX_CHILD_CODE bool CloseDescriptorsFrom3() {
           }
           fd = fd * 10 + (*ch - '0');
         }
-        if (number && fd >= 3 && fd != dir) {
+        if (number && fd >= 3 && fd != dir && fd != keep) {
           SysClose(fd);
           closed_any = true;
         }
@@ -259,14 +268,19 @@ PROCSANDBOX_CHILD_CODE int ChildMain(void* context) {
   }
 
   SetUpStdio(c);
-  if (!CloseDescriptorsFrom3()) Fail(c, ChildStep::kCloseFds);
+  if (!CloseDescriptorsFrom3(c->keep_fd)) Fail(c, ChildStep::kCloseFds);
 
   // The program starts with no signal blocked, whatever the host thread had
   // (the kernel's sigset: 64 bits).
   const uint64_t none = 0;
   syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, sizeof(none));
 
-  // [seccomp] the filter, last: from here on only execve runs.
+  // The seccomp filter, last: from here on only execve runs (and sendmsg of
+  // the listener, which the filter allows).
+  if (c->seccomp != nullptr) {
+    int part = 0;
+    if (!InstallSeccomp(*c->seccomp, &part)) Fail(c, ChildStep::kSeccomp, part);
+  }
 
   syscall(SYS_execve, c->path, c->argv, c->envp);
   Fail(c, ChildStep::kExec);

@@ -90,6 +90,9 @@ struct ChildContext {
   const MountPlan* mounts = nullptr;
   const CapabilityPlan* capabilities = nullptr;
   const SeccompPlan* seccomp = nullptr;
+  // A descriptor above 2 the close step leaves open (close-on-exec: the
+  // seccomp step's socket), or -1.
+  int keep_fd = -1;
   // Written by the child before it exits with 127; read by the parent after
   // clone.
   volatile ChildStep failed_step = ChildStep::kNone;

@@ -99,6 +99,7 @@ class OsProcess final : public Process,
   void OnOutputEnd(Stream stream) override;
   void OnExit(const ChildExit& exit) override;
   void OnCpuBudgetSpent() override;
+  void OnSeccompViolation(int syscall, std::string name) override;
   void OnTreeGone() override;
 
   // At the manager's shutdown, for a process reaped but not ended: stops
@@ -169,6 +170,9 @@ class OsProcess final : public Process,
   int64_t kept_ ABSL_GUARDED_BY(mu_) = 0;      // captured or delivered
 
   std::optional<ExitReason> cause_ ABSL_GUARDED_BY(mu_);
+  // kSeccompViolation: the call, when the platform named it.
+  int violation_syscall_ ABSL_GUARDED_BY(mu_) = -1;
+  std::string violation_name_ ABSL_GUARDED_BY(mu_);
   std::set<int> host_signals_ ABSL_GUARDED_BY(mu_);
   bool kill_scheduled_ ABSL_GUARDED_BY(mu_) = false;
   bool reaped_ ABSL_GUARDED_BY(mu_) = false;

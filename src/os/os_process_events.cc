@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/fmt_absl.h"
+#include "common/isolation_enforcement.h"
 #include "common/line_buffer.h"
 #include "common/output_cap.h"
 #include "common/process_errors.h"
@@ -23,9 +24,20 @@ namespace procsandbox::os_internal {
 using internal::kSigCont;
 using internal::kSigKill;
 using internal::kSigStop;
+using internal::kSigSys;
 using internal::kSigTerm;
 using internal::kSigXcpu;
 using internal::kSigXfsz;
+
+namespace {
+
+// The run's seccomp filter was installed (not reported unavailable).
+bool SeccompEnforced(const Enforcement& enforcement) {
+  const IsolationEnforcement* e = enforcement.Find(IsolationKind::kSeccomp);
+  return e != nullptr && e->enforced;
+}
+
+}  // namespace
 
 // --- Loop side
 // ----------------------------------------------------------------
@@ -148,6 +160,19 @@ void OsProcess::OnCpuBudgetSpent() {
   SignalTreeLocked(kSigKill);
 }
 
+void OsProcess::OnSeccompViolation(int syscall, std::string name) {
+  absl::MutexLock lock(&mu_);
+  if (reaped_) return;
+  // The first cause stands (a deadline that already stopped the tree, an
+  // earlier violation); the tree is killed either way.
+  if (!cause_) {
+    cause_ = ExitReason::kSeccompViolation;
+    violation_syscall_ = syscall;
+    violation_name_ = std::move(name);
+  }
+  SignalTreeLocked(kSigKill);
+}
+
 void OsProcess::OnTreeGone() {
   absl::MutexLock lock(&mu_);
   if (!tree_dying_) return;
@@ -222,6 +247,12 @@ void OsProcess::FinishLocked() {
   const absl::Duration cpu = outcome.user_time + outcome.system_time;
   if (cause_) {
     outcome.reason = *cause_;
+  } else if (signaled && outcome.signal == kSigSys &&
+             internal::SeccompKills(command_.isolation) &&
+             SeccompEnforced(enforcement_)) {
+    // A kill rule without a listener (SECCOMP_RET_KILL_PROCESS): the
+    // kernel does not say which call.
+    outcome.reason = ExitReason::kSeccompViolation;
   } else if (signaled && (outcome.signal == kSigXcpu ||
                           (outcome.signal == kSigKill && limits_.cpu_time &&
                            cpu >= *limits_.cpu_time))) {
@@ -243,6 +274,10 @@ void OsProcess::FinishLocked() {
     outcome.reason = ExitReason::kOutputExceeded;
   } else {
     outcome.reason = signaled ? ExitReason::kSignaled : ExitReason::kExited;
+  }
+  if (outcome.reason == ExitReason::kSeccompViolation) {
+    outcome.syscall = violation_syscall_;
+    outcome.syscall_name = violation_name_;
   }
   outcome_ = outcome;
   phase_ = Phase::kEnded;

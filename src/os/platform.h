@@ -90,6 +90,11 @@ class ChildEvents {
   // while the leader is not reaped; the neutral side decides (SIGKILL,
   // ExitReason::kCpuTimeExceeded).
   virtual void OnCpuBudgetSpent() = 0;
+  // A process of the tree made a call the seccomp filter kills for
+  // (`syscall` by number on this architecture, `name` empty when unknown).
+  // Reported while the leader is not reaped; the neutral side kills the
+  // tree (ExitReason::kSeccompViolation). Only the first one counts.
+  virtual void OnSeccompViolation(int syscall, std::string name) = 0;
   // After EndTree() returned true: the rest of the tree is gone (or the
   // platform stopped waiting for it).
   virtual void OnTreeGone() = 0;

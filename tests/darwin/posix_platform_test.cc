@@ -57,6 +57,7 @@ class Recorder final : public ChildEvents {
     order_.push_back("exit");
   }
   void OnCpuBudgetSpent() override {}
+  void OnSeccompViolation(int /*syscall*/, std::string /*name*/) override {}
   void OnTreeGone() override {}
 
   bool WaitForEnd(int outputs) {

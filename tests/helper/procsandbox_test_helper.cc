@@ -35,7 +35,9 @@
 #include <unistd.h>
 #endif
 #if defined(__linux__)
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
 #include <algorithm>
@@ -763,6 +765,57 @@ void PrintNoNewPrivs(const Args&) {
 #endif
 }
 
+// One call the seccomp tests deny, made so that it changes nothing when it
+// is allowed (an argument the kernel rejects, or a harmless effect), and
+// what it returned: "ptrace ok" or "ptrace EPERM".
+void CallSyscall(const Args& args) {
+#if defined(__linux__)
+  const std::string name = args.text;
+  long result = -1;
+  if (name == "ptrace") {
+    result = syscall(SYS_ptrace, 16 /* PTRACE_ATTACH */, 0, 0, 0);  // ESRCH
+  } else if (name == "unshare") {
+    result = syscall(SYS_unshare, CLONE_NEWUSER);  // a namespace of its own
+  } else if (name == "mount") {
+    result = syscall(SYS_mount, "none", "/nonexistent/procsandbox", "tmpfs", 0,
+                     nullptr);  // ENOENT
+  } else if (name == "bpf") {
+    result = syscall(SYS_bpf, -1, nullptr, 0);  // EINVAL
+  } else if (name == "setns") {
+    result = syscall(SYS_setns, -1, 0);  // EBADF
+  } else if (name == "clone3") {
+    result = syscall(SYS_clone3, nullptr, 0);  // EINVAL
+  } else if (name == "clone-newuser") {
+    // fork(2)'s clone with a new user namespace; the child exits at once.
+    result = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+    if (result == 0) _exit(0);
+    if (result > 0) {
+      waitpid(static_cast<pid_t>(result), nullptr, 0);
+      result = 0;
+    }
+  } else if (name == "getpid") {
+    result = syscall(SYS_getpid) > 0 ? 0 : -1;
+  } else {
+    Fail("syscall: unknown name " + name +
+             " (ptrace unshare mount bpf setns clone3 clone-newuser getpid)",
+         0, kExitUsage);
+  }
+  if (result >= 0) {
+    PrintLine(name + " ok");
+    return;
+  }
+  const int err = errno;
+#if defined(__GLIBC__)
+  const char* ename = strerrorname_np(err);
+#else
+  const char* ename = nullptr;
+#endif
+  PrintLine(name + " " + (ename != nullptr ? ename : std::to_string(err)));
+#else
+  Fail("syscall: Linux only", 0);
+#endif
+}
+
 size_t PageSize() { return static_cast<size_t>(sysconf(_SC_PAGESIZE)); }
 
 long long CpuNanos() {
@@ -966,6 +1019,7 @@ constexpr Step kSteps[] = {
     {"print-caps", "", "", PROCSANDBOX_POSIX_STEP(PrintCaps)},
     {"bind-port", "N", "PORT", PROCSANDBOX_POSIX_STEP(BindPort)},
     {"print-no-new-privs", "", "", PROCSANDBOX_POSIX_STEP(PrintNoNewPrivs)},
+    {"syscall", "T", "NAME", PROCSANDBOX_POSIX_STEP(CallSyscall)},
     {"alloc-mb", "N", "MIB", AllocMb},
     {"alloc-forever", "", "", AllocForever},
     {"burn-ms", "N", "MS", BurnMs},

@@ -21,6 +21,8 @@
 //   ExceededFileSize()   kFileSizeExceeded: SIGXFSZ
 //   ExceededOutput()     kOutputExceeded: stopped at Limits::output_bytes
 //   Cancelled()          kCancelled: the host stopped it
+//   KilledBySeccomp(name)  kSeccompViolation for the call `name` ("ptrace");
+//                        KilledBySeccomp() for any call (also an unknown one)
 //   EndedWith(reason)    any ExitReason
 // A failure prints the Outcome ("exited 2 in 3s"), the Status of an error,
 // and the end of a RunResult's stderr.
@@ -138,6 +140,11 @@ ExceededOutput();
 // EndedWith(kCancelled): the host stopped it (Terminate, Kill, Signal).
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 Cancelled();
+// kSeccompViolation: a call the seccomp filter kills for, named `syscall`
+// (Outcome::syscall_name); without a name, any call.
+//   EXPECT_THAT(outcome, KilledBySeccomp("ptrace"));
+inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
+KilledBySeccomp(std::optional<std::string> syscall = std::nullopt);
 
 // Implementation details follow.
 
@@ -313,11 +320,12 @@ struct OutcomeSpec {
   std::optional<int> exit_code;
   std::optional<int> signal;
   std::optional<uint32_t> exception_code;
+  std::optional<std::string> syscall_name;
 };
 
 class OutcomeMatcher {
  public:
-  explicit OutcomeMatcher(OutcomeSpec spec) : spec_(spec) {}
+  explicit OutcomeMatcher(OutcomeSpec spec) : spec_(std::move(spec)) {}
 
   template <typename T>
   bool MatchAndExplain(const T& value,
@@ -345,11 +353,14 @@ class OutcomeMatcher {
            (!spec_.exit_code || outcome.exit_code == *spec_.exit_code) &&
            (!spec_.signal || outcome.signal == *spec_.signal) &&
            (!spec_.exception_code ||
-            outcome.exception_code == *spec_.exception_code);
+            outcome.exception_code == *spec_.exception_code) &&
+           (!spec_.syscall_name || outcome.syscall_name == *spec_.syscall_name);
   }
   void Describe(std::ostream* os, bool negated) const {
     *os << (negated ? "is not an outcome that " : "is an outcome that ");
-    if (spec_.reason == ExitReason::kExited && spec_.exit_code) {
+    if (spec_.syscall_name) {
+      *os << "was killed by seccomp for " << *spec_.syscall_name;
+    } else if (spec_.reason == ExitReason::kExited && spec_.exit_code) {
       *os << "exited with code " << *spec_.exit_code;
     } else if (spec_.exception_code) {
       *os << "was ended by " << ExceptionName(*spec_.exception_code);
@@ -396,26 +407,27 @@ matchers_internal::IsOkAndHoldsMatcher<std::decay_t<InnerMatcher>> IsOkAndHolds(
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 ExitedWith(int exit_code) {
-  return matchers_internal::MakeOutcomeMatcher(
-      {ExitReason::kExited, exit_code, std::nullopt, std::nullopt});
+  return matchers_internal::MakeOutcomeMatcher({ExitReason::kExited, exit_code,
+                                                std::nullopt, std::nullopt,
+                                                std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 KilledBy(int signo) {
   return matchers_internal::MakeOutcomeMatcher(
-      {std::nullopt, std::nullopt, signo, std::nullopt});
+      {std::nullopt, std::nullopt, signo, std::nullopt, std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 KilledByException(uint32_t code) {
   return matchers_internal::MakeOutcomeMatcher(
-      {std::nullopt, std::nullopt, std::nullopt, code});
+      {std::nullopt, std::nullopt, std::nullopt, code, std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 EndedWith(ExitReason reason) {
   return matchers_internal::MakeOutcomeMatcher(
-      {reason, std::nullopt, std::nullopt, std::nullopt});
+      {reason, std::nullopt, std::nullopt, std::nullopt, std::nullopt});
 }
 
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
@@ -446,6 +458,14 @@ ExceededOutput() {
 inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
 Cancelled() {
   return EndedWith(ExitReason::kCancelled);
+}
+
+inline ::testing::PolymorphicMatcher<matchers_internal::OutcomeMatcher>
+KilledBySeccomp(std::optional<std::string> syscall) {
+  matchers_internal::OutcomeSpec spec;
+  spec.reason = ExitReason::kSeccompViolation;
+  spec.syscall_name = std::move(syscall);
+  return matchers_internal::MakeOutcomeMatcher(std::move(spec));
 }
 
 }  // namespace procsandbox::testing
