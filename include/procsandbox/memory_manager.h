@@ -144,6 +144,16 @@ class PROCSANDBOX_EXPORT FakeProcess {
                          bool append = false);
   // A file of the fake file system, nullopt when there is none.
   std::optional<std::string> ReadFile(absl::string_view path) const;
+  // Makes the system call `name` ("ptrace") with first argument `arg0` as
+  // Isolation::seccomp sees it (the same rules as on Linux: the most severe
+  // matching rule, else the default; execve and exit_group always pass):
+  // OK when allowed or without a filter (the call itself is not simulated),
+  // PermissionDenied for EPERM, Unimplemented for ENOSYS. A kill ends the
+  // program now, killed by SIGKILL as kSeccompViolation with
+  // Outcome::syscall_name = name (Outcome::syscall stays -1: the fake has
+  // no syscall numbers). A filter listed in unenforced_isolation is not
+  // applied.
+  absl::Status Syscall(absl::string_view name, uint64_t arg0 = 0);
 
   // --- Signals and ending. --------------------------------------------------
   // Runs `handler` on this program's thread when `signo` arrives, inside the

@@ -297,6 +297,9 @@ void Core::FinishLocked(ProgramState& p, std::optional<int> returned) {
   }
   if (p.cause.has_value()) {
     outcome.reason = *p.cause;
+    if (*p.cause == ExitReason::kSeccompViolation) {
+      outcome.syscall_name = p.violation_syscall;
+    }
   } else {
     outcome.reason =
         outcome.signal != 0 ? ExitReason::kSignaled : ExitReason::kExited;

@@ -128,6 +128,7 @@ struct ProgramState {
   bool dying = false;            // must unwind at its next library call
   int death_signal = 0;          // the signal that ends it, if any
   uint32_t death_exception = 0;  // FakeProcess::Raise's exception status
+  std::string violation_syscall;  // FakeProcess::Syscall's kill
   std::optional<int> exit_code;  // Exit() or return
 
   // Streams.

@@ -252,6 +252,67 @@ std::optional<std::string> FakeProcess::ReadFile(absl::string_view path) const {
   return it->second;
 }
 
+namespace {
+
+// The kernel's order of precedence of seccomp actions.
+int Severity(SeccompAction action) {
+  switch (action) {
+    case SeccompAction::kAllow:
+      return 0;
+    case SeccompAction::kEperm:
+    case SeccompAction::kEnosys:
+      return 1;
+    case SeccompAction::kKill:
+      return 2;
+  }
+  return 0;
+}
+
+SeccompAction SeccompActionFor(const SeccompFilter& filter,
+                               absl::string_view name, uint64_t arg0) {
+  if (name == "execve" || name == "exit_group") return SeccompAction::kAllow;
+  std::optional<SeccompAction> found;
+  for (const SeccompRule& rule : filter.rules) {
+    if (rule.syscall != name) continue;
+    if (rule.arg0_any_bits != 0 && (arg0 & rule.arg0_any_bits) == 0) continue;
+    if (!found || Severity(rule.action) > Severity(*found)) found = rule.action;
+  }
+  return found.value_or(filter.default_action);
+}
+
+}  // namespace
+
+absl::Status FakeProcess::Syscall(absl::string_view name, uint64_t arg0) {
+  absl::MutexLock lock(&core_->mu);
+  core_->PollLocked(*state_);
+  const std::optional<SeccompFilter>& filter =
+      state_->command.isolation.seccomp;
+  const IsolationEnforcement* e =
+      state_->enforcement.Find(IsolationKind::kSeccomp);
+  if (!filter.has_value() || e == nullptr || !e->enforced) {
+    return absl::OkStatus();
+  }
+  switch (SeccompActionFor(*filter, name, arg0)) {
+    case SeccompAction::kAllow:
+      return absl::OkStatus();
+    case SeccompAction::kEperm:
+      return absl::PermissionDeniedError(
+          fmt::format("{}: operation not permitted (EPERM)", name));
+    case SeccompAction::kEnosys:
+      return absl::UnimplementedError(
+          fmt::format("{}: function not implemented (ENOSYS)", name));
+    case SeccompAction::kKill:
+      break;
+  }
+  if (!state_->cause) {
+    state_->cause = ExitReason::kSeccompViolation;
+    state_->violation_syscall = std::string(name);
+  }
+  state_->dying = true;
+  state_->death_signal = internal::kSigKill;
+  throw UnwindScript{};
+}
+
 absl::Status FakeProcess::OnSignal(int signo, std::function<void()> handler) {
   if (!internal::IsValidSignal(signo) || Uncatchable(signo)) {
     return absl::InvalidArgumentError(

@@ -58,6 +58,8 @@ TEST_F(CliTest, TheResultJsonHasEveryFieldWithItsType) {
   EXPECT_TRUE(j["signal"].is_null());
   EXPECT_TRUE(j["signal_name"].is_null());
   EXPECT_TRUE(j["exception"].is_null());
+  EXPECT_TRUE(j["syscall"].is_null());
+  EXPECT_TRUE(j["syscall_name"].is_null());
   for (const char* f : {"wall_time_s", "user_time_s", "system_time_s"}) {
     EXPECT_TRUE(j[f].is_number_float()) << f;
     EXPECT_GE(j[f].get<double>(), 0.0) << f;
