@@ -3,6 +3,7 @@
 // and the parent's side of the listener.
 #include "linux/child_seccomp.h"
 
+#include <fcntl.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -88,6 +89,21 @@ absl::StatusOr<std::shared_ptr<const SeccompPlan>> PlanSeccomp(
     if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fds) != 0) {
       return ErrnoStatus(errno,
                          "start: a socket pair for the seccomp listener");
+    }
+    // Above the standard descriptors: a host with 0, 1 or 2 closed gets
+    // one of them, which the child's stdio step would replace.
+    for (int& fd : fds) {
+      if (fd >= 3) continue;
+      const int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+      const int err = errno;
+      close(fd);
+      fd = moved;
+      if (moved < 0) {
+        for (int other : fds) {
+          if (other >= 0) close(other);
+        }
+        return ErrnoStatus(err, "start: move the seccomp listener's socket");
+      }
     }
     plan->parent_socket.reset(fds[0]);
     plan->child_socket.reset(fds[1]);

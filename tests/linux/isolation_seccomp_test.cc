@@ -164,6 +164,22 @@ TEST_F(SeccompTest, TheProgramHoldsNeitherTheListenerNorItsSocket) {
   EXPECT_EQ(r->stdout_, "0\n1\n2\n");
 }
 
+TEST_F(SeccompTest, AKillRuleIsNamedWhenTheHostHasNoStdin) {
+  // The listener's socket would otherwise be descriptor 0, which the
+  // child's stdio step replaces.
+  const int saved = dup(0);
+  ASSERT_GE(saved, 0);
+  close(0);
+  SeccompFilter filter;
+  filter.rules.push_back({"ptrace", SeccompAction::kKill, 0});
+  absl::StatusOr<RunResult> r =
+      RunFiltered(Helper({"syscall", "ptrace"}), filter);
+  ASSERT_EQ(dup2(saved, 0), 0);
+  close(saved);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(*r, KilledBySeccomp("ptrace"));
+}
+
 TEST_F(SeccompTest, AKillWithoutAListenerIsStillAViolation) {
   // A filter that rules on sendmsg cannot send its listener: kill rules
   // kill the process (SIGSYS), and the kernel does not say which call.

@@ -53,10 +53,10 @@ nlohmann::ordered_json IsolationJson(
 
 int ExitStatusOf(const Outcome& outcome) {
   if (outcome.reason == ExitReason::kTimedOut) return kExitTimedOut;
-  if (outcome.signal != 0) return 128 + outcome.signal;
   // Killed by the filter: as the SIGSYS the kernel sends for it, also when
-  // the report carries no signal.
+  // the library ended the tree with SIGKILL (a kill rule's listener).
   if (outcome.reason == ExitReason::kSeccompViolation) return 128 + SIGSYS;
+  if (outcome.signal != 0) return 128 + outcome.signal;
   // Output was cut but the program had ended before the stop reached it:
   // never 0, and the same status as when the TERM lands (no race decides
   // what a script sees).
