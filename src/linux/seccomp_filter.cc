@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -134,6 +135,18 @@ absl::StatusOr<std::vector<sock_filter>> CompileSeccompFilter(
   const int execve_nr = seccomp_syscall_resolve_name("execve");
   const int exit_group_nr = seccomp_syscall_resolve_name("exit_group");
   const int sendmsg_nr = seccomp_syscall_resolve_name("sendmsg");
+  // A rule on arg0 bits whose action is the default adds nothing by itself
+  // (libseccomp refuses it), but it must still win over an unconditional
+  // rule for the same call: `allow clone` in an allow list with the deny
+  // list's clone(CLONE_NEW*) rule allows only a clone without those bits.
+  absl::flat_hash_map<int, uint64_t> default_bits;
+  for (std::size_t i = 0; i < filter.rules.size(); ++i) {
+    const SeccompRule& rule = filter.rules[i];
+    if (rule.arg0_any_bits != 0 &&
+        ActionOf(rule.action, options.notify_kills) == default_action) {
+      default_bits[numbers[i]] |= rule.arg0_any_bits;
+    }
+  }
   for (std::size_t i = 0; i < filter.rules.size(); ++i) {
     const SeccompRule& rule = filter.rules[i];
     const int nr = numbers[i];
@@ -143,7 +156,11 @@ absl::StatusOr<std::vector<sock_filter>> CompileSeccompFilter(
     if (action == default_action) continue;  // libseccomp refuses those
     int r = 0;
     if (rule.arg0_any_bits == 0) {
-      r = seccomp_rule_add(ctx.get(), action, nr, 0);
+      const auto bits = default_bits.find(nr);
+      r = bits == default_bits.end()
+              ? seccomp_rule_add(ctx.get(), action, nr, 0)
+              : seccomp_rule_add(ctx.get(), action, nr, 1,
+                                 SCMP_A0(SCMP_CMP_MASKED_EQ, bits->second, 0));
     } else {
       // "Any of these bits": one masked comparison per bit.
       for (int bit = 0; bit < 64 && r == 0; ++bit) {

@@ -116,6 +116,26 @@ TEST_F(SeccompTest, AnAllowListFailsEveryCallItDoesNotName) {
   EXPECT_EQ(r->stdout_, "getpid ok\nptrace EPERM\nmount EPERM\nbpf EPERM\n");
 }
 
+TEST_F(SeccompTest, AnAllowedCallStillHonoursTheDenyListsArgumentRule) {
+  // `allow clone` in an allow list that includes the deny list: clone with
+  // a CLONE_NEW* flag still falls to the default (EPERM), although that
+  // rule's action is the default one and adds no instruction by itself.
+  absl::StatusOr<SeccompFilter> filter = ParseSeccompFilter(R"(
+    default eperm
+    include default-deny-list
+    allow brk mmap munmap mprotect arch_prctl set_tid_address
+    allow set_robust_list rseq prlimit64 readlink readlinkat getrandom
+    allow newfstatat fstat write read close exit getpid futex uname
+    allow rt_sigaction rt_sigprocmask clock_gettime clone wait4
+  )");
+  ASSERT_THAT(filter, IsOk());
+  absl::StatusOr<RunResult> r =
+      RunFiltered(Helper(Calls({"clone-newuser", "getpid"})), *filter);
+  ASSERT_THAT(r, IsOk());
+  EXPECT_THAT(*r, ExitedWith(0)) << r->stderr_;
+  EXPECT_EQ(r->stdout_, "clone-newuser EPERM\ngetpid ok\n");
+}
+
 TEST_F(SeccompTest, AKillRuleEndsTheRunNamingTheCall) {
   SeccompFilter filter;
   filter.rules.push_back({"ptrace", SeccompAction::kKill, 0});
