@@ -5,7 +5,6 @@
 // fork-based spawn is 100x slower; CLONE_VM must stay flat).
 //
 //   build/release/bench/procsandbox_spawn_bench "[ratio]"
-//   build/release/bench/procsandbox_spawn_bench "[mounts]"   # as root
 //
 // Each round times every variant once per iteration, rotating which goes
 // first; the figures are medians over all samples.
@@ -27,9 +26,7 @@
 
 #include "bench_util.h"
 #include "catch2/catch.hpp"
-#include "linux/child_mounts.h"
 #include "linux/spawn.h"
-#include "procsandbox/isolation.h"
 
 namespace {
 
@@ -120,59 +117,4 @@ TEST_CASE("Spawn() vs posix_spawn, interleaved", "[ratio]") {
               Median(large[1].samples) / small_spawn);
   close(null_fd);
   CHECK(small_spawn > 0);
-}
-
-// The price of a mount view (as root): the tiny helper spawned plain, in a
-// private copy of the host's mounts, and in Isolation::Untrusted()'s view
-// (ro-bind /, tmpfs /tmp, proc, dev), against bubblewrap building the same
-// view, when /usr/bin/bwrap exists.
-TEST_CASE("Spawn() with a mount view, interleaved", "[mounts]") {
-  if (geteuid() != 0) {
-    WARN("needs root: a mount namespace");
-    return;
-  }
-  const int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-  REQUIRE(null_fd >= 0);
-  const SpawnPlan plain = PlanFor(PROCSANDBOX_TINY_HELPER, null_fd);
-  SpawnPlan private_copy = PlanFor(PROCSANDBOX_TINY_HELPER, null_fd);
-  procsandbox::Isolation namespace_only;
-  namespace_only.namespaces.mount = true;
-  REQUIRE(procsandbox::linux_internal::PlanMounts(namespace_only, private_copy)
-              .ok());
-  SpawnPlan view = PlanFor(PROCSANDBOX_TINY_HELPER, null_fd);
-  procsandbox::Isolation untrusted;
-  untrusted.mounts = procsandbox::Isolation::Untrusted().mounts;
-  REQUIRE(procsandbox::linux_internal::PlanMounts(untrusted, view).ok());
-  std::vector<Variant> variants = {
-      {"Spawn()+waitid tiny static", [&] { return LibrarySpawn(plain); }, {}},
-      {"... in a private mount namespace",
-       [&] { return LibrarySpawn(private_copy); },
-       {}},
-      {"... in the view ro /, tmpfs /tmp, proc, dev",
-       [&] { return LibrarySpawn(view); },
-       {}},
-  };
-  const char* const kBwrap = "/usr/bin/bwrap";
-  if (access(kBwrap, X_OK) == 0) {
-    variants.push_back(
-        {"bwrap, the same view", [&] {
-           pid_t pid = 0;
-           const char* argv[] = {kBwrap,  "--ro-bind", "/",      "/",
-                                 "--tmpfs", "/tmp",    "--proc", "/proc",
-                                 "--dev",   "/dev",    PROCSANDBOX_TINY_HELPER,
-                                 nullptr};
-           if (posix_spawn(&pid, kBwrap, nullptr, nullptr,
-                           const_cast<char* const*>(argv), environ) != 0) {
-             return false;
-           }
-           int status = 0;
-           return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-                  WEXITSTATUS(status) == 0;
-         },
-         {}});
-  }
-  Interleave(variants, 500);
-  Report("mount views, tiny static helper", variants, 0);
-  close(null_fd);
-  CHECK(Median(variants[2].samples) > 0);
 }

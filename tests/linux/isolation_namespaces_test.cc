@@ -441,20 +441,9 @@ std::string EscapeScript(const EscapeGroup& group) {
 
 // cgroup v1 checks the writer's uid (root, or the owner of the target), not
 // a capability, and knows nothing of cgroup namespaces: root leaves its group
-// whatever namespace it is in. (On v2 a cgroup namespace does stop it: the
-// target must lie under the namespace's root.)
-TEST_F(NamespacesTest, OnCgroupV1ACgroupNamespaceAloneDoesNotStopRoot) {
-  SKIP_UNLESS(IsolationKind::kCgroupNamespace);
-  if (geteuid() != 0) GTEST_SKIP() << "needs root to make a v1 group";
-  EscapeGroup group;
-  if (!group.made()) GTEST_SKIP() << "no v1 pids hierarchy to make a group in";
-  Command cmd = Shell(EscapeScript(group));
-  cmd.isolation.namespaces.cgroup = true;
-  absl::StatusOr<RunResult> r = Run(cmd);
-  ASSERT_THAT(r, IsOk());
-  EXPECT_EQ(r->stdout_, "moved\n");
-}
-
+// whatever namespace it is in (isolation_capabilities_test.cc shows it). (On
+// v2 a cgroup namespace does stop it: the target must lie under the
+// namespace's root.)
 // In a user namespace the program is root only inside: the group's files
 // belong to the host's root, whom it is not, so the open fails (EACCES).
 TEST_F(NamespacesTest, AUserNamespaceStopsTheCgroupEscape) {
