@@ -248,9 +248,12 @@ struct PROCSANDBOX_EXPORT Isolation {
 
   // For untrusted code: capabilities dropped, every namespace (mount, pid,
   // net, ipc, uts, cgroup; user where the host needs it), the host's root
-  // read-only with `working_dir` writable (when given), a private /tmp of
-  // tmp_bytes, a fresh /proc, a minimal /dev, hostname "sandbox", and the
-  // default seccomp deny list (EPERM).
+  // read-only with `working_dir` writable (when given), a private /tmp and
+  // an empty /run (hiding the host's sockets: a read-only mount does not
+  // stop connect(2)), each a tmpfs of tmp_bytes, a fresh /proc, a minimal
+  // /dev (its /dev/shm also of tmp_bytes), hostname "sandbox", and the
+  // default seccomp deny list (EPERM). What else the host's root holds stays
+  // readable (its /home, /root, /etc): hide it with more tmpfs entries.
   static Isolation Untrusted(const std::string& working_dir = "",
                              int64_t tmp_bytes = int64_t{64} << 20);
 

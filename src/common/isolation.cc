@@ -457,11 +457,17 @@ Isolation Isolation::Untrusted(const std::string& working_dir,
   isolation.namespaces = Namespaces::All();
   isolation.mounts.push_back(Mount::ReadOnlyBind("/"));
   isolation.mounts.push_back(Mount::Tmpfs("/tmp", tmp_bytes));
+  // The host's sockets live in /run (D-Bus, container runtimes): a
+  // read-only mount does not stop connect(2), and a program running as root
+  // would talk to them as root.
+  isolation.mounts.push_back(Mount::Tmpfs("/run", tmp_bytes));
   if (!working_dir.empty()) {
     isolation.mounts.push_back(Mount::Bind(working_dir));
   }
   isolation.mounts.push_back(Mount::Proc());
-  isolation.mounts.push_back(Mount::Dev());
+  Mount dev = Mount::Dev();
+  dev.size_bytes = tmp_bytes;  // its /dev/shm
+  isolation.mounts.push_back(dev);
   isolation.hostname = "sandbox";
   isolation.seccomp = SeccompFilter::DefaultDenyList();
   return isolation;

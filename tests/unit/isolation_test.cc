@@ -423,13 +423,18 @@ TEST(IsolationValueTest, UntrustedDropsEverythingAndMountsTheRootReadOnly) {
   EXPECT_TRUE(isolation.no_new_privs);
   EXPECT_EQ(isolation.namespaces, Namespaces::All());
   EXPECT_FALSE(isolation.namespaces.user);
-  const std::vector<Mount> want = {
-      Mount::ReadOnlyBind("/"), Mount::Tmpfs("/tmp", 8 << 20),
-      Mount::Bind("/srv/42"), Mount::Proc(), Mount::Dev()};
+  Mount dev = Mount::Dev();
+  dev.size_bytes = 8 << 20;
+  const std::vector<Mount> want = {Mount::ReadOnlyBind("/"),
+                                   Mount::Tmpfs("/tmp", 8 << 20),
+                                   Mount::Tmpfs("/run", 8 << 20),
+                                   Mount::Bind("/srv/42"),
+                                   Mount::Proc(),
+                                   dev};
   EXPECT_EQ(isolation.mounts, want);
   EXPECT_EQ(isolation.hostname, "sandbox");
   EXPECT_EQ(isolation.seccomp, SeccompFilter::DefaultDenyList());
-  // Without a working directory nothing is writable but /tmp.
+  // Without a working directory nothing is writable but the tmpfs entries.
   for (const Mount& m : Isolation::Untrusted().mounts) {
     EXPECT_NE(m.type, Mount::Type::kBind) << ToString(m);
   }
