@@ -24,6 +24,16 @@
 namespace procsandbox::linux_internal {
 namespace {
 
+// SCMP_A0 without its C99 compound literal (not C++).
+scmp_arg_cmp Arg0(scmp_compare op, scmp_datum_t a, scmp_datum_t b) {
+  scmp_arg_cmp cmp = {};
+  cmp.arg = 0;
+  cmp.op = op;
+  cmp.datum_a = a;
+  cmp.datum_b = b;
+  return cmp;
+}
+
 using ::procsandbox::posix_internal::ErrnoStatus;
 using ::procsandbox::posix_internal::UniqueFd;
 
@@ -160,14 +170,14 @@ absl::StatusOr<std::vector<sock_filter>> CompileSeccompFilter(
       r = bits == default_bits.end()
               ? seccomp_rule_add(ctx.get(), action, nr, 0)
               : seccomp_rule_add(ctx.get(), action, nr, 1,
-                                 SCMP_A0(SCMP_CMP_MASKED_EQ, bits->second, 0));
+                                 Arg0(SCMP_CMP_MASKED_EQ, bits->second, 0));
     } else {
       // "Any of these bits": one masked comparison per bit.
       for (int bit = 0; bit < 64 && r == 0; ++bit) {
         const uint64_t b = uint64_t{1} << bit;
         if ((rule.arg0_any_bits & b) == 0) continue;
         r = seccomp_rule_add(ctx.get(), action, nr, 1,
-                             SCMP_A0(SCMP_CMP_MASKED_EQ, b, b));
+                             Arg0(SCMP_CMP_MASKED_EQ, b, b));
       }
     }
     if (r == -EEXIST || r == -EINVAL) {
@@ -191,8 +201,8 @@ absl::StatusOr<std::vector<sock_filter>> CompileSeccompFilter(
     if (options.allow_sendmsg_fd >= 0) {
       if (int r = seccomp_rule_add(
               ctx.get(), allow, sendmsg_nr, 1,
-              SCMP_A0(SCMP_CMP_EQ,
-                      static_cast<scmp_datum_t>(options.allow_sendmsg_fd)));
+              Arg0(SCMP_CMP_EQ,
+                   static_cast<scmp_datum_t>(options.allow_sendmsg_fd), 0));
           r != 0) {
         return LibseccompError(r, "allow sending the listener");
       }

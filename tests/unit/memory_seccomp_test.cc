@@ -1,6 +1,5 @@
 // The fake's seccomp simulation (FakeProcess::Syscall) and the
 // KilledBySeccomp matcher.
-#include <csignal>
 #include <optional>
 #include <string>
 #include <utility>
@@ -25,6 +24,10 @@ using ::procsandbox::testing::ExitedWith;
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::KilledBySeccomp;
 using ::testing::Not;
+
+// The fake numbers signals as Linux does (SIGKILL is 9), also on Windows,
+// whose C library has no SIGKILL.
+constexpr int kSigKill = 9;
 
 // Prints what each call returned, as the test helper's `syscall` step.
 int CallEach(FakeProcess& p, const std::vector<std::string>& names) {
@@ -85,7 +88,7 @@ TEST(FakeSeccompTest, AKillRuleEndsTheRunNamingTheCall) {
   EXPECT_THAT(*r, KilledBySeccomp("bpf"));
   EXPECT_THAT(*r, KilledBySeccomp());
   EXPECT_THAT(*r, Not(KilledBySeccomp("ptrace")));
-  EXPECT_EQ(r->outcome.signal, SIGKILL);
+  EXPECT_EQ(r->outcome.signal, kSigKill);
   EXPECT_EQ(r->outcome.syscall, -1);
   EXPECT_EQ(r->stdout_, "getpid ok\n");
 }
@@ -118,7 +121,7 @@ TEST(FakeSeccompTest, AnUnenforcedFilterIsNotApplied) {
 TEST(KilledBySeccompTest, MatchesTheReasonAndTheName) {
   Outcome outcome;
   outcome.reason = ExitReason::kSeccompViolation;
-  outcome.signal = SIGKILL;
+  outcome.signal = kSigKill;
   outcome.exit_code = -1;
   outcome.syscall = 101;
   outcome.syscall_name = "ptrace";
