@@ -102,7 +102,7 @@ class PlanBuilder {
   }
 
   MountOp& MountFs(const char* source, const std::string& path,
-                   const char* fstype, unsigned long flags, std::string data,
+                   const char* fstype, uint64_t flags, std::string data,
                    const char* what, int entry, absl::string_view shown) {
     const char* p = Str(path);
     const char* d = data.empty() ? nullptr : Str(std::move(data));
@@ -575,7 +575,7 @@ absl::Status MountStepError(const MountPlan& plan, int err, int index) {
 PROCSANDBOX_CHILD_CODE bool ApplyMountPlan(const MountPlan& plan, int* failed) {
   for (std::size_t i = 0; i < plan.op_count; ++i) {
     const MountOp& op = plan.ops[i];
-    long r = 0;
+    int64_t r = 0;
     switch (op.kind) {
       case Kind::kMount:
         r = syscall(SYS_mount, op.source, op.path, op.fstype, op.flags,

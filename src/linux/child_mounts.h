@@ -57,7 +57,7 @@ struct MountOp {
   const char* path = nullptr;
   const char* fstype = nullptr;
   const char* data = nullptr;
-  unsigned long flags = 0;  // NOLINT(runtime/int): mount(2)'s type
+  uint64_t flags = 0;  // mount(2)'s unsigned long (64 bits here)
   // A failure with errno ENOENT (optional_enoent) or any errno (optional)
   // skips the operation instead of failing the start.
   bool optional = false;

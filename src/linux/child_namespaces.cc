@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,9 +75,9 @@ const KindInfo& Info(IsolationKind kind) {
 }
 
 // A number in a /proc/sys file, or nullopt when it is absent or unreadable.
-std::optional<long> ReadSysctl(const std::string& path) {
+std::optional<int64_t> ReadSysctl(const std::string& path) {
   absl::StatusOr<std::string> text = ReadCgroupFile(AT_FDCWD, path.c_str());
-  long value = 0;
+  int64_t value = 0;
   if (!text.ok() ||
       !absl::SimpleAtoi(absl::StripAsciiWhitespace(*text), &value))
     return std::nullopt;
@@ -108,13 +109,13 @@ std::vector<std::string> UserNamespaceBlockers() {
     why.push_back(*k);
   }
   if (ReadSysctl("/proc/sys/kernel/unprivileged_userns_clone") == 0) {
-    why.push_back(
+    why.emplace_back(
         "/proc/sys/kernel/unprivileged_userns_clone is 0 (Debian's switch "
         "for unprivileged user namespaces)");
   }
   if (ReadSysctl("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") ==
       1) {
-    why.push_back(
+    why.emplace_back(
         "/proc/sys/kernel/apparmor_restrict_unprivileged_userns is 1 "
         "(AppArmor gives unprivileged user namespaces no capabilities)");
   }
@@ -186,7 +187,7 @@ UserNamespaceProbe ProbeUserNamespace() {
   const bool selinux = SelinuxGuardsUserNamespaces();
   if (const int err = TryCloneNamespaces(CLONE_NEWUSER); err != 0) {
     if (selinux) {
-      blockers.push_back(
+      blockers.emplace_back(
           "SELinux is enforcing and its policy has the user_namespace class");
     }
     return {false, fmt::format("clone(CLONE_NEWUSER) fails with {}{}{}",
@@ -317,7 +318,7 @@ absl::Status NamespaceCloneError(int clone_flags, int err) {
     if ((clone_flags & CLONE_NEWUSER) != 0) {
       std::vector<std::string> why = UserNamespaceBlockers();
       if (SelinuxGuardsUserNamespaces()) {
-        why.push_back("SELinux is enforcing with the user_namespace class");
+        why.emplace_back("SELinux is enforcing with the user_namespace class");
       }
       cause = why.empty() ? "the kernel refused the user namespace (a "
                             "security module, a seccomp filter of the host, "
@@ -336,7 +337,7 @@ absl::Status NamespaceCloneError(int clone_flags, int err) {
       if ((clone_flags & k.flag) == 0) continue;
       const std::string path =
           fmt::format("/proc/sys/user/max_{}_namespaces", k.ns_name);
-      if (std::optional<long> v = ReadSysctl(path)) {
+      if (std::optional<int64_t> v = ReadSysctl(path)) {
         limits.push_back(fmt::format("{} is {}", path, *v));
       }
     }
@@ -348,7 +349,7 @@ absl::Status NamespaceCloneError(int clone_flags, int err) {
     std::vector<std::string> missing;
     for (const KindInfo& k : kKinds) {
       if ((clone_flags & k.flag) != 0 && !HasNamespaceFile(k)) {
-        missing.push_back(k.name);
+        missing.emplace_back(k.name);
       }
     }
     cause = missing.empty() ? "the kernel refused the combination"
@@ -432,7 +433,7 @@ PROCSANDBOX_CHILD_CODE bool BringLoopbackUp(int* failed) {
   request.ifr_name[1] = 'o';
   bool ok = syscall(SYS_ioctl, fd, SIOCGIFFLAGS, &request) == 0;
   if (ok) {
-    request.ifr_flags = static_cast<short>(request.ifr_flags | IFF_UP);
+    request.ifr_flags = static_cast<int16_t>(request.ifr_flags | IFF_UP);
     ok = syscall(SYS_ioctl, fd, SIOCSIFFLAGS, &request) == 0;
   }
   const int err = errno;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -115,11 +116,10 @@ absl::StatusOr<std::shared_ptr<const SeccompPlan>> PlanSeccomp(
         CompileSeccompFilter(filter, options);
     if (!listened.ok()) return listened.status();
     plan->listened = *std::move(listened);
-    plan->listened_prog.len =
-        static_cast<unsigned short>(plan->listened.size());
+    plan->listened_prog.len = static_cast<uint16_t>(plan->listened.size());
     plan->listened_prog.filter = plan->listened.data();
   }
-  plan->plain_prog.len = static_cast<unsigned short>(plan->plain.size());
+  plan->plain_prog.len = static_cast<uint16_t>(plan->plain.size());
   plan->plain_prog.filter = plan->plain.data();
   return std::shared_ptr<const SeccompPlan>(std::move(plan));
 }
@@ -127,7 +127,7 @@ absl::StatusOr<std::shared_ptr<const SeccompPlan>> PlanSeccomp(
 PROCSANDBOX_CHILD_CODE bool InstallSeccomp(const SeccompPlan& plan, int* part) {
   *part = 0;
   if (plan.listened_prog.len != 0) {
-    const long listener =
+    const int64_t listener =
         syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
                 SECCOMP_FILTER_FLAG_NEW_LISTENER, &plan.listened_prog);
     if (listener >= 0) {
