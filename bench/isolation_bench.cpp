@@ -139,8 +139,7 @@ TEST_CASE("isolation mechanisms and bwrap vs posix_spawn, interleaved",
     set(isolation);
     cases.push_back({std::move(name), isolation});
   };
-  one("capabilities dropped",
-      [](Isolation& i) { i.drop_capabilities = true; });
+  one("capabilities dropped", [](Isolation& i) { i.drop_capabilities = true; });
   one("user namespace", [](Isolation& i) { i.namespaces.user = true; });
   one("mount namespace", [](Isolation& i) { i.namespaces.mount = true; });
   one("pid namespace", [](Isolation& i) { i.namespaces.pid = true; });
@@ -168,8 +167,7 @@ TEST_CASE("isolation mechanisms and bwrap vs posix_spawn, interleaved",
   for (const Case& c : cases) {
     Command cmd = TinyWith(c.isolation);
     reports.push_back(EnforcementOf(m, cmd));
-    variants.push_back(
-        {c.name, [&m, cmd] { return StartWait(m, cmd); }, {}});
+    variants.push_back({c.name, [&m, cmd] { return StartWait(m, cmd); }, {}});
   }
   const std::string bwrap = FindBwrap();
   if (bwrap.empty()) {
@@ -179,17 +177,26 @@ TEST_CASE("isolation mechanisms and bwrap vs posix_spawn, interleaved",
     // The closest to Isolation::Untrusted(): every namespace, / read-only,
     // a tmpfs /tmp, /proc, /dev, the hostname, capabilities dropped. (No
     // seccomp: bwrap takes a compiled BPF program only.)
-    const std::vector<std::string> all = {
-        "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
-        "--tmpfs",       "/tmp",              "--proc",    "/proc",
-        "--dev",         "/dev",              "--hostname", "sandbox",
-        "--cap-drop",    "ALL"};
+    const std::vector<std::string> all = {"--unshare-all",
+                                          "--die-with-parent",
+                                          "--ro-bind",
+                                          "/",
+                                          "/",
+                                          "--tmpfs",
+                                          "/tmp",
+                                          "--proc",
+                                          "/proc",
+                                          "--dev",
+                                          "/dev",
+                                          "--hostname",
+                                          "sandbox",
+                                          "--cap-drop",
+                                          "ALL"};
     const std::vector<std::string> mount_only = {"--ro-bind", "/", "/"};
-    variants.push_back({"bwrap --ro-bind / / (mount namespace)",
-                        [bwrap, mount_only] {
-                          return BwrapWait(bwrap, mount_only);
-                        },
-                        {}});
+    variants.push_back(
+        {"bwrap --ro-bind / / (mount namespace)",
+         [bwrap, mount_only] { return BwrapWait(bwrap, mount_only); },
+         {}});
     reports.push_back("bwrap " + std::string("--ro-bind / /"));
     variants.push_back({"bwrap, all (--unshare-all, binds, --cap-drop ALL)",
                         [bwrap, all] { return BwrapWait(bwrap, all); },

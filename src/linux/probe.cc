@@ -18,8 +18,8 @@
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
 #include "linux/cgroup_setup.h"
-#include "linux/linux_child.h"
 #include "linux/isolation.h"
+#include "linux/linux_child.h"
 #include "linux/spawn.h"
 #include "posix/errno_status.h"
 

@@ -125,11 +125,11 @@ struct ProgramState {
   absl::Time deadline = absl::InfiniteFuture();   // wall_time expiry
   absl::Time kill_time = absl::InfiniteFuture();  // grace expiry: SIGKILL
   bool deadline_fired = false;
-  bool dying = false;            // must unwind at its next library call
-  int death_signal = 0;          // the signal that ends it, if any
-  uint32_t death_exception = 0;  // FakeProcess::Raise's exception status
+  bool dying = false;             // must unwind at its next library call
+  int death_signal = 0;           // the signal that ends it, if any
+  uint32_t death_exception = 0;   // FakeProcess::Raise's exception status
   std::string violation_syscall;  // FakeProcess::Syscall's kill
-  std::optional<int> exit_code;  // Exit() or return
+  std::optional<int> exit_code;   // Exit() or return
 
   // Streams.
   std::string stdin_buffer;

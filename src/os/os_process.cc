@@ -143,8 +143,8 @@ absl::Status OsProcess::StartLocked() {
     enforcement_.limits.push_back(std::move(entry));
   }
   if (absl::Status s = internal::PlanIsolationEnforcement(
-          command_, platform.capabilities().isolation,
-          manager_->options.strict, enforcement_.isolation);
+          command_, platform.capabilities().isolation, manager_->options.strict,
+          enforcement_.isolation);
       !s.ok()) {
     return s;
   }
