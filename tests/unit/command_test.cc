@@ -347,18 +347,5 @@ TEST(CommandToStringTest, NeverShowsASecretsValueElsewhereInTheCommand) {
             "QUOTED=<redacted>, PATH=<redacted>}, name \"fetch <redacted>\")");
 }
 
-TEST(IsolationToStringTest, PrintsFlagsAndCredentialsWhenSet) {
-  EXPECT_EQ(ToString(Isolation()),
-            "{new_process_group=true, new_session=false, no_new_privs=true, "
-            "die_with_parent=true}");
-  Isolation isolation;
-  isolation.uid = 1000;
-  isolation.gid = 100;
-  isolation.groups = {27, 100};
-  EXPECT_EQ(fmt::format("{}", isolation),
-            "{new_process_group=true, new_session=false, no_new_privs=true, "
-            "die_with_parent=true, uid=1000, gid=100, groups=[27,100]}");
-}
-
 }  // namespace
 }  // namespace procsandbox
