@@ -28,6 +28,7 @@
 #include "procsandbox/format.h"
 #include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/monitor.h"
 #include "procsandbox/stdio.h"
 
 namespace procsandbox {
@@ -79,6 +80,8 @@ struct PROCSANDBOX_EXPORT Command {
   // What happens at Limits::output_bytes.
   OutputLimitAction on_output_limit = OutputLimitAction::kTruncate;
   Isolation isolation;
+  // Live usage sampling while it runs (monitor.h); off by default.
+  Monitoring monitor;
   // A label for List(), logs and history; defaults to `program`.
   std::string name;
 
@@ -95,7 +98,8 @@ struct PROCSANDBOX_EXPORT Command {
 // started: empty program; a NUL byte in the program, an argument, the working
 // directory or an environment entry; a bad environment name; an invalid limit
 // (ValidateLimits); a stream kind the stream does not accept (ValidateStdio);
-// a negative kill_grace; an invalid isolation (ValidateIsolation). Never
+// a negative kill_grace; an invalid isolation (ValidateIsolation); a
+// monitor interval under 1 ms or max_samples under 2. Never
 // shows a secret.
 PROCSANDBOX_EXPORT absl::Status ValidateCommand(const Command& command);
 

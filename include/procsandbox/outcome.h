@@ -17,12 +17,14 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "procsandbox/export.h"
 #include "procsandbox/format.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/monitor.h"
 
 namespace procsandbox {
 
@@ -78,6 +80,10 @@ struct PROCSANDBOX_EXPORT Outcome {
   int64_t peak_memory_bytes = 0;
   // The limits it ran under (the command's merged over the manager's).
   Limits limits;
+  // With Command::monitor on: the timeline of usage samples, oldest first,
+  // the last one taken at the end (at most Monitoring::max_samples; see
+  // monitor.h). Empty otherwise.
+  std::vector<UsageSample> samples;
 
   // Exited by itself with status 0.
   bool ok() const { return reason == ExitReason::kExited && exit_code == 0; }

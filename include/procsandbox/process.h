@@ -35,22 +35,15 @@
 #include "procsandbox/export.h"
 #include "procsandbox/format.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/monitor.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/stdio.h"
+#include "procsandbox/verification.h"
 
 namespace procsandbox {
 
 // A process id: the OS pid, or the fake's deterministic id.
 using Pid = int64_t;
-
-enum class ProcessState {
-  kNew,        // created, not started (or its Start() failed)
-  kRunning,    // started and not ended
-  kSuspended,  // stopped by Suspend() (or SIGSTOP)
-  kEnded,      // ended; Wait() returns at once
-};
-// "new", "running", "suspended", "ended".
-PROCSANDBOX_EXPORT absl::string_view ProcessStateName(ProcessState state);
 
 // What Stdio::Capture collected. Complete after Wait(); partial while the
 // process runs.
@@ -156,14 +149,18 @@ class PROCSANDBOX_EXPORT Process {
   virtual Enforcement enforcement() const = 0;
   // What Stdio::Capture collected so far.
   virtual CapturedOutput Captured() const = 0;
+
+  // --- Verification. --------------------------------------------------------
+  // Reads back from the kernel what holds for the running process now: per
+  // limit and isolation mechanism it asked for, what was asked, what was
+  // found, where it was read, and whether they match (verification.h). A
+  // limit the host does not enforce is kNotEnforced, never a match.
+  // FailedPrecondition before Start() and once the process has ended (it
+  // can no longer be read); Unimplemented for a Process that cannot verify
+  // (this default).
+  virtual absl::StatusOr<Verification> Verify();
 };
 
-inline std::string ToString(ProcessState state) {
-  return std::string(ProcessStateName(state));
-}
-
 }  // namespace procsandbox
-
-PROCSANDBOX_FORMATTER(procsandbox::ProcessState)
 
 #endif  // PROCSANDBOX_PROCESS_H_

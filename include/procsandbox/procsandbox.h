@@ -9,11 +9,13 @@
 #include "procsandbox/limits.h"
 #include "procsandbox/manager.h"
 #include "procsandbox/memory_manager.h"
+#include "procsandbox/monitor.h"
 #include "procsandbox/os_manager.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
 #include "procsandbox/run.h"
 #include "procsandbox/sandbox.h"
 #include "procsandbox/stdio.h"
+#include "procsandbox/verification.h"
 
 #endif  // PROCSANDBOX_PROCSANDBOX_H_

@@ -16,6 +16,7 @@
 #ifndef PROCSANDBOX_SANDBOX_H_
 #define PROCSANDBOX_SANDBOX_H_
 
+#include "procsandbox/sandbox/audit.h"      // IWYU pragma: export
 #include "procsandbox/sandbox/policy.h"     // IWYU pragma: export
 #include "procsandbox/sandbox/quota.h"      // IWYU pragma: export
 #include "procsandbox/sandbox/result.h"     // IWYU pragma: export

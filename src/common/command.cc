@@ -90,6 +90,20 @@ absl::Status ValidateKillGrace(absl::Duration grace) {
   return absl::OkStatus();
 }
 
+absl::Status ValidateMonitoring(const Monitoring& monitor) {
+  if (monitor.interval < absl::Milliseconds(1)) {
+    return CommandError(
+        "monitor.interval",
+        absl::StrCat(procsandbox::FormatDuration(monitor.interval),
+                     " is under 1ms"));
+  }
+  if (monitor.max_samples < 2) {
+    return CommandError("monitor.max_samples",
+                        absl::StrCat(monitor.max_samples, " is under 2"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 bool operator==(const Command& a, const Command& b) {
@@ -98,7 +112,7 @@ bool operator==(const Command& a, const Command& b) {
          a.stdout_ == b.stdout_ && a.stderr_ == b.stderr_ &&
          a.limits == b.limits && a.kill_grace == b.kill_grace &&
          a.on_output_limit == b.on_output_limit && a.isolation == b.isolation &&
-         a.name == b.name;
+         a.monitor == b.monitor && a.name == b.name;
 }
 
 absl::Status ValidateCommand(const Command& command) {
@@ -129,6 +143,9 @@ absl::Status ValidateCommand(const Command& command) {
     return s;
   }
   if (absl::Status s = ValidateIsolation(command.isolation); !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = ValidateMonitoring(command.monitor); !s.ok()) {
     return s;
   }
   return absl::OkStatus();

@@ -77,7 +77,8 @@ bool operator==(const Outcome& a, const Outcome& b) {
          a.syscall == b.syscall && a.syscall_name == b.syscall_name &&
          a.wall_time == b.wall_time && a.user_time == b.user_time &&
          a.system_time == b.system_time &&
-         a.peak_memory_bytes == b.peak_memory_bytes && a.limits == b.limits;
+         a.peak_memory_bytes == b.peak_memory_bytes && a.limits == b.limits &&
+         a.samples == b.samples;
 }
 
 bool operator==(const ResourceUsage& a, const ResourceUsage& b) {

@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "procsandbox/command.h"
 #include "procsandbox/manager.h"
@@ -12,6 +14,11 @@
 namespace procsandbox {
 
 Process::~Process() = default;
+
+absl::StatusOr<Verification> Process::Verify() {
+  return absl::UnimplementedError(
+      "Verify: this Process implementation cannot read its limits back");
+}
 
 Manager::~Manager() = default;
 

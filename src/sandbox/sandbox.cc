@@ -213,6 +213,24 @@ absl::string_view SandboxEventKindName(SandboxEvent::Kind kind) {
       return "cleanup_failed";
     case SandboxEvent::Kind::kQuotaExceeded:
       return "quota_exceeded";
+    case SandboxEvent::Kind::kVerified:
+      return "verified";
+    case SandboxEvent::Kind::kVerifyFailed:
+      return "verify_failed";
+    case SandboxEvent::Kind::kAuditFailed:
+      return "audit_failed";
+  }
+  return "unknown";
+}
+
+absl::string_view VerifyPolicyName(VerifyPolicy policy) {
+  switch (policy) {
+    case VerifyPolicy::kOff:
+      return "off";
+    case VerifyPolicy::kReport:
+      return "report";
+    case VerifyPolicy::kRefuse:
+      return "refuse";
   }
   return "unknown";
 }

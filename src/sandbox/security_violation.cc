@@ -30,6 +30,7 @@ constexpr Kind kAllKinds[] = {
     Kind::kUnsafeRoot,
     Kind::kForbiddenEnvironmentName,
     Kind::kInvalidEnvironmentName,
+    Kind::kLimitMismatch,
 };
 constexpr Severity kAllSeverities[] = {Severity::kLow, Severity::kMedium,
                                        Severity::kHigh, Severity::kCritical};
@@ -37,6 +38,7 @@ constexpr Severity kAllSeverities[] = {Severity::kLow, Severity::kMedium,
 Severity DefaultSeverity(Kind kind) {
   switch (kind) {
     case Kind::kPrivilegeTool:
+    case Kind::kLimitMismatch:
       return Severity::kCritical;
     case Kind::kSetuidProgram:
     case Kind::kUnsafeProgramFile:
@@ -122,6 +124,8 @@ absl::string_view SecurityViolationKindName(SecurityViolation::Kind kind) {
       return "forbidden_environment_name";
     case Kind::kInvalidEnvironmentName:
       return "invalid_environment_name";
+    case Kind::kLimitMismatch:
+      return "limit_mismatch";
   }
   return "unknown";
 }

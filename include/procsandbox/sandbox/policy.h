@@ -41,6 +41,7 @@
 #include "procsandbox/environment.h"
 #include "procsandbox/export.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/sandbox/audit.h"
 #include "procsandbox/sandbox/quota.h"
 #include "procsandbox/sandbox/result.h"
 
@@ -244,6 +245,23 @@ struct PROCSANDBOX_EXPORT QueuePolicy {
   absl::Duration queue_timeout = absl::InfiniteDuration();
 };
 
+// Whether each run's limits are read back from the kernel right after it
+// started (Process::Verify()).
+enum class VerifyPolicy {
+  kOff,
+  // Verify; the result (SandboxResult::verification) and a kVerified event
+  // say what was found. A mismatch does not stop the run.
+  kReport,
+  // As kReport, and a mismatch kills the run at once: Run()/Launch() fail
+  // with PermissionDenied carrying a SecurityViolation of kind
+  // kLimitMismatch naming the limit. A run whose limits could not be read
+  // because it had already ended is reported (verify_status), not refused;
+  // any other failure to read them is refused the same way.
+  kRefuse,
+};
+// "off", "report", "refuse".
+PROCSANDBOX_EXPORT absl::string_view VerifyPolicyName(VerifyPolicy policy);
+
 // Everything a Sandbox applies to its runs.
 struct PROCSANDBOX_EXPORT SandboxPolicy {
   EnvironmentPolicy environment;
@@ -265,6 +283,14 @@ struct PROCSANDBOX_EXPORT SandboxPolicy {
   // at once: it must be thread-safe, must not block for long, and
   // must not call into the Sandbox. Empty: no events.
   std::function<void(const SandboxEvent&)> on_event;
+  // Post-start verification of every run.
+  VerifyPolicy verify = VerifyPolicy::kReport;
+  // One record per run (also a refused one) once its result is known, from
+  // the run's thread; the same threading rules as on_event. An error it
+  // returns never loses the run's result: it becomes a kAuditFailed event
+  // and SandboxResult::audit_status. Empty: no audit. AuditFileSink() (audit.h)
+  // appends JSON lines to a file.
+  AuditSink audit;
 
   // Isolation's defaults with every Linux capability dropped (a container
   // runtime's `cap_drop: ALL`): a run that a root host starts as root cannot

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox/quota.h"
+#include "procsandbox/verification.h"
 
 namespace procsandbox {
 
@@ -58,6 +60,10 @@ struct PROCSANDBOX_EXPORT SandboxEvent {
     kCleanupFailed,    // the working directory could not be removed (why)
     kQuotaExceeded,    // refused by its key's quota (detail: which, and
                        // when to retry for a rate)
+    kVerified,         // its limits were read back after start (detail:
+                       // the summary, or every mismatch)
+    kVerifyFailed,     // they could not be read back (detail: why)
+    kAuditFailed,      // the audit sink failed for this run (detail: why)
   };
   Kind kind = Kind::kQueued;
   std::string run_id;
@@ -76,7 +82,8 @@ struct PROCSANDBOX_EXPORT SandboxEvent {
   }
 };
 // "queued", "started", "limit_applied", "limit_degraded", "output_truncated",
-// "exited", "rejected", "cancelled", "cleanup_failed", "quota_exceeded".
+// "exited", "rejected", "cancelled", "cleanup_failed", "quota_exceeded",
+// "verified", "verify_failed", "audit_failed".
 PROCSANDBOX_EXPORT absl::string_view SandboxEventKindName(
     SandboxEvent::Kind kind);
 
@@ -153,6 +160,14 @@ struct PROCSANDBOX_EXPORT SandboxResult {
   absl::Duration queue_time = absl::ZeroDuration();
   // Arrival order in the queue (1, 2, ...).
   uint64_t ticket = 0;
+  // SandboxPolicy::verify on: what Process::Verify() read right after the
+  // start; nullopt when off, or when it could not be read (verify_status
+  // says why: the program had already ended, ...).
+  std::optional<Verification> verification;
+  absl::Status verify_status;
+  // SandboxPolicy::audit set: why the sink failed for this run's record
+  // (also a kAuditFailed event); OK otherwise.
+  absl::Status audit_status;
 
   bool ok() const { return status == SandboxStatus::kCompleted; }
 };

@@ -73,6 +73,7 @@
 #include "procsandbox/export.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/manager.h"
+#include "procsandbox/monitor.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox/policy.h"
 #include "procsandbox/sandbox/quota.h"
@@ -115,6 +116,12 @@ struct PROCSANDBOX_EXPORT RunRequest {
   // are enabled, ignored otherwise. 1 to 256 bytes, no control characters
   // (it appears in messages and events).
   std::string quota_key;
+  // Who asked, for the audit log (a user, a service account): free text,
+  // at most 256 bytes, no control characters.
+  std::string principal;
+  // Live usage sampling (monitor.h); the timeline comes back in
+  // SandboxResult::outcome.samples.
+  Monitoring monitor;
 };
 
 namespace sandbox_internal {

@@ -43,6 +43,9 @@ struct PROCSANDBOX_EXPORT SecurityViolation {
     kUnsafeRoot,                // the workdir root: a symlink, not ours, g/o+w
     kForbiddenEnvironmentName,  // denied, or looks like a credential
     kInvalidEnvironmentName,    // not [A-Za-z_][A-Za-z0-9_]*
+    kLimitMismatch,             // VerifyPolicy::kRefuse: a limit read back
+                                // after start is weaker than asked (the run
+                                // was killed; subject: the limit)
   };
   enum class Severity { kLow, kMedium, kHigh, kCritical };
 
@@ -68,7 +71,8 @@ struct PROCSANDBOX_EXPORT SecurityViolation {
 
 // "program_not_allowed", "privilege_tool", "setuid_program", "shell_refused",
 // "unsafe_program_file", "path_traversal", "unsafe_root",
-// "forbidden_environment_name", "invalid_environment_name".
+// "forbidden_environment_name", "invalid_environment_name",
+// "limit_mismatch".
 PROCSANDBOX_EXPORT absl::string_view SecurityViolationKindName(
     SecurityViolation::Kind kind);
 // "low", "medium", "high", "critical".

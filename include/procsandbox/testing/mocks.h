@@ -96,6 +96,7 @@ class MockProcess : public Process {
   MOCK_METHOD(ResourceUsage, Usage, (), (const, override));
   MOCK_METHOD(Enforcement, enforcement, (), (const, override));
   MOCK_METHOD(CapturedOutput, Captured, (), (const, override));
+  MOCK_METHOD(absl::StatusOr<Verification>, Verify, (), (override));
 };
 
 // A gmock `Manager`. `New(program, args)` stays usable and reaches the mocked
