@@ -12,6 +12,9 @@ PROCSANDBOX_PACKAGES=(
   libcli11-dev nlohmann-json3-dev libseccomp-dev
   # bench/isolation_bench runs bwrap beside the library's isolation.
   bubblewrap
+  # tests/cli renders `procsandbox plot`'s SVG with rsvg-convert and reads
+  # the PNG's pixels with libpng.
+  librsvg2-bin libpng-dev
 )
 
 ensure_packages() {

@@ -174,6 +174,12 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
   CLI::App* doctor = app.add_subcommand(
       "doctor", "what this machine can enforce, and why not");
   doctor->add_flag("--json", line.doctor_json, "as JSON");
+  CLI::App* plot = app.add_subcommand(
+      "plot", "an SVG chart of a timeline (run --timeline FILE)");
+  plot->add_option("TIMELINE", line.plot_input, "the timeline file")
+      ->required();
+  plot->add_option("-o,--output", line.plot_output,
+                   "write the SVG to FILE (default: stdout)");
   app.add_subcommand("version", "print the version");
   std::reverse(args.begin(), args.end());  // CLI11 parses a reversed vector
   try {
@@ -196,6 +202,15 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
   if (app.got_subcommand("doctor")) {
     if (separator) return absl::InvalidArgumentError("doctor takes no program");
     line.action = CommandLine::Action::kDoctor;
+    return line;
+  }
+  if (app.got_subcommand("plot")) {
+    if (separator) return absl::InvalidArgumentError("plot takes no program");
+    if (line.plot_input.empty()) {
+      return absl::InvalidArgumentError(
+          "plot: TIMELINE \"\": empty (give a file)");
+    }
+    line.action = CommandLine::Action::kPlot;
     return line;
   }
   if (std::string empty = EmptyValue(run_values); !empty.empty()) {

@@ -18,10 +18,12 @@
 namespace procsandbox::cli {
 
 struct CommandLine {
-  enum class Action { kRun, kDoctor, kVersion, kHelp };
+  enum class Action { kRun, kDoctor, kPlot, kVersion, kHelp };
   Action action = Action::kHelp;
   RunOptions run;            // kRun: the options, and the program in argv
   bool doctor_json = false;  // kDoctor
+  std::string plot_input;    // kPlot: the timeline file
+  std::string plot_output;   // kPlot: the SVG file, empty for stdout
   std::string help;          // kHelp: the text to print on stdout
 };
 

@@ -2,6 +2,7 @@
 //
 //   procsandbox run [OPTIONS] -- PROGRAM [ARGS...]
 //   procsandbox doctor [--json]
+//   procsandbox plot TIMELINE [-o OUT.svg]
 //   procsandbox version
 //
 // Exit status: the program's; 128+N when signal N ended it; 124 on timeout;
@@ -16,8 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "command_line.h"
 #include "doctor.h"
+#include "plot.h"
 #include "posix/errno_status.h"
 #include "report.h"
 #include "run.h"
@@ -65,6 +68,13 @@ int main(int argc, char** argv) {
       return 0;
     case CommandLine::Action::kDoctor:
       return procsandbox::cli::Doctor(line->doctor_json);
+    case CommandLine::Action::kPlot:
+      if (absl::Status plotted = procsandbox::cli::PlotCommand(
+              line->plot_input, line->plot_output);
+          !plotted.ok()) {
+        return Fail(absl::StrCat("plot: ", plotted.message()));
+      }
+      return 0;
     case CommandLine::Action::kRun:
       break;
   }
