@@ -107,6 +107,12 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
   add("--stderr", o.stderr_path, "FILE (default: inherit)");
   add("--result", o.result, "write the result as JSON to FILE (- = stdout)");
   run.add_flag("--json", o.json, "same as --result -");
+  add("--monitor", o.monitor,
+      "sample CPU, memory and processes every INTERVAL (default 2s with "
+      "--timeline); the samples go into the result");
+  add("--timeline", o.timeline,
+      "write the run as JSON lines to FILE while it runs (procsandbox plot "
+      "draws it)");
   run.add_flag("--strict", o.strict,
                "fail when a limit or an isolation asked for cannot be had "
                "here");
@@ -115,7 +121,7 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
   add("--uid", o.uid, "run as this user id");
   add("--gid", o.gid, "run as this group id");
   AddIsolationOptions(run, o, mounts, values);
-  run.add_flag("--quiet", o.quiet, "no summary line on stderr");
+  run.add_flag("--quiet", o.quiet, "no summary line, no status line on stderr");
   return values;
 }
 

@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <cmath>
 #include <cstdio>
 #include <string>
 
@@ -12,20 +13,6 @@
 
 namespace procsandbox::cli {
 namespace {
-
-nlohmann::ordered_json LimitsJson(const Limits& l) {
-  nlohmann::ordered_json j = nlohmann::ordered_json::object();
-  auto seconds = [](absl::Duration d) { return absl::ToDoubleSeconds(d); };
-  if (l.wall_time) j["wall_time_s"] = seconds(*l.wall_time);
-  if (l.cpu_time) j["cpu_time_s"] = seconds(*l.cpu_time);
-  if (l.memory_bytes) j["memory_bytes"] = *l.memory_bytes;
-  if (l.file_size_bytes) j["file_size_bytes"] = *l.file_size_bytes;
-  if (l.open_files) j["open_files"] = *l.open_files;
-  if (l.processes) j["processes"] = *l.processes;
-  if (l.output_bytes) j["output_bytes"] = *l.output_bytes;
-  if (l.cpu_weight) j["cpu_weight"] = *l.cpu_weight;
-  return j;
-}
 
 nlohmann::ordered_json EnforcementJson(
     const std::vector<LimitEnforcement>& entries) {
@@ -50,6 +37,38 @@ nlohmann::ordered_json IsolationJson(
 }
 
 }  // namespace
+
+nlohmann::ordered_json LimitsJson(const Limits& l) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::object();
+  auto seconds = [](absl::Duration d) { return absl::ToDoubleSeconds(d); };
+  if (l.wall_time) j["wall_time_s"] = seconds(*l.wall_time);
+  if (l.cpu_time) j["cpu_time_s"] = seconds(*l.cpu_time);
+  if (l.memory_bytes) j["memory_bytes"] = *l.memory_bytes;
+  if (l.file_size_bytes) j["file_size_bytes"] = *l.file_size_bytes;
+  if (l.open_files) j["open_files"] = *l.open_files;
+  if (l.processes) j["processes"] = *l.processes;
+  if (l.output_bytes) j["output_bytes"] = *l.output_bytes;
+  if (l.cpu_weight) j["cpu_weight"] = *l.cpu_weight;
+  return j;
+}
+
+nlohmann::ordered_json SampleJson(const UsageSample& s) {
+  nlohmann::ordered_json j;
+  j["elapsed_ms"] = absl::ToInt64Milliseconds(s.elapsed);
+  j["time"] =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", s.time, absl::UTCTimeZone());
+  j["user_ms"] = absl::ToInt64Milliseconds(s.user_time);
+  j["system_ms"] = absl::ToInt64Milliseconds(s.system_time);
+  // A tenth of a percent says all a sampled figure can.
+  j["cpu_percent"] = std::round(s.cpu_percent * 10) / 10;
+  j["memory_bytes"] = s.memory_bytes;
+  j["peak_memory_bytes"] = s.peak_memory_bytes;
+  j["processes"] = s.processes;
+  j["stdout_bytes"] = s.stdout_bytes;
+  j["stderr_bytes"] = s.stderr_bytes;
+  j["state"] = std::string(ProcessStateName(s.state));
+  return j;
+}
 
 int ExitStatusOf(const Outcome& outcome) {
   if (outcome.reason == ExitReason::kTimedOut) return kExitTimedOut;
@@ -152,6 +171,10 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["isolation"] = IsolationJson(enforcement.isolation);
   j["error"] = error.empty() ? nlohmann::ordered_json(nullptr)
                              : nlohmann::ordered_json(error);
+  j["samples"] = nlohmann::ordered_json::array();
+  for (const UsageSample& sample : o.samples) {
+    j["samples"].push_back(SampleJson(sample));
+  }
   return j;
 }
 
@@ -191,6 +214,7 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   }
   j["isolation"] = IsolationJson(isolation);
   j["error"] = std::string(status.message());
+  j["samples"] = nlohmann::ordered_json::array();
   return j;
 }
 

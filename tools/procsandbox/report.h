@@ -26,11 +26,18 @@ int ExitStatusOf(const Outcome& outcome);
 int ExitStatusOfStartFailure(const absl::Status& status);
 
 // The JSON of a run that started; `error`: what procsandbox failed to do
-// meanwhile (pass output on), empty for none.
+// meanwhile (pass output on), empty for none. `samples`: the outcome's.
 nlohmann::ordered_json ResultJson(const Outcome& outcome, Pid pid,
                                   const Enforcement& enforcement,
                                   const ResourceUsage& usage,
                                   const std::string& error = "");
+// The limits set, by their JSON names ("memory_bytes", "wall_time_s").
+nlohmann::ordered_json LimitsJson(const Limits& limits);
+// One sample of the timeline: elapsed_ms, time, user_ms, system_ms,
+// cpu_percent, memory_bytes, peak_memory_bytes, processes, stdout_bytes,
+// stderr_bytes, state.
+nlohmann::ordered_json SampleJson(const UsageSample& sample);
+
 // The summary line (without "procsandbox: "): the outcome, and the forks
 // and threads the processes limit refused.
 std::string Summary(const Outcome& outcome, const ResourceUsage& usage);

@@ -24,9 +24,16 @@
 #include "report.h"
 #include "result_file.h"
 #include "signals.h"
+#include "status_line.h"
+#include "timeline.h"
 
 namespace procsandbox::cli {
 namespace {
+
+// The status line's sampling when nothing else asks for samples: once a
+// second, as the elapsed time it shows ticks, and cheap (one read of the
+// tree's usage).
+constexpr absl::Duration kStatusInterval = absl::Seconds(1);
 
 void Say(bool quiet, const std::string& line) {
   if (!quiet) std::fprintf(stderr, "procsandbox: %s\n", line.c_str());
@@ -153,19 +160,26 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
 // by ExitStatusOfStartFailure().
 int NotStarted(const absl::Status& why, const SignalRelay& relay,
                const RunPlan& plan, const Capabilities& capabilities,
-               ResultFile& result, bool tools_own = false) {
+               ResultFile& result, TimelineFile& timeline,
+               bool tools_own = false) {
   const Command& command = plan.command;
   if (const int sig = relay.stop_signal(); sig != 0) {
     Say(false, absl::StrCat(SignalName(sig),
                             " before the program started: not started"));
-    absl::Status written =
-        result.Write(CancelledBeforeStartJson(sig, command, capabilities));
+    const nlohmann::ordered_json json =
+        CancelledBeforeStartJson(sig, command, capabilities);
+    timeline.Start(command, std::nullopt);
+    timeline.End(json);
+    absl::Status written = result.Write(json);
     if (!written.ok()) Say(false, std::string(written.message()));
     return 128 + sig;
   }
   Say(false, std::string(why.message()));
-  absl::Status written =
-      result.Write(StartFailureJson(why, command, capabilities));
+  const nlohmann::ordered_json json =
+      StartFailureJson(why, command, capabilities);
+  timeline.Start(command, std::nullopt);
+  timeline.End(json);
+  absl::Status written = result.Write(json);
   if (!written.ok()) {
     Say(false, std::string(written.message()));
     return kExitToolFailed;
@@ -215,16 +229,37 @@ int RunProgram(RunPlan plan) {
   }
   const auto stop = [&relay] { return relay.stop_signal(); };
   ResultFile result;
+  TimelineFile timeline;
   if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
-    return NotStarted(opened, relay, plan, capabilities, result,
+    return NotStarted(opened, relay, plan, capabilities, result, timeline,
                       /*tools_own=*/true);
+  }
+  if (absl::Status opened = timeline.Open(plan.timeline, stop); !opened.ok()) {
+    return NotStarted(opened, relay, plan, capabilities, result, timeline,
+                      /*tools_own=*/true);
+  }
+  // The live status line: only on a terminal, and not with --quiet.
+  std::optional<StatusLine> status_line;
+  if (!plan.quiet && isatty(2) == 1) {
+    status_line.emplace(2, plan.command.limits.memory_bytes);
+    if (!plan.monitored) {
+      plan.command.monitor.enabled = true;
+      plan.command.monitor.interval = kStatusInterval;
+    }
+  }
+  if (plan.command.monitor.enabled) {
+    plan.command.monitor.on_sample = [&timeline,
+                                      &status_line](const UsageSample& s) {
+      timeline.Sample(s);
+      if (status_line.has_value()) status_line->Show(s);
+    };
   }
   std::optional<RunDirectory> workdir;
   if (!plan.workdir_root.empty() && relay.stop_signal() == 0) {
     absl::StatusOr<RunDirectory> made = RunDirectory::Create(plan.workdir_root);
     if (!made.ok()) {
       return NotStarted(made.status(), relay, plan, capabilities, result,
-                        /*tools_own=*/true);
+                        timeline, /*tools_own=*/true);
     }
     workdir = *std::move(made);
     plan.command.working_dir = workdir->path();
@@ -241,7 +276,7 @@ int RunProgram(RunPlan plan) {
                               "\" to pass output on"));
       return RemovedWorkdir(
           workdir, NotStarted(failed, relay, plan, capabilities, result,
-                              /*tools_own=*/true));
+                              timeline, /*tools_own=*/true));
     }
     plan.command.stdout_ =
         Stdio::Chunks([&out](absl::string_view bytes) { out.Write(bytes); });
@@ -280,22 +315,33 @@ int RunProgram(RunPlan plan) {
                              ? process->Start()
                              : absl::CancelledError("not started");
   if (!started.ok()) {
-    status = NotStarted(started, relay, plan, capabilities, result);
+    status = NotStarted(started, relay, plan, capabilities, result, timeline);
   } else {
     relay.Attach(process);
+    timeline.Start(plan.command, process->Id());
     for (const std::string& line :
          EnforcementWarnings(process->enforcement(), capabilities)) {
       Say(plan.quiet, line);
     }
+    if (status_line.has_value()) status_line->Arm();
     absl::StatusOr<Outcome> outcome = process->Wait();
     relay.Detach();
+    if (status_line.has_value()) status_line->Clear();
+    if (outcome.ok() && !plan.monitored) {
+      outcome->samples.clear();  // the status line's, not asked for
+    }
     if (!outcome.ok()) {
       Say(false, std::string(outcome.status().message()));
     } else {
       status = ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
       Say(plan.quiet, Summary(*outcome, usage));
-      const std::string lost = ForwardingError(plan, out, err);
+      std::string lost = ForwardingError(plan, out, err);
+      timeline.End(ResultJson(*outcome, process->Id(), process->enforcement(),
+                              usage, lost));
+      // Records of the timeline that were lost: its reader's loss, told as
+      // lost output is.
+      if (lost.empty()) lost = std::string(timeline.status().message());
       if (!lost.empty()) {
         Say(false, lost);
         status = kExitToolFailed;

@@ -93,6 +93,19 @@ absl::Status CheckSharedFiles(const RunOptions& o, RunPlan& plan) {
     plan.command.stderr_ = Stdio::ToStdout();
     plan.stderr_path.clear();
   }
+  if (!o.timeline.empty()) {
+    const std::string timeline = FileIdentity(o.timeline);
+    for (const auto& [option, path] : {std::pair{"--stdin", &o.stdin_path},
+                                       std::pair{"--stdout", &o.stdout_path},
+                                       std::pair{"--stderr", &o.stderr_path},
+                                       std::pair{"--result", &o.result}}) {
+      if (IsFile(*path) && FileIdentity(*path) == timeline) {
+        return Bad(
+            "--timeline", o.timeline,
+            absl::StrCat("the same file as ", option, " \"", *path, "\""));
+      }
+    }
+  }
   if (!IsFile(o.result)) return absl::OkStatus();
   const std::string result = FileIdentity(o.result);
   for (const auto& [option, path] : {std::pair{"--stdin", &o.stdin_path},
@@ -221,6 +234,34 @@ absl::Status SetLimits(const RunOptions& o, Command& cmd) {
   return absl::OkStatus();
 }
 
+// --monitor INTERVAL and --timeline FILE: sampling, at INTERVAL or every
+// kDefaultSampleInterval.
+absl::Status SetMonitoring(const RunOptions& o, RunPlan& plan) {
+  Monitoring& monitor = plan.command.monitor;
+  if (!o.monitor.empty()) {
+    absl::StatusOr<absl::Duration> d =
+        ParseDurationOption("--monitor", o.monitor);
+    if (!d.ok()) return d.status();
+    if (*d < absl::Milliseconds(1)) {
+      return Bad("--monitor", o.monitor, "below 1ms");
+    }
+    monitor.interval = *d;
+  }
+  if (!o.timeline.empty()) {
+    if (IsDirectory(o.timeline)) {
+      return Bad("--timeline", o.timeline, "a directory");
+    }
+    if (absl::Status s = CheckParentDirectory("--timeline", o.timeline);
+        !s.ok()) {
+      return s;
+    }
+    plan.timeline = o.timeline;
+  }
+  plan.monitored = !o.monitor.empty() || !o.timeline.empty();
+  monitor.enabled = plan.monitored;
+  return absl::OkStatus();
+}
+
 absl::Status SetStreams(const RunOptions& o, RunPlan& plan) {
   Command& cmd = plan.command;
   if (!o.stdin_path.empty() && o.stdin_path != "-") {
@@ -320,6 +361,7 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
       return s;
     }
   }
+  if (absl::Status s = SetMonitoring(o, plan); !s.ok()) return s;
   if (absl::Status s = CheckSharedFiles(o, plan); !s.ok()) return s;
   plan.result = o.json && o.result.empty() ? "-" : o.result;
   if (absl::Status s = SetIsolation(o, plan); !s.ok()) return s;
