@@ -40,6 +40,15 @@
 // tests against both. A difference between the fake and the real thing is a
 // bug in the fake.
 //
+// Verification. Process::Verify() checks each limit and isolation mechanism
+// asked for against the fake's own records, as the OS managers read them
+// back from the kernel: a limit listed in `unenforced` (a mechanism in
+// `unenforced_isolation`) is kNotEnforced, wall_time and output_bytes are
+// kUnverified (the library holds them), everything else a match whose
+// source is "memory manager (virtual)". FakeProcess::AlterLimits() changes
+// a limit from outside, so that a host can test its handling of a
+// mismatch.
+//
 // What it does not model: Command::isolation (accepted and recorded, with
 // nothing to isolate), CPU contention (cpu_weight is recorded), directories
 // (any working_dir is accepted), real
@@ -97,7 +106,8 @@ class PROCSANDBOX_EXPORT FakeProcess {
   const std::string& resolved_program() const;
   const Environment& env() const;
   const std::string& working_dir() const;
-  // The limits it runs under (merged over the manager's defaults).
+  // The limits it runs under (merged over the manager's defaults, as
+  // AlterLimits() left them).
   const Limits& limits() const;
   // Virtual time now.
   absl::Time Now() const;
@@ -154,6 +164,34 @@ class PROCSANDBOX_EXPORT FakeProcess {
   // no syscall numbers). A filter listed in unenforced_isolation is not
   // applied.
   absl::Status Syscall(absl::string_view name, uint64_t arg0 = 0);
+
+  // --- Limits changed from outside. -----------------------------------------
+  // Changes the limits in force as an administrator changing the group's
+  // limit files (or the process's rlimits) from outside would: each field
+  // set in `altered` replaces the one in force. From then on the fake holds
+  // the program to the new value (UseMemory() over it is OOM-killed, at
+  // once when it already uses more) and Process::Verify() finds it: a value
+  // weaker than asked is a kMismatch, a stricter one a match. What was
+  // asked (GetLimits(), Outcome::limits, History()) does not change.
+  // InvalidArgument for a value ValidateLimits() refuses, and for wall_time
+  // and output_bytes (the library's own, nothing outside can change them);
+  // FailedPrecondition for a limit listed in MemoryManagerOptions::unenforced.
+  //
+  // To unit-test how a host handles a mismatch, make the program change it
+  // before its first blocking call: Verify() right after Start() sees it.
+  //   fake.Register("tool", [](procsandbox::FakeProcess& p) {
+  //     procsandbox::Limits raised;
+  //     raised.memory_bytes = int64_t{1} << 30;
+  //     p.AlterLimits(raised).IgnoreError();
+  //     p.Sleep(absl::Seconds(1));
+  //     return 0;
+  //   });
+  //   // With memory_bytes = 64 MiB asked, Verify() reports "memory_bytes:
+  //   // mismatch: asked 64 MiB, found 1 GiB (memory manager (virtual))".
+  absl::Status AlterLimits(const Limits& altered);
+  // Removes limit `kind` from outside (memory.max set to "max"): Verify()
+  // finds "unlimited", a mismatch. The same errors as AlterLimits().
+  absl::Status RemoveLimit(LimitKind kind);
 
   // --- Signals and ending. --------------------------------------------------
   // Runs `handler` on this program's thread when `signo` arrives, inside the

@@ -16,6 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "common/quote.h"
+#include "common/verify_checks.h"
 
 namespace procsandbox {
 namespace {
@@ -405,3 +406,30 @@ std::string ToString(const Limits& limits) {
 }
 
 }  // namespace procsandbox
+
+namespace procsandbox::internal {
+
+std::string LimitValueText(const Limits& limits, LimitKind kind) {
+  if (!limits.has(kind)) return "unlimited";
+  switch (kind) {
+    case LimitKind::kWallTime:
+      return ExactDuration(*limits.wall_time);
+    case LimitKind::kCpuTime:
+      return ExactDuration(*limits.cpu_time);
+    case LimitKind::kMemory:
+      return ExactBytes(*limits.memory_bytes);
+    case LimitKind::kFileSize:
+      return ExactBytes(*limits.file_size_bytes);
+    case LimitKind::kOutput:
+      return ExactBytes(*limits.output_bytes);
+    case LimitKind::kOpenFiles:
+      return absl::StrCat(*limits.open_files);
+    case LimitKind::kProcesses:
+      return absl::StrCat(*limits.processes);
+    case LimitKind::kCpuWeight:
+      return absl::StrCat(*limits.cpu_weight);
+  }
+  return "unlimited";
+}
+
+}  // namespace procsandbox::internal

@@ -307,7 +307,7 @@ void Core::FinishLocked(ProgramState& p, std::optional<int> returned) {
   outcome.wall_time = now - p.start_time;
   outcome.user_time = p.cpu_used;
   outcome.peak_memory_bytes = p.peak_memory;
-  outcome.limits = p.limits;
+  outcome.limits = p.applied;
 
   p.outcome = outcome;
   p.end_time = now;

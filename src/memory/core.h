@@ -88,6 +88,12 @@ struct ProgramState {
   Pid pid = 0;
   std::string resolved;
   std::vector<std::string> argv;
+  // The command's limits merged over the defaults; of those, the ones
+  // applied (without the unenforced ones: GetLimits(), the outcome, the
+  // history); and the ones in force, which FakeProcess::AlterLimits()
+  // changes from outside (what the program is held to, what Verify() finds).
+  Limits asked;
+  Limits applied;
   Limits limits;
   Enforcement enforcement;
   std::shared_ptr<const FakeProgram> program;
@@ -162,6 +168,9 @@ struct Registration {
   // as the OS manager does (never on a secret PATH).
   bool not_executable = false;
 };
+
+// Unsets the field `kind` of `limits`.
+void ClearLimit(Limits& limits, LimitKind kind);
 
 // How the fake enforces `kind` when nothing is configured otherwise.
 LimitEnforcement VirtualEnforcement(LimitKind kind);

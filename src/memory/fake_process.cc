@@ -254,6 +254,55 @@ std::optional<std::string> FakeProcess::ReadFile(absl::string_view path) const {
 
 namespace {
 
+// Why limit `kind` cannot be changed from outside on `p`, or OK.
+absl::Status CheckAlterable(const ProgramState& p, LimitKind kind,
+                            absl::string_view action) {
+  if (kind == LimitKind::kWallTime || kind == LimitKind::kOutput) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: held by the library, nothing outside changes it",
+                    action, LimitKindName(kind)));
+  }
+  const LimitEnforcement* e = p.enforcement.Find(kind);
+  if (e != nullptr && !e->enforced()) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} {}: not enforced here: {}", action, LimitKindName(kind),
+                    e->detail));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status FakeProcess::AlterLimits(const Limits& altered) {
+  if (absl::Status s = ValidateLimits(altered); !s.ok()) return s;
+  ProgramState& p = *state_;
+  absl::MutexLock lock(&core_->mu);
+  core_->PollLocked(p);
+  for (LimitKind kind : kAllLimitKinds) {
+    if (!altered.has(kind)) continue;
+    if (absl::Status s = CheckAlterable(p, kind, "alter"); !s.ok()) return s;
+  }
+  p.limits = MergeLimits(altered, p.limits);
+  if (p.limits.memory_bytes.has_value() && p.memory > *p.limits.memory_bytes) {
+    // A group limit lowered below the usage: the OOM killer.
+    p.peak_memory = std::min(p.peak_memory, *p.limits.memory_bytes);
+    core_->KillLocked(p, ExitReason::kMemoryExceeded, internal::kSigKill);
+  }
+  core_->PollLocked(p);
+  return absl::OkStatus();
+}
+
+absl::Status FakeProcess::RemoveLimit(LimitKind kind) {
+  ProgramState& p = *state_;
+  absl::MutexLock lock(&core_->mu);
+  core_->PollLocked(p);
+  if (absl::Status s = CheckAlterable(p, kind, "remove"); !s.ok()) return s;
+  memory_internal::ClearLimit(p.limits, kind);
+  return absl::OkStatus();
+}
+
+namespace {
+
 // The kernel's order of precedence of seccomp actions.
 int Severity(SeccompAction action) {
   switch (action) {

@@ -42,7 +42,7 @@ FakeRun ToFakeRun(const ProgramState& p) {
   run.pid = p.pid;
   run.command = p.command;
   run.resolved_program = p.resolved;
-  run.limits = p.limits;
+  run.limits = p.applied;
   run.start_status = p.start_status;
   run.start_time = p.start_time;
   if (p.outcome.has_value()) {

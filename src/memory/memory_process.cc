@@ -15,10 +15,14 @@
 #include "common/line_buffer.h"
 #include "common/process_errors.h"
 #include "common/signals.h"
+#include "common/verify_checks.h"
 #include "fmt/format.h"
 
 namespace procsandbox::memory_internal {
 namespace {
+
+// Where the fake's checks are read from.
+constexpr absl::string_view kVirtualSource = "memory manager (virtual)";
 
 // The clock reading `timeout` after `now`; infinite for an infinite timeout.
 absl::Time DeadlineAfter(absl::Time now, absl::Duration timeout) {
@@ -76,7 +80,7 @@ Limits MemoryProcess::GetLimits() const {
   if (p_->phase == Phase::kNew) {
     return MergeLimits(p_->command.limits, core_->defaults);
   }
-  return p_->limits;
+  return p_->applied;
 }
 
 Command MemoryProcess::command() const {
@@ -419,6 +423,52 @@ CapturedOutput MemoryProcess::Captured() const {
     captured.stderr_truncated = p_->err.truncated;
   }
   return captured;
+}
+
+// --- Verification
+// ------------------------------------------------------------------------
+
+absl::StatusOr<Verification> MemoryProcess::Verify() {
+  absl::MutexLock lock(&core_->mu);
+  if (absl::Status s = CheckStartedLocked("verify"); !s.ok()) return s;
+  SettleLocked();
+  const State& p = *p_;
+  if (p.phase == Phase::kEnded) {
+    return internal::EndedError("verify", p.command, p.pid);
+  }
+  // As the OS managers read them back: each limit and isolation mechanism
+  // asked for, against what is in force now (AlterLimits may have changed
+  // it).
+  Verification verification;
+  verification.time = core_->now;
+  for (const LimitEnforcement& e : p.enforcement.limits) {
+    if (!e.enforced()) {
+      verification.checks.push_back(
+          internal::NotEnforcedCheck(p.asked, e.limit, e.detail));
+    } else if (internal::HeldByLibrary(e.limit)) {
+      verification.checks.push_back(
+          internal::LibraryHeldCheck(p.asked, e.limit));
+    } else {
+      verification.checks.push_back(internal::CompareLimit(
+          p.asked, p.limits, e.limit, std::string(kVirtualSource)));
+    }
+  }
+  const Isolation& isolation = p.command.isolation;
+  for (const IsolationEnforcement& e : p.enforcement.isolation) {
+    if (!e.enforced) {
+      verification.checks.push_back(
+          internal::NotEnforcedCheck(isolation, e.kind, e.detail));
+      continue;
+    }
+    VerificationCheck check;
+    check.item = std::string(IsolationKindName(e.kind));
+    check.isolation = e.kind;
+    check.asked = internal::IsolationAskedText(isolation, e.kind);
+    check.found = check.asked;
+    check.source = std::string(kVirtualSource);
+    verification.checks.push_back(std::move(check));
+  }
+  return verification;
 }
 
 }  // namespace procsandbox::memory_internal

@@ -52,6 +52,7 @@ class MemoryProcess final : public Process {
   ResourceUsage Usage() const override;
   Enforcement enforcement() const override;
   CapturedOutput Captured() const override;
+  absl::StatusOr<Verification> Verify() override;
 
  private:
   using State = ProgramState;

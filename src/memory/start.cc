@@ -44,6 +44,21 @@ void OpenSink(const Stdio& stdio, OutputSink& sink,
   }
 }
 
+// Collapses "//", "/./" and a trailing "/." (".." is kept: it may cross a
+// symlink).
+std::string NormalizePath(absl::string_view path) {
+  std::vector<absl::string_view> parts;
+  for (absl::string_view part : absl::StrSplit(path, '/')) {
+    if (part.empty() || part == ".") continue;
+    parts.push_back(part);
+  }
+  std::string joined = absl::StrJoin(parts, "/");
+  if (absl::StartsWith(path, "/")) return absl::StrCat("/", joined);
+  return joined.empty() ? "." : joined;
+}
+
+}  // namespace
+
 void ClearLimit(Limits& limits, LimitKind kind) {
   switch (kind) {
     case LimitKind::kWallTime:
@@ -72,21 +87,6 @@ void ClearLimit(Limits& limits, LimitKind kind) {
       break;
   }
 }
-
-// Collapses "//", "/./" and a trailing "/." (".." is kept: it may cross a
-// symlink).
-std::string NormalizePath(absl::string_view path) {
-  std::vector<absl::string_view> parts;
-  for (absl::string_view part : absl::StrSplit(path, '/')) {
-    if (part.empty() || part == ".") continue;
-    parts.push_back(part);
-  }
-  std::string joined = absl::StrJoin(parts, "/");
-  if (absl::StartsWith(path, "/")) return absl::StrCat("/", joined);
-  return joined.empty() ? "." : joined;
-}
-
-}  // namespace
 
 std::vector<IsolationEnforcement> VirtualIsolation(
     const MemoryManagerOptions& options) {
@@ -193,7 +193,8 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
   absl::Status status = [&]()
                             ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) -> absl::Status {
     if (absl::Status s = ValidateCommand(p->command); !s.ok()) return s;
-    p->limits = MergeLimits(p->command.limits, defaults);
+    p->asked = MergeLimits(p->command.limits, defaults);
+    p->limits = p->asked;
     p->enforcement.limits.clear();
     for (LimitKind kind : kAllLimitKinds) {
       if (!p->limits.has(kind)) continue;
@@ -209,6 +210,7 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
       }
       p->enforcement.limits.push_back(std::move(e));
     }
+    p->applied = p->limits;
     if (absl::Status s = internal::PlanIsolationEnforcement(
             p->command, VirtualIsolation(options), options.strict,
             p->enforcement.isolation);
@@ -225,7 +227,7 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
     refused->command = p->command;
     refused->start_status = status;
     refused->start_time = now;
-    refused->limits = MergeLimits(p->command.limits, defaults);
+    refused->applied = MergeLimits(p->command.limits, defaults);
     RecordLocked(refused);
     p->resolved.clear();
     p->program = nullptr;
