@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,7 @@
 #include "sandbox/environment_policy.h"
 #include "sandbox/program_policy.h"
 #include "sandbox/quota.h"
+#include "sandbox/run_audit.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {
@@ -129,6 +131,26 @@ void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
   policy_.on_event(event);
 }
 
+absl::Status Engine::Audit(const RunState& run,
+                           const AuditRecord& record) const {
+  if (!policy_.audit) return absl::OkStatus();
+  absl::Status status;
+  // The sink is the host's code: whatever it does, the run's result stands.
+  try {
+    status = policy_.audit(record);
+  } catch (const std::exception& e) {
+    status = absl::UnknownError(
+        absl::StrCat("the audit sink threw an exception: ", e.what()));
+  } catch (...) {
+    status = absl::UnknownError("the audit sink threw an exception");
+  }
+  if (status.ok()) return status;
+  status = run.redactor.Redact(status);
+  Emit(&run, SandboxEvent::Kind::kAuditFailed, run.request.id,
+       absl::StrCat("audit record not written: ", status.message()));
+  return status;
+}
+
 absl::Status Engine::Refuse(const RunState& run, const absl::Status& status) {
   absl::Status redacted = run.redactor.Redact(status);
   SandboxEvent::Kind kind = SandboxEvent::Kind::kRejected;
@@ -138,6 +160,8 @@ absl::Status Engine::Refuse(const RunState& run, const absl::Status& status) {
     kind = SandboxEvent::Kind::kQuotaExceeded;
   }
   Emit(&run, kind, run.request.id, std::string(redacted.message()));
+  // Nothing ran: the event is where a failing sink is reported.
+  if (policy_.audit) (void)Audit(run, RecordOf(run, redacted, manager_.Now()));
   return redacted;
 }
 
@@ -145,6 +169,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
                                                           bool launch) {
   auto run = std::make_unique<RunState>();
   run->launched = launch;
+  run->received_at = manager_.Now();
   run->redactor.AddSecrets(host_env_);
   run->redactor.AddSecrets(policy_.environment.set);
   run->redactor.AddSecrets(request.env);
@@ -168,6 +193,14 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
   };
 
   if (!policy_status_.ok()) return refuse(policy_status_);
+  // Free text for the audit log, under a quota key's rules.
+  if (!r.principal.empty()) {
+    if (absl::Status s = CheckQuotaKey("RunRequest::principal", r.principal);
+        !s.ok()) {
+      return refuse(absl::InvalidArgumentError(
+          fmt::format("run {}: {}", r.id, s.message())));
+    }
+  }
   if (policy_.quota.enabled) {
     if (absl::Status s = CheckQuotaKey("RunRequest::quota_key", r.quota_key);
         !s.ok()) {
@@ -198,6 +231,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Prepare(RunRequest request,
       BuildEnvironment(policy_.environment, host_env_, r.env);
   if (!env.ok()) return refuse(env.status());
   run->env = std::move(env->env);
+  run->env_built = true;
   run->dropped_env = std::move(env->dropped);
   run->explicit_env = std::move(env->explicit_names);
 
@@ -320,6 +354,7 @@ absl::Status Engine::Start(RunState& run) {
     if (run.collector != nullptr) run.collector->SetProcess(run.process);
     s = run.process->Start();
     if (s.ok()) {
+      run.started = true;
       run.started_at = manager_.Now();
       Emit(&run, SandboxEvent::Kind::kStarted, r.id, shown);
       if (!queue_.Attach(run.slot, run.process)) {
@@ -427,6 +462,10 @@ SandboxResult Engine::Finish(RunState& run) {
     }
     result.workdir_kept = result.cleanup == WorkdirCleanup::kKept ||
                           result.cleanup == WorkdirCleanup::kFailed;
+  }
+  // Before the slot is left: until then ~Sandbox waits for this call.
+  if (policy_.audit) {
+    result.audit_status = Audit(run, RecordOf(run, result, manager_.Now()));
   }
   queue_.Leave(run.slot, result.outcome.wall_time);
   return result;

@@ -32,7 +32,11 @@ struct RunState {
   RunRequest request;
   bool launched = false;
   Redactor redactor;
+  // When Prepare() began (the manager's clock): the audit record's
+  // queued_at for a run refused before it entered the queue.
+  absl::Time received_at;
   Environment env;
+  bool env_built = false;  // `env` is the child's (Prepare got that far)
   std::vector<std::string> dropped_env;
   // Names the policy or the request set (they win over set_home/set_tmpdir).
   std::set<std::string, std::less<>> explicit_env;
@@ -46,6 +50,7 @@ struct RunState {
   std::string workdir_path;  // the program's working directory inside it
   std::shared_ptr<OutputCollector> collector;  // null: Pipe streams
   std::shared_ptr<Process> process;
+  bool started = false;
   absl::Time started_at;
 };
 
@@ -78,6 +83,9 @@ class Engine {
   Command MakeCommand(RunState& run);
   // A refusal: reported as an event, redacted.
   absl::Status Refuse(const RunState& run, const absl::Status& status);
+  // Hands `record` to SandboxPolicy::audit, if set: OK, or the sink's error
+  // (redacted), also reported as a kAuditFailed event.
+  absl::Status Audit(const RunState& run, const AuditRecord& record) const;
   // The quota key is the request's (`run`), else `key`.
   void Emit(const RunState* run, SandboxEvent::Kind kind, const std::string& id,
             std::string detail, const std::string& key = {}) const;

@@ -494,6 +494,13 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
   };
   policy.programs.allow = {"/usr/bin/tool", "/usr/bin/slow",
                            kSecretDir + "/found"};
+  int audited = 0;
+  policy.audit = [&](const AuditRecord& r) {
+    absl::MutexLock lock(&mu);
+    ++audited;
+    texts.push_back(AuditRecordJson(r));
+    return absl::OkStatus();
+  };
   // A Status as logged, and each payload the library attaches, read back.
   auto scan_status = [&](const absl::Status& s) {
     texts.push_back(s.ToString());
@@ -567,6 +574,7 @@ TEST(SandboxPolicyTest, SecretValueAppearsInNoTextTheLibraryMakes) {
   }
   ASSERT_GT(texts.size(), 10u);
   EXPECT_EQ(violations, 3);
+  EXPECT_EQ(audited, 7);  // a record per run
   for (const std::string& text : texts) {
     EXPECT_THAT(text, Not(HasSubstr(kSecret)));
   }
