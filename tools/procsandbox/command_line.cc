@@ -113,6 +113,9 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
   add("--timeline", o.timeline,
       "write the run as JSON lines to FILE while it runs (procsandbox plot "
       "draws it)");
+  add("--audit", o.audit, "append the run's audit record (JSON line) to FILE");
+  add("--principal", o.principal,
+      "who asked, for --audit (default: this user's name)");
   run.add_flag("--strict", o.strict,
                "fail when a limit or an isolation asked for cannot be had "
                "here");

@@ -175,6 +175,7 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   for (const UsageSample& sample : o.samples) {
     j["samples"].push_back(SampleJson(sample));
   }
+  j["audit_error"] = nullptr;  // set by the caller when --audit failed
   return j;
 }
 
@@ -215,6 +216,7 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
   j["isolation"] = IsolationJson(isolation);
   j["error"] = std::string(status.message());
   j["samples"] = nlohmann::ordered_json::array();
+  j["audit_error"] = nullptr;
   return j;
 }
 

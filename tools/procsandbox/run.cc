@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "audit_log.h"
 #include "isolation_options.h"
 #include "posix/errno_status.h"
 #include "procsandbox/sandbox/workdir.h"
@@ -152,6 +153,20 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
   return "";
 }
 
+// Appends the run's audit record when --audit asked for one. A failure is
+// said on stderr and returned for the JSON result ("" when written or not
+// asked); it never changes the exit status.
+std::string Audited(const AuditLog& audit, AuditRecord record) {
+  absl::Status written = audit.Append(std::move(record));
+  if (written.ok()) return "";
+  Say(false, std::string(written.message()));
+  return std::string(written.message());
+}
+
+void SetAuditError(nlohmann::ordered_json& json, const std::string& error) {
+  if (!error.empty()) json["audit_error"] = error;
+}
+
 // Ends a run that did not start: the reason on stderr and in the result,
 // and the exit status. A signal taken meanwhile is the reason (it may be
 // what made the step fail, interrupting it): 128+N. A step of the tool's
@@ -161,13 +176,19 @@ std::string ForwardingError(const RunPlan& plan, const Sink& out,
 int NotStarted(const absl::Status& why, const SignalRelay& relay,
                const RunPlan& plan, const Capabilities& capabilities,
                ResultFile& result, TimelineFile& timeline,
-               bool tools_own = false) {
+               const AuditLog& audit, bool tools_own = false) {
   const Command& command = plan.command;
   if (const int sig = relay.stop_signal(); sig != 0) {
     Say(false, absl::StrCat(SignalName(sig),
                             " before the program started: not started"));
-    const nlohmann::ordered_json json =
+    const std::string audit_error = Audited(
+        audit,
+        RecordOfStartFailure(
+            command, absl::CancelledError(absl::StrCat(
+                         SignalName(sig), " before the program started"))));
+    nlohmann::ordered_json json =
         CancelledBeforeStartJson(sig, command, capabilities);
+    SetAuditError(json, audit_error);
     timeline.Start(command, std::nullopt);
     timeline.End(json);
     absl::Status written = result.Write(json);
@@ -175,8 +196,10 @@ int NotStarted(const absl::Status& why, const SignalRelay& relay,
     return 128 + sig;
   }
   Say(false, std::string(why.message()));
-  const nlohmann::ordered_json json =
-      StartFailureJson(why, command, capabilities);
+  const std::string audit_error =
+      Audited(audit, RecordOfStartFailure(command, why));
+  nlohmann::ordered_json json = StartFailureJson(why, command, capabilities);
+  SetAuditError(json, audit_error);
   timeline.Start(command, std::nullopt);
   timeline.End(json);
   absl::Status written = result.Write(json);
@@ -206,12 +229,18 @@ int RunProgram(RunPlan plan) {
   // Before any thread exists, so every thread inherits the block: only the
   // relay takes these signals.
   SignalRelay relay;
+  AuditLog audit;
+  audit.path = plan.audit;
+  audit.principal = plan.principal.empty() ? RealUserName() : plan.principal;
+  audit.run_id = NewRunId();
+  audit.received_at = absl::Now();
 
   absl::StatusOr<std::unique_ptr<Manager>> manager =
       plan.backend == "posix" ? NewPosixManager(plan.manager)
                               : NewOsManager(plan.manager);
   if (!manager.ok()) {
     Say(false, std::string(manager.status().message()));
+    (void)Audited(audit, RecordOfStartFailure(plan.command, manager.status()));
     return kExitToolFailed;
   }
   // From here a signal before the start ends the setup, even one blocked
@@ -232,11 +261,12 @@ int RunProgram(RunPlan plan) {
   TimelineFile timeline;
   if (absl::Status opened = result.Open(plan.result, stop); !opened.ok()) {
     return NotStarted(opened, relay, plan, capabilities, result, timeline,
+                      audit,
                       /*tools_own=*/true);
   }
   if (absl::Status opened = timeline.Open(plan.timeline, stop); !opened.ok()) {
     return NotStarted(opened, relay, plan, capabilities, result, timeline,
-                      /*tools_own=*/true);
+                      audit, /*tools_own=*/true);
   }
   // The live status line: only on a terminal, and not with --quiet.
   std::optional<StatusLine> status_line;
@@ -259,7 +289,7 @@ int RunProgram(RunPlan plan) {
     absl::StatusOr<RunDirectory> made = RunDirectory::Create(plan.workdir_root);
     if (!made.ok()) {
       return NotStarted(made.status(), relay, plan, capabilities, result,
-                        timeline, /*tools_own=*/true);
+                        timeline, audit, /*tools_own=*/true);
     }
     workdir = *std::move(made);
     plan.command.working_dir = workdir->path();
@@ -276,7 +306,7 @@ int RunProgram(RunPlan plan) {
                               "\" to pass output on"));
       return RemovedWorkdir(
           workdir, NotStarted(failed, relay, plan, capabilities, result,
-                              timeline, /*tools_own=*/true));
+                              timeline, audit, /*tools_own=*/true));
     }
     plan.command.stdout_ =
         Stdio::Chunks([&out](absl::string_view bytes) { out.Write(bytes); });
@@ -315,8 +345,10 @@ int RunProgram(RunPlan plan) {
                              ? process->Start()
                              : absl::CancelledError("not started");
   if (!started.ok()) {
-    status = NotStarted(started, relay, plan, capabilities, result, timeline);
+    status =
+        NotStarted(started, relay, plan, capabilities, result, timeline, audit);
   } else {
+    const absl::Time started_at = absl::Now();
     relay.Attach(process);
     timeline.Start(plan.command, process->Id());
     for (const std::string& line :
@@ -332,6 +364,8 @@ int RunProgram(RunPlan plan) {
     }
     if (!outcome.ok()) {
       Say(false, std::string(outcome.status().message()));
+      (void)Audited(audit,
+                    RecordOfStartFailure(plan.command, outcome.status()));
     } else {
       status = ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
@@ -346,8 +380,13 @@ int RunProgram(RunPlan plan) {
         Say(false, lost);
         status = kExitToolFailed;
       }
-      absl::Status written = result.Write(ResultJson(
-          *outcome, process->Id(), process->enforcement(), usage, lost));
+      const std::string audit_error =
+          Audited(audit, RecordOfRun(plan.command, *outcome, process->Id(),
+                                     process->enforcement(), started_at));
+      nlohmann::ordered_json json = ResultJson(
+          *outcome, process->Id(), process->enforcement(), usage, lost);
+      SetAuditError(json, audit_error);
+      absl::Status written = result.Write(json);
       if (!written.ok()) {
         Say(false, std::string(written.message()));
         // Interrupted on purpose (a full pipe nobody reads): 128+N.

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -361,6 +362,26 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
       return s;
     }
   }
+  if (!o.audit.empty()) {
+    if (IsDirectory(o.audit)) return Bad("--audit", o.audit, "a directory");
+    if (absl::Status s = CheckParentDirectory("--audit", o.audit); !s.ok()) {
+      return s;
+    }
+  }
+  plan.audit = o.audit;
+  // A quota key's rules (RunRequest::principal): it lands in a log.
+  if (o.principal.size() > 256) {
+    return Bad("--principal", o.principal.substr(0, 32) + "...",
+               absl::StrCat(o.principal.size(), " bytes (at most 256)"));
+  }
+  for (char c : o.principal) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      return Bad("--principal", absl::CHexEscape(o.principal),
+                 "contains a control character");
+    }
+  }
+  plan.principal = o.principal;
   if (absl::Status s = SetMonitoring(o, plan); !s.ok()) return s;
   if (absl::Status s = CheckSharedFiles(o, plan); !s.ok()) return s;
   plan.result = o.json && o.result.empty() ? "-" : o.result;

@@ -28,8 +28,10 @@ struct RunOptions {
   std::string stdin_path, stdout_path, stderr_path;
   std::string result;  // a file, "-" for stdout, empty for none
   bool json = false;
-  std::string monitor;   // --monitor INTERVAL
-  std::string timeline;  // --timeline FILE
+  std::string monitor;    // --monitor INTERVAL
+  std::string timeline;   // --timeline FILE
+  std::string audit;      // --audit FILE: append the run's audit record
+  std::string principal;  // --principal: who asked (default: the user)
   bool strict = false;
   std::string backend = "auto";
   std::string uid, gid;
@@ -52,13 +54,15 @@ struct RunOptions {
 struct RunPlan {
   Command command;
   OsManagerOptions manager;
-  std::string backend;  // "linux" (with or without cgroups) or "posix"
-  std::string result;   // as in RunOptions
+  std::string backend;   // "linux" (with or without cgroups) or "posix"
+  std::string result;    // as in RunOptions
   std::string timeline;  // --timeline: a file, empty for none
   // --monitor or --timeline: the command samples (command.monitor) and the
   // result carries the timeline. A terminal's status line alone samples
   // too (RunProgram), without a timeline in the result.
   bool monitored = false;
+  std::string audit;      // as in RunOptions
+  std::string principal;  // empty: the real uid's user name
   std::string workdir_root;
   bool quiet = false;
   // --output-limit: output is read by the library (and forwarded line by
