@@ -385,6 +385,30 @@ TEST_F(SandboxAuditTest, QueueFullAndCancelledRunsAreRecorded) {
                           "queued cancelled CANCELLED", "slow cancelled "));
 }
 
+TEST_F(SandboxAuditTest, AQuotaRefusalIsRecordedWithItsKey) {
+  SandboxPolicy policy = Policy();
+  policy.quota.enabled = true;
+  policy.quota.default_quota.max_runs = 1;
+  Sandbox sandbox(rig_.fake, policy);
+  RunRequest first = Request("tool");
+  first.quota_key = "tenant-a";
+  ASSERT_THAT(sandbox.Run(first), IsOk());
+  RunRequest second = Request("tool");
+  second.quota_key = "tenant-a";
+  second.principal = "alice";
+  EXPECT_THAT(sandbox.Run(second),
+              StatusIs(absl::StatusCode::kResourceExhausted));
+  std::vector<AuditRecord> records = records_.records();
+  ASSERT_THAT(records, SizeIs(2));
+  EXPECT_EQ(records[0].status, "completed");
+  EXPECT_EQ(records[1].quota_key, "tenant-a");
+  EXPECT_EQ(records[1].principal, "alice");
+  EXPECT_EQ(records[1].status, "rejected");
+  EXPECT_EQ(records[1].error_code, "RESOURCE_EXHAUSTED");
+  EXPECT_FALSE(records[1].outcome.has_value());
+  EXPECT_FALSE(records[1].started_at.has_value());
+}
+
 TEST_F(SandboxAuditTest, ABadPrincipalIsRefusedNamingTheField) {
   Sandbox sandbox(rig_.fake, Policy());
   RunRequest control = Request("tool");
@@ -455,6 +479,12 @@ TEST_F(SandboxAuditTest, AFileSinkOnAMissingDirectoryNamesThePath) {
                        absl::StrCat("append the audit record to \"", path,
                                     "\": no such file or directory (ENOENT)")));
   EXPECT_THAT(EventsOf(events_, SandboxEvent::Kind::kAuditFailed), SizeIs(1));
+}
+
+TEST(AuditFileSinkTest, AnEmptyPathIsAnError) {
+  EXPECT_THAT(
+      AuditFileSink("")(AuditRecord()),
+      StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no file given")));
 }
 
 TEST_F(SandboxAuditTest, AFileSinkAppendsOneLinePerRunToAPrivateFile) {
