@@ -69,6 +69,12 @@ absl::Status EndedError(absl::string_view action, const Command& command,
       "{} \"{}\" (pid {}): it has ended", action, command.label(), pid));
 }
 
+absl::Status EndedBeforeVerifiedError(const Command& command, Pid pid) {
+  return absl::FailedPreconditionError(fmt::format(
+      "verify \"{}\" (pid {}): it ended before it could be verified",
+      command.label(), pid));
+}
+
 absl::Status StdinNotAPipeError(absl::string_view action,
                                 const Command& command) {
   return absl::FailedPreconditionError(

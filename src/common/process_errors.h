@@ -58,6 +58,10 @@ absl::Status NotASignalError(absl::string_view action, const Command& command,
 // FailedPrecondition: `signal "job" (pid 1000): it has ended`.
 absl::Status EndedError(absl::string_view action, const Command& command,
                         Pid pid);
+// FailedPrecondition: `verify "job" (pid 1000): it ended before it could be
+// verified` (Process::Verify() once the process has ended, or when it ends
+// while it is read).
+absl::Status EndedBeforeVerifiedError(const Command& command, Pid pid);
 
 // --- Host pipes ----------------------------------------------------------
 

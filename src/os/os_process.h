@@ -93,6 +93,7 @@ class OsProcess final : public Process,
   ResourceUsage Usage() const override;
   Enforcement enforcement() const override;
   CapturedOutput Captured() const override;
+  absl::StatusOr<Verification> Verify() override;
 
   // ChildEvents (loop thread, the lock not held).
   void OnOutput(Stream stream, absl::string_view data) override;

@@ -50,10 +50,12 @@
 #include "os/event_loop.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/command.h"
+#include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/os_manager.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
+#include "procsandbox/verification.h"
 
 namespace procsandbox::os_internal {
 
@@ -175,6 +177,20 @@ class Child {
   // outcome's CPU and memory figures to the whole tree's where the
   // platform accounts it, and says what else it knows.
   virtual TreeEnd FinalUsage(Outcome& outcome) const = 0;
+
+  // Process::Verify(), while the leader is not reaped: reads back from the
+  // OS what holds for the running tree. `verification` holds one check per
+  // entry of `enforcement` (common/verification_plan.h); the platform fills
+  // in found, source, result and detail of those awaiting a read-back
+  // (internal::AwaitsReadBack) and may append checks (cgroup membership).
+  // An error when the reads failed; the neutral side reports a leader that
+  // ended meanwhile as such, whatever this returned. The default reads
+  // nothing: each check stays unverified, "this platform cannot read it
+  // back".
+  virtual absl::Status ReadBack(const Limits& limits,
+                                const Enforcement& enforcement,
+                                const Isolation& isolation,
+                                Verification& verification) const;
 
   // Host pipes (Stdio::Pipe). The neutral side keeps the buffers, the
   // end-of-file flag and the errors; the platform moves the bytes.
