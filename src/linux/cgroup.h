@@ -72,6 +72,23 @@ struct CgroupUsage {
   int64_t process_limit_hits = 0;
 };
 
+// One directory of a group, for Process::Verify(): where the tree should
+// be, as /proc/PID/cgroup would show it.
+struct CgroupPlace {
+  // v1: a controller of the directory's hierarchy ("memory", "cpu"), by
+  // which its line of /proc/PID/cgroup is found; v2: "" (the unified one).
+  std::string controller;
+  std::string path;  // the directory
+};
+
+// A limit file of a group as Verify() reads it back.
+struct CgroupLimitReading {
+  LimitKind limit = LimitKind::kMemory;  // kMemory, kProcesses, kCpuWeight
+  std::string path;                      // "<group>/memory.max"
+  std::string written;  // what Create() wrote ("67108864", "max", "2560")
+  absl::StatusOr<std::string> text;  // what it says now
+};
+
 // One process tree's group (one directory per hierarchy used).
 class Cgroup {
  public:
@@ -117,6 +134,12 @@ class Cgroup {
   virtual absl::Status Remove() = 0;
   // The group's directories, for messages.
   virtual std::string Describe() const = 0;
+
+  // For Process::Verify(): the group's directories, and each limit file
+  // Create() wrote, read now (by path: a running tree keeps no limit
+  // descriptor).
+  virtual std::vector<CgroupPlace> Places() const = 0;
+  virtual std::vector<CgroupLimitReading> ReadLimits() const = 0;
 };
 
 class CgroupDriver {

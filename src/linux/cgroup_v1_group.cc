@@ -76,11 +76,19 @@ class V1Cgroup final : public Cgroup {
   bool Empty() const override;
   absl::Status Remove() override;
   std::string Describe() const override;
+  std::vector<CgroupPlace> Places() const override;
+  std::vector<CgroupLimitReading> ReadLimits() const override;
 
  private:
+  // A limit Setup() wrote, for Verify().
+  struct Written {
+    LimitKind limit;
+    std::string path;
+    std::string value;
+  };
   const Leaf* Find(absl::string_view controller) const;
   absl::StatusOr<const Leaf*> Freezer(const char* action) const;
-  absl::Status WriteLimits(const CgroupRequest& request) const;
+  absl::Status WriteLimits(const CgroupRequest& request);
   void ReadMemory(const Leaf& leaf, CgroupUsage& usage) const;
   void ReadCpu(const Leaf& leaf, CgroupUsage& usage) const;
   // The tree's processes as `leaf`'s cgroup.procs lists them now.
@@ -93,6 +101,7 @@ class V1Cgroup final : public Cgroup {
   // change and serializes freeze / kill / remove.
   std::vector<Leaf> leaves_;
   const Facts facts_;
+  std::vector<Written> written_;  // fixed once Setup() returns
   mutable absl::Mutex mu_;
   bool placed_ ABSL_GUARDED_BY(mu_) = false;
 };
@@ -122,36 +131,66 @@ absl::Status V1Cgroup::Setup(const CgroupRequest& request) {
   return absl::OkStatus();
 }
 
-absl::Status V1Cgroup::WriteLimits(const CgroupRequest& request) const {
+absl::Status V1Cgroup::WriteLimits(const CgroupRequest& request) {
   struct Write {
     const char* controller;
     LeafFile file;
     std::string value;
+    std::optional<LimitKind> limit;  // what Verify() reads it back for
   };
   std::vector<Write> writes;
   if (request.memory_bytes) {
     const std::string value = absl::StrCat(*request.memory_bytes);
-    writes.push_back({"memory", kLimitInBytes, value});
+    writes.push_back({"memory", kLimitInBytes, value, LimitKind::kMemory});
     // memsw (memory + swap) second: the kernel wants memsw >= memory at
     // every step, and an unlimited memsw would let the tree swap past it.
-    if (facts_.memsw) writes.push_back({"memory", kMemswLimitInBytes, value});
+    if (facts_.memsw) {
+      writes.push_back({"memory", kMemswLimitInBytes, value, std::nullopt});
+    }
   }
   if (request.processes) {
     writes.push_back({"pids", kPidsMax,
                       *request.processes > kPidMaxLimit
                           ? std::string("max")
-                          : absl::StrCat(*request.processes)});
+                          : absl::StrCat(*request.processes),
+                      LimitKind::kProcesses});
   }
   if (request.cpu_weight) {
-    writes.push_back(
-        {"cpu", kCpuShares, absl::StrCat(CpuShares(*request.cpu_weight))});
+    writes.push_back({"cpu", kCpuShares,
+                      absl::StrCat(CpuShares(*request.cpu_weight)),
+                      LimitKind::kCpuWeight});
   }
   for (const Write& w : writes) {
     const Leaf* leaf = Find(w.controller);
     absl::Status s = leaf->files[w.file].Write(w.value, leaf->path);
     if (!s.ok()) return s;
+    if (w.limit) {
+      written_.push_back(
+          {*w.limit,
+           fmt::format("{}/{}", leaf->path, leaf->files[w.file].name()),
+           w.value});
+    }
   }
   return absl::OkStatus();
+}
+
+std::vector<CgroupPlace> V1Cgroup::Places() const {
+  std::vector<CgroupPlace> places;
+  for (const Leaf& leaf : leaves_) {
+    if (!leaf.controllers.empty()) {
+      places.push_back({leaf.controllers.front(), leaf.path});
+    }
+  }
+  return places;
+}
+
+std::vector<CgroupLimitReading> V1Cgroup::ReadLimits() const {
+  std::vector<CgroupLimitReading> readings;
+  for (const Written& w : written_) {
+    readings.push_back(
+        {w.limit, w.path, w.value, ReadCgroupFile(AT_FDCWD, w.path.c_str())});
+  }
+  return readings;
 }
 
 std::vector<int> V1Cgroup::join_fds() const {

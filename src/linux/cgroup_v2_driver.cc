@@ -380,6 +380,13 @@ absl::Status V2Driver::SetUp(Leaf& leaf, const CgroupRequest& request) const {
     const CgroupFile& file = leaf.files[w.file];
     if (w.only_if_present && file.absent()) continue;
     if (absl::Status s = file.Write(w.value, leaf.path); !s.ok()) return s;
+    const std::optional<LimitKind> limit =
+        w.file == kMemoryMax   ? std::optional(LimitKind::kMemory)
+        : w.file == kPidsMax   ? std::optional(LimitKind::kProcesses)
+        : w.file == kCpuWeight ? std::optional(LimitKind::kCpuWeight)
+                               : std::nullopt;
+    if (limit)
+      leaf.written.push_back({*limit, kLeafFiles[w.file].name, w.value});
   }
   // Written once: a running tree keeps no limit descriptor.
   for (int f = kFirstLimit; f <= kLastLimit; ++f) leaf.files[f].Close();

@@ -66,7 +66,8 @@ class V2Group final : public Cgroup {
         files_(std::move(leaf.files)),
         has_events_(!files_[kEvents].absent()),
         has_freeze_(leaf.has_freeze),
-        has_kill_(leaf.has_kill) {}
+        has_kill_(leaf.has_kill),
+        written_(std::move(leaf.written)) {}
 
   int clone_into_fd() const override {
     absl::MutexLock lock(&mu_);
@@ -118,6 +119,8 @@ class V2Group final : public Cgroup {
   bool Empty() const override;
   absl::Status Remove() override;
   std::string Describe() const override { return path_; }
+  std::vector<CgroupPlace> Places() const override { return {{"", path_}}; }
+  std::vector<CgroupLimitReading> ReadLimits() const override;
 
  private:
   std::optional<std::string> Read(LeafFile file) const {
@@ -164,7 +167,20 @@ class V2Group final : public Cgroup {
   const bool has_events_;
   const bool has_freeze_;
   const bool has_kill_;
+  const std::vector<Leaf::Written> written_;
 };
+
+std::vector<CgroupLimitReading> V2Group::ReadLimits() const {
+  std::vector<CgroupLimitReading> readings;
+  for (const Leaf::Written& w : written_) {
+    // Through the manager's directory, as every later open of this group.
+    readings.push_back(
+        {w.limit, fmt::format("{}/{}", path_, w.file), w.value,
+         ReadCgroupFile(manager_dir_->get(),
+                        fmt::format("{}/{}", name_, w.file).c_str())});
+  }
+  return readings;
+}
 
 CgroupUsage V2Group::ReadUsage() const {
   CgroupUsage usage;

@@ -7,10 +7,12 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
 #include "posix/unique_fd.h"
+#include "procsandbox/limits.h"
 
 namespace procsandbox::linux_internal::cgroup_v2 {
 
@@ -50,6 +52,13 @@ struct Leaf {
   std::array<CgroupFile, kLeafFileCount> files;
   bool has_freeze = false;
   bool has_kill = false;
+  // The limits Create() wrote (file name in the leaf, value), for Verify().
+  struct Written {
+    LimitKind limit;
+    const char* file;
+    std::string value;
+  };
+  std::vector<Written> written;
 };
 
 // The group of one process tree in `leaf` (its limits written, the limit

@@ -208,6 +208,13 @@ UserNamespaceProbe ProbeUserNamespace() {
   return {true, std::move(how)};
 }
 
+const char* NamespaceFileName(IsolationKind kind) {
+  for (const KindInfo& k : kKinds) {
+    if (k.kind == kind) return k.ns_name;
+  }
+  return nullptr;
+}
+
 IsolationEnforcement ProbeNamespace(IsolationKind kind,
                                     const UserNamespaceProbe& user_namespace) {
   const KindInfo& k = Info(kind);

@@ -84,6 +84,10 @@ UserNamespaceProbe ProbeUserNamespace();
 IsolationEnforcement ProbeNamespace(IsolationKind kind,
                                     const UserNamespaceProbe& user_namespace);
 
+// The name of `kind`'s file in /proc/PID/ns ("mnt" for the mount
+// namespace); null for a kind that is not a namespace.
+const char* NamespaceFileName(IsolationKind kind);
+
 // The entries for user, pid, net, ipc, uts and cgroup (mount is the mounts
 // step's): what ProbeIsolation reports and `procsandbox doctor` prints.
 std::vector<IsolationEnforcement> ProbeNamespaces();

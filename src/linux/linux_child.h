@@ -104,6 +104,10 @@ class LinuxChild final : public os_internal::Child,
   bool EndTree(bool frozen) override;
   void LiveUsage(ResourceUsage& usage) const override;
   os_internal::TreeEnd FinalUsage(Outcome& outcome) const override;
+  // verify.cc.
+  absl::Status ReadBack(const Limits& limits, const Enforcement& enforcement,
+                        const Isolation& isolation,
+                        Verification& verification) const override;
   std::shared_ptr<os_internal::HostStdin> TakeHostStdin() override;
   bool HostPipeOpen(Stream stream) const override;
   absl::StatusOr<bool> AwaitHostPipe(Stream stream,
