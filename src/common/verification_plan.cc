@@ -1,6 +1,7 @@
 #include "common/verification_plan.h"
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -110,6 +111,18 @@ Verification PlanVerification(const Limits& limits, const Isolation& isolation,
 bool AwaitsReadBack(const VerificationCheck& check) {
   return check.result == CheckResult::kUnverified &&
          check.detail == kNotReadBack;
+}
+
+void CompareAtMost(int64_t asked, std::optional<int64_t> found,
+                   std::string found_text, VerificationCheck& check) {
+  check.found = std::move(found_text);
+  if (found && *found <= asked) {
+    check.result = CheckResult::kMatch;
+    check.detail = *found < asked ? "stricter than asked" : "";
+    return;
+  }
+  check.result = CheckResult::kMismatch;
+  check.detail = found ? "weaker than asked" : "no limit in force";
 }
 
 void LeaveUnread(Verification& verification, const std::string& why) {

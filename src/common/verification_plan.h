@@ -15,6 +15,8 @@
 #ifndef PROCSANDBOX_SRC_COMMON_VERIFICATION_PLAN_H_
 #define PROCSANDBOX_SRC_COMMON_VERIFICATION_PLAN_H_
 
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "procsandbox/capabilities.h"
@@ -50,6 +52,13 @@ Verification PlanVerification(const Limits& limits, const Isolation& isolation,
 
 // Whether `check` still waits for the platform (see PlanVerification).
 bool AwaitsReadBack(const VerificationCheck& check);
+
+// Sets `check`'s found, result and detail for a limit read back as `found`
+// (nullopt: no limit in force) that holds when it is at most `asked`: a
+// match ("stricter than asked" below it), else a mismatch. `found_text` is
+// `found` for people ("64 MiB", "none").
+void CompareAtMost(int64_t asked, std::optional<int64_t> found,
+                   std::string found_text, VerificationCheck& check);
 
 // Marks every check still awaiting a read-back as kUnverified with `why`.
 void LeaveUnread(Verification& verification, const std::string& why);

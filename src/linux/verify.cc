@@ -168,16 +168,14 @@ void CheckCgroupLimit(const CgroupLimitReading& reading, VerificationCheck& c) {
             : "unreadable value";
     return;
   }
-  if (*found <= *written) {
-    c.result = CheckResult::kMatch;
-    // The kernel keeps a memory limit in pages: rounded down, not changed.
-    const bool rounded = *c.limit == LimitKind::kMemory &&
-                         *found == *written / kPageSize * kPageSize;
-    c.detail = rounded ? "" : "stricter than asked";
-    return;
+  internal::CompareAtMost(*written, found, c.found, c);
+  if (c.result == CheckResult::kMismatch) {
+    c.detail =
+        absl::StrCat("raised from outside (written: ", reading.written, ")");
+  } else if (*c.limit == LimitKind::kMemory &&
+             *found == *written / kPageSize * kPageSize) {
+    c.detail = "";  // the kernel keeps it in pages: rounded down, not changed
   }
-  c.detail =
-      absl::StrCat("raised from outside (written: ", reading.written, ")");
 }
 
 // Whether two paths name the same directory (a group path given with a

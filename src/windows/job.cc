@@ -134,6 +134,27 @@ JobUsage ReadJobUsage(HANDLE job) {
   return usage;
 }
 
+absl::StatusOr<JobLimits> ReadJobLimits(HANDLE job) {
+  JOBOBJECT_EXTENDED_LIMIT_INFORMATION info = {};
+  if (!QueryInformationJobObject(job, JobObjectExtendedLimitInformation, &info,
+                                 sizeof(info), nullptr)) {
+    return LastErrorStatus("query the limits of a job object");
+  }
+  const DWORD flags = info.BasicLimitInformation.LimitFlags;
+  JobLimits limits;
+  if ((flags & JOB_OBJECT_LIMIT_JOB_MEMORY) != 0) {
+    limits.memory_bytes = static_cast<int64_t>(info.JobMemoryLimit);
+  }
+  if ((flags & JOB_OBJECT_LIMIT_ACTIVE_PROCESS) != 0) {
+    limits.processes = info.BasicLimitInformation.ActiveProcessLimit;
+  }
+  if ((flags & JOB_OBJECT_LIMIT_JOB_TIME) != 0) {
+    limits.cpu_time = FromHundredNanos(
+        info.BasicLimitInformation.PerJobUserTimeLimit.QuadPart);
+  }
+  return limits;
+}
+
 std::vector<DWORD> JobProcessIds(HANDLE job) {
   std::vector<unsigned char> buffer(sizeof(JOBOBJECT_BASIC_PROCESS_ID_LIST) +
                                     64 * sizeof(ULONG_PTR));

@@ -12,6 +12,7 @@
 #include <windows.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,15 @@ struct JobUsage {
   int64_t peak_memory_bytes = 0;  // PeakJobMemoryUsed (committed)
 };
 JobUsage ReadJobUsage(HANDLE job);
+
+// A job's limits as the system keeps them now (Process::Verify()): each
+// one whose flag is set.
+struct JobLimits {
+  std::optional<int64_t> memory_bytes;     // JobMemoryLimit
+  std::optional<int64_t> processes;        // ActiveProcessLimit
+  std::optional<absl::Duration> cpu_time;  // PerJobUserTimeLimit
+};
+absl::StatusOr<JobLimits> ReadJobLimits(HANDLE job);
 
 // The ids of the job's processes now (empty when the query fails).
 std::vector<DWORD> JobProcessIds(HANDLE job);

@@ -70,6 +70,10 @@ class WindowsChild final : public os_internal::Child,
   absl::Status Thaw() override;
   bool EndTree(bool frozen) override;
   void LiveUsage(ResourceUsage& usage) const override;
+  // The job's limits, read back (windows_child_verify.cc).
+  absl::Status ReadBack(const Limits& limits, const Enforcement& enforcement,
+                        const Isolation& isolation,
+                        Verification& verification) const override;
   os_internal::TreeEnd FinalUsage(Outcome& outcome) const override;
   std::shared_ptr<os_internal::HostStdin> TakeHostStdin() override;
   bool HostPipeOpen(Stream stream) const override;
