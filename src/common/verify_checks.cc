@@ -134,4 +134,41 @@ VerificationCheck CompareLimit(const Limits& asked, const Limits& found,
   return check;
 }
 
+Verification PlanVerification(const Limits& limits, const Isolation& isolation,
+                              const Enforcement& enforcement) {
+  Verification v;
+  for (const LimitEnforcement& e : enforcement.limits) {
+    if (!e.enforced()) {
+      v.checks.push_back(NotEnforcedCheck(limits, e.limit, e.detail));
+    } else if (e.mechanism == Mechanism::kReactor) {
+      v.checks.push_back(LibraryHeldCheck(limits, e.limit));
+    } else {
+      VerificationCheck check = LimitItem(limits, e.limit);
+      check.result = CheckResult::kUnverified;
+      check.detail = kNotReadBack;
+      v.checks.push_back(std::move(check));
+    }
+  }
+  for (const IsolationEnforcement& e : enforcement.isolation) {
+    VerificationCheck check = NotEnforcedCheck(isolation, e.kind, e.detail);
+    if (e.enforced) {
+      check.result = CheckResult::kUnverified;
+      check.detail = kNotReadBack;
+    }
+    v.checks.push_back(std::move(check));
+  }
+  return v;
+}
+
+bool AwaitsReadBack(const VerificationCheck& check) {
+  return check.result == CheckResult::kUnverified &&
+         check.detail == kNotReadBack;
+}
+
+void LeaveUnread(Verification& verification, const std::string& why) {
+  for (VerificationCheck& check : verification.checks) {
+    if (AwaitsReadBack(check)) check.detail = why;
+  }
+}
+
 }  // namespace procsandbox::internal

@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "procsandbox/capabilities.h"
 #include "procsandbox/isolation.h"
 #include "procsandbox/limits.h"
 #include "procsandbox/verification.h"
@@ -46,6 +47,37 @@ VerificationCheck NotEnforcedCheck(const Isolation& asked, IsolationKind kind,
 // bound: any other value is a mismatch ("differs from what was asked").
 VerificationCheck CompareLimit(const Limits& asked, const Limits& found,
                                LimitKind kind, std::string source);
+
+// --- The OS managers' plan -------------------------------------------------
+//
+// An OS manager starts from PlanVerification() and reads back the checks
+// left awaiting it (a cgroup limit, an rlimit, a namespace...), replacing
+// found, source, result and detail:
+//   Verification v = internal::PlanVerification(limits, isolation, report);
+//   for (VerificationCheck& c : v.checks) {
+//     if (!internal::AwaitsReadBack(c)) continue;
+//     ...  // read it, set c.found, c.source, c.result, c.detail
+//   }
+
+// The detail of a check that the platform has still to read back.
+inline constexpr char kNotReadBack[] = "not read back";
+// The detail for what a platform cannot read of another process.
+inline constexpr char kPlatformCannotReadBack[] =
+    "this platform cannot read it back";
+
+// One check per entry of `enforcement` (limits first, then isolation, in
+// its order): NotEnforcedCheck for an entry that is not enforced,
+// LibraryHeldCheck for a limit the library holds (Mechanism::kReactor), and
+// for anything else kUnverified with detail kNotReadBack, `asked` filled
+// in. `time` is left to the caller (its clock).
+Verification PlanVerification(const Limits& limits, const Isolation& isolation,
+                              const Enforcement& enforcement);
+
+// Whether `check` still waits for the platform (see PlanVerification).
+bool AwaitsReadBack(const VerificationCheck& check);
+
+// Marks every check still awaiting a read-back as kUnverified with `why`.
+void LeaveUnread(Verification& verification, const std::string& why);
 
 }  // namespace procsandbox::internal
 

@@ -22,7 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
-#include "common/verification_plan.h"
+#include "common/verify_checks.h"
 #include "fmt/format.h"
 #include "linux/cgroup_fs.h"
 #include "linux/child_namespaces.h"
@@ -129,18 +129,8 @@ void CheckRlimit(const Limits& limits, const ProcessReadings& r,
 
 constexpr int64_t kPageSize = 4096;
 
-std::string CgroupValue(LimitKind kind, absl::string_view text) {
-  const std::optional<int64_t> n = ParseCgroupInt(text);
-  if (!n) return std::string(absl::StripAsciiWhitespace(text));
-  // v1 writes "no limit" as the largest page multiple below 2^63.
-  if (kind == LimitKind::kMemory && *n >= (int64_t{1} << 62)) {
-    return absl::StrCat(*n, " (unlimited)");
-  }
-  if (kind == LimitKind::kMemory) return FormatByteSize(*n);
-  return absl::StrCat(*n);
-}
-
-void CheckCgroupLimit(const CgroupLimitReading& reading, VerificationCheck& c) {
+void CheckCgroupLimit(const Limits& limits, const CgroupLimitReading& reading,
+                      VerificationCheck& c) {
   c.source = reading.path;
   if (!reading.text.ok()) {
     c.detail =
@@ -148,32 +138,40 @@ void CheckCgroupLimit(const CgroupLimitReading& reading, VerificationCheck& c) {
     return;
   }
   const absl::string_view text = absl::StripAsciiWhitespace(*reading.text);
-  c.found = CgroupValue(*c.limit, text);
-  if (text == reading.written) {
+  if (*c.limit == LimitKind::kCpuWeight) {
+    // A share, not a bound: exactly what was written (v1: as cpu.shares).
+    c.found = std::string(text);
+    const bool same = text == reading.written;
+    c.result = same ? CheckResult::kMatch : CheckResult::kMismatch;
+    c.detail = !same ? absl::StrCat("changed from outside (written: ",
+                                    reading.written, ")")
+               : c.asked != reading.written
+                   ? absl::StrCat("written as ", reading.written)
+                   : "";
+    return;
+  }
+  // memory.max / memory.limit_in_bytes, pids.max: a bound; "max" is none.
+  const std::optional<int64_t> value = ParseCgroupInt(text);
+  if (!value && text != "max") {
+    c.found = std::string(text);
+    c.detail = "not a value";
+    return;
+  }
+  if (text == reading.written) {  // "max" for a pids limit past PID_MAX
+    c.found = std::string(text);
     c.result = CheckResult::kMatch;
     c.detail = "";
-    if (*c.limit == LimitKind::kCpuWeight && c.asked != reading.written) {
-      c.detail = absl::StrCat("written as ", reading.written);
-    }
     return;
   }
-  c.result = CheckResult::kMismatch;
-  const std::optional<int64_t> found = ParseCgroupInt(text);
-  const std::optional<int64_t> written = ParseCgroupInt(reading.written);
-  if (*c.limit == LimitKind::kCpuWeight || !found || !written) {
-    c.detail =
-        found || text == "max"
-            ? absl::StrCat("changed from outside (written: ", reading.written,
-                           ")")
-            : "unreadable value";
-    return;
-  }
-  internal::CompareAtMost(*written, found, c.found, c);
+  Limits found;
+  (*c.limit == LimitKind::kMemory ? found.memory_bytes : found.processes) =
+      value;
+  c = internal::CompareLimit(limits, found, *c.limit, reading.path);
   if (c.result == CheckResult::kMismatch) {
-    c.detail =
-        absl::StrCat("raised from outside (written: ", reading.written, ")");
+    absl::StrAppend(&c.detail, " (changed from outside; written: ",
+                    reading.written, ")");
   } else if (*c.limit == LimitKind::kMemory &&
-             *found == *written / kPageSize * kPageSize) {
+             *value == *limits.memory_bytes / kPageSize * kPageSize) {
     c.detail = "";  // the kernel keeps it in pages: rounded down, not changed
   }
 }
@@ -244,10 +242,6 @@ std::optional<uint64_t> Inside(uint64_t id, absl::string_view map) {
   return std::nullopt;
 }
 
-std::string IdsText(const std::vector<uint64_t>& ids) {
-  return ids.empty() ? std::string("none") : absl::StrJoin(ids, ",");
-}
-
 void CheckCredentials(const Isolation& isolation, const ProcessReadings& r,
                       VerificationCheck& c) {
   c.source = absl::StrCat(r.proc_dir, "/status (Uid, Gid, Groups)");
@@ -268,7 +262,7 @@ void CheckCredentials(const Isolation& isolation, const ProcessReadings& r,
   std::vector<uint64_t> groups =
       inside(StatusField(*r.status, "Groups").value_or(""), *r.gid_map);
   // "uid 1000" when real, effective, saved and filesystem ids agree, else
-  // all four; in AskedIsolation's words otherwise.
+  // all four; in IsolationAskedText's words otherwise.
   auto text = [](const char* what, const std::vector<uint64_t>& ids) {
     for (uint64_t id : ids) {
       if (id != ids.front())
@@ -280,7 +274,7 @@ void CheckCredentials(const Isolation& isolation, const ProcessReadings& r,
   std::vector<std::string> parts;
   if (isolation.uid) parts.push_back(text("uid", uids));
   if (isolation.gid) parts.push_back(text("gid", gids));
-  parts.push_back(absl::StrCat("groups ", IdsText(groups)));
+  parts.push_back(absl::StrCat("groups [", absl::StrJoin(groups, ","), "]"));
   c.found = absl::StrJoin(parts, ", ");
   const bool same = c.found == c.asked;
   c.result = same ? CheckResult::kMatch : CheckResult::kMismatch;
@@ -340,8 +334,8 @@ void CheckCapabilities(const Isolation& isolation, const ProcessReadings& r,
       if (absl::string_view(set) != "CapBnd") only_bounding = false;
     }
   }
-  c.found = held == 0 ? std::string("none")
-                      : absl::StrCat("only ", CapabilityNames(held));
+  c.found = held == 0 ? std::string("all dropped")
+                      : absl::StrCat("all dropped but ", CapabilityNames(held));
   if (extra.empty()) {
     c.result = CheckResult::kMatch;
     c.detail = "";
@@ -351,7 +345,7 @@ void CheckCapabilities(const Isolation& isolation, const ProcessReadings& r,
     // A host without CAP_SETPCAP cannot empty the bounding set; with every
     // other set empty it grants nothing (child_capabilities.h).
     c.result = CheckResult::kMatch;
-    c.found = "none";
+    c.found = "all dropped";
     c.detail = "bounding set kept: the manager lacks CAP_SETPCAP";
     return;
   }
@@ -467,7 +461,7 @@ void FillVerification(const Limits& limits, const Enforcement& enforcement,
           c.detail = "no limit file of its group holds it";
           continue;
         }
-        CheckCgroupLimit(*reading, c);
+        CheckCgroupLimit(limits, *reading, c);
       }
       continue;
     }

@@ -434,7 +434,7 @@ absl::StatusOr<Verification> MemoryProcess::Verify() {
   SettleLocked();
   const State& p = *p_;
   if (p.phase == Phase::kEnded) {
-    return internal::EndedError("verify", p.command, p.pid);
+    return internal::EndedBeforeVerifiedError(p.command, p.pid);
   }
   // As the OS managers read them back: each limit and isolation mechanism
   // asked for, against what is in force now (AlterLimits may have changed

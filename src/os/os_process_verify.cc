@@ -1,5 +1,5 @@
 // Process::Verify() of an OS process: the checks every platform shares
-// (common/verification_plan.h), then the platform's read-back.
+// (common/verify_checks.h), then the platform's read-back.
 #include <utility>
 
 #include "absl/status/status.h"
@@ -7,7 +7,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/process_errors.h"
-#include "common/verification_plan.h"
+#include "common/verify_checks.h"
 #include "os/os_process.h"
 #include "os/platform.h"
 

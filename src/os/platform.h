@@ -180,7 +180,7 @@ class Child {
 
   // Process::Verify(), while the leader is not reaped: reads back from the
   // OS what holds for the running tree. `verification` holds one check per
-  // entry of `enforcement` (common/verification_plan.h); the platform fills
+  // entry of `enforcement` (common/verify_checks.h); the platform fills
   // in found, source, result and detail of those awaiting a read-back
   // (internal::AwaitsReadBack) and may append checks (cgroup membership).
   // An error when the reads failed; the neutral side reports a leader that

@@ -2,15 +2,13 @@
 // system keeps them, and whether the leader is still in its job.
 #include <windows.h>
 
-#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
-#include "absl/time/time.h"
-#include "common/verification_plan.h"
+#include "common/verify_checks.h"
 #include "windows/job.h"
 #include "windows/windows_child.h"
 
@@ -26,44 +24,29 @@ absl::Status WindowsChild::ReadBack(const Limits& limits,
   }
   absl::StatusOr<JobLimits> kept = ReadJobLimits(job_.get());
   if (!kept.ok()) return kept.status();
-  BOOL in_job = FALSE;
-  if (!IsProcessInJob(process_.get(), job_.get(), &in_job)) {
-    return LastErrorStatus("ask whether it is in its job");
-  }
+  // Unknown membership (the call failed) is not held against it.
+  BOOL in_job = TRUE;
+  if (!IsProcessInJob(process_.get(), job_.get(), &in_job)) in_job = TRUE;
+  Limits found;
+  found.memory_bytes = kept->memory_bytes;
+  found.processes = kept->processes;
+  found.cpu_time = kept->cpu_time;
   for (VerificationCheck& c : verification.checks) {
     if (!internal::AwaitsReadBack(c) || !c.limit) continue;
     const LimitEnforcement* e = enforcement.Find(*c.limit);
     if (e == nullptr || e->mechanism != Mechanism::kJobObject) continue;
-    switch (*c.limit) {
-      case LimitKind::kMemory:
-        c.source = "its job object (JobMemoryLimit)";
-        internal::CompareAtMost(
-            *limits.memory_bytes, kept->memory_bytes,
-            kept->memory_bytes ? FormatByteSize(*kept->memory_bytes) : "none",
-            c);
-        break;
-      case LimitKind::kProcesses:
-        c.source = "its job object (ActiveProcessLimit)";
-        internal::CompareAtMost(
-            *limits.processes, kept->processes,
-            kept->processes ? absl::StrCat(*kept->processes) : "none", c);
-        break;
-      case LimitKind::kCpuTime:
-        if (!kept->cpu_time) {
-          // Where the job cannot post END_OF_JOB_TIME, the loop holds the
-          // budget over the job's accounting (job.h).
-          c.detail = "held by the library over the job's accounting";
-          break;
-        }
-        c.source = "its job object (PerJobUserTimeLimit)";
-        internal::CompareAtMost(
-            absl::ToInt64Nanoseconds(*limits.cpu_time),
-            absl::ToInt64Nanoseconds(*kept->cpu_time),
-            procsandbox::FormatDuration(*kept->cpu_time), c);
-        break;
-      default:
-        break;
+    const char* field = *c.limit == LimitKind::kMemory ? "JobMemoryLimit"
+                        : *c.limit == LimitKind::kProcesses
+                            ? "ActiveProcessLimit"
+                            : "PerJobUserTimeLimit";
+    if (*c.limit == LimitKind::kCpuTime && !kept->cpu_time) {
+      // Where the job cannot post END_OF_JOB_TIME, the loop holds the
+      // budget over the job's accounting (job.h).
+      c.detail = "held by the library over the job's accounting";
+      continue;
     }
+    c = internal::CompareLimit(limits, found, *c.limit,
+                               absl::StrCat("its job object (", field, ")"));
     if (!in_job && c.result == CheckResult::kMatch) {
       c.result = CheckResult::kMismatch;
       c.detail = "the process is not in its job";

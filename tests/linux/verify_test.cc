@@ -20,7 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cgroup_inspection.h"
-#include "common/verification_plan.h"
+#include "common/verify_checks.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "linux/cgroup.h"
@@ -145,7 +145,7 @@ TEST_F(VerifyTest, ARunningProcessUnderLimitsAndIsolationVerifies) {
               how->enforced ? CheckResult::kMatch : CheckResult::kNotEnforced)
         << *c;
   }
-  EXPECT_EQ(v->Find(IsolationKind::kCapabilities)->found, "none");
+  EXPECT_EQ(v->Find(IsolationKind::kCapabilities)->found, "all dropped");
   EXPECT_EQ(v->Find(IsolationKind::kNetNamespace)->source, proc + "/ns/net");
   End(*p);
 }
@@ -433,10 +433,11 @@ TEST_F(VerifyV2FakeTest, LimitsChangedFromOutsideAreMismatches) {
   WriteText(leaf_ + "/cpu.weight", "100\n");
   const Verification v = Verify("/parent/procsandbox-1-2-3/0");
   ASSERT_EQ(v.mismatches().size(), 3u) << v;
-  EXPECT_EQ(v.Find(LimitKind::kMemory)->found, "max");
+  EXPECT_EQ(v.Find(LimitKind::kMemory)->found, "unlimited");
+  EXPECT_THAT(v.Find(LimitKind::kMemory)->detail, HasSubstr("removed"));
   EXPECT_EQ(v.Find(LimitKind::kProcesses)->found, "64");
   EXPECT_THAT(v.Find(LimitKind::kProcesses)->detail,
-              HasSubstr("raised from outside"));
+              HasSubstr("weaker than asked (changed from outside"));
   EXPECT_EQ(v.Find(LimitKind::kCpuWeight)->found, "100");
 }
 

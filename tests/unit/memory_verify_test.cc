@@ -178,7 +178,7 @@ TEST(MemoryVerifyTest, FailsBeforeStartAndOnceEnded) {
   // It ends in its first steps: there is nothing left to read back.
   EXPECT_THAT(p->Verify().status(),
               StatusIs(absl::StatusCode::kFailedPrecondition,
-                       HasSubstr("it has ended")));
+                       HasSubstr("it ended before it could be verified")));
 }
 
 TEST(MemoryVerifyTest, AlteredLimitIsAMismatchNamingBoth) {
