@@ -807,6 +807,58 @@ TEST_P(ConformanceTest, DestroyingTheManagerCancelsItsRunningProcess) {
   EXPECT_FALSE(p->Running());
 }
 
+// --- Verification ------------------------------------------------------------
+
+TEST_P(ConformanceTest, VerifyFindsNoMismatchAndNamesWhatIsNotEnforced) {
+  Command cmd = Helper({"print", "ready", "sleep-forever"});
+  cmd.limits.wall_time = absl::Seconds(600);
+  cmd.limits.memory_bytes = int64_t{256} << 20;
+  cmd.limits.processes = 64;
+  cmd.limits.open_files = 64;
+  cmd.limits.file_size_bytes = int64_t{1} << 20;
+  cmd.limits.cpu_weight = 200;
+  std::shared_ptr<Process> p = manager().New(std::move(cmd));
+  ASSERT_THAT(p->SetStdout(Stdio::Pipe()), IsOk());
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->ReadLine(Stream::kStdout, kLineTimeout),
+              IsOkAndHolds("ready"));
+  absl::StatusOr<Verification> v = p->Verify();
+  ASSERT_THAT(v, IsOk());
+  EXPECT_TRUE(v->ok()) << *v;
+  // Not enforced exactly where the enforcement report says so.
+  const Enforcement e = p->enforcement();
+  for (const LimitEnforcement& limit : e.limits) {
+    const VerificationCheck* c = v->Find(limit.limit);
+    ASSERT_NE(c, nullptr) << limit;
+    EXPECT_EQ(c->result == CheckResult::kNotEnforced, !limit.enforced()) << *c;
+  }
+  for (const IsolationEnforcement& isolation : e.isolation) {
+    const VerificationCheck* c = v->Find(isolation.kind);
+    ASSERT_NE(c, nullptr) << isolation;
+    EXPECT_EQ(c->result == CheckResult::kNotEnforced, !isolation.enforced)
+        << *c;
+  }
+  for (const VerificationCheck& c : v->checks) {
+    if (c.result != CheckResult::kNotEnforced) continue;
+    EXPECT_TRUE((c.limit && e.Find(*c.limit) != nullptr) ||
+                (c.isolation && e.Find(*c.isolation) != nullptr))
+        << c;
+  }
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), IsOk());
+}
+
+TEST_P(ConformanceTest, VerifyFailsBeforeStartAndOnceEnded) {
+  std::shared_ptr<Process> p = manager().New(Helper({"exit", "0"}));
+  EXPECT_THAT(p->Verify(), StatusIs(absl::StatusCode::kFailedPrecondition,
+                                    HasSubstr("not started")));
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->Wait(), ExitedWith(0));
+  EXPECT_THAT(p->Verify(),
+              StatusIs(absl::StatusCode::kFailedPrecondition,
+                       HasSubstr("ended before it could be verified")));
+}
+
 // On Windows: the fake, and the Windows manager (NewOsManager), run under
 // Wine by the `windows` build. Skipped on the Windows manager, with the
 // reason in each skip:
