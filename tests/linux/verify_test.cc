@@ -317,7 +317,42 @@ TEST(VerifyWithoutCgroupsTest, FailsBeforeStartAndOnceEnded) {
                        HasSubstr("ended before it could be verified")));
 }
 
-// --- The comparison, over texts and a fake v2 tree
+TEST(VerifyIsolationTest, CredentialsSeccompAndNamespacesVerify) {
+  if (geteuid() != 0) GTEST_SKIP() << "switching credentials needs root";
+  absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
+  ASSERT_THAT(m, IsOk());
+  Command cmd = Ready({});
+  cmd.isolation.uid = 65534;
+  cmd.isolation.gid = 65534;
+  cmd.isolation.namespaces.pid = true;
+  cmd.isolation.namespaces.uts = true;
+  const IsolationEnforcement* seccomp =
+      (*m)->capabilities().Find(IsolationKind::kSeccomp);
+  const bool has_seccomp = seccomp != nullptr && seccomp->enforced;
+  if (has_seccomp) cmd.isolation.seccomp = SeccompFilter::DefaultDenyList();
+  std::shared_ptr<Process> p = StartReady(**m, cmd);
+  absl::StatusOr<Verification> v = p->Verify();
+  ASSERT_THAT(v, IsOk());
+  EXPECT_TRUE(v->all_verified()) << *v;
+  const VerificationCheck* ids = v->Find(IsolationKind::kCredentials);
+  ASSERT_NE(ids, nullptr);
+  EXPECT_EQ(ids->found, "uid 65534, gid 65534, groups []");
+  EXPECT_EQ(ids->found, ids->asked);
+  for (IsolationKind kind :
+       {IsolationKind::kPidNamespace, IsolationKind::kUtsNamespace}) {
+    const VerificationCheck* ns = v->Find(kind);
+    ASSERT_NE(ns, nullptr) << IsolationKindName(kind);
+    EXPECT_THAT(ns->found, StartsWith("own ("));
+  }
+  if (has_seccomp) {
+    const VerificationCheck* filter = v->Find(IsolationKind::kSeccomp);
+    ASSERT_NE(filter, nullptr);
+    EXPECT_THAT(filter->found, StartsWith("mode 2"));
+  }
+  End(*p);
+}
+
+// --- The comparison, over texts and a fake v2 tree ----------------------------
 // ----------------------------
 
 using linux_internal::CgroupHost;
@@ -343,6 +378,84 @@ TEST(VerifyParseTest, ReadsSoftAndHardFromProcLimits) {
   ASSERT_TRUE(fsize.has_value());
   EXPECT_EQ(fsize->soft, RLIM_INFINITY);
   EXPECT_FALSE(linux_internal::ParseProcLimit(text, RLIMIT_AS).has_value());
+}
+
+// What /proc/PID/status of a process that got none of its isolation says.
+constexpr char kBareStatus[] =
+    "Name:\thelper\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nGroups:\t\n"
+    "NoNewPrivs:\t0\nCapInh:\t0000000000000000\n"
+    "CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+    "CapBnd:\t0000000000200000\nCapAmb:\t0000000000000000\n"
+    "Seccomp:\t0\nSeccomp_filters:\t0\n";
+
+struct IsolationCase {
+  Isolation isolation;
+  Enforcement enforcement;
+  ProcessReadings readings;
+
+  IsolationCase() {
+    isolation.uid = 1000;
+    isolation.gid = 1000;
+    isolation.drop_capabilities = true;
+    isolation.namespaces.net = true;
+    isolation.seccomp = SeccompFilter::DefaultDenyList();
+    for (IsolationKind kind :
+         {IsolationKind::kNoNewPrivs, IsolationKind::kCredentials,
+          IsolationKind::kCapabilities, IsolationKind::kNetNamespace,
+          IsolationKind::kSeccomp}) {
+      enforcement.isolation.push_back({kind, true, "test"});
+    }
+    readings.proc_dir = "/proc/77";
+    readings.status = std::string(kBareStatus);
+    readings.uid_map = std::string("0 0 4294967295\n");
+    readings.gid_map = std::string("0 0 4294967295\n");
+    readings.namespaces[IsolationKind::kNetNamespace] = {
+        std::string("net:[4026531840]"), std::string("net:[4026531840]")};
+  }
+  Verification Verify() const {
+    Verification v =
+        internal::PlanVerification(Limits{}, isolation, enforcement);
+    linux_internal::FillVerification(Limits{}, enforcement, isolation,
+                                     readings, v);
+    return v;
+  }
+};
+
+TEST(VerifyIsolationTextTest, IsolationThatDidNotHoldIsAMismatchEach) {
+  const Verification v = IsolationCase().Verify();
+  EXPECT_EQ(v.mismatches().size(), 5u) << v;
+  EXPECT_EQ(v.Find(IsolationKind::kNoNewPrivs)->found, "off");
+  EXPECT_EQ(v.Find(IsolationKind::kCredentials)->found,
+            "uid 0, gid 0, groups []");
+  EXPECT_EQ(v.Find(IsolationKind::kCapabilities)->detail,
+            "CapBnd holds CAP_SYS_ADMIN");
+  EXPECT_EQ(v.Find(IsolationKind::kNetNamespace)->detail,
+            "shares the manager's namespace");
+  EXPECT_EQ(v.Find(IsolationKind::kSeccomp)->found, "mode 0, 0 filters");
+  EXPECT_EQ(v.Find(IsolationKind::kSeccomp)->source,
+            "/proc/77/status (Seccomp, Seccomp_filters)");
+}
+
+TEST(VerifyIsolationTextTest, IdsAreComparedAsTheProgramSeesThemInItsNamespace) {
+  IsolationCase c;
+  // Inside its user namespace uid and gid 1000 are the manager's 0.
+  c.readings.uid_map = std::string("      1000          0          1\n");
+  c.readings.gid_map = std::string("      1000          0          1\n");
+  const Verification v = c.Verify();
+  const VerificationCheck* ids = v.Find(IsolationKind::kCredentials);
+  ASSERT_NE(ids, nullptr);
+  EXPECT_EQ(ids->result, CheckResult::kMatch) << *ids;
+  EXPECT_EQ(ids->found, "uid 1000, gid 1000, groups []");
+}
+
+TEST(VerifyIsolationTextTest, AKeptBoundingSetIsAMatchOnlyWithoutSetpcap) {
+  IsolationCase c;
+  c.readings.manager_has_setpcap = false;
+  const VerificationCheck* caps =
+      c.Verify().Find(IsolationKind::kCapabilities);
+  ASSERT_NE(caps, nullptr);
+  EXPECT_EQ(caps->result, CheckResult::kMatch) << *caps;
+  EXPECT_THAT(caps->detail, HasSubstr("CAP_SETPCAP"));
 }
 
 // A fake unified hierarchy mounted at a temp directory, with one group made
