@@ -187,6 +187,22 @@ TEST_F(VerifyTest, AMemoryLimitRaisedFromOutsideIsAMismatch) {
   End(*p);
 }
 
+TEST_F(VerifyTest, AMemoryLimitTheKernelRoundedToAPageIsAMatch) {
+  if (!CarriedByCgroup(LimitKind::kMemory)) {
+    GTEST_SKIP() << "no cgroup carries memory here";
+  }
+  Limits limits;
+  limits.memory_bytes = (int64_t{64} << 20) + 100;
+  std::shared_ptr<Process> p = StartReady(*manager_, Ready(limits));
+  absl::StatusOr<Verification> v = p->Verify();
+  ASSERT_THAT(v, IsOk());
+  const VerificationCheck* c = v->Find(LimitKind::kMemory);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->result, CheckResult::kMatch) << *c;
+  EXPECT_EQ(c->detail, "") << *c;
+  End(*p);
+}
+
 TEST_F(VerifyTest, AnOpenFilesLimitRaisedWithPrlimitIsAMismatch) {
   Limits limits;
   limits.open_files = 64;
