@@ -439,34 +439,23 @@ absl::StatusOr<Verification> MemoryProcess::Verify() {
   // As the OS managers read them back: each limit and isolation mechanism
   // asked for, against what is in force now (AlterLimits may have changed
   // it).
-  Verification verification;
-  verification.time = core_->now;
-  for (const LimitEnforcement& e : p.enforcement.limits) {
-    if (!e.enforced()) {
-      verification.checks.push_back(
-          internal::NotEnforcedCheck(p.asked, e.limit, e.detail));
-    } else if (internal::HeldByLibrary(e.limit)) {
-      verification.checks.push_back(
-          internal::LibraryHeldCheck(p.asked, e.limit));
-    } else {
-      verification.checks.push_back(internal::CompareLimit(
-          p.asked, p.limits, e.limit, std::string(kVirtualSource)));
-    }
-  }
   const Isolation& isolation = p.command.isolation;
-  for (const IsolationEnforcement& e : p.enforcement.isolation) {
-    if (!e.enforced) {
-      verification.checks.push_back(
-          internal::NotEnforcedCheck(isolation, e.kind, e.detail));
-      continue;
+  Verification verification =
+      internal::PlanVerification(p.asked, isolation, p.enforcement);
+  verification.time = core_->now;
+  for (VerificationCheck& check : verification.checks) {
+    if (!internal::AwaitsReadBack(check)) continue;
+    if (check.limit && internal::HeldByLibrary(*check.limit)) {
+      check = internal::LibraryHeldCheck(p.asked, *check.limit);
+    } else if (check.limit) {
+      check = internal::CompareLimit(p.asked, p.limits, *check.limit,
+                                     std::string(kVirtualSource));
+    } else {
+      check.found = check.asked;
+      check.source = std::string(kVirtualSource);
+      check.result = CheckResult::kMatch;
+      check.detail.clear();
     }
-    VerificationCheck check;
-    check.item = std::string(IsolationKindName(e.kind));
-    check.isolation = e.kind;
-    check.asked = internal::IsolationAskedText(isolation, e.kind);
-    check.found = check.asked;
-    check.source = std::string(kVirtualSource);
-    verification.checks.push_back(std::move(check));
   }
   return verification;
 }
