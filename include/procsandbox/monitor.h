@@ -8,7 +8,10 @@
 // `Outcome::samples`: past `max_samples` the timeline is decimated (every
 // other sample dropped, and the spacing doubled from then on), so a day-long
 // run stays small; the first and the last sample are always kept. The last
-// sample is taken at the end, with the final figures.
+// sample is taken at the end, with the final figures (those of the
+// Outcome; its peak_memory_bytes is at least the highest sampled), and goes
+// to `on_sample` before Wait() returns. Samples are taken while the leader
+// runs; descendants that outlive it are in the sample at the end only.
 //
 // Example:
 //   procsandbox::Command cmd("make", {"-j4"});
@@ -53,9 +56,10 @@ struct PROCSANDBOX_EXPORT UsageSample {
   // cgroup's, else the leader's).
   absl::Duration user_time = absl::ZeroDuration();
   absl::Duration system_time = absl::ZeroDuration();
-  // (user + system) over the wall time since the previous sample (since
-  // Start() for the first one), in percent of one core: 250 is two and a
-  // half cores busy.
+  // (user + system) over the wall time since the previous sample taken
+  // (since Start() for the first one), in percent of one core: 250 is two
+  // and a half cores busy. The previous sample's figure when no time passed
+  // (an end at the instant of a sample).
   double cpu_percent = 0;
   int64_t memory_bytes = 0;       // now (0 in the sample at the end)
   int64_t peak_memory_bytes = 0;  // highest seen so far
@@ -85,9 +89,13 @@ struct PROCSANDBOX_EXPORT Monitoring {
   // The timeline in Outcome::samples keeps at most this many (at least 2).
   std::size_t max_samples = 1000;
   // Each sample as it is taken, from a library thread, one call at a time
-  // per process, never with a lock of the library held. It must return
-  // quickly (it runs on the thread that watches every process of the
-  // manager); it may call the process's own methods except Wait().
+  // per process, in order, never with a lock of the library held. It must
+  // return quickly (on an OS manager it runs on the thread that watches
+  // every process of the manager); it may call the process's own methods
+  // except Wait() and WaitFor(). On the in-memory manager it runs on the
+  // thread that moves the virtual clock (VirtualClock::Advance, or a
+  // Wait()), before any program runs at that instant, and the clock stands
+  // still until it returns (Advance() from it: FailedPrecondition).
   std::function<void(const UsageSample&)> on_sample;
 
   friend PROCSANDBOX_EXPORT bool operator==(const Monitoring& a,

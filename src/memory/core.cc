@@ -29,6 +29,8 @@ struct RunningProgram {
   ProgramState* program = nullptr;
 };
 thread_local RunningProgram current_program;
+// This thread runs an on_sample callback (Core::DeliverSamplesLocked).
+thread_local bool in_sample_callback = false;
 
 }  // namespace
 
@@ -82,6 +84,7 @@ absl::Time Core::NextEventLocked() const {
     }
     if (!p->deadline_fired) consider(p->deadline);
     consider(p->kill_time);
+    consider(p->next_sample);
   }
   auto it = host_deadlines.upper_bound(now);
   if (it != host_deadlines.end()) consider(*it);
@@ -90,6 +93,17 @@ absl::Time Core::NextEventLocked() const {
 
 void Core::AdvanceToLocked(absl::Time t) {
   now = std::max(now, t);
+  // Samples see the instant before anything else happens at it; their
+  // callbacks run before any program does.
+  std::vector<std::shared_ptr<ProgramState>> sampled;
+  for (auto& [pid, sp] : live) {
+    if (!sp->timeline || now < sp->next_sample) continue;
+    SampleLocked(*sp);
+    while (sp->next_sample <= now)
+      sp->next_sample += sp->command.monitor.interval;
+    if (!sp->samples_due.empty()) sampled.push_back(sp);
+  }
+  for (const auto& sp : sampled) DeliverSamplesLocked(sp);
   for (auto& [pid, sp] : live) {
     ProgramState& p = *sp;
     if (p.burning) {
@@ -128,7 +142,7 @@ void Core::AwaitLocked(const std::function<bool()>& done, bool host_wait,
       MaterializeAllLocked();
       continue;
     }
-    if ((auto_advance || force_advance > 0) && baton == 0 &&
+    if ((auto_advance || force_advance > 0) && baton == 0 && sampling == 0 &&
         AllHostsStillWaitLocked()) {
       absl::Time next = NextEventLocked();
       if (next != absl::InfiniteFuture()) {
@@ -279,6 +293,15 @@ void Core::Execute(const std::shared_ptr<ProgramState>& p) {
     }
     mu.Lock();
   }
+  // The sample at the end goes to the callback before Wait() returns.
+  p->exited = true;
+  StopBurnLocked(*p);
+  p->memory = 0;
+  p->children = 0;
+  if (p->timeline && !p->samples) {
+    SampleEndLocked(*p);
+    DeliverSamplesLocked(p);
+  }
   current_program = outer;
   FinishLocked(*p, returned);
 }
@@ -308,6 +331,8 @@ void Core::FinishLocked(ProgramState& p, std::optional<int> returned) {
   outcome.user_time = p.cpu_used;
   outcome.peak_memory_bytes = p.peak_memory;
   outcome.limits = p.applied;
+  if (p.timeline && !p.samples) SampleEndLocked(p);
+  if (p.samples) outcome.samples = std::move(*p.samples);
 
   p.outcome = outcome;
   p.end_time = now;
@@ -356,6 +381,10 @@ absl::Status Core::AdvanceBy(absl::Duration duration) {
                     procsandbox::FormatDuration(duration)));
   }
   absl::MutexLock lock(&mu);
+  if (in_sample_callback) {
+    return absl::FailedPreconditionError(
+        "advance the virtual clock: called from an on_sample callback");
+  }
   if (CurrentProgram() != nullptr) {
     return absl::FailedPreconditionError(
         "advance the virtual clock: called from a scripted program (use "
@@ -363,15 +392,75 @@ absl::Status Core::AdvanceBy(absl::Duration duration) {
   }
   MaterializeAllLocked();
   QuiesceLocked();
+  // Another thread's sample callbacks finish at their instant first.
+  auto no_sampling = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return sampling == 0;
+  };
+  AwaitLocked(no_sampling, /*host_wait=*/false);
   const absl::Time target = now + duration;
   for (absl::Time next = NextEventLocked(); next <= target;
        next = NextEventLocked()) {
     AdvanceToLocked(next);
     QuiesceLocked();
+    AwaitLocked(no_sampling, /*host_wait=*/false);
   }
   AdvanceToLocked(target);
   QuiesceLocked();
   return absl::OkStatus();
+}
+
+// --- Samples (Command::monitor)
+// ----------------------------------------------------------
+
+void Core::SampleLocked(ProgramState& p) {
+  UsageSample sample;
+  sample.time = now;
+  sample.elapsed = now - p.start_time;
+  sample.user_time = CpuUsedLocked(p);
+  sample.memory_bytes = p.memory;
+  sample.peak_memory_bytes = p.peak_memory;
+  sample.processes = 1 + p.children;
+  sample.stdout_bytes = p.stdout_bytes;
+  sample.stderr_bytes = p.stderr_bytes;
+  sample.state =
+      p.suspended ? ProcessState::kSuspended : ProcessState::kRunning;
+  sample = p.timeline->Add(sample);
+  if (p.command.monitor.on_sample) p.samples_due.push_back(sample);
+}
+
+void Core::SampleEndLocked(ProgramState& p) {
+  StopBurnLocked(p);
+  UsageSample sample;
+  sample.time = now;
+  sample.elapsed = now - p.start_time;
+  sample.user_time = p.cpu_used;
+  sample.peak_memory_bytes = p.peak_memory;
+  sample.stdout_bytes = p.stdout_bytes;
+  sample.stderr_bytes = p.stderr_bytes;
+  sample.state = ProcessState::kEnded;
+  p.samples = p.timeline->Finish(sample);
+  if (p.command.monitor.on_sample) p.samples_due.push_back(sample);
+}
+
+void Core::DeliverSamplesLocked(const std::shared_ptr<ProgramState>& p) {
+  if (p->delivering) return;  // the thread delivering them takes these too
+  p->delivering = true;
+  ++sampling;
+  const bool outer = in_sample_callback;
+  in_sample_callback = true;
+  while (!p->samples_due.empty()) {
+    const UsageSample sample = p->samples_due.front();
+    p->samples_due.pop_front();
+    const std::function<void(const UsageSample&)> callback =
+        p->command.monitor.on_sample;
+    mu.Unlock();
+    callback(sample);
+    mu.Lock();
+  }
+  in_sample_callback = outer;
+  --sampling;
+  p->delivering = false;
+  changed.SignalAll();
 }
 
 void Core::Shutdown() {

@@ -37,6 +37,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/usage_timeline.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/command.h"
 #include "procsandbox/limits.h"
@@ -118,6 +119,20 @@ struct ProgramState {
   int64_t forks_refused = 0;  // SpawnChildren over Limits::processes
   int64_t output_bytes = 0;   // received from stdout and stderr
   int64_t kept_bytes = 0;     // captured or delivered as lines
+  // Written to the sink of each stream the library reads (capture, lines,
+  // chunks), before the output cap: what an OS manager receives.
+  int64_t stdout_bytes = 0;
+  int64_t stderr_bytes = 0;
+
+  // Command::monitor: the timeline (set at Start()), the next sample's
+  // instant (a clock event), samples taken and not given to on_sample yet
+  // (one thread delivers them, in order: `delivering`), and the timeline
+  // once the end was sampled.
+  std::optional<internal::UsageTimeline> timeline;
+  absl::Time next_sample = absl::InfiniteFuture();
+  std::deque<UsageSample> samples_due;
+  bool delivering = false;
+  std::optional<std::vector<UsageSample>> samples;
 
   // Signals.
   std::deque<int> pending;  // caught or default-fatal, not yet acted on
@@ -136,6 +151,9 @@ struct ProgramState {
   uint32_t death_exception = 0;   // FakeProcess::Raise's exception status
   std::string violation_syscall;  // FakeProcess::Syscall's kill
   std::optional<int> exit_code;   // Exit() or return
+  // The program has run to its end and is being recorded: signals and kills
+  // from a callback delivered meanwhile find nothing to stop.
+  bool exited = false;
 
   // Streams.
   std::string stdin_buffer;
@@ -219,6 +237,15 @@ class Core : public std::enable_shared_from_this<Core> {
   void NotifyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
 
   absl::Status AdvanceBy(absl::Duration duration) ABSL_LOCKS_EXCLUDED(mu);
+
+  // Command::monitor: takes `p`'s sample now (queued for its callback), and
+  // at the end the last one (once; the timeline is then in p.samples).
+  void SampleLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void SampleEndLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Gives `p`'s queued samples to its callback, the lock released around
+  // each call; time stands still meanwhile (`sampling`).
+  void DeliverSamplesLocked(const std::shared_ptr<ProgramState>& p)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The program of this manager running on the calling thread, or null (a
   // host thread, or a program of another manager).
   ProgramState* CurrentProgram() const;
@@ -261,6 +288,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // only while none of them holds yet.
   std::vector<const std::function<bool()>*> host_waits ABSL_GUARDED_BY(mu);
   int force_advance ABSL_GUARDED_BY(mu) = 0;
+  // Threads in DeliverSamplesLocked: the clock waits for their callbacks.
+  int sampling ABSL_GUARDED_BY(mu) = 0;
   int threads ABSL_GUARDED_BY(mu) = 0;
   int lazy ABSL_GUARDED_BY(mu) = 0;
   // Started, not ended; ordered by pid, which is the scheduling order.

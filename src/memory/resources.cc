@@ -83,6 +83,8 @@ void Core::WriteLocked(ProgramState& p, Stream stream, absl::string_view data,
     default:  // null, inherit, a descriptor: nothing to keep
       return;
   }
+  (&sink == &p.out ? p.stdout_bytes : p.stderr_bytes) +=
+      static_cast<int64_t>(data.size());
   const internal::OutputCap cap =
       internal::CapOutput(p.limits.output_bytes, p.kept_bytes, data.size(),
                           p.command.on_output_limit);

@@ -100,7 +100,7 @@ bool Core::HasDeliverableSignalLocked(const ProgramState& p) const {
 }
 
 void Core::SendSignalLocked(ProgramState& p, int signo) {
-  if (p.phase == Phase::kEnded) return;
+  if (p.phase == Phase::kEnded || p.exited) return;
   if (signo == internal::kSigKill) {
     KillLocked(p, ExitReason::kCancelled, signo);
     return;
@@ -128,7 +128,7 @@ void Core::SendSignalLocked(ProgramState& p, int signo) {
 }
 
 void Core::TerminateLocked(ProgramState& p, ExitReason cause) {
-  if (p.phase == Phase::kEnded) return;
+  if (p.phase == Phase::kEnded || p.exited) return;
   if (!p.cause) p.cause = cause;
   if (p.command.kill_grace <= absl::ZeroDuration()) {
     KillLocked(p, cause, internal::kSigKill);
@@ -142,7 +142,7 @@ void Core::TerminateLocked(ProgramState& p, ExitReason cause) {
 }
 
 void Core::KillLocked(ProgramState& p, ExitReason cause, int signo) {
-  if (p.phase == Phase::kEnded || p.dying) return;
+  if (p.phase == Phase::kEnded || p.dying || p.exited) return;
   if (!p.cause) p.cause = cause;
   p.dying = true;
   p.death_signal = signo;

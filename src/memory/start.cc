@@ -241,6 +241,10 @@ absl::Status Core::StartLocked(const std::shared_ptr<ProgramState>& p) {
   if (p->limits.wall_time.has_value()) {
     p->deadline = now + *p->limits.wall_time;
   }
+  if (p->command.monitor.enabled) {
+    p->timeline.emplace(p->command.monitor.max_samples);
+    p->next_sample = now + p->command.monitor.interval;
+  }
   p->phase = Phase::kLazy;
   ++lazy;
   live.emplace(p->pid, p);

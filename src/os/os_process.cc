@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/isolation_enforcement.h"
 #include "common/process_errors.h"
 
@@ -166,6 +167,8 @@ absl::Status OsProcess::StartLocked() {
   }
   child_ = *std::move(spawned);
   start_ns_ = child_->start_ns();
+  start_time_ = absl::Now() - absl::Nanoseconds(MonotonicNanos() - start_ns_);
+  if (command_.monitor.enabled) timeline_.emplace(command_.monitor.max_samples);
   pid_ = child_->pid();
   for (auto [output, stdio] : {std::pair{&out_, &command_.stdout_},
                                std::pair{&err_, &command_.stderr_}}) {

@@ -22,6 +22,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/usage_timeline.h"
 #include "os/platform.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/os_manager.h"
@@ -119,6 +120,7 @@ class OsProcess final : public Process,
     Stdio::LineCallback callback;  // lines or chunks
     std::string host_buffer;       // pipe: read by the host, not returned yet
     bool host_eof = false;         // pipe
+    int64_t received = 0;          // bytes read from it (before the cap)
   };
 
   absl::Status SetStream(Stream stream, Stdio stdio);
@@ -134,9 +136,21 @@ class OsProcess final : public Process,
     return stream == Stream::kStdout ? out_ : err_;
   }
 
+  // The tree's figures now, while the leader is not reaped.
+  ResourceUsage LiveUsageLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The final wall time, CPU and peak memory (the whole tree's where the
+  // platform accounts it), after the exit; and what else the platform knows.
+  TreeEnd EndFiguresLocked(Outcome& outcome) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
   // Loop thread.
   void Arm();
   void OnDeadline();
+  // Command::monitor: a sample every interval while the leader runs, and
+  // the one at the end (taken by MaybeFinish before FinishLocked).
+  void ArmSampleLocked(int64_t now_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnSampleDue();
+  UsageSample EndSampleLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void MaybeFinish() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void FinishLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -160,6 +174,7 @@ class OsProcess final : public Process,
   bool suspended_ ABSL_GUARDED_BY(mu_) = false;
   bool frozen_ ABSL_GUARDED_BY(mu_) = false;  // Suspend() froze it
   int64_t start_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  absl::Time start_time_ ABSL_GUARDED_BY(mu_);  // the wall clock at start_ns_
 
   // Stdio::Pipe stdin: shared, so that a Write() in progress keeps it while
   // CloseStdin() drops it.
@@ -185,6 +200,12 @@ class OsProcess final : public Process,
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   int64_t forks_refused_ ABSL_GUARDED_BY(mu_) = 0;  // at the end
   EventLoop::TimerId deadline_timer_ = 0;           // loop thread
+  // Command::monitor: the samples (set at Start()), the next one's instant
+  // and timer (loop thread), and the timeline once the end was sampled.
+  std::optional<internal::UsageTimeline> timeline_ ABSL_GUARDED_BY(mu_);
+  int64_t next_sample_ns_ ABSL_GUARDED_BY(mu_) = 0;
+  EventLoop::TimerId sample_timer_ ABSL_GUARDED_BY(mu_) = 0;
+  std::optional<std::vector<UsageSample>> samples_ ABSL_GUARDED_BY(mu_);
   // Events of a Start(), emitted once its lock is released.
   std::vector<OsManagerEvent> pending_events_ ABSL_GUARDED_BY(mu_);
   bool starting_registered_ ABSL_GUARDED_BY(mu_) = false;

@@ -3,6 +3,7 @@
 // the outcome; and stopping (TERM, then KILL after the grace).
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -10,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "common/isolation_enforcement.h"
 #include "common/line_buffer.h"
@@ -52,6 +54,72 @@ void OsProcess::Arm() {
         loop.AddTimer(start_ns_ + absl::ToInt64Nanoseconds(*limits_.wall_time),
                       [self] { self->OnDeadline(); });
   }
+  if (timeline_ && !reaped_) {
+    next_sample_ns_ = start_ns_;
+    ArmSampleLocked(start_ns_);
+  }
+}
+
+// --- Sampling (Command::monitor)
+// ----------------------------------------------
+
+void OsProcess::ArmSampleLocked(int64_t now_ns) {
+  // On the grid start + k * interval: a late turn skips the instants it
+  // missed rather than sampling in a burst.
+  const int64_t interval = absl::ToInt64Nanoseconds(command_.monitor.interval);
+  next_sample_ns_ += interval;
+  if (next_sample_ns_ <= now_ns) {
+    next_sample_ns_ +=
+        (now_ns - next_sample_ns_) / interval * interval + interval;
+  }
+  std::shared_ptr<OsProcess> self = shared_from_this();
+  sample_timer_ = manager_->platform->loop().AddTimer(
+      next_sample_ns_, [self] { self->OnSampleDue(); });
+}
+
+void OsProcess::OnSampleDue() {
+  UsageSample sample;
+  std::function<void(const UsageSample&)> callback;
+  {
+    absl::MutexLock lock(&mu_);
+    sample_timer_ = 0;
+    if (phase_ != Phase::kRunning || reaped_ || !timeline_) return;
+    // Cheap on purpose (a few small files, no allocation of note): it runs
+    // on the thread that serves every deadline of the manager.
+    const ResourceUsage usage = LiveUsageLocked();
+    sample.elapsed = usage.wall_time;
+    sample.time = start_time_ + usage.wall_time;
+    sample.user_time = usage.user_time;
+    sample.system_time = usage.system_time;
+    sample.memory_bytes = usage.memory_bytes;
+    sample.peak_memory_bytes = usage.peak_memory_bytes;
+    sample.processes = usage.processes;
+    sample.stdout_bytes = out_.received;
+    sample.stderr_bytes = err_.received;
+    sample.state = suspended_ ? procsandbox::ProcessState::kSuspended
+                              : procsandbox::ProcessState::kRunning;
+    sample = timeline_->Add(sample);
+    ArmSampleLocked(start_ns_ + absl::ToInt64Nanoseconds(usage.wall_time));
+    callback = command_.monitor.on_sample;
+  }
+  // No lock held: the callback may call this process's methods.
+  if (callback) callback(sample);
+}
+
+UsageSample OsProcess::EndSampleLocked() {
+  Outcome figures;
+  (void)EndFiguresLocked(figures);
+  UsageSample sample;
+  sample.elapsed = figures.wall_time;
+  sample.time = start_time_ + figures.wall_time;
+  sample.user_time = figures.user_time;
+  sample.system_time = figures.system_time;
+  sample.peak_memory_bytes = figures.peak_memory_bytes;
+  sample.stdout_bytes = out_.received;
+  sample.stderr_bytes = err_.received;
+  sample.state = procsandbox::ProcessState::kEnded;
+  samples_ = timeline_->Finish(sample);
+  return sample;
 }
 
 void OsProcess::OnOutput(Stream stream, absl::string_view data) {
@@ -67,6 +135,7 @@ void OsProcess::OnOutput(Stream stream, absl::string_view data) {
     Output& o = OutputOf(stream);
     if (!o.open) return;
     received_ += static_cast<int64_t>(data.size());
+    o.received += static_cast<int64_t>(data.size());
     const internal::OutputCap cap = internal::CapOutput(
         limits_.output_bytes, kept_, data.size(), command_.on_output_limit);
     data = data.substr(0, cap.keep);
@@ -136,6 +205,9 @@ void OsProcess::OnExit(const ChildExit& exit) {
   }
   EventLoop& loop = manager_->platform->loop();
   if (deadline_timer_ != 0) loop.CancelTimer(deadline_timer_);
+  // Samples stop with the leader; the one at the end has the final figures.
+  if (sample_timer_ != 0) loop.CancelTimer(sample_timer_);
+  sample_timer_ = 0;
   if (out_.open || err_.open) {
     // A descendant outside its group may still hold the pipes: drain them
     // for a bounded time, then stop waiting.
@@ -215,7 +287,27 @@ void OsProcess::MaybeFinish() {
     mu_.Lock();
     if (phase_ != Phase::kRunning) return;
   }
+  if (timeline_ && !samples_) {
+    // The sample at the end goes to the callback before Wait() returns.
+    const UsageSample end = EndSampleLocked();
+    if (command_.monitor.on_sample) {
+      const std::function<void(const UsageSample&)> callback =
+          command_.monitor.on_sample;
+      mu_.Unlock();
+      callback(end);
+      mu_.Lock();
+      if (phase_ != Phase::kRunning) return;
+    }
+  }
   FinishLocked();
+}
+
+TreeEnd OsProcess::EndFiguresLocked(Outcome& outcome) const {
+  outcome.wall_time = absl::Nanoseconds(exit_.end_ns - start_ns_);
+  outcome.user_time = exit_.user_time;
+  outcome.system_time = exit_.system_time;
+  outcome.peak_memory_bytes = exit_.peak_memory_bytes;
+  return child_->FinalUsage(outcome);
 }
 
 void OsProcess::FinishLocked() {
@@ -235,13 +327,16 @@ void OsProcess::FinishLocked() {
   outcome.exit_code = signaled ? -1 : exit_.exit_code;
   outcome.signal = signaled ? exit_.signal : 0;
   outcome.exception_code = signaled ? exit_.exception_code : 0;
-  outcome.wall_time = absl::Nanoseconds(exit_.end_ns - start_ns_);
-  outcome.user_time = exit_.user_time;
-  outcome.system_time = exit_.system_time;
-  outcome.peak_memory_bytes = exit_.peak_memory_bytes;
-  const TreeEnd tree = child_->FinalUsage(outcome);
+  const TreeEnd tree = EndFiguresLocked(outcome);
   forks_refused_ = tree.forks_refused;
   outcome.limits = limits_;
+  if (samples_ && !samples_->empty()) {
+    // A live reading (/proc's VmHWM) may have seen a higher peak than the
+    // figure read at the end (rusage): the outcome has the highest seen.
+    outcome.peak_memory_bytes =
+        std::max(outcome.peak_memory_bytes, samples_->back().peak_memory_bytes);
+    outcome.samples = std::move(*samples_);
+  }
   // The cause of death, by ordered evidence: our own deadline, cancel or
   // output stop; then the limit signals; then a signal the host sent.
   const absl::Duration cpu = outcome.user_time + outcome.system_time;

@@ -205,6 +205,12 @@ ResourceUsage OsProcess::Usage() const {
     usage.peak_memory_bytes = exit_.peak_memory_bytes;
     return usage;
   }
+  return LiveUsageLocked();
+}
+
+ResourceUsage OsProcess::LiveUsageLocked() const {
+  ResourceUsage usage;
+  usage.output_bytes = received_;
   usage.wall_time = absl::Nanoseconds(MonotonicNanos() - start_ns_);
   usage.processes = 1;
   child_->LiveUsage(usage);  // the whole tree, where the platform sees it

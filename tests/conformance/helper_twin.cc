@@ -479,6 +479,7 @@ constexpr Step kSteps[] = {
     {"alloc-mb", "N", "MIB", AllocMb},
     {"alloc-forever", "", "", AllocForever},
     {"burn-ms", "N", "MS", BurnMs},
+    {"burn-wall-ms", "N", "MS", BurnMs},  // one core, all of the time
     {"burn-forever", "", "", BurnForever},
     {"fork", "N", "COUNT", Fork},
     {"fork-bomb", "", "", ForkBomb},

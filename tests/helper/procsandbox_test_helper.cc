@@ -43,6 +43,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -335,6 +336,14 @@ void AllocForever(const Args&) {
 void BurnMs(const Args& a) {
   const long long end = CpuNanos() + a.number[0] * 1000000;
   while (CpuNanos() < end) {
+  }
+}
+
+// Spins for MS ms of wall time (however much CPU that gets).
+void BurnWallMs(const Args& a) {
+  const auto end =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(a.number[0]);
+  while (std::chrono::steady_clock::now() < end) {
   }
 }
 
@@ -1023,6 +1032,7 @@ constexpr Step kSteps[] = {
     {"alloc-mb", "N", "MIB", AllocMb},
     {"alloc-forever", "", "", AllocForever},
     {"burn-ms", "N", "MS", BurnMs},
+    {"burn-wall-ms", "N", "MS", BurnWallMs},
     {"burn-forever", "", "", BurnForever},
     {"fork", "N", "COUNT", Fork},
     {"fork-bomb", "", "", PROCSANDBOX_POSIX_STEP(ForkBomb)},
