@@ -318,6 +318,7 @@ Command Engine::MakeCommand(RunState& run) {
   cmd.limits = run.limits;
   cmd.kill_grace = r.kill_grace;
   cmd.isolation = policy_.isolation;
+  cmd.monitor = r.monitor;
   cmd.name = r.name.empty() ? absl::StrCat(r.id, " ", r.program) : r.name;
   return cmd;
 }

@@ -66,6 +66,29 @@ TEST(SandboxPolicyTest, RunsAnAllowedProgramAndReportsCompleted) {
   EXPECT_EQ(StatusOf(r), SandboxStatus::kCompleted);
 }
 
+TEST(SandboxPolicyTest, ARequestsMonitoringComesBackAsTheOutcomesSamples) {
+  Rig rig;
+  rig.Program("/usr/bin/work", [](FakeProcess& p) {
+    p.UseCpu(absl::Milliseconds(2500));
+    return 0;
+  });
+  SandboxPolicy policy = rig.Policy();
+  policy.programs.allow = {"/usr/bin/work"};
+  Sandbox sandbox(rig.fake, policy);
+  RunRequest request = Request("work", {});
+  int calls = 0;
+  request.monitor.enabled = true;
+  request.monitor.interval = absl::Seconds(1);
+  request.monitor.on_sample = [&calls](const UsageSample&) { ++calls; };
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_EQ(r->outcome.samples.size(), 3u);  // 1s, 2s, the end at 2.5s
+  EXPECT_EQ(r->outcome.samples[1].user_time, absl::Seconds(2));
+  EXPECT_EQ(r->outcome.samples[2].state, ProcessState::kEnded);
+  EXPECT_EQ(calls, 3);
+  EXPECT_TRUE(rig.fake.History()[0].command.monitor.enabled);
+}
+
 TEST(SandboxPolicyTest, RunsDropEveryCapabilityByDefault) {
   Rig rig;
   rig.Program("/usr/bin/echo", [](FakeProcess&) { return 0; });
