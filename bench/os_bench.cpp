@@ -5,6 +5,7 @@
 //   build/release/bench/procsandbox_os_bench "[capture]"   # vs a raw read loop
 //   build/release/bench/procsandbox_os_bench "[deadline]"  # timeout precision
 //   build/release/bench/procsandbox_os_bench "[cgroup]"    # vs no cgroup
+//   build/release/bench/procsandbox_os_bench "[monitor]"   # vs no samples
 //
 // Variants that are compared run interleaved (round-robin, rotating the
 // first), and ratios are ratios of medians from the same run.
@@ -81,6 +82,14 @@ long StatusField(const char* field) {
       return std::stol(line.substr(std::strlen(field)));
   }
   return -1;
+}
+
+// This process's CPU time (user + system), in seconds.
+double SelfCpuSeconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 int OpenFds() {
@@ -306,4 +315,59 @@ TEST_CASE("spawn+wait with cgroups vs the plain path", "[cgroup]") {
       v[5].name.c_str(), tiny_base * 1e6, v[4].name.c_str(),
       Median(v[4].samples) * 1e6, Median(v[4].samples) / tiny_base);
   CHECK(base > 0);
+}
+
+TEST_CASE("spawn+wait of a busy program, sampled every 10 ms vs not",
+          "[monitor]") {
+  auto m = NewManager();
+  int64_t samples = 0;
+  // 100 ms of CPU: ~10 samples in each monitored run.
+  auto run = [&m, &samples](bool monitored) {
+    Command cmd(kHelper, {"burn-ms", "100"});
+    cmd.stdin_ = Stdio::Inherit();
+    cmd.stdout_ = Stdio::Inherit();
+    cmd.stderr_ = Stdio::Inherit();
+    cmd.monitor.enabled = monitored;
+    cmd.monitor.interval = absl::Milliseconds(10);
+    std::shared_ptr<procsandbox::Process> p = m->New(std::move(cmd));
+    if (!p->Start().ok()) return false;
+    absl::StatusOr<procsandbox::Outcome> outcome = p->Wait();
+    if (outcome.ok()) samples += static_cast<int64_t>(outcome->samples.size());
+    return outcome.ok() && outcome->ok() &&
+           outcome->samples.empty() != monitored;
+  };
+  std::vector<Variant> v = {
+      {"not monitored", [&] { return run(false); }, {}},
+      {"monitored every 10 ms", [&] { return run(true); }, {}},
+  };
+  // The host's own CPU (the loop thread's sampling shows here), per run.
+  const double cpu_before = SelfCpuSeconds();
+  Interleave(v, 100);
+  const double cpu = SelfCpuSeconds() - cpu_before;
+  // Each variant's host CPU, measured alone after the interleaved timing.
+  int64_t monitored_samples = 0;
+  auto host_cpu_per_run = [&](bool monitored) {
+    samples = 0;
+    const double before = SelfCpuSeconds();
+    for (int i = 0; i < 50; ++i) {
+      if (!run(monitored)) FAIL("benchmark step failed");
+    }
+    monitored_samples = samples;
+    return (SelfCpuSeconds() - before) / 50;
+  };
+  const double off_cpu = host_cpu_per_run(false);
+  const double on_cpu = host_cpu_per_run(true);
+  const double off = Median(v[0].samples);
+  const double on = Median(v[1].samples);
+  std::printf(
+      "\nburn-ms 100 (spawn+wait):\n  %-24s %8.2f ms wall  %6.0f us host CPU\n"
+      "  %-24s %8.2f ms wall  %6.0f us host CPU  (%.3fx wall, +%.0f us "
+      "host CPU per run, ~%.1f us per sample)\n  (host CPU in the "
+      "interleaved runs: %.2f s)\n\n",
+      v[0].name.c_str(), off * 1e3, off_cpu * 1e6, v[1].name.c_str(), on * 1e3,
+      on_cpu * 1e6, on / off, (on_cpu - off_cpu) * 1e6,
+      (on_cpu - off_cpu) * 1e6 * 50 /
+          static_cast<double>(std::max<int64_t>(monitored_samples, 1)),
+      cpu);
+  CHECK(off > 0);
 }

@@ -672,6 +672,65 @@ TEST_P(ConformanceTest, WaitForRunsOutOnASleepingProgramThenKillEndsIt) {
   EXPECT_THAT(p->Wait(), AllOf(Cancelled(), KilledBy(SIGKILL)));
 }
 
+// --- Usage samples (Command::monitor) ----------------------------------------
+
+TEST_P(ConformanceTest, SamplesEveryIntervalAndOnceAtTheEnd) {
+  std::mutex mu;
+  std::vector<UsageSample> delivered;
+  Command command = Helper({"sleep-ms", "500"});
+  command.monitor.enabled = true;
+  command.monitor.interval = absl::Milliseconds(10);
+  command.monitor.on_sample = [&](const UsageSample& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    delivered.push_back(s);
+  };
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), command);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(r->outcome, ExitedWith(0));
+  const std::vector<UsageSample>& s = r->outcome.samples;
+  // At least one sample while it ran (500 ms at 10 ms; fewer than 1000, so
+  // none is dropped), and the end.
+  ASSERT_GE(s.size(), 2u);
+  EXPECT_LE(s.size(), 52u);
+  EXPECT_GE(s.front().elapsed, command.monitor.interval);
+  for (std::size_t i = 0; i + 1 < s.size(); ++i) {
+    EXPECT_EQ(s[i].state, ProcessState::kRunning) << i;
+    EXPECT_GE(s[i].processes, 1) << i;
+    if (i > 0) {
+      EXPECT_GT(s[i].elapsed, s[i - 1].elapsed) << i;
+    }
+  }
+  const UsageSample& end = s.back();
+  EXPECT_EQ(end.state, ProcessState::kEnded);
+  EXPECT_EQ(end.elapsed, r->outcome.wall_time);
+  EXPECT_EQ(end.user_time, r->outcome.user_time);
+  EXPECT_EQ(end.system_time, r->outcome.system_time);
+  EXPECT_EQ(end.peak_memory_bytes, r->outcome.peak_memory_bytes);
+  EXPECT_EQ(end.memory_bytes, 0);
+  EXPECT_EQ(end.processes, 0);
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(delivered, s);  // each one, in order, before Run() returned
+}
+
+TEST_P(ConformanceTest, CountsTheBytesOfEachStreamItReads) {
+  Command command = Helper({"write-stdout", "3000", "write-stderr", "700"});
+  command.stdout_ = Stdio::Capture();
+  command.stderr_ = Stdio::Capture();
+  command.monitor.enabled = true;
+  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), command);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_FALSE(r->outcome.samples.empty());
+  EXPECT_EQ(r->outcome.samples.back().stdout_bytes, 3000);
+  EXPECT_EQ(r->outcome.samples.back().stderr_bytes, 700);
+}
+
+TEST_P(ConformanceTest, NoSamplesWithoutMonitoring) {
+  absl::StatusOr<RunResult> r =
+      procsandbox::Run(manager(), Helper({"sleep-ms", "50"}));
+  ASSERT_THAT(r, IsOk());
+  EXPECT_TRUE(r->outcome.samples.empty());
+}
+
 // --- The manager
 // ---------------------------------------------------------------
 
