@@ -300,6 +300,16 @@ TEST_F(StatusLineTest, IsRedrawnInPlaceAndErasedBeforeTheSummary) {
       << "status updates stay on one line: " << before;
 }
 
+TEST_F(StatusLineTest, ForwardedOutputStartsOnAnErasedLine) {
+  ToolRun r =
+      RunOnTerminal({"run", "--monitor", "10ms", "--output-limit", "1M", "--",
+                     kHelper, "count-stdin", "print-stderr", "hello"},
+                    3);
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The terminal turns "\n" into "\r\n".
+  EXPECT_THAT(r.err, HasSubstr(absl::StrCat(kEraseLine, "hello\r\n"))) << r.err;
+}
+
 TEST_F(StatusLineTest, SamplesForTheLineAloneWithoutMonitor) {
   // Once a second: the test waits for one update, not for time.
   ToolRun r = RunOnTerminal({"run", "--json", "--", kHelper, "count-stdin"}, 1);

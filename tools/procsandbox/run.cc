@@ -57,6 +57,9 @@ struct Sink {
   // serves the deadline and the exit: the pending output is then dropped
   // and that thread goes back to them, instead of waiting for the reader.
   std::function<bool()> ending;
+  // Called before each block is written: a terminal's status line is
+  // erased, so that the output starts on a clean line.
+  std::function<void()> before_write;
   bool abandoned = false;
   ~Sink() {
     if (owned) close(fd);
@@ -69,6 +72,7 @@ struct Sink {
       return;
     }
     if (abandoned) return;
+    if (before_write) before_write();
     while (!data.empty()) {
       const ssize_t n = write(fd, data.data(), data.size());
       if (n < 0 && errno == EINTR) continue;
@@ -313,6 +317,15 @@ int RunProgram(RunPlan plan) {
     if (plan.command.stderr_.kind() != Stdio::Kind::kToStdout) {
       plan.command.stderr_ =
           Stdio::Chunks([&err](absl::string_view bytes) { err.Write(bytes); });
+    }
+  }
+
+  // Forwarded output to the terminal erases the status line first.
+  if (status_line.has_value()) {
+    for (Sink* sink : {&out, &err}) {
+      if (sink->fd >= 0 && isatty(sink->fd) == 1) {
+        sink->before_write = [&status_line] { status_line->Interrupt(); };
+      }
     }
   }
 

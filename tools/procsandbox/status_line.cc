@@ -70,6 +70,13 @@ void StatusLine::Show(const UsageSample& sample) {
   shown_ = true;
 }
 
+void StatusLine::Interrupt() {
+  absl::MutexLock lock(&mu_);
+  if (!shown_ || closed_) return;
+  WriteLocked(kEraseLine);
+  shown_ = false;
+}
+
 void StatusLine::Clear() {
   absl::MutexLock lock(&mu_);
   if (closed_) return;

@@ -40,6 +40,9 @@ class StatusLine {
   // start come first).
   void Arm();
   void Show(const UsageSample& sample);
+  // Erases the line if one is shown, for other output to the terminal; the
+  // next sample draws it again.
+  void Interrupt();
   // Erases the line if one is shown; nothing is drawn after.
   void Clear();
 
