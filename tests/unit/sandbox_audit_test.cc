@@ -231,6 +231,22 @@ TEST_F(SandboxAuditTest, AStartFailuresRecordHasTheErrorAndNoOutcome) {
       R"("duration_ms":0})");
 }
 
+TEST_F(SandboxAuditTest, AMonitoredRunsRecordCarriesItsSamples) {
+  Sandbox sandbox(rig_.fake, Policy());
+  RunRequest request = Request("tool");
+  request.monitor.enabled = true;
+  request.monitor.interval = absl::Milliseconds(100);
+  absl::StatusOr<SandboxResult> r = sandbox.Run(request);
+  ASSERT_THAT(r, IsOk());
+  ASSERT_THAT(r->outcome.samples, Not(IsEmpty()));
+  std::vector<AuditRecord> records = records_.records();
+  ASSERT_THAT(records, SizeIs(1));
+  ASSERT_TRUE(records[0].outcome.has_value());
+  EXPECT_EQ(records[0].outcome->samples, r->outcome.samples);
+  EXPECT_THAT(AuditRecordJson(records[0]),
+              HasSubstr(R"("samples":[{"time":"2026-05-28T20:26:40)"));
+}
+
 // What the sandbox does not fill yet (or only on some runs): written from a
 // record made by hand.
 TEST(AuditRecordJsonTest, WritesVerificationSamplesAndSignals) {
