@@ -8,10 +8,12 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
@@ -22,6 +24,7 @@
 #include "sandbox/program_policy.h"
 #include "sandbox/quota.h"
 #include "sandbox/run_audit.h"
+#include "sandbox/security_violation.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {
@@ -325,6 +328,7 @@ Command Engine::MakeCommand(RunState& run) {
 
 absl::Status Engine::Start(RunState& run) {
   const RunRequest& r = run.request;
+  std::optional<absl::Duration> ran;  // it started, then was refused
   absl::Status s = queue_.Acquire(
       run.slot, r.queue_timeout.value_or(policy_.queue.queue_timeout));
   if (s.ok()) {
@@ -367,7 +371,13 @@ absl::Status Engine::Start(RunState& run) {
                           : SandboxEvent::Kind::kLimitDegraded,
              r.id, ToString(e));
       }
-      return absl::OkStatus();
+      s = VerifyStarted(run);
+      if (s.ok()) return absl::OkStatus();
+      // Refused after the start: stopped at once, and reaped before its
+      // directory goes. It ran: its time counts, its rate token stays taken.
+      (void)run.process->Kill();
+      absl::StatusOr<Outcome> ended = run.process->Wait();
+      if (ended.ok()) ran = ended->wall_time;
     }
   }
   if (run.workdir != nullptr) {
@@ -377,8 +387,49 @@ absl::Status Engine::Start(RunState& run) {
   // Reported before the slot is left: until then ~Sandbox waits for this
   // call.
   absl::Status refused = Refuse(run, s);
-  queue_.Leave(run.slot, std::nullopt);
+  queue_.Leave(run.slot, ran);
   return refused;
+}
+
+absl::Status Engine::VerifyStarted(RunState& run) {
+  if (policy_.verify == VerifyPolicy::kOff) return absl::OkStatus();
+  const std::string& id = run.request.id;
+  absl::StatusOr<Verification> read = run.process->Verify();
+  if (!read.ok()) {
+    run.verify_status = run.redactor.Redact(read.status());
+    Emit(&run, SandboxEvent::Kind::kVerifyFailed, id,
+         std::string(run.verify_status.message()));
+    // A program that ended before it could be read holds nothing any more.
+    // After a start, FailedPrecondition says just that (Verify()'s contract;
+    // the OS managers may see the exit before state() does).
+    const bool ended = absl::IsFailedPrecondition(read.status());
+    if (policy_.verify == VerifyPolicy::kReport || ended) {
+      return absl::OkStatus();
+    }
+    return Violation(
+        SecurityViolation::Kind::kLimitMismatch, "verification",
+        fmt::format("run {}: its limits could not be read back after the "
+                    "start, the run was stopped: {}",
+                    id, run.verify_status.message()));
+  }
+  run.verification = *std::move(read);
+  const Verification& v = *run.verification;
+  // The summary, or every mismatch.
+  Emit(&run, SandboxEvent::Kind::kVerified, id, ToString(v));
+  const std::vector<VerificationCheck> bad = v.mismatches();
+  if (bad.empty() || policy_.verify == VerifyPolicy::kReport) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> found;
+  for (const VerificationCheck& c : bad) {
+    found.push_back(
+        fmt::format("{} asked {}, found {}", c.item, c.asked, c.found));
+  }
+  return Violation(
+      SecurityViolation::Kind::kLimitMismatch, bad.front().item,
+      fmt::format("run {}: limits weaker than asked after the start, the run "
+                  "was stopped: {}",
+                  id, absl::StrJoin(found, "; ")));
 }
 
 absl::StatusOr<SandboxResult> Engine::Run(RunRequest request) {
@@ -415,6 +466,8 @@ SandboxResult Engine::Finish(RunState& run) {
   if (outcome.ok()) result.outcome = *std::move(outcome);
   result.finished_at = manager_.Now();
   result.enforcement = run.process->enforcement();
+  result.verification = run.verification;
+  result.verify_status = run.verify_status;
 
   const bool cancelled = run.slot->cancelled;
   if (run.collector != nullptr) {

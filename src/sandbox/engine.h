@@ -20,6 +20,7 @@
 #include "procsandbox/manager.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox.h"
+#include "procsandbox/verification.h"
 #include "sandbox/output_collector.h"
 #include "sandbox/redactor.h"
 #include "sandbox/run_queue.h"
@@ -52,6 +53,10 @@ struct RunState {
   std::shared_ptr<Process> process;
   bool started = false;
   absl::Time started_at;
+  // SandboxPolicy::verify: what Process::Verify() read right after the
+  // start, or why it could not (redacted).
+  std::optional<Verification> verification;
+  absl::Status verify_status;
 };
 
 class Engine {
@@ -76,6 +81,11 @@ class Engine {
   // directory removed, and the error reported.
   absl::Status Start(RunState& run);
   absl::Status MakeWorkdir(RunState& run);
+  // SandboxPolicy::verify, right after the start: reads the run's limits
+  // back into `run` and reports them (kVerified, kVerifyFailed). The error
+  // that refuses the run under kRefuse (a kLimitMismatch violation), else
+  // OK; the caller stops it.
+  absl::Status VerifyStarted(RunState& run);
   // Removes the run's directory, or hands it to the cleaner
   // (remove_in_background): kRemoved, kPending, or kFailed with the
   // (redacted) error in `status`, reported as a kCleanupFailed event.

@@ -81,6 +81,15 @@ AuditRecord RecordOf(const RunState& run, const absl::Status& error,
   record.error_code = absl::StatusCodeToString(error.code());
   record.error = run.redactor.Redact(error.message());
   record.violation = GetSecurityViolation(error);
+  // Refused after the start (VerifyPolicy::kRefuse): the process that ran
+  // and was killed, and what was read back.
+  record.verification = run.verification;
+  record.verify_error = run.redactor.Redact(run.verify_status.message());
+  if (run.started && run.process != nullptr) {
+    record.enforcement = run.process->enforcement();
+    record.pid = run.process->Id();
+    record.started_at = run.started_at;
+  }
   return record;
 }
 

@@ -174,9 +174,11 @@ TEST(SandboxOutputTest, TruncationIsAnEvent) {
                 "lines): the rest dropped");
     }
   }
-  // (limit_applied: the output cap, enforced by the fake.)
-  EXPECT_THAT(kinds, ElementsAre("queued", "started", "limit_applied",
-                                 "output_truncated", "exited"));
+  // (limit_applied: the output cap, enforced by the fake; verify_failed:
+  // the program ended before its limits could be read back.)
+  EXPECT_THAT(kinds,
+              ElementsAre("queued", "started", "limit_applied", "verify_failed",
+                          "output_truncated", "exited"));
 }
 
 // A request's Limits::output_bytes below OutputPolicy::max_bytes is the cap

@@ -244,10 +244,13 @@ TEST_F(SandboxWorkdirTest, EventsFollowTheRun) {
     EXPECT_EQ(e.time, rig_.fake.Now());
     kinds.emplace_back(SandboxEventKindName(e.kind));
   }
-  EXPECT_THAT(kinds,
-              ElementsAre("queued", "started", "limit_applied", "exited"));
+  // verify_failed: it ended before its limits could be read back.
+  EXPECT_THAT(kinds, ElementsAre("queued", "started", "limit_applied",
+                                 "verify_failed", "exited"));
   EXPECT_THAT(events_[1].detail, HasSubstr("/usr/bin/where"));
-  EXPECT_EQ(events_[3].detail, "exited 0 in 0s");
+  EXPECT_THAT(events_[3].detail,
+              HasSubstr("ended before it could be verified"));
+  EXPECT_EQ(events_[4].detail, "exited 0 in 0s");
 }
 
 TEST_F(SandboxWorkdirTest, LaunchDrivesAStdioServerAndHoldsItsSlot) {

@@ -254,9 +254,12 @@ enum class VerifyPolicy {
   kReport,
   // As kReport, and a mismatch kills the run at once: Run()/Launch() fail
   // with PermissionDenied carrying a SecurityViolation of kind
-  // kLimitMismatch naming the limit. A run whose limits could not be read
-  // because it had already ended is reported (verify_status), not refused;
-  // any other failure to read them is refused the same way.
+  // kLimitMismatch naming the limit (subject: the first one; message: each,
+  // asked and found), after the kVerified event a kRejected one; its slot
+  // and working directory are freed as for any refusal. A run whose limits
+  // could not be read because it had already ended is reported
+  // (verify_status), not refused; any other failure to read them is refused
+  // the same way (subject "verification", after a kVerifyFailed event).
   kRefuse,
 };
 // "off", "report", "refuse".

@@ -178,7 +178,10 @@ class PROCSANDBOX_EXPORT Sandbox {
   // ResourceExhausted (queue full, or a quota, at once: GetQuotaExceeded);
   // DeadlineExceeded (queue timeout); Cancelled (cancelled while queued);
   // NotFound (no such program); whatever Start() returns; the policy's
-  // error. No message or payload contains a secret's value.
+  // error. And one after the start: under VerifyPolicy::kRefuse,
+  // PermissionDenied with a kLimitMismatch violation when the limits read
+  // back are weaker than asked (the program was killed at once). No message
+  // or payload contains a secret's value.
   absl::StatusOr<SandboxResult> Run(RunRequest request);
 
   // As Run() up to the start, for a server driven over stdio: stdin, stdout

@@ -45,7 +45,8 @@ struct PROCSANDBOX_EXPORT SecurityViolation {
     kInvalidEnvironmentName,    // not [A-Za-z_][A-Za-z0-9_]*
     kLimitMismatch,             // VerifyPolicy::kRefuse: a limit read back
                                 // after start is weaker than asked (the run
-                                // was killed; subject: the limit)
+                                // was killed; subject: the limit), or the
+                                // limits could not be read ("verification")
   };
   enum class Severity { kLow, kMedium, kHigh, kCritical };
 
