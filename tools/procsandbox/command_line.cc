@@ -124,6 +124,9 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
   add("--uid", o.uid, "run as this user id");
   add("--gid", o.gid, "run as this group id");
   AddIsolationOptions(run, o, mounts, values);
+  run.add_flag("--verify{report}", o.verify,
+               "read the limits back after the start; --verify=refuse "
+               "also kills the program when one is weaker than asked");
   run.add_flag("--quiet", o.quiet, "no summary line, no status line on stderr");
   return values;
 }

@@ -169,6 +169,7 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
   j["limits"] = LimitsJson(o.limits);
   j["enforcement"] = EnforcementJson(enforcement.limits);
   j["isolation"] = IsolationJson(enforcement.isolation);
+  j["verification"] = nullptr;  // RunProgram sets it with --verify
   j["error"] = error.empty() ? nlohmann::ordered_json(nullptr)
                              : nlohmann::ordered_json(error);
   j["samples"] = nlohmann::ordered_json::array();
@@ -176,6 +177,34 @@ nlohmann::ordered_json ResultJson(const Outcome& o, Pid pid,
     j["samples"].push_back(SampleJson(sample));
   }
   j["audit_error"] = nullptr;  // set by the caller when --audit failed
+  return j;
+}
+
+nlohmann::ordered_json VerificationJson(const VerifyReport& report) {
+  if (report.policy == VerifyPolicy::kOff) return nullptr;
+  auto text_or_null = [](const std::string& s) {
+    return s.empty() ? nlohmann::ordered_json(nullptr)
+                     : nlohmann::ordered_json(s);
+  };
+  const std::optional<Verification>& v = report.verification;
+  nlohmann::ordered_json j;
+  j["policy"] = std::string(VerifyPolicyName(report.policy));
+  j["ok"] = v ? nlohmann::ordered_json(v->ok()) : nullptr;
+  j["all_verified"] = v ? nlohmann::ordered_json(v->all_verified()) : nullptr;
+  j["refused"] = report.refused;
+  j["summary"] = v ? nlohmann::ordered_json(ToString(*v)) : nullptr;
+  j["error"] = text_or_null(report.error);
+  j["checks"] = nlohmann::ordered_json::array();
+  if (v) {
+    for (const VerificationCheck& c : v->checks) {
+      j["checks"].push_back({{"item", c.item},
+                             {"asked", c.asked},
+                             {"found", text_or_null(c.found)},
+                             {"source", text_or_null(c.source)},
+                             {"result", std::string(CheckResultName(c.result))},
+                             {"detail", text_or_null(c.detail)}});
+    }
+  }
   return j;
 }
 
@@ -214,6 +243,7 @@ nlohmann::ordered_json StartFailureJson(const absl::Status& status,
                                             "not available on this manager"});
   }
   j["isolation"] = IsolationJson(isolation);
+  j["verification"] = nullptr;
   j["error"] = std::string(status.message());
   j["samples"] = nlohmann::ordered_json::array();
   j["audit_error"] = nullptr;

@@ -3,6 +3,7 @@
 #ifndef PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
 #define PROCSANDBOX_TOOLS_PROCSANDBOX_REPORT_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,21 @@ inline constexpr int kExitTimedOut = 124;
 inline constexpr int kExitToolFailed = 125;
 inline constexpr int kExitNotExecutable = 126;
 inline constexpr int kExitNotFound = 127;
+// --verify=refuse found a limit weaker than asked (or could not read them
+// back) and killed the program.
+inline constexpr int kExitVerifyRefused = 123;
+
+// What --verify found right after the start.
+struct VerifyReport {
+  VerifyPolicy policy = VerifyPolicy::kOff;
+  std::optional<Verification> verification;
+  std::string error;     // why it could not be read; empty when it was
+  bool refused = false;  // --verify=refuse stopped the program
+};
+// The JSON of `report`: null without --verify; else policy, ok (null when
+// nothing could be read), all_verified, refused, summary, error, and the
+// checks (item, asked, found, source, result, detail).
+nlohmann::ordered_json VerificationJson(const VerifyReport& report);
 
 // The program's exit code; 128+N when a signal N ended it (128+SIGSYS for a
 // seccomp kill); 124 on timeout.

@@ -214,6 +214,33 @@ int NotStarted(const absl::Status& why, const SignalRelay& relay,
   return tools_own ? kExitToolFailed : ExitStatusOfStartFailure(why);
 }
 
+// --verify: reads the started program's limits back, says what it found
+// (unless quiet), and under refuse kills the program when one is weaker
+// than asked or they could not be read (but for a program that already
+// ended: nothing is left to hold).
+VerifyReport VerifyStarted(VerifyPolicy policy, Process& process, bool quiet) {
+  VerifyReport report;
+  report.policy = policy;
+  if (policy == VerifyPolicy::kOff) return report;
+  absl::StatusOr<Verification> read = process.Verify();
+  if (read.ok()) {
+    report.refused = policy == VerifyPolicy::kRefuse && !read->ok();
+    Say(quiet && !report.refused, ToString(*read));
+    report.verification = *std::move(read);
+  } else {
+    report.error = std::string(read.status().message());
+    // After a start, FailedPrecondition is Verify()'s "it ended".
+    const bool ended = absl::IsFailedPrecondition(read.status());
+    report.refused = policy == VerifyPolicy::kRefuse && !ended;
+    Say(quiet && !report.refused, absl::StrCat("not verified: ", report.error));
+  }
+  if (report.refused) {
+    Say(false, "--verify=refuse: killing the program");
+    (void)process.Kill();
+  }
+  return report;
+}
+
 // Removes the run's working directory, if any, however long it takes (as
 // `rm -rf` would); 125 when that fails.
 int RemovedWorkdir(std::optional<RunDirectory>& workdir, int status) {
@@ -368,6 +395,8 @@ int RunProgram(RunPlan plan) {
          EnforcementWarnings(process->enforcement(), capabilities)) {
       Say(plan.quiet, line);
     }
+    const VerifyReport verified =
+        VerifyStarted(plan.verify, *process, plan.quiet);
     if (status_line.has_value()) status_line->Arm();
     absl::StatusOr<Outcome> outcome = process->Wait();
     relay.Detach();
@@ -380,12 +409,14 @@ int RunProgram(RunPlan plan) {
       (void)Audited(audit,
                     RecordOfStartFailure(plan.command, outcome.status()));
     } else {
-      status = ExitStatusOf(*outcome);
+      status = verified.refused ? kExitVerifyRefused : ExitStatusOf(*outcome);
       const ResourceUsage usage = process->Usage();
       Say(plan.quiet, Summary(*outcome, usage));
       std::string lost = ForwardingError(plan, out, err);
-      timeline.End(ResultJson(*outcome, process->Id(), process->enforcement(),
-                              usage, lost));
+      nlohmann::ordered_json json = ResultJson(
+          *outcome, process->Id(), process->enforcement(), usage, lost);
+      json["verification"] = VerificationJson(verified);
+      timeline.End(json);
       // Records of the timeline that were lost: its reader's loss, told as
       // lost output is.
       if (lost.empty()) lost = std::string(timeline.status().message());
@@ -393,11 +424,13 @@ int RunProgram(RunPlan plan) {
         Say(false, lost);
         status = kExitToolFailed;
       }
-      const std::string audit_error =
-          Audited(audit, RecordOfRun(plan.command, *outcome, process->Id(),
-                                     process->enforcement(), started_at));
-      nlohmann::ordered_json json = ResultJson(
-          *outcome, process->Id(), process->enforcement(), usage, lost);
+      AuditRecord record = RecordOfRun(plan.command, *outcome, process->Id(),
+                                       process->enforcement(), started_at);
+      record.verification = verified.verification;
+      record.verify_error = verified.error;
+      const std::string audit_error = Audited(audit, record);
+      json["error"] = lost.empty() ? nlohmann::ordered_json(nullptr)
+                                   : nlohmann::ordered_json(lost);
       SetAuditError(json, audit_error);
       absl::Status written = result.Write(json);
       if (!written.ok()) {

@@ -409,6 +409,13 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
   }
   plan.manager.strict = o.strict;
   plan.quiet = o.quiet;
+  if (o.verify == "report") {
+    plan.verify = VerifyPolicy::kReport;
+  } else if (o.verify == "refuse") {
+    plan.verify = VerifyPolicy::kRefuse;
+  } else if (!o.verify.empty()) {
+    return Bad("--verify", o.verify, "want report or refuse");
+  }
   if (absl::Status s = ValidateCommand(cmd); !s.ok()) {
     return absl::InvalidArgumentError(s.message());
   }

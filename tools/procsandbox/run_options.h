@@ -32,6 +32,7 @@ struct RunOptions {
   std::string timeline;   // --timeline FILE
   std::string audit;      // --audit FILE: append the run's audit record
   std::string principal;  // --principal: who asked (default: the user)
+  std::string verify;     // --verify[=report|refuse]: "" when not given
   bool strict = false;
   std::string backend = "auto";
   std::string uid, gid;
@@ -63,6 +64,9 @@ struct RunPlan {
   bool monitored = false;
   std::string audit;      // as in RunOptions
   std::string principal;  // empty: the real uid's user name
+  // --verify: the limits read back right after the start (kRefuse: a
+  // mismatch stops the program, exit kExitVerifyRefused).
+  VerifyPolicy verify = VerifyPolicy::kOff;
   std::string workdir_root;
   bool quiet = false;
   // --output-limit: output is read by the library (and forwarded line by
