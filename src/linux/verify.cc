@@ -143,11 +143,12 @@ void CheckCgroupLimit(const Limits& limits, const CgroupLimitReading& reading,
     c.found = std::string(text);
     const bool same = text == reading.written;
     c.result = same ? CheckResult::kMatch : CheckResult::kMismatch;
-    c.detail = !same ? absl::StrCat("changed from outside (written: ",
-                                    reading.written, ")")
-               : c.asked != reading.written
-                   ? absl::StrCat("written as ", reading.written)
-                   : "";
+    c.detail =
+        !same ? absl::StrCat("changed from outside (written: ", reading.written,
+                             ")")
+        : c.asked != reading.written
+            ? absl::StrCat("written as ", reading.written)
+            : "";
     return;
   }
   // memory.max / memory.limit_in_bytes, pids.max: a bound; "max" is none.
@@ -168,8 +169,8 @@ void CheckCgroupLimit(const Limits& limits, const CgroupLimitReading& reading,
       value;
   c = internal::CompareLimit(limits, found, *c.limit, reading.path);
   if (c.result == CheckResult::kMismatch) {
-    absl::StrAppend(&c.detail, " (changed from outside; written: ",
-                    reading.written, ")");
+    absl::StrAppend(&c.detail,
+                    " (changed from outside; written: ", reading.written, ")");
   } else if (*c.limit == LimitKind::kMemory &&
              *value == *limits.memory_bytes / kPageSize * kPageSize) {
     c.detail = "";  // the kernel keeps it in pages: rounded down, not changed

@@ -368,7 +368,8 @@ TEST(VerifyIsolationTest, CredentialsSeccompAndNamespacesVerify) {
   End(*p);
 }
 
-// --- The comparison, over texts and a fake v2 tree ----------------------------
+// --- The comparison, over texts and a fake v2 tree
+// ----------------------------
 // ----------------------------
 
 using linux_internal::CgroupHost;
@@ -431,8 +432,8 @@ struct IsolationCase {
   Verification Verify() const {
     Verification v =
         internal::PlanVerification(Limits{}, isolation, enforcement);
-    linux_internal::FillVerification(Limits{}, enforcement, isolation,
-                                     readings, v);
+    linux_internal::FillVerification(Limits{}, enforcement, isolation, readings,
+                                     v);
     return v;
   }
 };
@@ -452,7 +453,8 @@ TEST(VerifyIsolationTextTest, IsolationThatDidNotHoldIsAMismatchEach) {
             "/proc/77/status (Seccomp, Seccomp_filters)");
 }
 
-TEST(VerifyIsolationTextTest, IdsAreComparedAsTheProgramSeesThemInItsNamespace) {
+TEST(VerifyIsolationTextTest,
+     IdsAreComparedAsTheProgramSeesThemInItsNamespace) {
   IsolationCase c;
   // Inside its user namespace uid and gid 1000 are the manager's 0.
   c.readings.uid_map = std::string("      1000          0          1\n");
@@ -467,8 +469,7 @@ TEST(VerifyIsolationTextTest, IdsAreComparedAsTheProgramSeesThemInItsNamespace) 
 TEST(VerifyIsolationTextTest, AKeptBoundingSetIsAMatchOnlyWithoutSetpcap) {
   IsolationCase c;
   c.readings.manager_has_setpcap = false;
-  const VerificationCheck* caps =
-      c.Verify().Find(IsolationKind::kCapabilities);
+  const VerificationCheck* caps = c.Verify().Find(IsolationKind::kCapabilities);
   ASSERT_NE(caps, nullptr);
   EXPECT_EQ(caps->result, CheckResult::kMatch) << *caps;
   EXPECT_THAT(caps->detail, HasSubstr("CAP_SETPCAP"));
