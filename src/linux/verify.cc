@@ -158,7 +158,7 @@ void CheckCgroupLimit(const Limits& limits, const CgroupLimitReading& reading,
     c.detail = "not a value";
     return;
   }
-  if (text == reading.written) {  // "max" for a pids limit past PID_MAX
+  if (!value && text == reading.written) {  // "max": pids past PID_MAX
     c.found = std::string(text);
     c.result = CheckResult::kMatch;
     c.detail = "";

@@ -162,6 +162,9 @@ TEST_F(VerifyTest, AMemoryLimitRaisedFromOutsideIsAMismatch) {
   const VerificationCheck* c = before->Find(LimitKind::kMemory);
   ASSERT_NE(c, nullptr);
   ASSERT_EQ(c->result, CheckResult::kMatch) << *c;
+  // Found is written as asked is, not as the file's raw bytes.
+  EXPECT_EQ(c->found, c->asked);
+  EXPECT_EQ(c->found, "64 MiB");
   const std::string file = c->source;
   const std::string raised = std::to_string(int64_t{128} << 20);
   // v1 wants memory + swap >= memory at every step: that one first.
