@@ -412,7 +412,7 @@ absl::Status Core::AdvanceBy(absl::Duration duration) {
 // --- Samples (Command::monitor)
 // ----------------------------------------------------------
 
-void Core::SampleLocked(ProgramState& p) {
+void Core::SampleLocked(ProgramState& p) const {
   UsageSample sample;
   sample.time = now;
   sample.elapsed = now - p.start_time;
@@ -428,7 +428,7 @@ void Core::SampleLocked(ProgramState& p) {
   if (p.command.monitor.on_sample) p.samples_due.push_back(sample);
 }
 
-void Core::SampleEndLocked(ProgramState& p) {
+void Core::SampleEndLocked(ProgramState& p) const {
   StopBurnLocked(p);
   UsageSample sample;
   sample.time = now;

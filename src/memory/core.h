@@ -240,8 +240,8 @@ class Core : public std::enable_shared_from_this<Core> {
 
   // Command::monitor: takes `p`'s sample now (queued for its callback), and
   // at the end the last one (once; the timeline is then in p.samples).
-  void SampleLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
-  void SampleEndLocked(ProgramState& p) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void SampleLocked(ProgramState& p) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void SampleEndLocked(ProgramState& p) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // Gives `p`'s queued samples to its callback, the lock released around
   // each call; time stands still meanwhile (`sampling`).
   void DeliverSamplesLocked(const std::shared_ptr<ProgramState>& p)

@@ -421,6 +421,7 @@ absl::Status Engine::VerifyStarted(RunState& run) {
     return absl::OkStatus();
   }
   std::vector<std::string> found;
+  found.reserve(bad.size());
   for (const VerificationCheck& c : bad) {
     found.push_back(
         fmt::format("{} asked {}, found {}", c.item, c.asked, c.found));
