@@ -23,22 +23,31 @@ absl::Status AppendLine(const std::string& path, const std::string& line) {
       absl::StrCat("append the audit record to \"", path, "\"");
   // Opened for each record: a log rotated (renamed) meanwhile is followed,
   // and the sink holds no descriptor however long it lives.
+  // O_NONBLOCK for the open only: a FIFO nobody reads fails at once
+  // (ENXIO) instead of holding the run's thread forever; the writes block.
   int fd;
   do {
     fd = open(path.c_str(),
-              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
+              O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+              0600);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return posix_internal::ErrnoStatus(errno, what);
   absl::Status status;
+  const int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    status = posix_internal::ErrnoStatus(errno, what);
+  }
   // O_APPEND makes each write(2) land at the end, but a short write would
   // let another writer's record in between: the lock (whole file, among
   // all who use this sink, across processes) keeps a record whole.
-  int locked;
-  do {
-    locked = flock(fd, LOCK_EX);
-  } while (locked != 0 && errno == EINTR);
-  if (locked != 0) {
-    status = posix_internal::ErrnoStatus(errno, absl::StrCat("lock ", what));
+  if (status.ok()) {
+    int locked;
+    do {
+      locked = flock(fd, LOCK_EX);
+    } while (locked != 0 && errno == EINTR);
+    if (locked != 0) {
+      status = posix_internal::ErrnoStatus(errno, absl::StrCat("lock ", what));
+    }
   }
   std::size_t done = 0;
   while (status.ok() && done < line.size()) {

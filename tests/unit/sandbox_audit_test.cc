@@ -32,6 +32,7 @@ using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox::testing::IsOk;
 using ::procsandbox::testing::StatusIs;
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -520,6 +521,16 @@ TEST(AuditFileSinkTest, AnEmptyPathIsAnError) {
   EXPECT_THAT(
       AuditFileSink("")(AuditRecord()),
       StatusIs(absl::StatusCode::kInvalidArgument, HasSubstr("no file given")));
+}
+
+// Hostile destinations: a FIFO nobody reads fails at once (it would hold
+// the run's thread forever on open), naming the path.
+TEST_F(SandboxAuditTest, AFileSinkOnAFifoWithoutAReaderFailsAtOnce) {
+  const std::string fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const absl::Status s = AuditFileSink(fifo)(AuditRecord());
+  EXPECT_FALSE(s.ok());
+  EXPECT_THAT(s.message(), AllOf(HasSubstr(fifo), HasSubstr("ENXIO")));
 }
 
 TEST_F(SandboxAuditTest, AFileSinkAppendsOneLinePerRunToAPrivateFile) {
