@@ -78,8 +78,8 @@ const VerificationCheck* Verification::Find(absl::string_view item) const {
 
 std::string ToString(const VerificationCheck& check) {
   std::string text =
-      absl::StrCat(check.item, ": ", CheckResultName(check.result),
-                   ": asked ", check.asked.empty() ? "-" : check.asked);
+      absl::StrCat(check.item, ": ", CheckResultName(check.result), ": asked ",
+                   check.asked.empty() ? "-" : check.asked);
   if (!check.found.empty()) absl::StrAppend(&text, ", found ", check.found);
   if (!check.source.empty()) absl::StrAppend(&text, " (", check.source, ")");
   if (!check.detail.empty()) absl::StrAppend(&text, ": ", check.detail);
