@@ -61,7 +61,7 @@ bool FakeTrue(MemoryManager& fake) {
 
 bool FakeBuild(MemoryManager& fake) {
   absl::StatusOr<procsandbox::RunResult> r =
-      procsandbox::Run(fake, Command("build"));
+      procsandbox::RunCommand(fake, Command("build"));
   return r.ok() && r->stdout_.size() == 1024;
 }
 

@@ -90,7 +90,7 @@ void MeasureStops(Manager& m, int rounds, Lateness& out) {
     timed.stderr_ = Stdio::Lines([](absl::string_view) {});
     timed.limits.wall_time = absl::Milliseconds(100);
     timed.kill_grace = absl::ZeroDuration();
-    auto r = procsandbox::Run(m, timed);
+    auto r = procsandbox::RunCommand(m, timed);
     REQUIRE(r.ok());
     out.deadline.push_back(absl::ToDoubleMilliseconds(r->outcome.wall_time -
                                                       absl::Milliseconds(100)));

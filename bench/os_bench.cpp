@@ -221,7 +221,7 @@ TEST_CASE("capture throughput vs a raw read loop on a 1 MiB pipe",
   auto managed = [&] {
     Command cmd(kHelper, {"write-stdout", bytes});
     cmd.limits.output_bytes = 64 << 20;  // keep 64 MiB, read and drop the rest
-    auto r = procsandbox::Run(*m, std::move(cmd));
+    auto r = procsandbox::RunCommand(*m, std::move(cmd));
     return r.ok() && r->stdout_truncated;
   };
   std::vector<Variant> v = {{"raw read loop, 1 MiB pipe", raw, {}},
@@ -252,7 +252,7 @@ TEST_CASE("deadline precision", "[deadline]") {
       Command cmd(kHelper, {"sleep-forever"});
       cmd.limits.wall_time = limit;
       cmd.kill_grace = absl::ZeroDuration();  // SIGKILL at the deadline
-      auto r = procsandbox::Run(*m, std::move(cmd));
+      auto r = procsandbox::RunCommand(*m, std::move(cmd));
       REQUIRE(r.ok());
       late.push_back(absl::ToDoubleMicroseconds(r->outcome.wall_time - limit));
     }

@@ -97,7 +97,7 @@ TEST_CASE("Sandbox::Run vs Run on the fake", "[fake]") {
          procsandbox::Command cmd("/usr/bin/tool");
          cmd.env =
              procsandbox::Environment{{"PATH", "/usr/bin:/bin"}, {"LANG", "C"}};
-         auto r = procsandbox::Run(fake, cmd);
+         auto r = procsandbox::RunCommand(fake, cmd);
          return r.ok() && r->ok();
        },
        {}},
@@ -143,7 +143,7 @@ TEST_CASE("Sandbox::Run vs Run on the OS manager", "[os]") {
         {"bare Run(os, /bin/true)",
          [&] {
            auto r =
-               procsandbox::Run(**manager, procsandbox::Command("/bin/true"));
+               procsandbox::RunCommand(**manager, procsandbox::Command("/bin/true"));
            return r.ok() && r->ok();
          },
          {}},
@@ -184,7 +184,7 @@ TEST_CASE("Sandbox::Run vs Run on the OS manager", "[os]") {
            procsandbox::Command cmd("/bin/true");
            cmd.stdout_ = procsandbox::Stdio::Lines([](absl::string_view) {});
            cmd.stderr_ = procsandbox::Stdio::Lines([](absl::string_view) {});
-           auto r = procsandbox::Run(**manager, cmd);
+           auto r = procsandbox::RunCommand(**manager, cmd);
            return r.ok() && r->ok();
          },
          {}},

@@ -1,7 +1,8 @@
 # Install rules and package files for procsandbox (PROCSANDBOX_INSTALL=ON).
 #
 #   <prefix>/include/procsandbox/...                   public headers
-#   <prefix>/include/procsandbox/testing/...           only with procsandbox::testing
+#   <prefix>/include/procsandbox_testing/...           only with procsandbox::testing
+#   <prefix>/include/procsandbox/testing/...           (deprecated spellings of it)
 #   <libdir>/libprocsandbox.a (or .so.* with BUILD_SHARED_LIBS=ON)
 #   <libdir>/cmake/procsandbox/procsandboxConfig.cmake           find_package(procsandbox)
 #   <libdir>/cmake/procsandbox/procsandboxConfigVersion.cmake
@@ -53,6 +54,10 @@ if(TARGET procsandbox_testing)
   install(TARGETS procsandbox_testing
     EXPORT procsandboxTestingTargets
     COMPONENT procsandbox_development)
+  install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/procsandbox_testing"
+    DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
+    COMPONENT procsandbox_development
+    FILES_MATCHING PATTERN "*.h")
   install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/procsandbox/testing"
     DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/procsandbox"
     COMPONENT procsandbox_development

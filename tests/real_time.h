@@ -39,7 +39,7 @@ inline absl::StatusOr<RunResult> RunReadyUnderWallTime(Manager& manager,
                                                        absl::Duration wall) {
   for (;;) {
     command.limits.wall_time = wall;
-    absl::StatusOr<RunResult> r = procsandbox::Run(manager, command);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager, command);
     if (!r.ok() || absl::StrContains(r->stdout_, "ready") ||
         wall > absl::Seconds(10)) {
       return r;

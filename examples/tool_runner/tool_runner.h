@@ -3,7 +3,7 @@
 //
 // `ToolRunner` depends only on `procsandbox::Manager&`: production passes an
 // OS manager, unit tests the in-memory `procsandbox::MemoryManager` (see
-// tool_runner_test.cc) or a `procsandbox::testing::MockManager`. Over it, it
+// tool_runner_test.cc) or a `procsandbox_testing::MockManager`. Over it, it
 // builds one `procsandbox::Sandbox` whose `SandboxPolicy` does the usual host
 // duties: an environment from an allowlist (credentials never pass), only the
 // `make` it expects (resolved, checked against an allowlist), capped output,

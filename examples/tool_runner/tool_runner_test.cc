@@ -24,7 +24,7 @@
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/sandbox.h"
 #include "procsandbox/stdio.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 
 namespace tool_runner {
 namespace {
@@ -35,11 +35,11 @@ using ::procsandbox::FakeProgramResolver;
 using ::procsandbox::FakeRun;
 using ::procsandbox::MemoryManager;
 using ::procsandbox::SecurityViolation;
-using ::procsandbox::testing::ExceededMemory;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::MockManager;
-using ::procsandbox::testing::MockProcess;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::ExceededMemory;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::MockManager;
+using ::procsandbox_testing::MockProcess;
+using ::procsandbox_testing::TimedOut;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;

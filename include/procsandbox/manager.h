@@ -13,7 +13,7 @@
 //     absl::StatusOr<procsandbox::RunResult> Build() {
 //       procsandbox::Command cmd("make", {"-j2"});
 //       cmd.limits.wall_time = absl::Minutes(5);
-//       return procsandbox::Run(manager_, std::move(cmd));
+//       return procsandbox::RunCommand(manager_, std::move(cmd));
 //     }
 //    private:
 //     procsandbox::Manager& manager_;

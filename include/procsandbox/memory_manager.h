@@ -16,7 +16,7 @@
 //   });
 //   procsandbox::Command cmd("go", {"build"});
 //   cmd.limits.memory_bytes = 100 << 20;
-//   auto result = procsandbox::Run(fake, cmd);   // kMemoryExceeded at t=3s
+//   auto result = procsandbox::RunCommand(fake, cmd);   // kMemoryExceeded at t=3s
 //   fake.History();                    // every command: argv, env, outcome...
 //
 // The model. A scripted program is a function run on its own thread; it

@@ -13,7 +13,7 @@
 //   procsandbox::Command cmd("python3", {"-c", "print(42)"});
 //   cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
 //   cmd.limits.wall_time = absl::Seconds(2);
-//   auto result = procsandbox::Run(**manager, cmd);
+//   auto result = procsandbox::RunCommand(**manager, cmd);
 //
 // Thread-safety: the manager and its processes may be used from any thread.
 #ifndef PROCSANDBOX_OS_MANAGER_H_

@@ -17,5 +17,6 @@
 #include "procsandbox/sandbox.h"
 #include "procsandbox/stdio.h"
 #include "procsandbox/verification.h"
+#include "procsandbox/version.h"
 
 #endif  // PROCSANDBOX_PROCSANDBOX_H_

@@ -12,12 +12,12 @@
 
 namespace procsandbox {
 
-absl::StatusOr<RunResult> Run(Manager& manager, Command command) {
+absl::StatusOr<RunResult> RunCommand(Manager& manager, Command command) {
   for (const Stdio* stdio :
        {&command.stdin_, &command.stdout_, &command.stderr_}) {
     if (stdio->kind() == Stdio::Kind::kPipe) {
       return absl::FailedPreconditionError(
-          fmt::format("run \"{}\": Run() cannot drive a Stdio::Pipe(); use "
+          fmt::format("run \"{}\": RunCommand() cannot drive a Stdio::Pipe(); use "
                       "Manager::New and "
                       "Process::Write/ReadLine",
                       command.label()));

@@ -57,23 +57,23 @@
 #include "procsandbox/process.h"
 #include "procsandbox/run.h"
 #include "procsandbox/stdio.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox::conformance {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::EndedWith;
-using ::procsandbox::testing::ExceededCpuTime;
-using ::procsandbox::testing::ExceededFileSize;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::KilledBy;
-using ::procsandbox::testing::KilledByException;
-using ::procsandbox::testing::StatusIs;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::EndedWith;
+using ::procsandbox_testing::ExceededCpuTime;
+using ::procsandbox_testing::ExceededFileSize;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::KilledBy;
+using ::procsandbox_testing::KilledByException;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;
@@ -313,7 +313,7 @@ class ConformanceTest : public ::testing::TestWithParam<ManagerParam> {
 TEST_P(ConformanceTest, ReportsTheExitCodeTheProgramExitedWith) {
   for (int code : {0, 1, 42, 255}) {
     EXPECT_THAT(
-        procsandbox::Run(manager(), Helper({"exit", std::to_string(code)})),
+        procsandbox::RunCommand(manager(), Helper({"exit", std::to_string(code)})),
         ExitedWith(code))
         << "exit " << code;
   }
@@ -330,21 +330,21 @@ TEST_P(ConformanceTest, ReportsDeathByASignalTheProgramRaisedAsSignaled) {
                                                   {"KILL", SIGKILL},
                                                   {"TERM", SIGTERM}};
   for (const auto& [name, signo] : kSignals) {
-    EXPECT_THAT(procsandbox::Run(manager(), Helper({"signal", name})),
+    EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"signal", name})),
                 AllOf(EndedWith(ExitReason::kSignaled), KilledBy(signo)))
         << "signal " << name;
   }
 }
 
 TEST_P(ConformanceTest, ReportsAbortAsDeathBySigabrt) {
-  EXPECT_THAT(procsandbox::Run(manager(), Helper({"abort"})),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"abort"})),
               AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGABRT)));
 }
 
 // An access violation: SIGSEGV on POSIX; on Windows the exception code
 // 0xC0000005, which the Outcome reports as SIGSEGV too.
 TEST_P(ConformanceTest, ReportsACrashAsDeathBySigsegv) {
-  EXPECT_THAT(procsandbox::Run(manager(), Helper({"crash"})),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"crash"})),
               AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGSEGV)));
 }
 
@@ -355,29 +355,29 @@ TEST_P(ConformanceTest, ReportsWindowsExceptionStatusesWithTheirCodes) {
     GTEST_SKIP() << "exit codes are 8 bits on POSIX (exit-code-hex is a "
                     "Windows step)";
   }
-  EXPECT_THAT(procsandbox::Run(manager(), Helper({"exit-code-hex", "0x107"})),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0x107"})),
               ExitedWith(0x107));
   EXPECT_THAT(
-      procsandbox::Run(manager(), Helper({"exit-code-hex", "4294967295"})),
+      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "4294967295"})),
       ExitedWith(-1));
   EXPECT_THAT(
-      procsandbox::Run(manager(), Helper({"exit-code-hex", "0xC0000005"})),
+      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0xC0000005"})),
       AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGSEGV),
             KilledByException(0xC0000005)));
   EXPECT_THAT(
-      procsandbox::Run(manager(), Helper({"exit-code-hex", "0xC00000FD"})),
+      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0xC00000FD"})),
       AllOf(KilledBy(SIGSEGV), KilledByException(0xC00000FD)));
   if (OnWindows()) {  // The real thing, not ExitProcess: the twin has none.
-    EXPECT_THAT(procsandbox::Run(manager(), Helper({"crash"})),
+    EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"crash"})),
                 KilledByException(0xC0000005));
-    EXPECT_THAT(procsandbox::Run(manager(), Helper({"abort"})),
+    EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"abort"})),
                 AllOf(KilledBy(SIGABRT), KilledByException(0xC0000409)));
   }
 }
 
 TEST_P(ConformanceTest, RejectsAnUnknownHelperStepWithExitCode125) {
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(manager(), Helper({"exit", "0", "no-such-step"}));
+      procsandbox::RunCommand(manager(), Helper({"exit", "0", "no-such-step"}));
   EXPECT_THAT(r, ExitedWith(125));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r->stderr_, HasSubstr("unknown step 'no-such-step'"));
@@ -390,7 +390,7 @@ TEST_P(ConformanceTest, EchoesTenMegabytesOfStdinData) {
   Command cmd = Helper({"echo-stdin"});
   cmd.stdin_ = Stdio::Data(data);
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_.size(), data.size());
   EXPECT_TRUE(r->stdout_ == data) << "stdout differs from stdin";
@@ -401,7 +401,7 @@ TEST_P(ConformanceTest, CapturesTwentyMegabytesOnBothStreamsWithoutDeadlock) {
   constexpr std::size_t kSize = 20 << 20;
   Command cmd = Helper({"write-both", std::to_string(kSize)});
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   const std::string expected = Pattern(kSize);
   EXPECT_EQ(r->stdout_.size(), kSize);
@@ -413,7 +413,7 @@ TEST_P(ConformanceTest, CapturesTwentyMegabytesOnBothStreamsWithoutDeadlock) {
 TEST_P(ConformanceTest, TruncatesCapturedStdoutAtTheOutputLimit) {
   Command cmd = Helper({"write-stdout", "100000"});
   cmd.limits.output_bytes = 1000;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, Pattern(1000));
   EXPECT_TRUE(r->stdout_truncated);
@@ -431,7 +431,7 @@ TEST_P(ConformanceTest, DeliversEveryLineOfStdoutToALinesCallback) {
     std::lock_guard<std::mutex> lock(lines->mu);
     lines->lines.emplace_back(line);
   });
-  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)), ExitedWith(0));
+  EXPECT_THAT(procsandbox::RunCommand(manager(), std::move(cmd)), ExitedWith(0));
   std::lock_guard<std::mutex> lock(lines->mu);
   EXPECT_THAT(lines->lines, ElementsAre("a", "b", "c"));
 }
@@ -471,7 +471,7 @@ TEST_P(ConformanceTest, GivesTheProgramExactlyTheGivenEnvironment) {
   ASSERT_THAT(cmd.env.Set("ALPHA", "1"), IsOk());
   ASSERT_THAT(cmd.env.Set("EMPTY", ""), IsOk());
   ASSERT_THAT(cmd.env.Set("BETA", "two words"), IsOk());
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   // Nothing of the host's (PATH, HOME, ...) is inherited.
   EXPECT_EQ(WithoutWineVariables(r->stdout_),
@@ -483,7 +483,7 @@ TEST_P(ConformanceTest, RunsTheProgramInTheGivenWorkingDirectory) {
   ASSERT_FALSE(dir.empty());
   Command cmd = Helper({"print-cwd"});
   cmd.working_dir = dir;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, dir + "\n");
 }
@@ -503,7 +503,7 @@ TEST_P(ConformanceTest, FailsToStartAProgramNotOnThePathWithNotFoundNamingIt) {
 
 TEST_P(ConformanceTest, FailsToStartAMissingAbsolutePathWithNotFoundNamingIt) {
   const std::string path = TempDir() + "/no-such-program";
-  EXPECT_THAT(procsandbox::Run(manager(), Command(path)),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), Command(path)),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr(path)));
 }
 
@@ -524,7 +524,7 @@ TEST_P(ConformanceTest, FailsToStartANonExecutableFileWithPermissionDenied) {
   ASSERT_EQ(chmod(path.c_str(), 0644), 0) << std::strerror(errno);
 #endif
   if (MemoryManager* memory = fake()) memory->RegisterNotExecutable(path);
-  EXPECT_THAT(procsandbox::Run(manager(), Command(path)),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), Command(path)),
               StatusIs(absl::StatusCode::kPermissionDenied, HasSubstr(path)));
 }
 
@@ -559,7 +559,7 @@ TEST_P(ConformanceTest, NotExecutableOnASecretPathNamesTheProgramOnly) {
   if (MemoryManager* memory = fake()) memory->RegisterNotExecutable(path);
   Command cmd("tool");
   ASSERT_THAT(cmd.env.SetSecret("PATH", dir), IsOk());
-  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), std::move(cmd)),
               StatusIs(absl::StatusCode::kPermissionDenied,
                        "exec \"tool\" in PATH <redacted>: permission denied "
                        "(EACCES)"));
@@ -608,7 +608,7 @@ TEST_P(ConformanceTest, EndsAProgramOverItsCpuTimeWithSigxcpu) {
   cmd.limits.cpu_time = absl::Seconds(1);
   cmd.limits.wall_time = kSafetyNet;
   EXPECT_THAT(
-      procsandbox::Run(manager(), std::move(cmd)),
+      procsandbox::RunCommand(manager(), std::move(cmd)),
       AllOf(ExceededCpuTime(), KilledBy(OnWindows() ? SIGKILL : SIGXCPU)));
 }
 
@@ -619,7 +619,7 @@ TEST_P(ConformanceTest, EndsAProgramWritingPastTheFileSizeLimitWithSigxfsz) {
   const std::string path = TempDir() + "/f";
   Command cmd = Helper({"write-file", path, "1000000"});
   cmd.limits.file_size_bytes = 1000;
-  EXPECT_THAT(procsandbox::Run(manager(), std::move(cmd)),
+  EXPECT_THAT(procsandbox::RunCommand(manager(), std::move(cmd)),
               AllOf(ExceededFileSize(), KilledBy(SIGXFSZ)));
   // The kernel writes up to the limit before the signal.
   EXPECT_EQ(WrittenFile(path), Pattern(1000));
@@ -684,7 +684,7 @@ TEST_P(ConformanceTest, SamplesEveryIntervalAndOnceAtTheEnd) {
     std::lock_guard<std::mutex> lock(mu);
     delivered.push_back(s);
   };
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), command);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), command);
   ASSERT_THAT(r, IsOk());
   ASSERT_THAT(r->outcome, ExitedWith(0));
   const std::vector<UsageSample>& s = r->outcome.samples;
@@ -720,7 +720,7 @@ TEST_P(ConformanceTest, CountsTheBytesOfEachStreamItReads) {
   command.stdout_ = Stdio::Capture();
   command.stderr_ = Stdio::Capture();
   command.monitor.enabled = true;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), command);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), command);
   ASSERT_THAT(r, IsOk());
   ASSERT_FALSE(r->outcome.samples.empty());
   EXPECT_EQ(r->outcome.samples.back().stdout_bytes, 3000);
@@ -729,7 +729,7 @@ TEST_P(ConformanceTest, CountsTheBytesOfEachStreamItReads) {
 
 TEST_P(ConformanceTest, NoSamplesWithoutMonitoring) {
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(manager(), Helper({"sleep-ms", "50"}));
+      procsandbox::RunCommand(manager(), Helper({"sleep-ms", "50"}));
   ASSERT_THAT(r, IsOk());
   EXPECT_TRUE(r->outcome.samples.empty());
 }
@@ -742,7 +742,7 @@ TEST_P(ConformanceTest, ListsAndGetsARunningProcessButNotAFinishedOne) {
     return process->Id();
   };
   absl::StatusOr<RunResult> finished =
-      procsandbox::Run(manager(), Helper({"exit", "0"}));
+      procsandbox::RunCommand(manager(), Helper({"exit", "0"}));
   ASSERT_THAT(finished, ExitedWith(0));
   std::shared_ptr<Process> p = manager().New(Helper({"sleep-forever"}));
   ASSERT_THAT(p->Start(), IsOk());
@@ -855,7 +855,7 @@ TEST_P(ConformanceTest, RunReturnsAlthoughAGrandchildHoldsThePipes) {
   if (fake() != nullptr) GTEST_SKIP() << "the fake models no grandchildren";
   Command cmd = Helper({"grandchild-holds-pipe", "print", "done"});
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::Run(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
   EXPECT_THAT(r, ExitedWith(0));
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->stdout_, "done\n");

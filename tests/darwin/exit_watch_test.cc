@@ -14,12 +14,12 @@
 #include "darwin/spawn.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::darwin_internal {
 namespace {
 
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::IsOk;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 // Only a bound on a hang.

@@ -17,7 +17,7 @@
 #include "gtest/gtest.h"
 #include "os/platform.h"
 #include "procsandbox/command.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::darwin_internal {
 namespace {
@@ -27,8 +27,8 @@ using ::procsandbox::os_internal::ChildEvents;
 using ::procsandbox::os_internal::ChildExit;
 using ::procsandbox::os_internal::Platform;
 using ::procsandbox::os_internal::SpawnRequest;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;

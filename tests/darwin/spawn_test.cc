@@ -25,14 +25,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "posix/unique_fd.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::darwin_internal {
 namespace {
 
 using ::procsandbox::posix_internal::UniqueFd;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;

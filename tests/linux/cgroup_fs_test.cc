@@ -22,7 +22,7 @@
 #include "gtest/gtest.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_detect.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::linux_internal {
 
@@ -30,7 +30,7 @@ using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
 
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -26,7 +26,7 @@
 #include "linux/cgroup_detect.h"
 #include "process_inspection.h"
 #include "procsandbox/os_manager.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 
@@ -141,7 +141,7 @@ class CgroupManagerFixture : public ::testing::Test {
     OsManagerOptions options;
     options.on_event = events_.Sink();
     auto m = NewOsManager(options);
-    ASSERT_THAT(m, ::procsandbox::testing::IsOk());
+    ASSERT_THAT(m, ::procsandbox_testing::IsOk());
     manager_ = *std::move(m);
     caps_ = manager_->capabilities();
     if (!caps_.Has("cgroups")) {

@@ -42,16 +42,16 @@
 #include "linux/cgroup_detect.h"
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::IsEmpty;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -217,7 +217,7 @@ TEST_F(CgroupRaceTest, AKillOnTheReactorDoesNotDelayOtherProcesses) {
   std::shared_ptr<Process> a = manager_->New(dying);
   ASSERT_THAT(a->Start(), IsOk());
   ASSERT_THAT(a->ReadLine(Stream::kStdout, absl::Seconds(60)),
-              ::procsandbox::testing::IsOkAndHolds("ready"));
+              ::procsandbox_testing::IsOkAndHolds("ready"));
   const pid_t leader = static_cast<pid_t>(a->Id());
   const std::string children = ReadWholeFile(
       absl::StrCat("/proc/", leader, "/task/", leader, "/children"));
@@ -235,7 +235,7 @@ TEST_F(CgroupRaceTest, AKillOnTheReactorDoesNotDelayOtherProcesses) {
   std::shared_ptr<Process> b = manager_->New(other);
   ASSERT_THAT(b->Start(), IsOk());
   ASSERT_THAT(b->ReadLine(Stream::kStdout, absl::Seconds(60)),
-              ::procsandbox::testing::IsOkAndHolds("ready"));
+              ::procsandbox_testing::IsOkAndHolds("ready"));
 
   ASSERT_THAT(a->Terminate(), IsOk());  // TERM ignored; SIGKILL after 10 ms
   // Other stops on the way (the signals, a freeze) are let go on.
@@ -262,7 +262,7 @@ TEST_F(CgroupRaceTest, AKillOnTheReactorDoesNotDelayOtherProcesses) {
       << "another process's exit was not served while a killed tree was "
          "held: the reactor was waiting for that tree to die";
   EXPECT_THAT(a->Wait(), Cancelled());
-  EXPECT_THAT(b->Wait(), ::procsandbox::testing::KilledBy(SIGKILL));
+  EXPECT_THAT(b->Wait(), ::procsandbox_testing::KilledBy(SIGKILL));
 }
 
 // Nothing of an ended tree is left open once Wait() returns, its groups'

@@ -31,20 +31,20 @@
 #include "linux/cgroup_detect.h"
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::ExceededCpuTime;
-using ::procsandbox::testing::ExceededMemory;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::KilledBy;
-using ::procsandbox::testing::StatusIs;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::ExceededCpuTime;
+using ::procsandbox_testing::ExceededMemory;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::KilledBy;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -85,7 +85,7 @@ TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
   Command cmd = Helper({"alloc-mb", "256", "print", "survived"});
   cmd.limits.memory_bytes = 64 << 20;
   cmd.stdout_ = Stdio::Capture();
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExceededMemory());
   EXPECT_EQ(r->outcome.signal, SIGKILL);
   EXPECT_EQ(r->stdout_, "");
@@ -99,7 +99,7 @@ TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
   // The host is unharmed and the next run under the same limit is fine.
   Command small = Helper({"alloc-mb", "16", "print", "ok"});
   small.limits.memory_bytes = 64 << 20;
-  EXPECT_THAT(procsandbox::Run(*manager_, small), ExitedWith(0));
+  EXPECT_THAT(procsandbox::RunCommand(*manager_, small), ExitedWith(0));
 }
 
 TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
@@ -107,7 +107,7 @@ TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
   // 64 MiB: the helper's own megabyte stays well inside the 10 %.
   Command cmd = Helper({"alloc-mb", "64"});
   cmd.limits.memory_bytes = 512 << 20;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_GE(r->outcome.peak_memory_bytes, 64 << 20);
   EXPECT_LE(r->outcome.peak_memory_bytes, (64 << 20) + (64 << 20) / 10);
@@ -173,7 +173,7 @@ TEST_F(CgroupTest, ADaemonLeftBehindByAnExitedProgramEndsWithIt) {
   ScopedSubreaper subreaper;
   const std::string marker = Unique("DAEMON");
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(*manager_, Helper({"daemonize", "print", marker}));
+      procsandbox::RunCommand(*manager_, Helper({"daemonize", "print", marker}));
   ASSERT_THAT(r, ExitedWith(0));
   std::vector<pid_t> left = HelpersWithMarker(marker);
   EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon outlived the run";
@@ -189,7 +189,7 @@ TEST_F(CgroupTest, CpuTimeHoldsForTheWholeTreeOfBusyChildren) {
   // A safety net: on a loaded machine the tree may get a few percent of a
   // core, so its second of CPU can take tens of seconds of wall time.
   cmd.limits.wall_time = absl::Seconds(120);
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExceededCpuTime());
   // The parent itself only sleeps: the children's time counted.
   const absl::Duration cpu = r->outcome.user_time + r->outcome.system_time;
@@ -219,7 +219,7 @@ TEST_F(CgroupTest, ALoneProgramOverItsCpuTimeGetsSigxcpuOnABusyHost) {
     cmd.limits.cpu_time = absl::Seconds(1);
     // A safety net (a few percent of a core on a loaded machine, see above).
     cmd.limits.wall_time = absl::Seconds(120);
-    EXPECT_THAT(procsandbox::Run(*manager_, cmd),
+    EXPECT_THAT(procsandbox::RunCommand(*manager_, cmd),
                 AllOf(ExceededCpuTime(), KilledBy(SIGXCPU)))
         << "run " << i;
   }
@@ -283,7 +283,7 @@ TEST_F(CgroupTest, NoGroupIsLeftAfterAThousandRuns) {
   if (CarriedByCgroup(LimitKind::kMemory)) cmd.limits.memory_bytes = 64 << 20;
   if (CarriedByCgroup(LimitKind::kProcesses)) cmd.limits.processes = 8;
   for (int i = 0; i < 1000; ++i) {
-    absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
     ASSERT_THAT(r, ExitedWith(0)) << "run " << i;
   }
   // Groups are removed after each reap; a few made ahead may wait for the
@@ -312,7 +312,7 @@ TEST_F(CgroupTest, EnforcementSaysWhichCgroupCarriesEachLimit) {
   cmd.limits.processes = 16;
   cmd.limits.cpu_time = absl::Seconds(5);
   cmd.limits.cpu_weight = 50;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(0));
   for (LimitKind kind : {LimitKind::kMemory, LimitKind::kProcesses,
                          LimitKind::kCpuTime, LimitKind::kCpuWeight}) {
@@ -456,7 +456,7 @@ TEST_F(CgroupTest, WhenTheGroupCannotBeMadeStrictRefusesAndLenientDegrades) {
       for (const std::string& leaf : leaves) rmdir(leaf.c_str());
       ASSERT_EQ(rmdir(dir.c_str()), 0) << dir << ": " << std::strerror(errno);
     }
-    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
     if (strict) {
       // The first group it cannot make refuses the start (the tree's v2
       // group on a hybrid host, else the memory one).
@@ -559,7 +559,7 @@ TEST_F(CgroupTest, SignalKillAfterAChildWasOomKilledIsCancelled) {
   ASSERT_THAT(p->Start(), IsOk());
   // The child was OOM-killed (137 = 128 + SIGKILL); the leader goes on.
   ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(60)),
-              ::procsandbox::testing::IsOkAndHolds("after 137"));
+              ::procsandbox_testing::IsOkAndHolds("after 137"));
   ASSERT_THAT(p->Signal(SIGKILL), IsOk());
   absl::StatusOr<Outcome> outcome = p->Wait();
   EXPECT_THAT(outcome, Cancelled());
@@ -614,7 +614,7 @@ TEST_F(CgroupTest, ATrackingGroupThatCannotBeMadeIsReportedOrRefused) {
     const std::vector<std::string> v2 = NewDirectories(before, /*v2=*/true);
     ASSERT_EQ(v2.size(), 1u);
     RemoveDirectories(v2);  // the v2 group cannot be made
-    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
     if (strict) {
       EXPECT_THAT(r, StatusIs(absl::StatusCode::kFailedPrecondition))
           << "strict mode started a tree it cannot track";
@@ -661,7 +661,7 @@ TEST_F(CgroupTest, StartsThatFailLeaveNoGroupAndNoDescriptor) {
     // One good run refills the spares (on the reactor, soon after).
     Command ok = Helper({"exit", "0"});
     ok.limits.memory_bytes = 64 << 20;
-    EXPECT_THAT(procsandbox::Run(*manager_, ok), ExitedWith(0));
+    EXPECT_THAT(procsandbox::RunCommand(*manager_, ok), ExitedWith(0));
   };
   fail_a_few(5);
   absl::SleepFor(absl::Milliseconds(100));
@@ -695,7 +695,7 @@ TEST_F(CgroupTest, EightThreadsOfFiftyLimitedRunsLeaveNothingBehind) {
           cmd.limits.processes = 8;
           cmd.limits.cpu_time = absl::Seconds(5);
           cmd.limits.cpu_weight = 50;
-          absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+          absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
           if (!r.ok() || r->outcome.reason != ExitReason::kExited) ++failures;
         }
       });

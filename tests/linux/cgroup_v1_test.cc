@@ -37,7 +37,7 @@
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
 #include "process_inspection.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::linux_internal {
 
@@ -45,8 +45,8 @@ using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 // `n` processes forked by this test, as the pids controller counts them

@@ -35,7 +35,7 @@
 #include "gtest/gtest.h"
 #include "linux/cgroup.h"
 #include "linux/cgroup_fs.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::linux_internal {
 
@@ -43,8 +43,8 @@ using ::procsandbox::posix_internal::UniqueFd;
 
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

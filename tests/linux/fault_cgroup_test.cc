@@ -263,7 +263,7 @@ TEST(FaultCgroupTest, CgroupfsCoveredBetweenTwoRunsLeavesNothingBehind) {
     Command cmd(kHelper, {"print", "hi"});
     cmd.limits.memory_bytes = 64 << 20;
     cmd.limits.wall_time = absl::Seconds(30);
-    absl::StatusOr<RunResult> first = procsandbox::Run(*manager, cmd);
+    absl::StatusOr<RunResult> first = procsandbox::RunCommand(*manager, cmd);
     v.Check(first.ok() && first->outcome.ok() && first->stdout_ == "hi\n",
             "first run: " +
                 (first.ok() ? ToString(first->outcome) : Show(first.status())));
@@ -279,7 +279,7 @@ TEST(FaultCgroupTest, CgroupfsCoveredBetweenTwoRunsLeavesNothingBehind) {
         v.Check(false, absl::StrCat("cover ", m, ": ", std::strerror(errno)));
       }
     }
-    absl::StatusOr<RunResult> second = procsandbox::Run(*manager, cmd);
+    absl::StatusOr<RunResult> second = procsandbox::RunCommand(*manager, cmd);
     if (second.ok()) {
       v.Check(second->outcome.ok() && second->stdout_ == "hi\n",
               "second run: " + ToString(second->outcome));

@@ -27,12 +27,12 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::IsOk;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 // Guards against hangs only: what is measured here takes milliseconds.
@@ -135,14 +135,14 @@ TEST(FloodTest, ChunksDeliverTheBytesUnchangedUpToTheCap) {
     EXPECT_FALSE(bytes.empty());
     out.append(bytes.data(), bytes.size());
   });
-  absl::StatusOr<RunResult> result = procsandbox::Run(**manager, command);
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(**manager, command);
   ASSERT_THAT(result.status(), IsOk());
   EXPECT_EQ(result->outcome.reason, ExitReason::kExited);
   EXPECT_TRUE(out == expected) << out.size() << " bytes";
 
   out.clear();
   command.limits.output_bytes = 100'000;
-  result = procsandbox::Run(**manager, command);
+  result = procsandbox::RunCommand(**manager, command);
   ASSERT_THAT(result.status(), IsOk());
   EXPECT_TRUE(out == expected.substr(0, 100'000)) << out.size() << " bytes";
 }

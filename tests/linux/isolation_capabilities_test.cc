@@ -29,14 +29,14 @@
 #include "linux/child_capabilities.h"
 #include "linux/spawn.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -115,7 +115,7 @@ int FreePrivilegedPort() {
 
 TEST_F(CapabilitiesTest, DroppingClearsEverySetOfTheProgram) {
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(*manager_, DropAll({"print-caps"}));
+      procsandbox::RunCommand(*manager_, DropAll({"print-caps"}));
   ASSERT_THAT(r, ExitedWith(0));
   if (HostCanDropBoundingSet()) {
     EXPECT_EQ(r->stdout_, CapsLine(0));
@@ -139,7 +139,7 @@ TEST_F(CapabilitiesTest, WithoutSetpcapDroppingNeedsNoNewPrivs) {
 
 TEST_F(CapabilitiesTest, WithoutDroppingTheProgramKeepsTheHostsBoundingSet) {
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(*manager_, Command(kHelper, {"print-caps"}));
+      procsandbox::RunCommand(*manager_, Command(kHelper, {"print-caps"}));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_THAT(r->stdout_, Not(HasSubstr("CapBnd=0000000000000000")));
 }
@@ -165,7 +165,7 @@ TEST_F(CapabilitiesTest, AKeptCapabilityStaysInEverySetAsRoot) {
   if (port == 0) GTEST_SKIP() << "no privileged port is free, or none exists";
   Command cmd = DropAll({"print-caps", "bind-port", absl::StrCat(port)});
   cmd.isolation.keep_capabilities = {"net_bind_service"};
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(0)) << r->stderr_;
   EXPECT_EQ(r->stdout_, absl::StrCat(CapsLine(uint64_t{1} << kNetBindService),
                                      "bound ", port, "\n"));
@@ -180,7 +180,7 @@ TEST_F(CapabilitiesTest, AKeptCapabilitySurvivesTheSwitchToAnotherUser) {
   cmd.isolation.uid = kNobody;
   cmd.isolation.gid = kNobody;
   cmd.isolation.keep_capabilities = {"CAP_NET_BIND_SERVICE"};
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(0)) << r->stderr_;
   EXPECT_EQ(r->stdout_,
             absl::StrCat("uid=65534 gid=65534 euid=65534 egid=65534 groups=\n",
@@ -195,7 +195,7 @@ TEST_F(CapabilitiesTest, AnotherUserWithoutTheCapabilityCannotBindThePort) {
   Command cmd = DropAll({"bind-port", absl::StrCat(port)});
   cmd.isolation.uid = kNobody;
   cmd.isolation.gid = kNobody;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(1));
   EXPECT_THAT(r->stderr_, HasSubstr("Permission denied"));
 }
@@ -210,9 +210,9 @@ TEST_F(CapabilitiesTest, RootWithoutCapabilitiesCannotWriteAnotherUsersFile) {
   ASSERT_EQ(chown(file.c_str(), kNobody, kNobody), 0);
   ASSERT_EQ(chmod(file.c_str(), 0), 0);
   Command cmd = DropAll({"write-file", file, "1"});
-  absl::StatusOr<RunResult> dropped = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> dropped = procsandbox::RunCommand(*manager_, cmd);
   cmd.isolation.drop_capabilities = false;
-  absl::StatusOr<RunResult> kept = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> kept = procsandbox::RunCommand(*manager_, cmd);
   unlink(file.c_str());
   rmdir(dir_template);
   ASSERT_THAT(dropped, ExitedWith(1));
@@ -292,7 +292,7 @@ class CgroupEscapeTest : public CapabilitiesTest {
 };
 
 TEST_F(CgroupEscapeTest, RootWithoutCapabilitiesStillMovesItselfOnCgroupV1) {
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, Escape());
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, Escape());
   ASSERT_THAT(r, ExitedWith(0)) << r->stderr_;
   EXPECT_THAT(r->stdout_,
               HasSubstr(absl::StrCat("/procsandbox-caps-test-", getpid())));
@@ -302,7 +302,7 @@ TEST_F(CgroupEscapeTest, AnotherUserWithoutCapabilitiesCannotMoveItself) {
   Command cmd = Escape();
   cmd.isolation.uid = kNobody;
   cmd.isolation.gid = kNobody;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(3)) << r->stdout_;
   EXPECT_THAT(r->stderr_, HasSubstr("Permission denied"));
 }
@@ -317,7 +317,7 @@ TEST_F(CgroupEscapeTest, ACgroupNamespaceDoesNotStopItOnCgroupV1) {
   // A pids limit puts the run in a v1 pids group of its own: the
   // namespace's root in that hierarchy.
   cmd.limits.processes = 64;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, IsOk());
   const LimitEnforcement* pids = r->enforcement.Find(LimitKind::kProcesses);
   ASSERT_NE(pids, nullptr);
@@ -341,7 +341,7 @@ TEST_F(CgroupEscapeTest,
   if (!mounts->enforced) GTEST_SKIP() << mounts->detail;
   Command cmd = Escape();
   cmd.isolation.mounts = {Mount::ReadOnlyBind("/")};
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
   ASSERT_THAT(r, ExitedWith(3)) << r->stdout_;
   EXPECT_THAT(r->stderr_, HasSubstr("Read-only file system"));
 }
@@ -355,7 +355,7 @@ namespace procsandbox::linux_internal {
 namespace {
 
 using ::procsandbox::HostCanDropBoundingSet;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 SpawnPlan PlanWithCapabilities(CapabilityPlan caps) {

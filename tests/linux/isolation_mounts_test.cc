@@ -17,13 +17,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Not;
@@ -94,7 +94,7 @@ class IsolationMountsTest : public ::testing::Test {
     command.working_dir = work_;
     command.isolation = isolation;
     command.limits.wall_time = absl::Seconds(60);  // guards a hang only
-    return procsandbox::Run(*manager_, command);
+    return procsandbox::RunCommand(*manager_, command);
   }
 
   bool Enforced(IsolationKind kind) const {
@@ -233,7 +233,7 @@ TEST_F(IsolationMountsTest, AFileBindAndAnEmptyRoot) {
   command.working_dir = "/job";
   command.isolation = isolation;
   command.limits.wall_time = absl::Seconds(60);
-  absl::StatusOr<RunResult> r = procsandbox::Run(*manager_, command);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, command);
   ASSERT_THAT(r, IsOk());
   ASSERT_TRUE(r->ok()) << *r << r->stderr_;
   const std::vector<std::string> parts =
@@ -328,7 +328,7 @@ TEST(IsolationMountsUnprivilegedTest, TheSuitePassesAsUid65534) {
   command.isolation.gid = 65534;
   command.working_dir = "/";
   command.limits.wall_time = absl::Seconds(120);  // guards a hang only
-  absl::StatusOr<RunResult> r = procsandbox::Run(**m, command);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, command);
   if (absl::IsPermissionDenied(r.status())) {
     GTEST_SKIP() << "uid 65534 cannot reach this binary: " << r.status();
   }

@@ -25,18 +25,18 @@
 #include "linux/child_namespaces.h"
 #include "linux/spawn.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::KilledBy;
-using ::procsandbox::testing::StatusIs;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::KilledBy;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
@@ -77,7 +77,7 @@ class NamespacesTest : public ::testing::Test {
   }
 
   absl::StatusOr<RunResult> Run(Command command) {
-    return procsandbox::Run(*manager_, std::move(command));
+    return procsandbox::RunCommand(*manager_, std::move(command));
   }
 
   std::unique_ptr<Manager> manager_;
@@ -178,7 +178,7 @@ TEST_F(NamespacesTest, WhenPid1ExitsTheKernelKillsTheRest) {
   const std::string token = absl::StrCat("pid1-exits-", getpid());
   Command cmd(kHelper, {"print", token, "daemonize", "print", "forked"});
   cmd.isolation.namespaces.pid = true;
-  absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, token + "\nforked\n");
@@ -326,7 +326,7 @@ ProbeRun RunProbeAsNobody(Manager& manager, std::vector<std::string> argv) {
   Command cmd(kProbe, std::move(argv));
   cmd.isolation.uid = 65534;
   cmd.isolation.gid = 65534;
-  ProbeRun run{procsandbox::Run(manager, cmd), ""};
+  ProbeRun run{procsandbox::RunCommand(manager, cmd), ""};
   if (run.result.ok() && run.result->outcome.reason == ExitReason::kExited &&
       run.result->outcome.exit_code == 77) {
     run.skipped = run.result->stdout_;
@@ -396,7 +396,7 @@ TEST_F(NamespacesTest, AHostThatIsNotRootUsesADelegatedV2Group) {
   options.cgroups = false;  // the shell moves itself: keep it out of ours
   absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager(options);
   ASSERT_THAT(m, IsOk());
-  absl::StatusOr<RunResult> r = procsandbox::Run(
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
       **m, Shell(absl::StrCat(
                "echo $$ > ", group, "/cgroup.procs && exec /usr/bin/setpriv ",
                "--reuid=65534 --regid=65534 --clear-groups ", kProbe,

@@ -14,15 +14,15 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::KilledBySeccomp;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::KilledBySeccomp;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -44,7 +44,7 @@ class SeccompTest : public ::testing::Test {
   absl::StatusOr<RunResult> RunFiltered(Command cmd, SeccompFilter filter) {
     cmd.isolation.seccomp = std::move(filter);
     cmd.limits.wall_time = absl::Seconds(30);
-    return procsandbox::Run(*manager_, cmd);
+    return procsandbox::RunCommand(*manager_, cmd);
   }
 
   static Command Helper(std::vector<std::string> steps) {
@@ -66,7 +66,7 @@ std::vector<std::string> Calls(const std::vector<std::string>& names) {
 TEST_F(SeccompTest, WithoutAFilterTheCallsReachTheKernel) {
   // The baseline the tests below differ from: the kernel's own answers.
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(*manager_, Helper(Calls({"ptrace", "bpf", "getpid"})));
+      procsandbox::RunCommand(*manager_, Helper(Calls({"ptrace", "bpf", "getpid"})));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(*r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "ptrace ESRCH\nbpf EINVAL\ngetpid ok\n");

@@ -8,13 +8,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::IsOk;
 using ::testing::AllOf;
 using ::testing::Ge;
 using ::testing::Le;
@@ -71,7 +71,7 @@ TEST(OsMonitorTest, ATenSecondRunSampledEveryTenthOfASecond) {
   Command command(PROCSANDBOX_TEST_HELPER,
                   {"alloc-mb", "32", "burn-wall-ms", "10000"});
   command.monitor = got.Every(absl::Milliseconds(100));
-  absl::StatusOr<RunResult> r = procsandbox::Run(**m, command);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, command);
   ASSERT_THAT(r, IsOk());
   ASSERT_TRUE(r->outcome.ok()) << r->outcome;
   const std::vector<UsageSample>& s = r->outcome.samples;

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
   ns.pid = ns.net = ns.ipc = ns.uts = ns.cgroup = true;
   command.isolation.hostname = "inner";
   absl::StatusOr<procsandbox::RunResult> r =
-      procsandbox::Run(**manager, std::move(command));
+      procsandbox::RunCommand(**manager, std::move(command));
   if (!r.ok()) {
     std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
     return 1;

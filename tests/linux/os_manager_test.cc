@@ -37,18 +37,18 @@
 #include "gtest/gtest.h"
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::KilledBy;
-using ::procsandbox::testing::StatusIs;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::KilledBy;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::TimedOut;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -65,7 +65,7 @@ Command Helper(std::vector<std::string> steps) {
 
 TEST(OsManagerTest, RunsAProgramAndCapturesBothStreams) {
   auto m = NewManager();
-  absl::StatusOr<RunResult> r = procsandbox::Run(
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
       *m, Helper({"print", "out", "print-stderr", "err", "exit", "3"}));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r, ExitedWith(3));
@@ -88,7 +88,7 @@ TEST(OsManagerTest, AWallTimeLimitEndsTheRunAsTimedOut) {
 TEST(OsManagerTest, WaitReturnsAlthoughAGrandchildHoldsThePipe) {
   auto m = NewManager();
   absl::StatusOr<RunResult> r =
-      procsandbox::Run(*m, Helper({"grandchild-holds-pipe", "print", "done"}));
+      procsandbox::RunCommand(*m, Helper({"grandchild-holds-pipe", "print", "done"}));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "done\n");
@@ -158,7 +158,7 @@ TEST(OsManagerTest, DescriptorsStayPrivateWhileEightThreadsStartProcesses) {
     threads.emplace_back([&m, &outputs, t] {
       for (int i = 0; i < kRunsPerThread; ++i) {
         absl::StatusOr<RunResult> r =
-            procsandbox::Run(*m, Helper({"print-fds"}));
+            procsandbox::RunCommand(*m, Helper({"print-fds"}));
         outputs[t].push_back(
             r.ok() && r->ok()
                 ? r->stdout_
@@ -182,7 +182,7 @@ TEST(OsManagerTest, NoZombieIsLeftAfterFiveThousandRuns) {
   ASSERT_NE(m, nullptr);
   for (int i = 0; i < 5000; ++i) {
     absl::StatusOr<RunResult> r =
-        procsandbox::Run(*m, Command(kTinyHelper, {}));
+        procsandbox::RunCommand(*m, Command(kTinyHelper, {}));
     ASSERT_THAT(r, ExitedWith(0)) << "run " << i;
   }
   const pid_t self = getpid();
@@ -256,7 +256,7 @@ TEST(OsManagerTest, AGrandchildThatLeftTheGroupCannotHoldWaitForever) {
   // marker, which no other process has.
   const std::string marker =
       absl::StrCat("MARKER-", getpid(), "-", absl::ToUnixNanos(absl::Now()));
-  absl::StatusOr<RunResult> r = procsandbox::Run(
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
       *m, Helper({"daemonize", "print", "done", "print-stderr", marker}));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "done\n");
@@ -358,7 +358,7 @@ TEST(OsManagerTest, TheHostsOwnChildIsLeftForTheHost) {
       waitid(P_PID, static_cast<id_t>(host_child), &info, WEXITED | WNOWAIT),
       0);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_THAT(procsandbox::Run(*m, Helper({"exit", absl::StrCat(i)})),
+    EXPECT_THAT(procsandbox::RunCommand(*m, Helper({"exit", absl::StrCat(i)})),
                 ExitedWith(i));
   }
   ASSERT_THAT(running->CloseStdin(), IsOk());
@@ -380,7 +380,7 @@ TEST(OsManagerTest, CredentialsDropWhenRoot) {
   Command cmd = Helper({"print-ids"});
   cmd.isolation.uid = 65534;
   cmd.isolation.gid = 65534;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*m, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*m, cmd);
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "uid=65534 gid=65534 euid=65534 egid=65534 groups=\n");
 }
@@ -393,7 +393,7 @@ TEST(OsManagerTest, BothStreamsFloodingAHundredMegabytesEachDoNotDeadlock) {
   cmd.stdout_ = Stdio::Capture();
   cmd.stderr_ = Stdio::Capture();
   cmd.limits.output_bytes = int64_t{1} << 30;
-  absl::StatusOr<RunResult> r = procsandbox::Run(*m, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*m, cmd);
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_FALSE(r->stdout_truncated);
   EXPECT_FALSE(r->stderr_truncated);
@@ -415,7 +415,7 @@ TEST(OsManagerTest, DataForStdinDoesNotBlockTheHostWhenTheChildNeverReads) {
     if (!m.ok()) return m.status().ToString();
     Command cmd = Helper({"sleep-ms", "100", "exit", "0"});
     cmd.stdin_ = Stdio::Data(std::string(8 << 20, 'x'));
-    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
     if (!r.ok()) return r.status().ToString();
     if (!r->ok()) return absl::StrCat("outcome: ", ToString(*r));
     return "";
@@ -471,7 +471,7 @@ TEST(OsManagerTest, StrictModeRefusesALimitNothingEnforcesHere) {
   }
   auto lenient = NewManager(no_cgroups);
   ASSERT_NE(lenient, nullptr);
-  absl::StatusOr<RunResult> r = procsandbox::Run(*lenient, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*lenient, cmd);
   ASSERT_THAT(r, ExitedWith(0));
   const LimitEnforcement* weight = r->enforcement.Find(LimitKind::kCpuWeight);
   ASSERT_NE(weight, nullptr);

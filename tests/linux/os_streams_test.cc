@@ -26,13 +26,13 @@
 #include "gtest/gtest.h"
 #include "process_inspection.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "real_time.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::IsOk;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 
@@ -241,7 +241,7 @@ TEST(OsStreamsTest, StderrToStdoutFollowsAnInheritedStdout) {
     Command cmd = Helper({"print-stderr", "to-stdout"});
     cmd.stdout_ = Stdio::Inherit();
     cmd.stderr_ = Stdio::ToStdout();
-    absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
     dup2(saved_err, 2);
     if (!r.ok()) return r.status().ToString();
     if (ReadWholeFile(out) != "to-stdout\n") {
@@ -264,7 +264,7 @@ TEST(OsStreamsTest, TheLastPartialLineIsDeliveredWhenTheDrainEnds) {
       Helper({"daemonize", "write-stdout", "5", "print-stderr", marker});
   cmd.stdout_ =
       Stdio::Lines([&lines](absl::string_view l) { lines.emplace_back(l); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(**m, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(**m, cmd);
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(lines, ::testing::ElementsAre("abcde"));
   KillAndReapMarked(marker);

@@ -16,13 +16,13 @@
 #include "posix/rlimits.h"
 #include "posix/unique_fd.h"
 #include "procsandbox/limits.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::posix_internal {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
 
 TEST(PosixPipesTest, AWriteNobodyReadsReturnsEpipeAndLeavesNoSigpipe) {
   UniqueFd read_end, write_end;

@@ -13,7 +13,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/environment.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::linux_internal {
 
@@ -21,8 +21,8 @@ using ::procsandbox::posix_internal::ResolveProgram;
 
 namespace {
 
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 // An environment with only PATH.

@@ -5,14 +5,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 TEST(SigchldTest, StartRefusesWhenTheHostIgnoresSigchld) {
@@ -28,7 +28,7 @@ TEST(SigchldTest, StartRefusesWhenTheHostIgnoresSigchld) {
                                 HasSubstr("ignores SIGCHLD")));
   // With the disposition restored it runs.
   EXPECT_THAT(
-      procsandbox::Run(**m, Command(PROCSANDBOX_TEST_HELPER, {"exit", "4"})),
+      procsandbox::RunCommand(**m, Command(PROCSANDBOX_TEST_HELPER, {"exit", "4"})),
       ExitedWith(4));
 }
 

@@ -2,13 +2,13 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::IsOk;
 
 TEST(UsageTest, CpuTimeAndMemoryAreLiveWhileTheChildRuns) {
   absl::StatusOr<std::unique_ptr<Manager>> m = NewOsManager();
@@ -23,7 +23,7 @@ TEST(UsageTest, CpuTimeAndMemoryAreLiveWhileTheChildRuns) {
   // The child says when its memory is touched (a page fault costs 25x more
   // on some machines than on others: no amount of CPU time means "done").
   ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(60)),
-              ::procsandbox::testing::IsOkAndHolds("ready"));
+              ::procsandbox_testing::IsOkAndHolds("ready"));
   // Then polls until its CPU time shows (the bound only guards a hang).
   ResourceUsage usage = p->Usage();
   const absl::Time give_up = absl::Now() + absl::Seconds(60);

@@ -111,7 +111,7 @@ absl::Status CliSoak::Init() {
   Command doctor(options_.cli, {"doctor", "--json"});
   doctor.stdout_ = Stdio::Capture();
   doctor.limits.wall_time = absl::Seconds(60);
-  absl::StatusOr<RunResult> r = Run(*manager_, std::move(doctor));
+  absl::StatusOr<RunResult> r = RunCommand(*manager_, std::move(doctor));
   if (!r.ok()) return r.status();
   if (!r->ok()) {
     return absl::InternalError("procsandbox doctor: " + ToString(r->outcome));
@@ -335,7 +335,7 @@ std::string CliSoak::RunToEnd(int64_t index, Invocation& inv) {
   cmd.stderr_ = Stdio::Capture();
   cmd.limits.output_bytes = 1 << 20;
   cmd.limits.wall_time = absl::Seconds(120);  // a guard against hangs only
-  absl::StatusOr<RunResult> r = Run(*manager_, std::move(cmd));
+  absl::StatusOr<RunResult> r = RunCommand(*manager_, std::move(cmd));
   const std::string result_file = absl::StrCat(scratch_, "/result-", index);
   const std::string result_text = ReadFile(result_file);
   unlink(result_file.c_str());

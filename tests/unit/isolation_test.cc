@@ -18,13 +18,13 @@
 #include "procsandbox/command.h"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/run.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
@@ -475,7 +475,7 @@ TEST(MemoryManagerIsolationTest, ReportsEachRequestedKindAsVirtual) {
   Command cmd("t");
   cmd.isolation = Isolation::Untrusted();
   cmd.isolation.uid = 65534;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_THAT(r.status(), IsOk());
   std::vector<IsolationKind> kinds;
   for (const IsolationEnforcement& e : r->enforcement.isolation) {
@@ -499,7 +499,7 @@ TEST(MemoryManagerIsolationTest, ReportsOnlyWhatWasAskedFor) {
   fake.Register("t", ReturnZero);
   Command cmd("t");
   cmd.isolation.mounts = {Mount::Tmpfs("/tmp", 1 << 20)};
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_THAT(r.status(), IsOk());
   ASSERT_EQ(r->enforcement.isolation.size(), 2u);
   EXPECT_NE(r->enforcement.Find(IsolationKind::kNoNewPrivs), nullptr);
@@ -542,7 +542,7 @@ TEST(MemoryManagerIsolationTest, StrictStartRefusesAMissingMechanismNamingIt) {
                      HasSubstr("no seccomp in this kernel"))));
   // Without the filter the same command runs.
   cmd.isolation.seccomp.reset();
-  EXPECT_THAT(procsandbox::Run(fake, cmd).status(), IsOk());
+  EXPECT_THAT(procsandbox::RunCommand(fake, cmd).status(), IsOk());
 }
 
 TEST(MemoryManagerIsolationTest, NonStrictRunsAndReportsItNotEnforced) {
@@ -550,7 +550,7 @@ TEST(MemoryManagerIsolationTest, NonStrictRunsAndReportsItNotEnforced) {
   fake.Register("t", ReturnZero);
   Command cmd("t");
   cmd.isolation.seccomp = SeccompFilter::DefaultDenyList();
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   const IsolationEnforcement* seccomp =

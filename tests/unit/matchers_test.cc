@@ -1,4 +1,4 @@
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 #include <cstdint>
 #include <optional>
@@ -19,19 +19,19 @@ namespace {
 using ::procsandbox::ExitReason;
 using ::procsandbox::Outcome;
 using ::procsandbox::RunResult;
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::EndedWith;
-using ::procsandbox::testing::ExceededCpuTime;
-using ::procsandbox::testing::ExceededFileSize;
-using ::procsandbox::testing::ExceededMemory;
-using ::procsandbox::testing::ExceededOutput;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::KilledBy;
-using ::procsandbox::testing::KilledByException;
-using ::procsandbox::testing::StatusIs;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::EndedWith;
+using ::procsandbox_testing::ExceededCpuTime;
+using ::procsandbox_testing::ExceededFileSize;
+using ::procsandbox_testing::ExceededMemory;
+using ::procsandbox_testing::ExceededOutput;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::KilledBy;
+using ::procsandbox_testing::KilledByException;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::Eq;
 using ::testing::Gt;
@@ -243,7 +243,7 @@ TYPED_TEST(MatchersOutcomeTest, KilledByExceptionMatchesTheExceptionCode) {
 TYPED_TEST(MatchersOutcomeTest, EachReasonMatcherMatchesOnlyItsReason) {
   const std::vector<
       std::pair<::testing::PolymorphicMatcher<
-                    procsandbox::testing::matchers_internal::OutcomeMatcher>,
+                    procsandbox_testing::matchers_internal::OutcomeMatcher>,
                 ExitReason>>
       matchers = {
           {TimedOut(), ExitReason::kTimedOut},

@@ -34,7 +34,7 @@ TEST(MemoryManagerTest, RunsARegisteredProgramAndCapturesItsOutput) {
     p.WriteStderr("warn\n");
     return 3;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("hello"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("hello"));
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->outcome.exit_code, 3);
@@ -48,7 +48,7 @@ TEST(MemoryManagerTest, ExitCodesWrapLikeTheOs) {
   fake.Register("code", [](FakeProcess& p) { return std::stoi(p.args()[0]); });
   for (int code : {0, 1, 42, 255, 256, 257}) {
     absl::StatusOr<RunResult> r =
-        procsandbox::Run(fake, Command("code", {std::to_string(code)}));
+        procsandbox::RunCommand(fake, Command("code", {std::to_string(code)}));
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r->outcome.exit_code, code & 0xff) << code;
   }
@@ -188,7 +188,7 @@ TEST(MemoryManagerTest, ProgramSeesItsArgvEnvWorkingDirAndLimits) {
   ASSERT_TRUE(cmd.env.SetSecret("TOKEN", "s3cret").ok());
   cmd.working_dir = "/work";
   cmd.limits.wall_time = absl::Seconds(5);
-  ASSERT_TRUE(procsandbox::Run(fake, cmd).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, cmd).ok());
   EXPECT_THAT(argv, ElementsAre("tool", "-v", "x y"));
   EXPECT_EQ(token, "s3cret");
   EXPECT_EQ(cwd, "/work");
@@ -229,8 +229,8 @@ TEST(MemoryManagerTest, PidsAreDeterministic) {
   options.first_pid = 42;
   MemoryManager fake(options);
   fake.Register("t", ReturnZero);
-  EXPECT_EQ(procsandbox::Run(fake, Command("t"))->pid, 42);
-  EXPECT_EQ(procsandbox::Run(fake, Command("t"))->pid, 43);
+  EXPECT_EQ(procsandbox::RunCommand(fake, Command("t"))->pid, 42);
+  EXPECT_EQ(procsandbox::RunCommand(fake, Command("t"))->pid, 43);
 }
 
 TEST(MemoryManagerTest, HistoryRecordsEveryCommandAndRefusal) {
@@ -243,8 +243,8 @@ TEST(MemoryManagerTest, HistoryRecordsEveryCommandAndRefusal) {
   Command cmd("echo", {"a"});
   cmd.stdin_ = Stdio::Data("in");
   cmd.stdout_ = Stdio::Null();  // recorded in history all the same
-  ASSERT_TRUE(procsandbox::Run(fake, cmd).ok());
-  EXPECT_FALSE(procsandbox::Run(fake, Command("missing")).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, cmd).ok());
+  EXPECT_FALSE(procsandbox::RunCommand(fake, Command("missing")).ok());
 
   std::vector<FakeRun> history = fake.History();
   ASSERT_EQ(history.size(), 2u);
@@ -265,7 +265,7 @@ TEST(MemoryManagerTest, HistoryKeepsAtMostItsLimit) {
   MemoryManager fake(options);
   fake.Register("t", ReturnZero);
   for (int i = 0; i < 5; ++i)
-    ASSERT_TRUE(procsandbox::Run(fake, Command("t")).ok());
+    ASSERT_TRUE(procsandbox::RunCommand(fake, Command("t")).ok());
   std::vector<FakeRun> history = fake.History();
   ASSERT_EQ(history.size(), 2u);
   EXPECT_EQ(history[1].pid, 1004);
@@ -303,7 +303,7 @@ TEST(MemoryManagerTest, StrictModeRefusesALimitItCannotEnforce) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("memory_bytes"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no cgroup"));
   EXPECT_TRUE(
-      procsandbox::Run(fake, Command("t")).ok());  // without the limit it runs
+      procsandbox::RunCommand(fake, Command("t")).ok());  // without the limit it runs
 }
 
 TEST(MemoryManagerTest, DroppedCapabilitiesAreReportedAsEnforced) {
@@ -312,7 +312,7 @@ TEST(MemoryManagerTest, DroppedCapabilitiesAreReportedAsEnforced) {
   Command cmd("t");
   cmd.isolation.drop_capabilities = true;
   cmd.isolation.keep_capabilities = {"CAP_NET_BIND_SERVICE"};
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   const IsolationEnforcement* caps =
       r->enforcement.Find(IsolationKind::kCapabilities);
@@ -338,7 +338,7 @@ TEST(MemoryManagerTest, StrictModeRefusesCapabilitiesItCannotDrop) {
   EXPECT_THAT(std::string(s.message()), HasSubstr("capabilities"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no CAP_SETPCAP"));
   EXPECT_TRUE(
-      procsandbox::Run(fake, Command("t")).ok());  // without them it runs
+      procsandbox::RunCommand(fake, Command("t")).ok());  // without them it runs
 }
 TEST(MemoryManagerTest,
      WithoutStrictModeAnUnenforcedLimitIsReportedAndNotApplied) {
@@ -352,7 +352,7 @@ TEST(MemoryManagerTest,
   Command cmd("hog");
   cmd.limits.memory_bytes = 1 << 20;
   cmd.limits.wall_time = absl::Seconds(1);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   const LimitEnforcement* memory = r->enforcement.Find(LimitKind::kMemory);
@@ -369,7 +369,7 @@ TEST(MemoryManagerTest, AnExceptionEscapingAProgramIsAnAbort) {
   MemoryManager fake;
   fake.Register("thrower",
                 [](FakeProcess&) -> int { throw std::runtime_error("boom"); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("thrower"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("thrower"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
   EXPECT_EQ(r->outcome.signal, SIGABRT);
@@ -428,7 +428,7 @@ TEST(MemoryManagerTest, ManyThreadsRunManyProgramsAtOnce) {
       for (int i = 0; i < 100; ++i) {
         const int ms = t * 100 + i;
         absl::StatusOr<RunResult> r =
-            procsandbox::Run(fake, Command("work", {std::to_string(ms)}));
+            procsandbox::RunCommand(fake, Command("work", {std::to_string(ms)}));
         if (!r.ok() || r->outcome.exit_code != ms % 7 ||
             r->stdout_ != std::to_string(ms)) {
           ++wrong;
@@ -481,7 +481,7 @@ TEST(MemoryManagerTest, AProgramCanStartAndWaitForAnother) {
     p.WriteStdout(c->Captured().stdout_);
     return outcome.ok() ? outcome->exit_code : 101;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("parent"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("parent"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.exit_code, 7);
   EXPECT_EQ(r->stdout_, "child done\n");
@@ -539,7 +539,7 @@ TEST(MemoryManagerTest, AnEmptyPathEntryIsTheWorkingDirectory) {
   Command cmd("tool");
   ASSERT_TRUE(cmd.env.Set("PATH", ":/usr/bin").ok());
   cmd.working_dir = "/srv/app";
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->ok());
 }
@@ -557,12 +557,12 @@ TEST(MemoryManagerTest, AProgramMayRunACommandOnAnotherManager) {
       return 0;
     });
     a.Register("make", [&b](FakeProcess& p) {
-      absl::StatusOr<RunResult> r = procsandbox::Run(b, Command("cc"));
+      absl::StatusOr<RunResult> r = procsandbox::RunCommand(b, Command("cc"));
       if (!r.ok()) return 100;
       p.WriteStdout(r->stdout_);
       return r->outcome.exit_code;
     });
-    absl::StatusOr<RunResult> r = procsandbox::Run(a, Command("make"));
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(a, Command("make"));
     if (!r.ok()) return r.status().ToString();
     return r->ok() && r->stdout_ == "compiled\n" ? "" : ToString(*r);
   });

@@ -15,14 +15,14 @@
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/run.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::KilledBySeccomp;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::KilledBySeccomp;
 using ::testing::Not;
 
 // The fake numbers signals as Linux does (SIGKILL is 9), also on Windows,
@@ -45,7 +45,7 @@ absl::StatusOr<RunResult> RunFiltered(MemoryManager& fake,
   fake.Register("t", [names](FakeProcess& p) { return CallEach(p, names); });
   Command cmd("t");
   cmd.isolation.seccomp = std::move(filter);
-  return procsandbox::Run(fake, cmd);
+  return procsandbox::RunCommand(fake, cmd);
 }
 
 TEST(FakeSeccompTest, WithoutAFilterEveryCallPasses) {
@@ -76,7 +76,7 @@ TEST(FakeSeccompTest, CloneIsDeniedOnlyWithANamespaceFlag) {
   });
   Command cmd("t");
   cmd.isolation.seccomp = SeccompFilter::DefaultDenyList();
-  EXPECT_THAT(procsandbox::Run(fake, cmd), ExitedWith(0));
+  EXPECT_THAT(procsandbox::RunCommand(fake, cmd), ExitedWith(0));
 }
 
 TEST(FakeSeccompTest, AKillRuleEndsTheRunNamingTheCall) {

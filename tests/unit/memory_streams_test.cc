@@ -36,7 +36,7 @@ TEST(MemoryStreamsTest, StdinDataIsReadLineByLineWithAPartialLastLine) {
   fake.Register("echo", EchoLines);
   Command cmd("echo");
   cmd.stdin_ = Stdio::Data("a\nb\nc");
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.exit_code, 3);
   EXPECT_EQ(r->stdout_, "echo: a\necho: b\necho: c\n");
@@ -48,7 +48,7 @@ TEST(MemoryStreamsTest, StdinDefaultsToTheNullDevice) {
     p.WriteStdout(p.ReadAll());
     return 0;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("cat"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("cat"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stdout_, "");
 }
@@ -62,10 +62,10 @@ TEST(MemoryStreamsTest, StdinFileComesFromTheFakeFileSystem) {
   });
   Command cmd("cat");
   cmd.stdin_ = Stdio::File("/in.txt");
-  EXPECT_EQ(procsandbox::Run(fake, cmd)->stdout_, "from file\n");
+  EXPECT_EQ(procsandbox::RunCommand(fake, cmd)->stdout_, "from file\n");
 
   cmd.stdin_ = Stdio::File("/missing.txt");
-  absl::StatusOr<RunResult> missing = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> missing = procsandbox::RunCommand(fake, cmd);
   EXPECT_EQ(missing.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(std::string(missing.status().message()),
               HasSubstr("/missing.txt"));
@@ -80,11 +80,11 @@ TEST(MemoryStreamsTest, StdoutFileIsTruncatedOrAppendedTo) {
   });
   Command append("log");
   append.stdout_ = Stdio::File("/log", FileMode::kAppend);
-  ASSERT_TRUE(procsandbox::Run(fake, append).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, append).ok());
   EXPECT_EQ(fake.GetFile("/log"), "old\nnew\n");
   Command truncate("log");
   truncate.stdout_ = Stdio::File("/log");
-  ASSERT_TRUE(procsandbox::Run(fake, truncate).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, truncate).ok());
   EXPECT_EQ(fake.GetFile("/log"), "new\n");
 }
 
@@ -98,7 +98,7 @@ TEST(MemoryStreamsTest, StderrToStdoutMergesInOrder) {
   });
   Command cmd("mixed");
   cmd.stderr_ = Stdio::ToStdout();
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stdout_, "123");
   EXPECT_EQ(r->stderr_, "");
@@ -118,7 +118,7 @@ TEST(MemoryStreamsTest, LinesCallbackGetsEachLineAndTheUnterminatedLast) {
       Stdio::Lines([&out](absl::string_view l) { out.emplace_back(l); });
   cmd.stderr_ =
       Stdio::Lines([&err](absl::string_view l) { err.emplace_back(l); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_THAT(out, ElementsAre("one", "two", "three"));
   EXPECT_THAT(err, ElementsAre("err"));
@@ -143,7 +143,7 @@ TEST(MemoryStreamsTest, ChunksCallbackGetsTheBytesUnchangedUpToTheCap) {
   });
   cmd.stderr_ = Stdio::Chunks(
       [&err](absl::string_view b) { err.append(b.data(), b.size()); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(out, "one\ntwo\nthree");
   EXPECT_EQ(err, "err");
@@ -152,7 +152,7 @@ TEST(MemoryStreamsTest, ChunksCallbackGetsTheBytesUnchangedUpToTheCap) {
   err.clear();
   cmd.limits.output_bytes = 8;
   cmd.on_output_limit = OutputLimitAction::kStop;
-  r = procsandbox::Run(fake, cmd);
+  r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(out + err, "one\ntwer");
   EXPECT_EQ(r->outcome.reason, ExitReason::kOutputExceeded);
@@ -167,7 +167,7 @@ TEST(MemoryStreamsTest, CaptureIsTruncatedAtTheOutputLimitAndTheProgramRunsOn) {
   });
   Command cmd("flood");
   cmd.limits.output_bytes = 25;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->stdout_, "0123456789012345678901234");
@@ -188,7 +188,7 @@ TEST(MemoryStreamsTest, OutputLimitWithStopEndsTheProgramAsOutputExceeded) {
   Command cmd("flood");
   cmd.limits.output_bytes = 25;
   cmd.on_output_limit = OutputLimitAction::kStop;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kOutputExceeded);
   EXPECT_EQ(r->outcome.signal, SIGTERM);
@@ -337,7 +337,7 @@ TEST(MemoryStreamsTest, RunRefusesAPipeBecauseNobodyWouldDriveIt) {
   MemoryManager fake;
   Command cmd("t");
   cmd.stdin_ = Stdio::Pipe();
-  EXPECT_EQ(procsandbox::Run(fake, cmd).status().code(),
+  EXPECT_EQ(procsandbox::RunCommand(fake, cmd).status().code(),
             absl::StatusCode::kFailedPrecondition);
   EXPECT_TRUE(fake.History().empty());
 }
@@ -394,7 +394,7 @@ TEST(MemoryStreamsTest, AThrowingLinesCallbackOnTheLastLineDoesNotCrash) {
     cmd.stdout_ = Stdio::Lines([](absl::string_view line) {
       if (line == "last-without-newline") throw std::runtime_error("bad line");
     });
-    absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+    absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
     return r.ok() ? "" : r.status().ToString();
   });
 }

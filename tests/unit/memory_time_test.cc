@@ -29,7 +29,7 @@ TEST(MemoryTimeTest, SleepTakesVirtualTimeOnly) {
     p.Sleep(absl::Hours(3));
     return 0;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("sleep"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("sleep"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.wall_time, absl::Hours(3));
   EXPECT_EQ(r->outcome.user_time, absl::ZeroDuration());
@@ -44,7 +44,7 @@ TEST(MemoryTimeTest, WallTimeLimitEndsALongSleepAsTimedOutAtOnce) {
   });
   Command cmd("slow");
   cmd.limits.wall_time = absl::Seconds(1);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
   EXPECT_EQ(r->outcome.signal, SIGTERM);
@@ -62,7 +62,7 @@ TEST(MemoryTimeTest, ProgramIgnoringTermIsKilledAfterTheGrace) {
   Command cmd("stubborn");
   cmd.limits.wall_time = absl::Seconds(1);
   cmd.kill_grace = absl::Milliseconds(500);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
   EXPECT_EQ(r->outcome.signal, internal::kSigKill);
@@ -82,7 +82,7 @@ TEST(MemoryTimeTest, ProgramCatchingTermCleansUpWithinTheGrace) {
   });
   Command cmd("polite");
   cmd.limits.wall_time = absl::Seconds(1);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
   EXPECT_EQ(r->outcome.signal, 0);
@@ -100,7 +100,7 @@ TEST(MemoryTimeTest, ZeroGraceKillsAtTheDeadline) {
   Command cmd("slow");
   cmd.limits.wall_time = absl::Seconds(2);
   cmd.kill_grace = absl::ZeroDuration();
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kTimedOut);
   EXPECT_EQ(r->outcome.signal, internal::kSigKill);
@@ -116,7 +116,7 @@ TEST(MemoryTimeTest, MemoryOverTheLimitIsAnOomKill) {
   });
   Command cmd("hog");
   cmd.limits.memory_bytes = 100 << 20;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kMemoryExceeded);
   EXPECT_EQ(r->outcome.signal, internal::kSigKill);
@@ -132,7 +132,7 @@ TEST(MemoryTimeTest, PeakMemoryIsTheHighestUse) {
     p.UseMemory(5 << 20);
     return 0;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("wave"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("wave"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.peak_memory_bytes, 30 << 20);
 }
@@ -145,7 +145,7 @@ TEST(MemoryTimeTest, CpuOverTheLimitIsCpuTimeExceeded) {
   });
   Command cmd("spin");
   cmd.limits.cpu_time = absl::Seconds(2);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kCpuTimeExceeded);
   EXPECT_EQ(r->outcome.signal, internal::kSigXcpu);
@@ -163,7 +163,7 @@ TEST(MemoryTimeTest, CpuUnderTheLimitCountsAsUserTime) {
   });
   Command cmd("work");
   cmd.limits.cpu_time = absl::Seconds(5);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->outcome.user_time, absl::Seconds(2));
@@ -179,7 +179,7 @@ TEST(MemoryTimeTest, FileOverTheSizeLimitIsFileSizeExceeded) {
   });
   Command cmd("writer");
   cmd.limits.file_size_bytes = 150;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kFileSizeExceeded);
   EXPECT_EQ(r->outcome.signal, internal::kSigXfsz);
@@ -196,7 +196,7 @@ TEST(MemoryTimeTest, IgnoringSigxfszMakesTheWriteFailWithEfbig) {
   });
   Command cmd("writer");
   cmd.limits.file_size_bytes = 150;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->outcome.exit_code, 27);
@@ -214,7 +214,7 @@ TEST(MemoryTimeTest, OpenFilesOverTheLimitFailInsideTheProgram) {
   });
   Command cmd("opener");
   cmd.limits.open_files = 10;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.exit_code, 0);
   EXPECT_THAT(r->stderr_, HasSubstr("EMFILE"));
@@ -229,7 +229,7 @@ TEST(MemoryTimeTest, ForkOverTheProcessLimitFailsInsideTheProgram) {
   });
   Command cmd("forker");
   cmd.limits.processes = 32;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.exit_code, 31);  // 32 processes with itself
 }
@@ -342,7 +342,7 @@ TEST(MemoryTimeTest, KillAndStopCannotBeCaught) {
     stop_status = p.IgnoreSignal(internal::kSigStop);
     return 0;
   });
-  ASSERT_TRUE(procsandbox::Run(fake, Command("t")).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, Command("t")).ok());
   EXPECT_EQ(kill_status.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(stop_status.code(), absl::StatusCode::kInvalidArgument);
 }
@@ -350,7 +350,7 @@ TEST(MemoryTimeTest, KillAndStopCannotBeCaught) {
 TEST(MemoryTimeTest, ADeathTheHostDidNotAskForIsSignaled) {
   MemoryManager fake;
   fake.Register("crash", [](FakeProcess& p) -> int { p.Die(SIGSEGV); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("crash"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("crash"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
   EXPECT_EQ(r->outcome.signal, SIGSEGV);
@@ -359,7 +359,7 @@ TEST(MemoryTimeTest, ADeathTheHostDidNotAskForIsSignaled) {
 TEST(MemoryTimeTest, AWindowsExceptionIsSignaledWithItsCode) {
   MemoryManager fake;
   fake.Register("crash", [](FakeProcess& p) -> int { p.Raise(0xC0000005); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("crash"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("crash"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
   EXPECT_EQ(r->outcome.signal, SIGSEGV);
@@ -370,7 +370,7 @@ TEST(MemoryTimeTest, AWindowsExceptionIsSignaledWithItsCode) {
 TEST(MemoryTimeTest, AnUnknownExceptionCodeIsAnExitWithThatCode) {
   MemoryManager fake;
   fake.Register("fail", [](FakeProcess& p) -> int { p.Raise(0xE0000001); });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("fail"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("fail"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->outcome.exit_code, static_cast<int>(0xE0000001));

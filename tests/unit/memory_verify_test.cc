@@ -15,13 +15,13 @@
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/run.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 constexpr int64_t kMiB = int64_t{1} << 20;
@@ -243,7 +243,7 @@ TEST(MemoryVerifyTest, TheFakeEnforcesTheAlteredLimit) {
   });
   Command cmd("grow");
   cmd.limits.memory_bytes = 64 * kMiB;
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(r->outcome.peak_memory_bytes, 128 * kMiB);
@@ -260,7 +260,7 @@ TEST(MemoryVerifyTest, LoweringMemoryBelowUseIsAnOomKill) {
     ADD_FAILURE() << "still running under a limit below its use";
     return 0;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("big"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("big"));
   ASSERT_THAT(r.status(), IsOk());
   EXPECT_EQ(r->outcome.reason, ExitReason::kMemoryExceeded);
 }

@@ -1,4 +1,4 @@
-#include "procsandbox/testing/mocks.h"
+#include "procsandbox_testing/mocks.h"
 
 #include <memory>
 #include <string>
@@ -13,16 +13,16 @@
 #include "procsandbox/manager.h"
 #include "procsandbox/outcome.h"
 #include "procsandbox/process.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace {
 
 using ::procsandbox::Command;
 using ::procsandbox::Outcome;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::MockManager;
-using ::procsandbox::testing::MockProcess;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::MockManager;
+using ::procsandbox_testing::MockProcess;
+using ::procsandbox_testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;

@@ -15,12 +15,12 @@
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
 #include "procsandbox/run.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::SizeIs;
@@ -149,7 +149,7 @@ TEST(MemoryMonitorTest, SamplesTheSimulatedUsageAtExactInstants) {
   cmd.stderr_ = Stdio::Capture();
   cmd.monitor = got.Every(absl::Seconds(1));
   const absl::Time t0 = fake.Now();
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok()) << r.status();
 
   auto sample = [t0](int64_t ms, int64_t cpu_ms, double percent, int64_t memory,
@@ -197,7 +197,7 @@ TEST(MemoryMonitorTest, SamplesAreTheSameOnEveryRun) {
     Command cmd("burn");
     cmd.monitor.enabled = true;
     cmd.monitor.interval = absl::Milliseconds(100);
-    return procsandbox::Run(fake, cmd)->outcome.samples;
+    return procsandbox::RunCommand(fake, cmd)->outcome.samples;
   };
   const std::vector<UsageSample> first = run();
   EXPECT_THAT(first, SizeIs(11));  // 100ms .. 1s, and the end at 1.08s
@@ -217,7 +217,7 @@ TEST(MemoryMonitorTest, StreamsTheLibraryDoesNotReadCountNothing) {
   cmd.stderr_ = Stdio::Lines([](absl::string_view) {});
   cmd.monitor.enabled = true;
   cmd.monitor.interval = absl::Milliseconds(500);
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   ASSERT_THAT(r->outcome.samples, SizeIs(3));
   EXPECT_EQ(r->outcome.samples[0].stdout_bytes, 0);
@@ -232,7 +232,7 @@ TEST(MemoryMonitorTest, ARunShorterThanTheIntervalHasTheEndOnly) {
   });
   Command cmd("quick");
   cmd.monitor.enabled = true;  // every 2s by default
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   ASSERT_THAT(r->outcome.samples, SizeIs(1));
   EXPECT_EQ(r->outcome.samples[0].state, ProcessState::kEnded);
@@ -246,7 +246,7 @@ TEST(MemoryMonitorTest, NoSamplesWhenMonitoringIsOff) {
     p.Sleep(absl::Seconds(10));
     return 0;
   });
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, Command("nap"));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("nap"));
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->outcome.samples.empty());
 }
@@ -329,7 +329,7 @@ TEST(MemoryMonitorTest, AVirtualDayAtOneSecondStaysWithinMaxSamples) {
   cmd.monitor.interval = absl::Seconds(1);
   cmd.monitor.max_samples = 100;
   cmd.monitor.on_sample = [&calls](const UsageSample&) { ++calls; };
-  absl::StatusOr<RunResult> r = procsandbox::Run(fake, cmd);
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, cmd);
   ASSERT_TRUE(r.ok());
   // 86,400 samples and the end were taken; the stride doubled from 1 to
   // 1024 (the timeline was full at 100, 200, ... 51,200 samples), so the
@@ -377,7 +377,7 @@ TEST(MemoryMonitorTest, AdvancingTheClockFromACallbackIsRefused) {
       advanced = fake.clock().Advance(absl::Seconds(1));
     }
   };
-  ASSERT_TRUE(procsandbox::Run(fake, cmd).ok());
+  ASSERT_TRUE(procsandbox::RunCommand(fake, cmd).ok());
   EXPECT_THAT(advanced, StatusIs(absl::StatusCode::kFailedPrecondition,
                                  HasSubstr("on_sample")));
 }

@@ -10,10 +10,10 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::TimedOut;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::TimedOut;
 
 TEST(BuilderTest, ASlowBuildTimesOut) {
   procsandbox::MemoryManager fake;
@@ -24,7 +24,7 @@ TEST(BuilderTest, ASlowBuildTimesOut) {
   });
   procsandbox::Command cmd("make", {"-j2"});
   cmd.limits.wall_time = absl::Seconds(1);
-  auto result = procsandbox::Run(fake, cmd);  // inside TEST: qualify Run
+  auto result = procsandbox::RunCommand(fake, cmd);  // inside TEST: qualify Run
   EXPECT_THAT(result, TimedOut());
   EXPECT_EQ(fake.History()[0].command.args[0], "-j2");
 }
@@ -35,7 +35,7 @@ TEST(BuilderTest, AQuickBuildSucceeds) {
     p.Sleep(absl::Seconds(3));
     return 0;
   });
-  EXPECT_THAT(procsandbox::Run(fake, procsandbox::Command("make")),
+  EXPECT_THAT(procsandbox::RunCommand(fake, procsandbox::Command("make")),
               ExitedWith(0));
 }
 

@@ -16,13 +16,13 @@
 #include "gtest/gtest.h"
 #include "procsandbox/sandbox/violation.h"
 #include "procsandbox/sandbox/workdir.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using ::testing::UnorderedElementsAre;

@@ -21,7 +21,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox_test_util.h"
 
 namespace procsandbox {
@@ -30,8 +30,8 @@ namespace {
 using ::procsandbox::sandbox_test::EventLog;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::ElementsAre;

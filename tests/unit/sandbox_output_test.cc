@@ -9,7 +9,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox_test_util.h"
 
 namespace procsandbox {
@@ -17,9 +17,9 @@ namespace {
 
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
-using ::procsandbox::testing::ExceededOutput;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
+using ::procsandbox_testing::ExceededOutput;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::Pair;

@@ -16,7 +16,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox_test_util.h"
 
 namespace procsandbox {
@@ -25,10 +25,10 @@ namespace {
 using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
-using ::procsandbox::testing::Cancelled;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::Cancelled;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 RunRequest Named(std::string id, std::string program) {

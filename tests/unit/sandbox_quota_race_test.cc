@@ -25,7 +25,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox_test_util.h"
 
 namespace procsandbox {
@@ -33,8 +33,8 @@ namespace {
 
 using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Rig;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 
 // Spins `d` of real time (lets another thread reach a lock it is about to
 // take; no sleep).

@@ -9,15 +9,15 @@
 #include "gtest/gtest.h"
 #include "procsandbox/environment.h"
 #include "procsandbox/sandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox/quota.h"
 #include "sandbox/redactor.h"
 
 namespace procsandbox::sandbox_internal {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::Optional;

@@ -22,7 +22,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/procsandbox.h"
-#include "procsandbox/testing/testing.h"
+#include "procsandbox_testing/testing.h"
 #include "sandbox/workdir.h"
 #include "sandbox_test_util.h"
 
@@ -32,10 +32,10 @@ namespace {
 using ::procsandbox::sandbox_test::EventLog;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
-using ::procsandbox::testing::ExitedWith;
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;

@@ -12,7 +12,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 #include "windows/utf16.h"
 
 #ifdef _WIN32
@@ -26,8 +26,8 @@
 namespace procsandbox::windows_internal {
 namespace {
 
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::StatusIs;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 

@@ -7,14 +7,14 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/environment.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox::windows_internal {
 namespace {
 
-using ::procsandbox::testing::IsOk;
-using ::procsandbox::testing::IsOkAndHolds;
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::IsOk;
+using ::procsandbox_testing::IsOkAndHolds;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 using ::testing::Not;
 

@@ -28,12 +28,12 @@
 #include "procsandbox/manager.h"
 #include "procsandbox/os_manager.h"
 #include "procsandbox/run.h"
-#include "procsandbox/testing/matchers.h"
+#include "procsandbox_testing/matchers.h"
 
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::testing::StatusIs;
+using ::procsandbox_testing::StatusIs;
 using ::testing::HasSubstr;
 
 // Only bounds on a hang.
@@ -88,7 +88,7 @@ TEST(WindowsPlatformTest, ExitCodeIsTheOutcome) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
   absl::StatusOr<RunResult> result =
-      procsandbox::Run(*manager, Child({"print", "hello", "exit", "7"}));
+      procsandbox::RunCommand(*manager, Child({"print", "hello", "exit", "7"}));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->outcome.reason, ExitReason::kExited);
   EXPECT_EQ(result->outcome.exit_code, 7);
@@ -101,7 +101,7 @@ TEST(WindowsPlatformTest, CapturesAFloodOnBothStreams) {
   ASSERT_NE(manager, nullptr);
   constexpr std::size_t kBytes = std::size_t{8} << 20;
   absl::StatusOr<RunResult> result =
-      procsandbox::Run(*manager, Child({"flood", std::to_string(kBytes)}));
+      procsandbox::RunCommand(*manager, Child({"flood", std::to_string(kBytes)}));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->outcome.ok()) << result->outcome;
   EXPECT_EQ(result->stdout_, std::string(kBytes, 'o'));
@@ -117,7 +117,7 @@ TEST(WindowsPlatformTest, StdinDataReachesTheChild) {
   }
   Command command = Child({"cat"});
   command.stdin_ = Stdio::Data(data);
-  absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(*manager, command);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->outcome.ok()) << result->outcome;
   EXPECT_EQ(result->stdout_.size(), data.size());
@@ -205,7 +205,7 @@ TEST(WindowsPlatformTest, OutputCapStopsAFlood) {
   command.limits.output_bytes = int64_t{1} << 20;
   command.on_output_limit = OutputLimitAction::kStop;
   command.kill_grace = absl::ZeroDuration();
-  absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(*manager, command);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->outcome.reason, ExitReason::kOutputExceeded);
   EXPECT_EQ(result->stdout_.size() + result->stderr_.size(),
@@ -265,7 +265,7 @@ TEST(WindowsPlatformTest, ConcurrentRunsEachKeepTheirOwnOutput) {
       const std::string text = "run " + std::to_string(i);
       go.WaitForNotification();
       absl::StatusOr<RunResult> result =
-          procsandbox::Run(*manager, Child({"print", text, "exit", "3"}));
+          procsandbox::RunCommand(*manager, Child({"print", text, "exit", "3"}));
       ASSERT_TRUE(result.ok()) << result.status();
       EXPECT_EQ(result->outcome.exit_code, 3) << result->outcome;
       EXPECT_EQ(result->stdout_, text + "\n") << result->outcome;
@@ -368,7 +368,7 @@ TEST(WindowsPlatformTest, CpuBudgetEndsASpinningTree) {
   Command command = Child({"spin"});
   command.limits.cpu_time = absl::Milliseconds(500);
   command.limits.wall_time = kHang;
-  absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(*manager, command);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->outcome.reason, ExitReason::kCpuTimeExceeded)
       << result->outcome;
@@ -383,7 +383,7 @@ TEST(WindowsPlatformTest, MemoryLimitRefusesAnAllocation) {
   if (!e->enforced()) GTEST_SKIP() << e->detail;
   Command command = Child({"allocate", "256"});
   command.limits.memory_bytes = int64_t{64} << 20;
-  absl::StatusOr<RunResult> result = procsandbox::Run(*manager, command);
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(*manager, command);
   ASSERT_TRUE(result.ok()) << result.status();
   // The child handles the refusal (exit 12); the limit is the cause.
   EXPECT_EQ(result->outcome.reason, ExitReason::kMemoryExceeded)

@@ -22,6 +22,7 @@
 #include "doctor.h"
 #include "plot.h"
 #include "posix/errno_status.h"
+#include "procsandbox/version.h"
 #include "report.h"
 #include "run.h"
 #include "run_options.h"
@@ -59,7 +60,7 @@ int main(int argc, char** argv) {
       std::fputs(line->help.c_str(), stdout);
       return 0;
     case CommandLine::Action::kVersion:
-      std::printf("procsandbox %s\n", PROCSANDBOX_VERSION_STRING);
+      std::printf("procsandbox %s\n", procsandbox::Version());
       if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
         return Fail(std::string(
             procsandbox::posix_internal::ErrnoStatus(errno, "write stdout")

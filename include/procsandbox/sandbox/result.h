@@ -8,7 +8,7 @@
 // `QueueStats` the queue at one instant (Sandbox::Stats()).
 //
 // Naming: the result type is `SandboxResult` (not `RunResult`, which is what
-// the plain `procsandbox::Run()` of run.h returns).
+// the plain `procsandbox::RunCommand()` of run.h returns).
 //
 // Example:
 //   absl::StatusOr<procsandbox::SandboxResult> r = sandbox.Run(request);
