@@ -10,6 +10,8 @@ PROCSANDBOX_PACKAGES=(
   cmake ninja-build g++ pkgconf
   libabsl-dev libfmt-dev libgtest-dev libgmock-dev catch2
   libcli11-dev nlohmann-json3-dev libseccomp-dev
+  # tests/packaging/recipes checks the Conan recipe and the vcpkg port.
+  python3
   # bench/isolation_bench runs bwrap beside the library's isolation.
   bubblewrap
   # tests/cli renders `procsandbox plot`'s SVG with rsvg-convert and reads

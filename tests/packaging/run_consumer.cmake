@@ -10,6 +10,11 @@
 #                  CONFIGURE_ONLY, build it, then run RUN (a program in
 #                  WORK_DIR) and/or its tests (CTEST=ON). KEEP_OBJECTS: see below.
 #                  EXPECT_FAILURE_REGEX: the configure must fail, printing this.
+#                  USAGE_FILE: instead of SOURCE_DIR, a project made of the
+#                  CMake lines a vcpkg `usage` file shows (indented by 4), with
+#                  an executable per target they link: USAGE_SOURCES gives
+#                  "target=source|..."; the RUN target is built, the others
+#                  only generated (EXCLUDE_FROM_ALL).
 # MODE=pkg_config  compile SOURCE with `CXX CXX_FLAGS $(pkg-config --cflags
 #                  --libs procsandbox)`, PKG_CONFIG_PATH=PKG_CONFIG_DIR, and run it.
 #
@@ -37,6 +42,41 @@ function(ps_run)
   if(NOT rc EQUAL 0)
     ps_fail("failed (${rc}): ${shown}")
   endif()
+endfunction()
+
+# Writes into DIR a CMake project of the snippet lines of a vcpkg `usage`
+# file: one executable per target they link, its source from SOURCES.
+function(ps_usage_project usage sources run dir)
+  file(STRINGS "${usage}" lines REGEX "^    [^ ]")
+  if(NOT lines)
+    ps_fail("${usage} shows no CMake lines (indented by 4)")
+  endif()
+  string(REPLACE "|" ";" sources "${sources}")
+  set(body "cmake_minimum_required(VERSION 3.20)\nproject(usage_consumer LANGUAGES CXX)\n")
+  foreach(line IN LISTS lines)
+    if(line MATCHES "target_link_libraries\\(([A-Za-z0-9_]+)")
+      set(target "${CMAKE_MATCH_1}")
+      set(source "")
+      foreach(pair IN LISTS sources)
+        if(pair MATCHES "^${target}=(.*)$")
+          set(source "${CMAKE_MATCH_1}")
+        endif()
+      endforeach()
+      if(NOT source)
+        ps_fail("${usage} links target ${target}, for which USAGE_SOURCES has no source")
+      endif()
+      set(exclude EXCLUDE_FROM_ALL)
+      if(target STREQUAL run)
+        set(exclude "")
+      endif()
+      string(APPEND body "if(NOT TARGET ${target})\n"
+        "  add_executable(${target} ${exclude} \"${source}\")\nendif()\n")
+    endif()
+    string(STRIP "${line}" line)
+    string(APPEND body "${line}\n")
+  endforeach()
+  file(WRITE "${dir}/CMakeLists.txt" "${body}")
+  message(STATUS "${dir}/CMakeLists.txt:\n${body}")
 endfunction()
 
 if(REQUIRE_FILE AND NOT EXISTS "${REQUIRE_FILE}")
@@ -72,6 +112,10 @@ elseif(MODE STREQUAL "cmake")
     file(REMOVE_RECURSE "${WORK_DIR}")
   endif()
   file(MAKE_DIRECTORY "${WORK_DIR}")
+  if(USAGE_FILE)
+    set(SOURCE_DIR "${WORK_DIR}.project")
+    ps_usage_project("${USAGE_FILE}" "${USAGE_SOURCES}" "${RUN}" "${SOURCE_DIR}")
+  endif()
   set(configure "${CMAKE_COMMAND}" -S "${SOURCE_DIR}" -B "${WORK_DIR}"
     -G "${GENERATOR}"
     "-DCMAKE_BUILD_TYPE=${CONFIG}"
