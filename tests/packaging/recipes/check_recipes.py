@@ -459,6 +459,30 @@ def check_conan(problems, project):
     except conan_stub.ConanInvalidConfiguration:
         pass
 
+    # Elsewhere: macOS and Windows (mingw) build the library alone; the
+    # Linux-only options (the command, seccomp: CMakeLists.txt builds them
+    # only when CMAKE_SYSTEM_NAME is Linux) are gone there.
+    linux_only = {opt for opt, cmake_name in (("tools", "PROCSANDBOX_BUILD_TOOLS"),
+                                              ("seccomp", "PROCSANDBOX_SECCOMP"))
+                  if any(cmake_name in cond and 'CMAKE_SYSTEM_NAME STREQUAL "Linux"' in cond
+                         for cond in re.findall(r"^\s*if\((.*)\)\s*$", project.top, re.M))}
+    problems.expect(linux_only == {"tools", "seccomp"},
+                    f"{where}: CMakeLists.txt builds {sorted(linux_only)} on Linux only; "
+                    "check_recipes.py expects tools and seccomp")
+    for os_name, compiler in (("Macos", "apple-clang"), ("Windows", "gcc")):
+        settings = conan_stub.Settings(os_name, "x86_64", compiler, "15", str(std), "Release")
+        label = f"{where} [{os_name}]"
+        try:
+            recipe = run_recipe(cls, folder, settings, {})
+        except conan_stub.ConanException as e:
+            problems.add(f"{label}: {e}")
+            continue
+        left = linux_only & recipe.options.names()
+        problems.expect(not left, f"{label}: options {sorted(left)} exist; CMakeLists.txt "
+                                  "builds them on Linux only")
+        core = recipe.cpp_info.components["procsandbox"]
+        problems.expect("pthread" not in core.system_libs, f"{label}: links pthread")
+
     # test_package: a Conan 2 test recipe building the CMake project beside it.
     test_dir = os.path.join(folder, "test_package")
     test_cls = load_recipe(os.path.join(test_dir, "conanfile.py"))

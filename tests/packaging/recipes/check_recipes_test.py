@@ -189,6 +189,11 @@ class CheckRecipesTest(unittest.TestCase):
         self.assertNotEqual(rc, 0, out)
         self.assertIn("collect_libs", out)
 
+    def test_a_linux_only_option_kept_elsewhere_fails(self):
+        self.edit("packaging/conan/conanfile.py", "            del self.options.seccomp\n", "")
+        self.assertFails(r"\[Macos\]: options \['seccomp'\] exist; CMakeLists\.txt builds them "
+                         r"on Linux only")
+
     # --- The port's other files ------------------------------------------------
 
     def test_a_wrong_config_path_fails(self):
