@@ -1,6 +1,7 @@
 #include "procsandbox_testing/matchers.h"
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,10 +9,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "procsandbox/command.h"
 #include "procsandbox/limits.h"
+#include "procsandbox/memory_manager.h"
 #include "procsandbox/outcome.h"
+#include "procsandbox/process.h"
 #include "procsandbox/run.h"
 
 namespace {
@@ -31,6 +36,7 @@ using ::procsandbox_testing::IsOkAndHolds;
 using ::procsandbox_testing::KilledBy;
 using ::procsandbox_testing::KilledByException;
 using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::StoppedGracefully;
 using ::procsandbox_testing::TimedOut;
 using ::testing::AllOf;
 using ::testing::Eq;
@@ -240,6 +246,34 @@ TYPED_TEST(MatchersOutcomeTest, KilledByExceptionMatchesTheExceptionCode) {
       "(0xC00000FD)");
 }
 
+TYPED_TEST(MatchersOutcomeTest, StoppedGracefullyMatchesAnExitAfterAStop) {
+  for (ExitReason stop : {ExitReason::kCancelled, ExitReason::kTimedOut,
+                          ExitReason::kOutputExceeded}) {
+    EXPECT_THAT(this->Of(stop, 3, 0), StoppedGracefully(3)) << stop;
+    EXPECT_THAT(this->Of(stop, 3, 0), Not(StoppedGracefully(0))) << stop;
+    // The grace ran out: killed, not stopped gracefully.
+    EXPECT_THAT(this->Of(stop, -1, kSigKill), Not(StoppedGracefully(-1)))
+        << stop;
+  }
+  // Nobody asked it to stop.
+  EXPECT_THAT(this->Of(ExitReason::kExited, 3, 0), Not(StoppedGracefully(3)));
+  EXPECT_THAT(this->Of(ExitReason::kMemoryExceeded, 3, 0),
+              Not(StoppedGracefully(3)));
+}
+
+TYPED_TEST(MatchersOutcomeTest, StoppedGracefullyDescribesAndExplains) {
+  EXPECT_EQ(::testing::DescribeMatcher<TypeParam>(StoppedGracefully(0)),
+            "is an outcome that was asked to stop and exited by itself with "
+            "code 0 within its grace");
+  EXPECT_EQ(::testing::DescribeMatcher<TypeParam>(StoppedGracefully(0), true),
+            "is not an outcome that was asked to stop and exited by itself "
+            "with code 0 within its grace");
+  EXPECT_THAT(Explain(StoppedGracefully(0),
+                      this->Of(ExitReason::kTimedOut, -1, kSigKill)),
+              AllOf(HasSubstr("reason timed_out"), HasSubstr("exit code -1"),
+                    HasSubstr("signal " + procsandbox::SignalName(kSigKill))));
+}
+
 TYPED_TEST(MatchersOutcomeTest, EachReasonMatcherMatchesOnlyItsReason) {
   const std::vector<
       std::pair<::testing::PolymorphicMatcher<
@@ -314,6 +348,54 @@ TEST(MatchersOutcomeTest, RunResultMatchLeavesStderrOut) {
   RunResult result;
   result.stderr_ = "warning: unused variable";
   EXPECT_THAT(Explain(ExitedWith(0), result), Not(HasSubstr("warning")));
+}
+
+// The fake's programs, stopped by the host or by their deadline.
+TEST(MatchersStoppedGracefullyTest, MatchesAProgramThatHandlesTheStop) {
+  procsandbox::MemoryManager fake;
+  fake.Register("polite", [](procsandbox::FakeProcess& p) {
+    (void)p.OnSignal(kSigTerm, [&p] { p.Exit(0); });
+    p.Sleep(absl::Hours(1));
+    return 1;
+  });
+  std::shared_ptr<procsandbox::Process> process =
+      fake.New(procsandbox::Command("polite"));
+  ASSERT_THAT(process->Start(), IsOk());
+  ASSERT_THAT(process->Terminate(), IsOk());
+  EXPECT_THAT(process->Wait(),
+              AllOf(StoppedGracefully(0), Cancelled(), Not(ExitedWith(0))));
+
+  procsandbox::Command deadline("polite");
+  deadline.limits.wall_time = absl::Seconds(1);
+  EXPECT_THAT(procsandbox::RunCommand(fake, deadline),
+              AllOf(StoppedGracefully(0), TimedOut()));
+}
+
+TEST(MatchersStoppedGracefullyTest, RejectsAProgramKilledAfterItsGrace) {
+  procsandbox::MemoryManager fake;
+  fake.Register("stubborn", [](procsandbox::FakeProcess& p) {
+    (void)p.IgnoreSignal(kSigTerm);
+    p.Sleep(absl::Hours(1));
+    return 0;
+  });
+  procsandbox::Command cmd("stubborn");
+  cmd.kill_grace = absl::Seconds(2);
+  std::shared_ptr<procsandbox::Process> process = fake.New(cmd);
+  ASSERT_THAT(process->Start(), IsOk());
+  ASSERT_THAT(process->Terminate(), IsOk());
+  const absl::StatusOr<Outcome> outcome = process->Wait();
+  EXPECT_THAT(outcome, AllOf(Not(StoppedGracefully(0)), KilledBy(kSigKill),
+                             Cancelled()));
+  EXPECT_THAT(Explain(StoppedGracefully(0), outcome),
+              HasSubstr("reason cancelled, exit code -1"));
+}
+
+TEST(MatchersStoppedGracefullyTest, RejectsAProgramThatEndedBeforeAnyStop) {
+  procsandbox::MemoryManager fake;
+  fake.Register("quick", [](procsandbox::FakeProcess&) { return 0; });
+  const absl::StatusOr<RunResult> result =
+      procsandbox::RunCommand(fake, procsandbox::Command("quick"));
+  EXPECT_THAT(result, AllOf(ExitedWith(0), Not(StoppedGracefully(0))));
 }
 
 TEST(MatchersExampleTest, HeaderExampleHolds) {
