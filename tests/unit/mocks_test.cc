@@ -20,6 +20,7 @@ namespace {
 using ::procsandbox::Command;
 using ::procsandbox::Outcome;
 using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::IsOk;
 using ::procsandbox_testing::MockManager;
 using ::procsandbox_testing::MockProcess;
 using ::procsandbox_testing::StatusIs;
@@ -73,6 +74,56 @@ TEST(MocksTest, HostFunctionReturnsAStartFailureWithoutWaiting) {
 
   EXPECT_THAT(RunTool(manager),
               StatusIs(absl::StatusCode::kNotFound, HasSubstr("\"tool\"")));
+}
+
+TEST(MocksTest, NewWithoutAnExpectationReturnsAFreshProcess) {
+  MockManager manager;
+  procsandbox::Command cmd("tool", {"--check"});
+  cmd.limits.wall_time = absl::Seconds(10);
+  std::shared_ptr<procsandbox::Process> first = manager.New(cmd);
+  std::shared_ptr<procsandbox::Process> second = manager.New("other", {});
+  ASSERT_NE(first, nullptr);
+  ASSERT_NE(second, nullptr);
+  EXPECT_NE(first, second);
+  EXPECT_EQ(first->command(), cmd);
+  EXPECT_EQ(first->GetLimits(), cmd.limits);
+  EXPECT_EQ(second->command().program, "other");
+  EXPECT_THAT(first->Start(), IsOk());
+  EXPECT_THAT(first->Terminate(), IsOk());
+}
+
+TEST(MocksTest, TheDefaultProcessNamesWhatIsNotScripted) {
+  MockManager manager;
+  std::shared_ptr<procsandbox::Process> p = manager.New("tool", {});
+  const auto unscripted = [](const char* call) {
+    return StatusIs(absl::StatusCode::kUnimplemented,
+                    AllOf(HasSubstr(call), HasSubstr("\"tool\""),
+                          HasSubstr("EXPECT_CALL(manager, New(")));
+  };
+  EXPECT_THAT(p->Wait(), unscripted("MockProcess::Wait "));
+  EXPECT_THAT(p->TryWait(), unscripted("MockProcess::WaitFor "));
+  EXPECT_THAT(p->ReadLine(procsandbox::Stream::kStdout, absl::Seconds(1)),
+              unscripted("MockProcess::ReadLine "));
+  EXPECT_THAT(p->Read(procsandbox::Stream::kStdout, 10, absl::Seconds(1)),
+              unscripted("MockProcess::Read "));
+  EXPECT_THAT(p->Verify(), unscripted("MockProcess::Verify "));
+  // A host running it reports the error rather than crashing on null.
+  EXPECT_THAT(RunTool(manager), StatusIs(absl::StatusCode::kUnimplemented));
+}
+
+TEST(MocksTest, AnExpectationWithoutActionStillGetsTheDefaultProcess) {
+  MockManager manager;
+  EXPECT_CALL(manager, New(Field(&Command::program, "tool"))).Times(1);
+  std::shared_ptr<procsandbox::Process> p = manager.New("tool", {"--check"});
+  ASSERT_NE(p, nullptr);
+  EXPECT_THAT(p->command().args, ElementsAre("--check"));
+}
+
+TEST(MocksTest, AnExpectationsActionReplacesTheDefault) {
+  auto process = std::make_shared<MockProcess>();
+  MockManager manager;
+  EXPECT_CALL(manager, New(::testing::_)).WillOnce(Return(process));
+  EXPECT_EQ(manager.New("tool", {}), process);
 }
 
 TEST(MocksTest, TryWaitReachesTheMockedWaitFor) {
