@@ -89,11 +89,15 @@ class ProcsandboxConan(ConanFile):
 
     def requirements(self):
         # The versions Debian 12 ships, which this project's CI builds with.
-        # The public headers include Abseil's and fmt's (transitive_headers).
-        self.requires("abseil/20220623.1", transitive_headers=True)
-        self.requires("fmt/9.1.0", transitive_headers=True)
+        # The public headers include Abseil's and fmt's, and their inline
+        # code calls into those libraries (absl::Status's destructor, fmt's
+        # vformat): consumers link them too, even past a shared
+        # libprocsandbox (src/CMakeLists.txt links them PUBLIC).
+        self.requires("abseil/20220623.1", transitive_headers=True, transitive_libs=True)
+        self.requires("fmt/9.1.0", transitive_headers=True, transitive_libs=True)
         if self.options.testing:
-            self.requires("gtest/1.12.1", transitive_headers=True)
+            # procsandbox::testing is header-only over gmock.
+            self.requires("gtest/1.12.1", transitive_headers=True, transitive_libs=True)
         if self.options.get_safe("tools"):
             # Compiled into the command only: invisible to consumers.
             self.requires("cli11/2.1.2", visible=False)

@@ -208,6 +208,18 @@ class Project:
     def link_libraries(self, text, target):
         return self.target_items(text, "target_link_libraries", target)
 
+    def usage_links(self, text, target):
+        """What `target` links PUBLIC or INTERFACE: its consumers' too."""
+        items, scope = [], None
+        for args in commands(text, "target_link_libraries"):
+            if args and args[0] == target:
+                for a in args[1:]:
+                    if a in ("PUBLIC", "PRIVATE", "INTERFACE"):
+                        scope = a
+                    elif scope in ("PUBLIC", "INTERFACE"):
+                        items.append(a)
+        return items
+
     def cxx_standard(self):
         for args in commands(self.src, "target_compile_features"):
             if args and args[0] == "procsandbox":
@@ -438,6 +450,23 @@ def check_conan(problems, project):
         problems.expect(root_target not in {c.get_property("cmake_target_name") for c in comps.values()},
                         f"{label}: the root cmake_target_name {root_target} is a component's: "
                         "CMakeDeps' aggregate of every component would take its name")
+        # A PUBLIC/INTERFACE link is the consumers' too: their code (our
+        # headers' inline calls) uses it, so Conan must give them its headers
+        # and, even past a shared libprocsandbox, its libraries.
+        for target, text in (("procsandbox", project.src),
+                             ("procsandbox_testing", project.testing)):
+            if target == "procsandbox_testing" and not values["testing"]:
+                continue
+            for item in project.usage_links(text, target):
+                kind, ref = conan_equivalent(item, own)
+                if kind != "requires" or "::" not in ref:
+                    continue
+                for r in recipe.stub_requires:
+                    if r.name == ref.split("::")[0]:
+                        for trait in ("transitive_headers", "transitive_libs"):
+                            problems.expect(r.traits.get(trait) is True,
+                                            f"{label}: requires {r.ref} without {trait}=True; "
+                                            f"{target} links {item} {'PUBLIC' if target == 'procsandbox' else 'INTERFACE'}")
         # Conan's own check: each visible requirement is used by a component,
         # and each component's pkg::comp names a requirement.
         used = {r.split("::")[0] for c in comps.values() for r in c.requires if "::" in r}

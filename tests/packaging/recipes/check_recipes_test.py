@@ -165,6 +165,15 @@ class CheckRecipesTest(unittest.TestCase):
         self.assertFails(r"component testing requires \['gtest::gmock', 'procsandbox'\], "
                          r"procsandbox_testing links \['procsandbox'\]")
 
+    def test_a_public_link_without_transitive_libs_fails(self):
+        # A shared libprocsandbox's consumers then miss absl_status at link
+        # time (found by a real `conan create -o shared=True`).
+        self.edit("packaging/conan/conanfile.py",
+                  'self.requires("abseil/20220623.1", transitive_headers=True, transitive_libs=True)',
+                  'self.requires("abseil/20220623.1", transitive_headers=True)')
+        self.assertFails(r"requires abseil/20220623\.1 without transitive_libs=True; "
+                         r"procsandbox links absl::status PUBLIC")
+
     def test_a_missing_system_lib_fails(self):
         self.edit("packaging/conan/conanfile.py",
                   'core.system_libs = ["pthread"]', "pass")
