@@ -7,7 +7,7 @@
 //
 // Example:
 //   procsandbox::Command cmd("cc", {"-c", "main.c"});
-//   cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
+//   cmd.env = {{"PATH", "/usr/bin:/bin"}};
 //   cmd.working_dir = "/tmp/build";
 //   cmd.limits.wall_time = absl::Seconds(30);
 //   cmd.kill_grace = absl::Milliseconds(500);

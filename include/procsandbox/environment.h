@@ -7,11 +7,22 @@
 // by `ToString`/fmt or in any error message of the library (a secret PATH:
 // a start error names the program as given, not where it was looked for).
 //
+// Three ways to fill one, by where the values come from:
+//   - literals known to be valid: the initializer-list constructor, which
+//     cannot fail; Validate(), and Start(), report a bad name.
+//   - runtime values, several at once: `From()`, which checks every entry and
+//     returns the first error (no half-built environment).
+//   - one at a time: `Set()`/`SetSecret()`, each returning its Status.
+// C++17 cannot check a string literal's contents at compile time without a
+// macro (that needs C++20 `consteval`), so no overload pretends to.
+//
 // Example:
-//   procsandbox::Environment env;
-//   env.Set("PATH", "/usr/bin:/bin").IgnoreError();      // validated names
-//   if (auto s = env.SetSecret("API_TOKEN", token); !s.ok()) return s;
-//   fmt::print("{}\n", env);   // {PATH=/usr/bin:/bin, API_TOKEN=<redacted>}
+//   procsandbox::Environment env = {{"PATH", "/usr/bin:/bin"}, {"LANG", "C"}};
+//   absl::StatusOr<procsandbox::Environment> checked =
+//       procsandbox::Environment::From(
+//           {{"HOME", home}, {"API_TOKEN", token, /*secret=*/true}});
+//   if (!checked.ok()) return checked.status();
+//   fmt::print("{}\n", *checked);   // {HOME=/home/me, API_TOKEN=<redacted>}
 #ifndef PROCSANDBOX_ENVIRONMENT_H_
 #define PROCSANDBOX_ENVIRONMENT_H_
 
@@ -23,6 +34,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "procsandbox/export.h"
 #include "procsandbox/format.h"
@@ -48,6 +60,12 @@ class PROCSANDBOX_EXPORT Environment {
   // Names are not checked here (a constructor cannot fail): `Validate()`, and
   // Start(), report a bad one.
   Environment(std::initializer_list<std::pair<std::string, std::string>> vars);
+
+  // From `entries`, each checked as Set() checks it (SetSecret() for those
+  // marked secret); a later entry replaces an earlier one of the same name in
+  // place, and a name once secret stays secret. InvalidArgument naming the
+  // first bad entry (never a secret's value); nothing is returned then.
+  static absl::StatusOr<Environment> From(std::initializer_list<Entry> entries);
 
   // A snapshot of the host process's environment, in its order.
   static Environment FromHost();

@@ -11,7 +11,7 @@
 //       procsandbox::NewOsManager();
 //   if (!manager.ok()) return manager.status();
 //   procsandbox::Command cmd("python3", {"-c", "print(42)"});
-//   cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
+//   cmd.env = {{"PATH", "/usr/bin:/bin"}};
 //   cmd.limits.wall_time = absl::Seconds(2);
 //   auto result = procsandbox::RunCommand(**manager, cmd);
 //

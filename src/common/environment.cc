@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -47,6 +48,17 @@ Environment::Environment(
       entries_.push_back(Entry{name, value, false});
     }
   }
+}
+
+absl::StatusOr<Environment> Environment::From(
+    std::initializer_list<Entry> entries) {
+  Environment env;
+  for (const Entry& entry : entries) {
+    absl::Status s = entry.secret ? env.SetSecret(entry.name, entry.value)
+                                  : env.Set(entry.name, entry.value);
+    if (!s.ok()) return s;
+  }
+  return env;
 }
 
 Environment Environment::FromHost() {

@@ -328,8 +328,7 @@ std::string CliSoak::RunToEnd(int64_t index, Invocation& inv) {
     cmd.args.push_back("--");
     cmd.args.insert(cmd.args.end(), inv.program.begin(), inv.program.end());
   }
-  cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
-  cmd.env.Set(kMarkerName, MarkerValue()).IgnoreError();
+  cmd.env = {{"PATH", "/usr/bin:/bin"}, {kMarkerName, MarkerValue()}};
   cmd.stdin_ = Stdio::Data("stdin of the run\n");
   cmd.stdout_ = Stdio::Capture();
   cmd.stderr_ = Stdio::Capture();
@@ -381,8 +380,7 @@ std::string CliSoak::Interactive(RunRandom& rng, int64_t index, bool cancel) {
   }
   cmd.args.insert(cmd.args.end(), {"--", options_.helper, "print", "ready"});
   cmd.args.push_back(cancel ? "sleep-forever" : "echo-lines");
-  cmd.env.Set("PATH", "/usr/bin:/bin").IgnoreError();
-  cmd.env.Set(kMarkerName, MarkerValue()).IgnoreError();
+  cmd.env = {{"PATH", "/usr/bin:/bin"}, {kMarkerName, MarkerValue()}};
   cmd.stdin_ = Stdio::Pipe();
   cmd.stdout_ = Stdio::Pipe();
   cmd.stderr_ = Stdio::Capture();

@@ -188,7 +188,7 @@ RunReport SandboxSoak::RunOne(int64_t index) {
   RunRequest request;
   request.id = absl::StrCat("soak-", index);
   request.program = options_.helper;
-  request.env.Set(kMarkerName, MarkerValue()).IgnoreError();
+  request.env = {{kMarkerName, MarkerValue()}};
   // Limits no scenario reaches, so that every controller is exercised.
   if (rng.Chance(0.3)) request.limits.cpu_time = absl::Seconds(60);
   if (rng.Chance(0.3)) request.limits.memory_bytes = 512 * kMiB;

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -46,6 +47,66 @@ TEST(EnvironmentTest, InitializerListKeepsOrder) {
 TEST(EnvironmentTest, InitializerListLaterPairReplacesEarlierInPlace) {
   const Environment env = {{"A", "1"}, {"B", "2"}, {"A", "3"}};
   EXPECT_THAT(env.ToStrings(), ElementsAre("A=3", "B=2"));
+}
+
+TEST(EnvironmentTest, FromChecksEveryEntryAndKeepsOrder) {
+  const absl::StatusOr<Environment> env =
+      Environment::From({{"B", "2"}, {"A", "1"}, {"B", "3"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_THAT(env->ToStrings(), ElementsAre("B=3", "A=1"));
+}
+
+TEST(EnvironmentTest, FromMarksSecretEntriesAndKeepsThemSecret) {
+  const absl::StatusOr<Environment> env = Environment::From(
+      {{"TOKEN", kSecret, /*secret=*/true}, {"TOKEN", "rotated"}, {"A", "1"}});
+  ASSERT_TRUE(env.ok()) << env.status();
+  EXPECT_TRUE(env->IsSecret("TOKEN"));
+  EXPECT_FALSE(env->IsSecret("A"));
+  EXPECT_EQ(ToString(*env), "{TOKEN=<redacted>, A=1}");
+}
+
+TEST(EnvironmentTest, FromReportsTheFirstBadEntry) {
+  const absl::StatusOr<Environment> env =
+      Environment::From({{"A", "1"}, {"B=C", "2"}, {"", "3"}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(env.status().message()),
+            "environment variable \"B=C\": name contains '='");
+}
+
+TEST(EnvironmentTest, FromRejectsAnEmptyName) {
+  const absl::StatusOr<Environment> env = Environment::From({{"", "x"}});
+  ASSERT_FALSE(env.ok());
+  EXPECT_EQ(std::string(env.status().message()),
+            "environment variable \"\": name is empty");
+}
+
+TEST(EnvironmentTest, FromRejectsANulByteInANameOrValue) {
+  const absl::StatusOr<Environment> name =
+      Environment::From({{std::string("A\0B", 3), "x"}});
+  EXPECT_EQ(name.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(name.status().message()),
+              HasSubstr("name contains a NUL byte"));
+  const absl::StatusOr<Environment> value =
+      Environment::From({{"A", std::string("x\0y", 3)}});
+  EXPECT_EQ(value.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(value.status().message()),
+            "environment variable \"A\": value contains a NUL byte");
+}
+
+TEST(EnvironmentTest, FromNeverShowsASecretValueInAnError) {
+  const std::string value = std::string(kSecret) + std::string("\0", 1);
+  const absl::StatusOr<Environment> env =
+      Environment::From({{"TOKEN", value, /*secret=*/true}});
+  EXPECT_EQ(env.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_THAT(std::string(env.status().message()), HasSubstr("\"TOKEN\""));
+  EXPECT_THAT(std::string(env.status().message()), Not(HasSubstr("hunter2")));
+}
+
+TEST(EnvironmentTest, FromWithNoEntriesIsEmpty) {
+  const absl::StatusOr<Environment> env = Environment::From({});
+  ASSERT_TRUE(env.ok());
+  EXPECT_TRUE(env->empty());
 }
 
 TEST(EnvironmentTest, FromHostMatchesGetenv) {
