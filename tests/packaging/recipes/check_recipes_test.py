@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Tests of check_recipes.py: it passes on the repository's files and fails,
-naming the problem, on copies broken one way each (packaging.recipes_checker).
+"""Tests of check_recipes.py and run_portfile.cmake: they pass on the
+repository's files and fail, naming the problem, on copies broken one way
+each (packaging.recipes_checker).
 
-  check_recipes_test.py --source-dir <repo>
+  check_recipes_test.py --source-dir <repo> [--cmake <cmake>]
 """
 
 import argparse
@@ -31,7 +32,9 @@ FILES = [
 ]
 
 
-class CheckRecipesTest(unittest.TestCase):
+class ScratchCopy(unittest.TestCase):
+    """A copy of what the checks read, to break one way per test."""
+
     def setUp(self):
         self.root = tempfile.mkdtemp(prefix="check_recipes_test.")
         for rel in FILES:
@@ -77,6 +80,8 @@ class CheckRecipesTest(unittest.TestCase):
         return ".".join(re.search(rf"VERSION_{p} (\d+)", text).group(1)
                         for p in ("MAJOR", "MINOR", "PATCH"))
 
+
+class CheckRecipesTest(ScratchCopy):
     # --- The unbroken copy ---------------------------------------------------
 
     def test_the_repository_passes(self):
@@ -231,12 +236,54 @@ class CheckRecipesTest(unittest.TestCase):
         self.assertFails(r"install component procsandbox_docs")
 
 
+class RunPortfileTest(ScratchCopy):
+    """run_portfile.cmake (packaging.recipes_vcpkg_portfile) on broken copies."""
+
+    def run_portfile(self):
+        port = os.path.join(self.root, "packaging/vcpkg/ports/procsandbox")
+        p = subprocess.run([CMAKE, f"-DPORT_DIR={port}", f"-DSOURCE_DIR={self.root}",
+                            f"-DWORK_DIR={self.root}/portfile-work", "-DFEATURES=core|tools",
+                            "-P", os.path.join(HERE, "run_portfile.cmake")],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        return p.returncode, p.stdout
+
+    def test_the_port_runs(self):
+        rc, out = self.run_portfile()
+        self.assertEqual(rc, 0, out)
+
+    def test_a_misspelt_helper_fails(self):
+        self.edit("packaging/vcpkg/ports/procsandbox/portfile.cmake",
+                  "vcpkg_fixup_pkgconfig()", "vcpkg_fixup_pkg_config()")
+        rc, out = self.run_portfile()
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("Unknown CMake command", out)
+
+    def test_a_left_debug_include_fails(self):
+        self.edit("packaging/vcpkg/ports/procsandbox/portfile.cmake",
+                  '"${CURRENT_PACKAGES_DIR}/debug/include"\n', "")
+        rc, out = self.run_portfile()
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("leaves debug/include", out)
+
+    def test_another_source_path_fails(self):
+        self.edit("packaging/vcpkg/ports/procsandbox/portfile.cmake",
+                  "/../../../..", "/../../..")
+        rc, out = self.run_portfile()
+        self.assertNotEqual(rc, 0, out)
+        self.assertIn("procsandbox sources not found", out)
+
+
+CMAKE = "cmake"
+
+
 def main():
-    global SOURCE_DIR
+    global SOURCE_DIR, CMAKE
     parser = argparse.ArgumentParser()
     parser.add_argument("--source-dir", required=True)
+    parser.add_argument("--cmake", default="cmake")
     args, rest = parser.parse_known_args()
     SOURCE_DIR = os.path.abspath(args.source_dir)
+    CMAKE = args.cmake
     unittest.main(argv=[sys.argv[0], *rest], verbosity=2)
 
 
