@@ -88,6 +88,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/outcome.h"
@@ -104,8 +105,10 @@ template <typename InnerMatcher>
 class IsOkAndHoldsMatcher;
 class OutcomeMatcher;
 class SandboxStatusMatcher;
-class ViolationMatcher;
-class QuotaMatcher;
+template <typename Payload>
+class PayloadMatcher;
+struct ViolationPayload;
+struct QuotaPayload;
 }  // namespace matchers_internal
 
 // --- Status and StatusOr. ---------------------------------------------------
@@ -213,14 +216,16 @@ HasSandboxStatus(::procsandbox::SandboxStatus status);
 // an error without that payload, does not match.
 //   EXPECT_THAT(sandbox.Run(sudo),
 //               HasViolation(SecurityViolation::Kind::kPrivilegeTool));
-inline ::testing::PolymorphicMatcher<matchers_internal::ViolationMatcher>
+inline ::testing::PolymorphicMatcher<
+    matchers_internal::PayloadMatcher<matchers_internal::ViolationPayload>>
 HasViolation(::procsandbox::SecurityViolation::Kind kind);
 
 // An error Status (or a StatusOr's) carrying a QuotaExceeded of `kind`
 // (GetQuotaExceeded): the request's key was over its quota.
 //   EXPECT_THAT(sandbox.Run(request),
 //               ExceededQuota(QuotaExceeded::Kind::kRate));
-inline ::testing::PolymorphicMatcher<matchers_internal::QuotaMatcher>
+inline ::testing::PolymorphicMatcher<
+    matchers_internal::PayloadMatcher<matchers_internal::QuotaPayload>>
 ExceededQuota(::procsandbox::QuotaExceeded::Kind kind);
 
 // Implementation details follow.
@@ -648,83 +653,73 @@ absl::Status GetPayloadStatus(const T& value) {
   }
 }
 
-class ViolationMatcher {
+// The two payloads a refusal carries: how each is read, named and shown.
+struct ViolationPayload {
+  using Kind = ::procsandbox::SecurityViolation::Kind;
+  static constexpr const char* kWhat = "security violation";
+  static std::optional<::procsandbox::SecurityViolation> Get(
+      const absl::Status& status) {
+    return ::procsandbox::GetSecurityViolation(status);
+  }
+  static absl::string_view KindName(Kind kind) {
+    return ::procsandbox::SecurityViolationKindName(kind);
+  }
+  static void Explain(const ::procsandbox::SecurityViolation& v,
+                      ::testing::MatchResultListener* listener) {
+    ExplainViolation(v, listener);
+  }
+};
+struct QuotaPayload {
+  using Kind = ::procsandbox::QuotaExceeded::Kind;
+  static constexpr const char* kWhat = "quota refusal";
+  static std::optional<::procsandbox::QuotaExceeded> Get(
+      const absl::Status& status) {
+    return ::procsandbox::GetQuotaExceeded(status);
+  }
+  static absl::string_view KindName(Kind kind) {
+    return ::procsandbox::QuotaExceededKindName(kind);
+  }
+  static void Explain(const ::procsandbox::QuotaExceeded& q,
+                      ::testing::MatchResultListener* listener) {
+    *listener << "quota exceeded " << ::procsandbox::ToString(q);
+  }
+};
+
+// HasViolation and ExceededQuota: an error carrying `Payload` of a kind.
+template <typename Payload>
+class PayloadMatcher {
  public:
-  explicit ViolationMatcher(::procsandbox::SecurityViolation::Kind kind)
-      : kind_(kind) {}
+  explicit PayloadMatcher(typename Payload::Kind kind) : kind_(kind) {}
 
   template <typename T>
   bool MatchAndExplain(const T& value,
                        ::testing::MatchResultListener* listener) const {
     const absl::Status status = GetPayloadStatus(value);
-    const std::optional<::procsandbox::SecurityViolation> violation =
-        ::procsandbox::GetSecurityViolation(status);
-    if (!violation.has_value()) {
+    const auto payload = Payload::Get(status);
+    if (!payload.has_value()) {
       if (status.ok()) {
         *listener << "which is OK";
       } else {
-        *listener << "which carries no security violation: " << status;
-        if (auto q = ::procsandbox::GetQuotaExceeded(status)) {
-          *listener << ", with quota exceeded " << ::procsandbox::ToString(*q);
-        }
+        *listener << "which carries no " << Payload::kWhat << ": " << status;
+        ExplainPayload(status, listener);  // the other kind, if any
       }
       return false;
     }
     *listener << "which carries ";
-    ExplainViolation(*violation, listener);
-    return violation->kind == kind_;
+    Payload::Explain(*payload, listener);
+    return payload->kind == kind_;
   }
   void DescribeTo(std::ostream* os) const {
-    *os << "is an error carrying a security violation of kind "
-        << ::procsandbox::SecurityViolationKindName(kind_);
+    *os << "is an error carrying a " << Payload::kWhat << " of kind "
+        << Payload::KindName(kind_);
   }
   void DescribeNegationTo(std::ostream* os) const {
-    *os << "is not an error carrying a security violation of kind "
-        << ::procsandbox::SecurityViolationKindName(kind_);
+    *os << "is not an error carrying a " << Payload::kWhat << " of kind "
+        << Payload::KindName(kind_);
   }
 
  private:
-  ::procsandbox::SecurityViolation::Kind kind_;
-};
-
-class QuotaMatcher {
- public:
-  explicit QuotaMatcher(::procsandbox::QuotaExceeded::Kind kind)
-      : kind_(kind) {}
-
-  template <typename T>
-  bool MatchAndExplain(const T& value,
-                       ::testing::MatchResultListener* listener) const {
-    const absl::Status status = GetPayloadStatus(value);
-    const std::optional<::procsandbox::QuotaExceeded> exceeded =
-        ::procsandbox::GetQuotaExceeded(status);
-    if (!exceeded.has_value()) {
-      if (status.ok()) {
-        *listener << "which is OK";
-      } else {
-        *listener << "which carries no quota refusal: " << status;
-        if (auto v = ::procsandbox::GetSecurityViolation(status)) {
-          *listener << ", with ";
-          ExplainViolation(*v, listener);
-        }
-      }
-      return false;
-    }
-    *listener << "which carries quota exceeded "
-              << ::procsandbox::ToString(*exceeded);
-    return exceeded->kind == kind_;
-  }
-  void DescribeTo(std::ostream* os) const {
-    *os << "is an error carrying a quota refusal of kind "
-        << ::procsandbox::QuotaExceededKindName(kind_);
-  }
-  void DescribeNegationTo(std::ostream* os) const {
-    *os << "is not an error carrying a quota refusal of kind "
-        << ::procsandbox::QuotaExceededKindName(kind_);
-  }
-
- private:
-  ::procsandbox::QuotaExceeded::Kind kind_;
+  typename Payload::Kind kind_;
 };
 
 }  // namespace matchers_internal
@@ -830,16 +825,19 @@ HasSandboxStatus(::procsandbox::SandboxStatus status) {
       matchers_internal::SandboxStatusMatcher(status));
 }
 
-inline ::testing::PolymorphicMatcher<matchers_internal::ViolationMatcher>
+inline ::testing::PolymorphicMatcher<
+    matchers_internal::PayloadMatcher<matchers_internal::ViolationPayload>>
 HasViolation(::procsandbox::SecurityViolation::Kind kind) {
   return ::testing::MakePolymorphicMatcher(
-      matchers_internal::ViolationMatcher(kind));
+      matchers_internal::PayloadMatcher<matchers_internal::ViolationPayload>(
+          kind));
 }
 
-inline ::testing::PolymorphicMatcher<matchers_internal::QuotaMatcher>
+inline ::testing::PolymorphicMatcher<
+    matchers_internal::PayloadMatcher<matchers_internal::QuotaPayload>>
 ExceededQuota(::procsandbox::QuotaExceeded::Kind kind) {
   return ::testing::MakePolymorphicMatcher(
-      matchers_internal::QuotaMatcher(kind));
+      matchers_internal::PayloadMatcher<matchers_internal::QuotaPayload>(kind));
 }
 
 }  // namespace procsandbox_testing

@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "explain_match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/command.h"
@@ -24,6 +25,7 @@ namespace {
 using ::procsandbox::ExitReason;
 using ::procsandbox::Outcome;
 using ::procsandbox::RunResult;
+using ::procsandbox::matchers_test::Explain;
 using ::procsandbox_testing::Cancelled;
 using ::procsandbox_testing::EndedWith;
 using ::procsandbox_testing::ExceededCpuTime;
@@ -48,14 +50,6 @@ using ::testing::Not;
 constexpr int kSigKill = 9;
 constexpr int kSigTerm = 15;
 constexpr int kSigSegv = 11;
-
-// What `matcher` says about `value` (the text after "Actual: ...").
-template <typename T, typename M>
-std::string Explain(const M& matcher, const T& value) {
-  ::testing::StringMatchResultListener listener;
-  ::testing::ExplainMatchResult(matcher, value, &listener);
-  return listener.str();
-}
 
 Outcome MakeOutcome(ExitReason reason, int exit_code, int signal) {
   Outcome outcome;

@@ -9,6 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "explain_match.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "procsandbox/memory_manager.h"
@@ -23,6 +24,7 @@
 namespace procsandbox {
 namespace {
 
+using ::procsandbox::matchers_test::Explain;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox_testing::Cancelled;
@@ -41,13 +43,6 @@ using ::testing::Not;
 
 constexpr int kSigKill = 9;
 constexpr int kSigTerm = 15;
-
-template <typename T, typename M>
-std::string Explain(const M& matcher, const T& value) {
-  ::testing::StringMatchResultListener listener;
-  ::testing::ExplainMatchResult(matcher, value, &listener);
-  return listener.str();
-}
 
 SandboxResult Failed(int exit_code, std::string stderr_text) {
   SandboxResult result;
