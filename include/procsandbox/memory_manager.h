@@ -87,6 +87,7 @@ namespace procsandbox {
 
 namespace memory_internal {
 class Core;
+struct HostWaiter;
 struct ProgramState;
 }  // namespace memory_internal
 
@@ -268,6 +269,25 @@ struct PROCSANDBOX_EXPORT FakeRun {
   std::string stderr_data;
 };
 
+// A program name or path registered with a MemoryManager, and what starting
+// it does (MemoryManager::Registrations()).
+struct PROCSANDBOX_EXPORT FakeRegistration {
+  enum class Kind {
+    kProgram,        // Register(): runs the scripted program
+    kStartError,     // RegisterStartError(): Start() fails with that error
+    kNotExecutable,  // RegisterNotExecutable(): PermissionDenied (EACCES)
+  };
+  std::string name_or_path;
+  Kind kind = Kind::kProgram;
+
+  friend bool operator==(const FakeRegistration& a, const FakeRegistration& b) {
+    return a.name_or_path == b.name_or_path && a.kind == b.kind;
+  }
+  friend bool operator!=(const FakeRegistration& a, const FakeRegistration& b) {
+    return !(a == b);
+  }
+};
+
 struct PROCSANDBOX_EXPORT MemoryManagerOptions {
   // The clock's first reading.
   absl::Time start_time = absl::FromUnixSeconds(1'700'000'000);
@@ -319,7 +339,104 @@ class PROCSANDBOX_EXPORT MemoryManager final : public Manager {
   void SetFile(std::string path, std::string contents);
   std::optional<std::string> GetFile(absl::string_view path) const;
 
+  // Every registration, sorted by name_or_path (a snapshot: later
+  // registrations are not in it). For tools that mirror the fake, such as
+  // the Sandbox's MemoryProgramResolver() (sandbox/policy.h).
+  std::vector<FakeRegistration> Registrations() const;
+
   VirtualClock& clock() { return clock_; }
+
+  // --- Waiting for the fake to be idle ---------------------------------------
+  //
+  // A test that drives the fake from several host threads (a Sandbox queue,
+  // a server loop) needs a moment where nothing moves: every started
+  // program blocked in a virtual-time call, and each host thread either
+  // waiting or known to be elsewhere. WaitIdle() waits for that moment.
+  //
+  // Which threads the fake sees. A host thread is *waiting* while it is
+  // blocked in a call of the fake (Process::Wait, WaitFor, ReadLine, Read)
+  // or inside a HostWait scope that is not released; it is *busy* while it
+  // is in another call of the fake, or inside a HostCall scope and not
+  // waiting. A thread doing anything else is invisible to the fake: that is
+  // why WaitIdle() is told how many waiting threads to expect.
+  //
+  // Example (a Sandbox of one slot; runs "a" and "b" on their own threads):
+  //   fake.clock().SetAutoAdvance(false);
+  //   std::thread ta([&] { ra = sandbox.Run(a); });   // runs, in Wait()
+  //   std::thread tb([&] { rb = sandbox.Run(b); });   // queued behind "a"
+  //   ASSERT_THAT(fake.WaitIdle(2), IsOk());
+  //   EXPECT_THAT(sandbox.Position("b"), IsOkAndHolds(1u));   // no polling
+  //
+  // Waits (in real time, at most `timeout`, a guard against a hang) until
+  // the fake is idle with exactly `waiting_hosts` host threads waiting:
+  //   - every started program has run up to a blocking call (Sleep, UseCpu,
+  //     reading stdin, a full pipe, suspended) and none can go on; no
+  //     on_sample callback runs;
+  //   - no host thread is busy (in a call of the fake, or in a HostCall
+  //     scope without waiting);
+  //   - exactly `waiting_hosts` host threads wait, and every one of them
+  //     still waits (a wait that is over but has not returned is busy).
+  // It never moves time; while it waits, auto-advance is held, so the idle
+  // moment it finds is at one instant (with auto_advance on, time moves on
+  // as soon as it returns: a test that inspects state afterwards turns
+  // auto-advance off and moves time with clock().Advance()).
+  // OK when idle; DeadlineExceeded after `timeout` saying what was not idle
+  // ("1 host thread(s) wait on the fake, expected 2; program 1001 ("a")
+  // runs"); InvalidArgument for a negative timeout; FailedPrecondition from
+  // a scripted program or an on_sample callback. Thread-safe.
+  absl::Status WaitIdle(std::size_t waiting_hosts,
+                        absl::Duration timeout = absl::Seconds(10)) const;
+
+  // A scope in which the calling thread is blocked on something of the
+  // host's own (a queue, a semaphore) that only the fake's programs or its
+  // clock can release: the fake counts it as a waiting host, for
+  // auto-advance and for WaitIdle(). With a `deadline` (the fake's clock),
+  // that instant is a clock event auto-advance moves to, and from then on
+  // the thread no longer counts as waiting (it is about to time out).
+  // Release() says the wait is over (from any thread, e.g. the one that
+  // admits it): from then on it counts as busy until the scope ends, so
+  // time does not move while it wakes. The Sandbox enters one while a run is
+  // queued on a MemoryManager.
+  //   {
+  //     procsandbox::MemoryManager::HostWait waiting(fake, deadline);
+  //     my_queue.WaitForSlot();   // released by a run the fake ends
+  //   }
+  // No effect on a scripted program's own thread. The scope must end on the
+  // thread that began it, before the manager is destroyed.
+  class PROCSANDBOX_EXPORT HostWait {
+   public:
+    explicit HostWait(const MemoryManager& fake,
+                      absl::Time deadline = absl::InfiniteFuture());
+    ~HostWait();
+    HostWait(const HostWait&) = delete;
+    HostWait& operator=(const HostWait&) = delete;
+    void Release();
+
+   private:
+    memory_internal::Core* core_;
+    std::unique_ptr<memory_internal::HostWaiter> waiter_;
+  };
+
+  // A scope in which the calling thread works on the fake's behalf outside
+  // its calls (a Sandbox between queueing, starting and waiting for a run):
+  // while it is in one and not waiting, the fake is not idle and time does
+  // not auto-advance, so it moves only once every such thread waits. Scopes
+  // nest (the outermost counts). A thread in a HostCall that blocks on
+  // something other than the fake or a HostWait (a lock held by a thread
+  // waiting for time to move) would stop auto-advance: enter HostWait
+  // around such waits. No effect on a scripted program's own thread. The
+  // scope must end on the thread that began it, before the manager is
+  // destroyed.
+  class PROCSANDBOX_EXPORT HostCall {
+   public:
+    explicit HostCall(const MemoryManager& fake);
+    ~HostCall();
+    HostCall(const HostCall&) = delete;
+    HostCall& operator=(const HostCall&) = delete;
+
+   private:
+    memory_internal::Core* core_;
+  };
 
   // Every command started (or refused at start), oldest first.
   std::vector<FakeRun> History() const;

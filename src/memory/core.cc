@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/fmt_absl.h"
 #include "common/signals.h"
@@ -31,6 +32,22 @@ struct RunningProgram {
 thread_local RunningProgram current_program;
 // This thread runs an on_sample callback (Core::DeliverSamplesLocked).
 thread_local bool in_sample_callback = false;
+
+// The HostCall scopes of this thread, one entry per manager: how deep, and
+// whether the thread waits as a host now (then not counted as busy).
+struct BusyEntry {
+  const Core* core;
+  int depth;
+  bool paused;
+};
+thread_local std::vector<BusyEntry> busy_entries;
+
+BusyEntry* FindBusy(const Core* core) {
+  for (BusyEntry& e : busy_entries) {
+    if (e.core == core) return &e;
+  }
+  return nullptr;
+}
 
 }  // namespace
 
@@ -131,7 +148,11 @@ void Core::AdvanceToLocked(absl::Time t) {
 
 void Core::AwaitLocked(const std::function<bool()>& done, bool host_wait,
                        absl::Time deadline) {
-  if (host_wait) host_waits.push_back(&done);
+  bool paused = false;
+  if (host_wait) {
+    host_waits.push_back(&done);
+    paused = PauseBusyLocked();
+  }
   const bool timed = deadline != absl::InfiniteFuture();
   std::multiset<absl::Time>::iterator deadline_it;
   if (timed) deadline_it = host_deadlines.insert(deadline);
@@ -143,7 +164,7 @@ void Core::AwaitLocked(const std::function<bool()>& done, bool host_wait,
       continue;
     }
     if ((auto_advance || force_advance > 0) && baton == 0 && sampling == 0 &&
-        AllHostsStillWaitLocked()) {
+        busy_hosts == 0 && idle_holds == 0 && AllHostsStillWaitLocked()) {
       absl::Time next = NextEventLocked();
       if (next != absl::InfiniteFuture()) {
         AdvanceToLocked(next);
@@ -156,6 +177,7 @@ void Core::AwaitLocked(const std::function<bool()>& done, bool host_wait,
   if (host_wait) {
     // With this wait over, the others may now let time advance.
     host_waits.erase(std::find(host_waits.begin(), host_waits.end(), &done));
+    ResumeBusyLocked(paused);
     changed.SignalAll();
   }
 }
@@ -170,8 +192,177 @@ bool Core::AllHostsStillWaitLocked() const {
 
 void Core::QuiesceLocked() {
   if (CurrentProgram() != nullptr) return;
+  ++host_calls;
   AwaitLocked([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return baton == 0; },
               /*host_wait=*/false);
+  --host_calls;
+  changed.SignalAll();
+}
+
+// --- Host threads: calls, waits, idleness ------------------------------------
+
+bool Core::PauseBusyLocked() {
+  BusyEntry* e = FindBusy(this);
+  if (e == nullptr || e->paused) return false;
+  e->paused = true;
+  --busy_hosts;
+  changed.SignalAll();
+  return true;
+}
+
+void Core::ResumeBusyLocked(bool paused) {
+  if (!paused) return;
+  BusyEntry* e = FindBusy(this);
+  if (e == nullptr) return;
+  e->paused = false;
+  ++busy_hosts;
+}
+
+void Core::EnterHostCall() {
+  absl::MutexLock lock(&mu);
+  if (CurrentProgram() != nullptr) return;  // programs hold the baton
+  if (BusyEntry* e = FindBusy(this)) {
+    ++e->depth;
+    return;
+  }
+  busy_entries.push_back({this, 1, false});
+  ++busy_hosts;
+}
+
+void Core::LeaveHostCall() {
+  absl::MutexLock lock(&mu);
+  BusyEntry* e = FindBusy(this);
+  if (e == nullptr || --e->depth > 0) return;
+  if (!e->paused) --busy_hosts;
+  busy_entries.erase(busy_entries.begin() + (e - busy_entries.data()));
+  changed.SignalAll();
+}
+
+void Core::EnterHostWait(HostWaiter& w) {
+  absl::MutexLock lock(&mu);
+  if (CurrentProgram() != nullptr) return;
+  w.done = [this, &w]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    return w.released || now >= w.deadline;
+  };
+  host_waits.push_back(&w.done);
+  if (w.deadline != absl::InfiniteFuture()) host_deadlines.insert(w.deadline);
+  w.paused_busy = PauseBusyLocked();
+  ++host_wait_scopes;
+  StartClockDriverLocked();
+  changed.SignalAll();
+}
+
+void Core::StartClockDriverLocked() {
+  if (clock_driver || shut_down) return;
+  clock_driver = true;
+  ++threads;
+  try {
+    std::thread([core = shared_from_this()] {
+      absl::MutexLock lock(&core->mu);
+      // Moves time (and runs started programs to their first blocking
+      // call) as any waiting host would, as long as HostWait scopes exist.
+      core->AwaitLocked(
+          [c = core.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
+            return c->host_wait_scopes == 0 || c->shut_down;
+          },
+          /*host_wait=*/false);
+      core->clock_driver = false;
+      --core->threads;
+      core->changed.SignalAll();
+    }).detach();
+  } catch (const std::system_error&) {
+    // No thread: the HostWait still counts, only nothing drives the clock
+    // for it alone (a host waiting in a call still does).
+    clock_driver = false;
+    --threads;
+  }
+}
+
+void Core::LeaveHostWait(HostWaiter& w) {
+  absl::MutexLock lock(&mu);
+  if (!w.done) return;
+  --host_wait_scopes;
+  host_waits.erase(std::find(host_waits.begin(), host_waits.end(), &w.done));
+  if (w.deadline != absl::InfiniteFuture()) {
+    host_deadlines.erase(host_deadlines.find(w.deadline));
+  }
+  ResumeBusyLocked(w.paused_busy);
+  w.paused_busy = false;
+  changed.SignalAll();
+}
+
+std::string Core::NotIdleLocked(std::size_t waiting_hosts) const {
+  std::vector<std::string> why;
+  if (baton != 0) {
+    auto it = live.find(baton);
+    why.push_back(fmt::format(
+        "program {} (\"{}\") runs", baton,
+        it != live.end() ? it->second->command.program : std::string("?")));
+  }
+  for (const auto& [pid, p] : live) {
+    if (pid != baton && p->phase == Phase::kReady) {
+      why.push_back(fmt::format("program {} (\"{}\") is ready to run", pid,
+                                p->command.program));
+    }
+  }
+  if (sampling > 0) why.push_back("an on_sample callback runs");
+  if (busy_hosts > 0) {
+    why.push_back(fmt::format("{} host thread(s) inside a HostCall not waiting",
+                              busy_hosts));
+  }
+  if (host_calls > 0) {
+    why.push_back(fmt::format("{} host call(s) in flight", host_calls));
+  }
+  std::size_t over = 0;
+  for (const std::function<bool()>* done : host_waits) {
+    if ((*done)()) ++over;
+  }
+  if (over > 0) {
+    why.push_back(
+        fmt::format("{} host wait(s) over and not returned yet", over));
+  }
+  if (host_waits.size() != waiting_hosts) {
+    why.push_back(fmt::format("{} host thread(s) wait on the fake, expected {}",
+                              host_waits.size(), waiting_hosts));
+  }
+  std::string text;
+  for (const std::string& w : why) {
+    if (!text.empty()) text += "; ";
+    text += w;
+  }
+  return text;
+}
+
+absl::Status Core::WaitIdle(std::size_t waiting_hosts, absl::Duration timeout) {
+  absl::MutexLock lock(&mu);
+  if (CurrentProgram() != nullptr || in_sample_callback) {
+    return absl::FailedPreconditionError(
+        "wait for the fake to be idle: called from a scripted program or a "
+        "callback (it would wait for itself)");
+  }
+  if (timeout < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        fmt::format("wait for the fake to be idle: timeout {} is negative",
+                    procsandbox::FormatDuration(timeout)));
+  }
+  const absl::Time give_up = absl::Now() + timeout;  // real time: a guard
+  ++idle_holds;
+  std::string why;
+  while (true) {
+    if (lazy > 0) MaterializeAllLocked();
+    why = NotIdleLocked(waiting_hosts);
+    if (why.empty()) break;
+    if (changed.WaitWithDeadline(&mu, give_up)) {
+      why = NotIdleLocked(waiting_hosts);
+      break;
+    }
+  }
+  --idle_holds;
+  changed.SignalAll();  // auto-advance may go on
+  if (why.empty()) return absl::OkStatus();
+  return absl::DeadlineExceededError(fmt::format(
+      "wait for the fake to be idle: not idle after {} (real time): {}",
+      procsandbox::FormatDuration(timeout), why));
 }
 
 // --- Running programs -------------------------------------------------------
@@ -222,8 +413,10 @@ void Core::RunInline(const std::shared_ptr<ProgramState>& p) {
     return p->phase == Phase::kEnded;
   };
   host_waits.push_back(&ended);
+  const bool paused = PauseBusyLocked();
   Execute(p);
   host_waits.erase(std::find(host_waits.begin(), host_waits.end(), &ended));
+  ResumeBusyLocked(paused);
   changed.SignalAll();
 }
 

@@ -179,6 +179,17 @@ struct ProgramState {
   absl::CondVar turn;
 };
 
+// One MemoryManager::HostWait: a host thread blocked on the host's own
+// queue, counted as a host waiting on the fake until released or until the
+// clock reaches `deadline`.
+struct HostWaiter {
+  bool released = false;
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> done;  // released or past the deadline
+  // The thread was busy in a HostCall of this core (paused while waiting).
+  bool paused_busy = false;
+};
+
 struct Registration {
   std::shared_ptr<const FakeProgram> program;
   absl::Status error;  // a registered start failure
@@ -219,6 +230,24 @@ class Core : public std::enable_shared_from_this<Core> {
   void AwaitLocked(const std::function<bool()>& done, bool host_wait,
                    absl::Time deadline = absl::InfiniteFuture())
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // MemoryManager::WaitIdle: see memory_manager.h.
+  absl::Status WaitIdle(std::size_t waiting_hosts, absl::Duration timeout)
+      ABSL_LOCKS_EXCLUDED(mu);
+  // MemoryManager::HostCall: the calling thread works on the fake's behalf
+  // (counted in `busy_hosts` while in the outermost scope and not waiting).
+  void EnterHostCall() ABSL_LOCKS_EXCLUDED(mu);
+  void LeaveHostCall() ABSL_LOCKS_EXCLUDED(mu);
+  // While this thread waits as a host (a host wait, an inline run, a
+  // HostWait), it no longer counts as busy: PauseBusyLocked() says whether it
+  // was, for ResumeBusyLocked().
+  bool PauseBusyLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void ResumeBusyLocked(bool paused) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // MemoryManager::HostWait.
+  void EnterHostWait(HostWaiter& w) ABSL_LOCKS_EXCLUDED(mu);
+  // Starts the clock driver unless it runs: a thread that auto-advances
+  // time (AwaitLocked) while any HostWait scope exists.
+  void StartClockDriverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  void LeaveHostWait(HostWaiter& w) ABSL_LOCKS_EXCLUDED(mu);
   // Runs `p`'s program on this thread (inline) for a host that waits for it
   // to end, and returns when it has.
   void RunInline(const std::shared_ptr<ProgramState>& p)
@@ -288,6 +317,18 @@ class Core : public std::enable_shared_from_this<Core> {
   // only while none of them holds yet.
   std::vector<const std::function<bool()>*> host_waits ABSL_GUARDED_BY(mu);
   int force_advance ABSL_GUARDED_BY(mu) = 0;
+  // Host threads inside a MemoryManager::HostCall and not waiting: time does
+  // not auto-advance and the fake is not idle while there are any.
+  int busy_hosts ABSL_GUARDED_BY(mu) = 0;
+  // Host calls waiting for the programs to block (QuiesceLocked).
+  int host_calls ABSL_GUARDED_BY(mu) = 0;
+  // WaitIdle() callers: auto-advance is held while they wait.
+  int idle_holds ABSL_GUARDED_BY(mu) = 0;
+  // HostWait scopes, and whether the thread that auto-advances the clock
+  // for them runs (a HostWait thread blocks outside the fake, so it cannot
+  // move time itself as a host waiting in a call does).
+  int host_wait_scopes ABSL_GUARDED_BY(mu) = 0;
+  bool clock_driver ABSL_GUARDED_BY(mu) = false;
   // Threads in DeliverSamplesLocked: the clock waits for their callbacks.
   int sampling ABSL_GUARDED_BY(mu) = 0;
   int threads ABSL_GUARDED_BY(mu) = 0;
@@ -303,6 +344,10 @@ class Core : public std::enable_shared_from_this<Core> {
   // True when some host thread waits on the fake and none of their waits is
   // over: the condition for time to auto-advance.
   bool AllHostsStillWaitLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // Why the fake is not idle with `waiting_hosts` expected, or "" when it
+  // is (see MemoryManager::WaitIdle).
+  std::string NotIdleLocked(std::size_t waiting_hosts) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // `handler` must outlive the call (not an entry of p.handlers: it runs
   // unlocked).
   void RunHandlerLocked(ProgramState& p, int signo,

@@ -1,5 +1,6 @@
 #include "procsandbox/memory_manager.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -133,6 +134,55 @@ std::optional<std::string> MemoryManager::GetFile(
   if (it == core_->files.end()) return std::nullopt;
   return it->second;
 }
+
+std::vector<FakeRegistration> MemoryManager::Registrations() const {
+  std::vector<FakeRegistration> out;
+  {
+    absl::MutexLock lock(&core_->mu);
+    out.reserve(core_->programs.size());
+    for (const auto& [key, r] : core_->programs) {
+      FakeRegistration reg;
+      reg.name_or_path = key;
+      reg.kind = r.not_executable       ? FakeRegistration::Kind::kNotExecutable
+                 : r.program == nullptr ? FakeRegistration::Kind::kStartError
+                                        : FakeRegistration::Kind::kProgram;
+      out.push_back(std::move(reg));
+    }
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FakeRegistration& a, const FakeRegistration& b) {
+              return a.name_or_path < b.name_or_path;
+            });
+  return out;
+}
+
+absl::Status MemoryManager::WaitIdle(std::size_t waiting_hosts,
+                                     absl::Duration timeout) const {
+  return core_->WaitIdle(waiting_hosts, timeout);
+}
+
+MemoryManager::HostWait::HostWait(const MemoryManager& fake,
+                                  absl::Time deadline)
+    : core_(fake.core_.get()),
+      waiter_(std::make_unique<memory_internal::HostWaiter>()) {
+  waiter_->deadline = deadline;
+  core_->EnterHostWait(*waiter_);
+}
+
+MemoryManager::HostWait::~HostWait() { core_->LeaveHostWait(*waiter_); }
+
+void MemoryManager::HostWait::Release() {
+  absl::MutexLock lock(&core_->mu);
+  waiter_->released = true;
+  core_->changed.SignalAll();
+}
+
+MemoryManager::HostCall::HostCall(const MemoryManager& fake)
+    : core_(fake.core_.get()) {
+  core_->EnterHostCall();
+}
+
+MemoryManager::HostCall::~HostCall() { core_->LeaveHostCall(); }
 
 std::vector<FakeRun> MemoryManager::History() const {
   absl::MutexLock lock(&core_->mu);

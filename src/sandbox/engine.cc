@@ -35,7 +35,9 @@ constexpr char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin";
 // synchronous mode keeps all file system work on the run's path).
 std::size_t SpareCount(const SandboxPolicy& policy) {
   const WorkdirPolicy& wp = policy.workdir;
-  if (wp.root.empty() || !wp.remove_in_background) return 0;
+  if (wp.root.empty() || !wp.remove_in_background || wp.provider != nullptr) {
+    return 0;
+  }
   return std::clamp<std::size_t>(policy.queue.max_concurrent, 2, 4);
 }
 
@@ -87,11 +89,21 @@ absl::Status CheckStdin(const RunRequest& request, bool launch) {
       ToString(request.stdin_), launch ? ", or Pipe" : "; Pipe with Launch()"));
 }
 
+// Over the in-memory fake, a policy without a resolver resolves programs
+// against the fake's registrations (the host's files mean nothing there).
+SandboxPolicy WithDefaults(const MemoryManager* fake, SandboxPolicy policy) {
+  if (fake != nullptr && policy.programs.resolver == nullptr) {
+    policy.programs.resolver = MemoryProgramResolver(*fake);
+  }
+  return policy;
+}
+
 }  // namespace
 
 Engine::Engine(Manager& manager, SandboxPolicy policy)
     : manager_(manager),
-      policy_(std::move(policy)),
+      fake_(dynamic_cast<const MemoryManager*>(&manager)),
+      policy_(WithDefaults(fake_, std::move(policy))),
       policy_status_(ValidateSandboxPolicy(policy_)),
       host_env_(policy_.environment.host.has_value() ? *policy_.environment.host
                                                      : Environment::FromHost()),
@@ -109,7 +121,8 @@ Engine::Engine(Manager& manager, SandboxPolicy policy)
                    }),
       cleaner_(policy_.workdir.removal_timeout,
                std::max<std::size_t>(16, 2 * policy_.queue.max_concurrent),
-               policy_.workdir.root, SpareCount(policy_)) {}
+               policy_.workdir.root, SpareCount(policy_),
+               policy_.workdir.provider) {}
 
 void Engine::Emit(const RunState* run, SandboxEvent::Kind kind,
                   const std::string& id, std::string detail,
@@ -257,7 +270,8 @@ absl::Status Engine::MakeWorkdir(RunState& run) {
   const WorkdirPolicy& wp = policy_.workdir;
   if (wp.root.empty()) return absl::OkStatus();
   // With spares, one made ahead of time (re-checked) when there is one.
-  absl::StatusOr<std::unique_ptr<Workdir>> dir = cleaner_.Take();
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> dir =
+      cleaner_.Take();
   if (!dir.ok()) return dir.status();
   run.workdir = *std::move(dir);
   // Variables the policy or the request set themselves win; values
@@ -434,6 +448,7 @@ absl::Status Engine::VerifyStarted(RunState& run) {
 }
 
 absl::StatusOr<SandboxResult> Engine::Run(RunRequest request) {
+  const FakeHostCall busy(fake_);
   absl::StatusOr<std::unique_ptr<RunState>> run =
       Prepare(std::move(request), /*launch=*/false);
   if (!run.ok()) return run.status();
@@ -442,6 +457,7 @@ absl::StatusOr<SandboxResult> Engine::Run(RunRequest request) {
 }
 
 absl::StatusOr<std::unique_ptr<RunState>> Engine::Launch(RunRequest request) {
+  const FakeHostCall busy(fake_);
   absl::StatusOr<std::unique_ptr<RunState>> run =
       Prepare(std::move(request), /*launch=*/true);
   if (!run.ok()) return run.status();

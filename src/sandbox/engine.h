@@ -18,6 +18,7 @@
 #include "procsandbox/command.h"
 #include "procsandbox/environment.h"
 #include "procsandbox/manager.h"
+#include "procsandbox/memory_manager.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox.h"
 #include "procsandbox/verification.h"
@@ -47,7 +48,7 @@ struct RunState {
   std::vector<std::string> limit_notes;
   // From Prepare (the id registered) to Finish.
   std::shared_ptr<Slot> slot;
-  std::unique_ptr<Workdir> workdir;
+  std::unique_ptr<WorkdirProvider::Directory> workdir;
   std::string workdir_path;  // the program's working directory inside it
   std::shared_ptr<OutputCollector> collector;  // null: Pipe streams
   std::shared_ptr<Process> process;
@@ -57,6 +58,20 @@ struct RunState {
   // start, or why it could not (redacted).
   std::optional<Verification> verification;
   absl::Status verify_status;
+};
+
+// On the in-memory fake, a MemoryManager::HostCall for the scope: the
+// sandbox's own code between its calls into the fake counts as a busy host,
+// so the fake is not idle and its clock does not auto-advance meanwhile.
+// Nothing on another manager.
+class FakeHostCall {
+ public:
+  explicit FakeHostCall(const MemoryManager* fake) {
+    if (fake != nullptr) scope_.emplace(*fake);
+  }
+
+ private:
+  std::optional<MemoryManager::HostCall> scope_;
 };
 
 class Engine {
@@ -73,6 +88,8 @@ class Engine {
   WorkdirCleaner& cleaner() { return cleaner_; }
   const SandboxPolicy& policy() const { return policy_; }
   Manager& manager() const { return manager_; }
+  // The manager when it is the in-memory fake, else null.
+  const MemoryManager* fake() const { return fake_; }
 
  private:
   absl::StatusOr<std::unique_ptr<RunState>> Prepare(RunRequest request,
@@ -101,6 +118,7 @@ class Engine {
             std::string detail, const std::string& key = {}) const;
 
   Manager& manager_;
+  const MemoryManager* const fake_;
   const SandboxPolicy policy_;
   const absl::Status policy_status_;
   const Environment host_env_;

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -23,6 +24,7 @@
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "posix/errno_status.h"
+#include "procsandbox/memory_manager.h"
 #include "procsandbox/sandbox/policy.h"
 
 namespace procsandbox {
@@ -147,9 +149,57 @@ class HostResolver final : public ProgramResolver {
   }
 };
 
+// The in-memory fake's registrations, asked at each call.
+class MemoryResolver final : public ProgramResolver {
+ public:
+  explicit MemoryResolver(const MemoryManager& fake) : fake_(fake) {}
+
+  absl::StatusOr<ProgramFile> Resolve(
+      absl::string_view program, absl::string_view search_path) const override {
+    if (absl::Status s = CheckRequest(program); !s.ok()) return s;
+    const std::vector<FakeRegistration> registered = fake_.Registrations();
+    auto find =
+        [&registered](absl::string_view key) -> const FakeRegistration* {
+      auto it =
+          std::lower_bound(registered.begin(), registered.end(), key,
+                           [](const FakeRegistration& r, absl::string_view k) {
+                             return r.name_or_path < k;
+                           });
+      return it != registered.end() && it->name_or_path == key ? &*it : nullptr;
+    };
+    for (const std::string& candidate : Candidates(program, search_path)) {
+      const FakeRegistration* r = find(candidate);
+      if (r == nullptr) continue;
+      const bool executable = r->kind != FakeRegistration::Kind::kNotExecutable;
+      ProgramFile file;
+      file.path = candidate;
+      file.regular_file = true;
+      file.executable = executable;
+      file.mode = executable ? 0755 : 0644;
+      return file;
+    }
+    if (!absl::StrContains(program, '/') && find(program) != nullptr) {
+      return absl::NotFoundError(fmt::format(
+          "resolve \"{}\": registered with the in-memory manager by bare "
+          "name only; a Sandbox runs absolute paths: register a path such as "
+          "\"/usr/bin/{}\"",
+          absl::CEscape(program), absl::CEscape(program)));
+    }
+    return NotFound(program, search_path);
+  }
+
+ private:
+  const MemoryManager& fake_;
+};
+
 }  // namespace
 
 ProgramResolver::~ProgramResolver() = default;
+
+std::shared_ptr<const ProgramResolver> MemoryProgramResolver(
+    const MemoryManager& fake) {
+  return std::make_shared<MemoryResolver>(fake);
+}
 
 std::shared_ptr<const ProgramResolver> HostProgramResolver() {
   static const auto* const kResolver =

@@ -33,6 +33,7 @@ RunQueue::RunQueue(const QueuePolicy& policy, const QuotaPolicy& quota,
     : policy_(policy),
       quotas_enabled_(quota.enabled),
       clock_(clock),
+      fake_(dynamic_cast<const MemoryManager*>(&clock)),
       emit_(std::move(emit)),
       quotas_(quota, clock.Now()) {
   unkeyed_.quota = &no_quota_;
@@ -76,12 +77,17 @@ void RunQueue::RefreshReadyLocked(KeyState& key) {
   }
 }
 
+void RunQueue::WakeLocked(Slot& slot) {
+  slot.wake.Signal();
+  if (slot.host_wait != nullptr) slot.host_wait->Release();
+}
+
 void RunQueue::AdmitLocked(Slot& slot, absl::Time now) {
   ++running_;
   ++slot.key->running;
   slot.admitted = true;
   slot.admitted_at = now;
-  slot.wake.Signal();
+  WakeLocked(slot);
 }
 
 void RunQueue::DispatchLocked() {
@@ -106,7 +112,7 @@ void RunQueue::DispatchLocked() {
         quotas_.GiveBack(key, slot.token, quotas_.ToNanos(now));
         slot.took_token = false;
       }
-      slot.wake.Signal();
+      WakeLocked(slot);
       ReleaseKeyLocked(slot);
     } else {
       AdmitLocked(slot, now);
@@ -256,6 +262,19 @@ absl::Status RunQueue::Acquire(const std::shared_ptr<Slot>& slot,
   key.tail = slot.get();
   RefreshReadyLocked(key);
   DispatchLocked();
+  // On the in-memory fake this thread now waits on something only the
+  // fake's programs (or its clock, at the deadline) can release: counted as
+  // a waiting host, the clock may auto-advance and WaitIdle() sees it. (The
+  // lock order queue -> fake is the one clock_.Now() takes.)
+  std::optional<MemoryManager::HostWait> host_wait;
+  if (fake_ != nullptr && !slot->admitted && !slot->expired) {
+    host_wait.emplace(*fake_, slot->deadline);
+    slot->host_wait = &*host_wait;
+  }
+  struct Unlink {
+    Slot& slot;
+    ~Unlink() { slot.host_wait = nullptr; }
+  } unlink{*slot};
   for (;;) {
     if (slot->cancelled) {
       WithdrawLocked(*slot);
@@ -323,7 +342,7 @@ absl::Status RunQueue::Cancel(absl::string_view id) {
     }
     it->second->cancelled = true;
     to_stop = it->second->process;
-    it->second->wake.Signal();
+    WakeLocked(*it->second);
   }
   if (to_stop != nullptr) return to_stop->Terminate();
   return absl::OkStatus();
@@ -413,7 +432,7 @@ void RunQueue::Shutdown() {
     shut_down_ = true;
     for (auto& [id, slot] : live_) {
       slot->cancelled = true;
-      slot->wake.Signal();
+      WakeLocked(*slot);
       if (slot->process != nullptr) to_stop.push_back(slot->process);
     }
   }

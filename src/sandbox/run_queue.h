@@ -32,6 +32,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "procsandbox/manager.h"
+#include "procsandbox/memory_manager.h"
 #include "procsandbox/process.h"
 #include "procsandbox/sandbox.h"
 #include "sandbox/quota_table.h"
@@ -66,6 +67,9 @@ struct Slot {
   Slot* next_in_key = nullptr;
   // Wakes its Acquire(): admitted, expired, cancelled.
   absl::CondVar wake;
+  // On a MemoryManager: the fake counts the queued thread as a waiting host
+  // (see RunQueue::Acquire); released with `wake`.
+  MemoryManager::HostWait* host_wait = nullptr;
   // Launch() returned: the slot is held by a SandboxProcess, not by a call
   // (MarkLaunched).
   bool launched = false;
@@ -128,6 +132,8 @@ class RunQueue {
   void DispatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void AdmitLocked(Slot& slot, absl::Time now)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes the slot's Acquire() (and tells the fake its wait is over).
+  static void WakeLocked(Slot& slot);
   // The run refused or ended before it ran: out of the queue, its key's
   // count and token given back, its admission undone. Not its id.
   void WithdrawLocked(Slot& slot) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -147,6 +153,8 @@ class RunQueue {
   const QueuePolicy policy_;
   const bool quotas_enabled_;
   const Manager& clock_;
+  // The manager when it is the in-memory fake, else null (see Acquire).
+  const MemoryManager* const fake_;
   const Emit emit_;
   mutable absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;

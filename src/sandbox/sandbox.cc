@@ -163,6 +163,10 @@ absl::StatusOr<QuotaKeyStats> Sandbox::KeyStats(absl::string_view key) const {
   return engine_->queue().KeyStats(key);
 }
 
+absl::Status Sandbox::WaitForCleanup(absl::Duration timeout) {
+  return engine_->cleaner().WaitForPending(timeout);
+}
+
 const SandboxPolicy& Sandbox::policy() const { return engine_->policy(); }
 
 Manager& Sandbox::manager() const { return engine_->manager(); }
@@ -182,6 +186,7 @@ Process& SandboxProcess::process() { return *state_->run->process; }
 
 absl::StatusOr<SandboxResult> SandboxProcess::Finish(absl::Duration grace) {
   if (state_->result.has_value()) return *state_->result;
+  const sandbox_internal::FakeHostCall busy(state_->engine->fake());
   Process& p = *state_->run->process;
   (void)p.CloseStdin();
   if (!p.WaitFor(grace).ok()) (void)p.Terminate();

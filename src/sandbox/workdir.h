@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "procsandbox/sandbox/workdir.h"
 
 namespace procsandbox::sandbox_internal {
 
@@ -30,7 +31,8 @@ absl::Status CheckRelativePath(absl::string_view relative);
 // not absolute or has a "." or ".." component. No file system access.
 absl::StatusOr<std::string> NormalizeRoot(absl::string_view root);
 
-class Workdir {
+// The default WorkdirProvider::Directory: on the host's file system.
+class Workdir final : public WorkdirProvider::Directory {
  public:
   // Normalises `root` (NormalizeRoot; kUnsafeRoot when it cannot be), opens
   // it (O_NOFOLLOW: a symlink is refused, also when written with a trailing
@@ -51,24 +53,24 @@ class Workdir {
       const std::string& root,
       const std::function<std::unique_ptr<Workdir>()>& next_spare,
       const std::function<void(std::unique_ptr<Workdir>)>& discard);
-  ~Workdir();  // closes its descriptors; removes nothing
+  ~Workdir() override;  // closes its descriptors; removes nothing
   Workdir(const Workdir&) = delete;
   Workdir& operator=(const Workdir&) = delete;
 
   // The directory's absolute path (as reached through the normalised
   // `root`).
-  const std::string& path() const { return path_; }
+  const std::string& path() const override { return path_; }
 
   // `relative` below the directory, made (0700) where missing, component by
   // component with O_NOFOLLOW. kPathTraversal for an absolute path, "..", a
   // NUL byte, or a component that is a symlink or not a directory.
-  absl::StatusOr<std::string> Subdirectory(absl::string_view relative);
+  absl::StatusOr<std::string> Subdirectory(absl::string_view relative) override;
 
   // Removes the directory and everything in it (links are removed, never
   // followed; directories a program made unwritable are made writable
   // first). DeadlineExceeded when not done within `timeout` (real time);
   // else the first error, naming the path.
-  absl::Status Remove(absl::Duration timeout);
+  absl::Status Remove(absl::Duration timeout) override;
 
  private:
   // Opens and checks the root (see Create()); `root` is set to its
@@ -111,12 +113,15 @@ class WorkdirCleaner {
   WorkdirCleaner(absl::Duration timeout, std::size_t max_pending)
       : timeout_(timeout), max_pending_(max_pending) {}
   // Also keeps up to `spares` ready directories under `root` (0: none).
+  // With a `provider`, Take() asks it instead (and there are no spares).
   WorkdirCleaner(absl::Duration timeout, std::size_t max_pending,
-                 std::string root, std::size_t spares)
+                 std::string root, std::size_t spares,
+                 std::shared_ptr<WorkdirProvider> provider = nullptr)
       : timeout_(timeout),
         max_pending_(max_pending),
         root_(std::move(root)),
-        spare_target_(spares) {}
+        spare_target_(provider == nullptr ? spares : 0),
+        provider_(std::move(provider)) {}
   ~WorkdirCleaner();  // Shutdown()
   WorkdirCleaner(const WorkdirCleaner&) = delete;
   WorkdirCleaner& operator=(const WorkdirCleaner&) = delete;
@@ -124,14 +129,21 @@ class WorkdirCleaner {
   // Takes `dir` (leaving it null) to remove in the background; false (and
   // `dir` untouched) when max_pending wait already or after Shutdown(): the
   // caller removes it itself.
-  bool Submit(std::unique_ptr<Workdir>& dir, OnFailure on_failure);
+  bool Submit(std::unique_ptr<WorkdirProvider::Directory>& dir,
+              OnFailure on_failure);
 
   // A run's directory under the root given at construction:
   // Workdir::Create(root, spares...), the root checked each time; a spare
   // failing its checks is removed in the background (or here after
   // Shutdown()). Then asks the thread to make spares up to the target.
-  // Without spares (or after Shutdown()) just Workdir::Create(root).
-  absl::StatusOr<std::unique_ptr<Workdir>> Take();
+  // Without spares (or after Shutdown()) just Workdir::Create(root); with a
+  // provider, provider->Create(root).
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> Take();
+
+  // Waits until every directory handed over so far (and meanwhile) has been
+  // removed or given up on (its failure callback run): OK, or
+  // DeadlineExceeded after `timeout` of real time naming how many remain.
+  absl::Status WaitForPending(absl::Duration timeout) const;
 
   // Refuses new directories, hands the unused spares over for removal,
   // waits until every one handed over has been removed or given up on
@@ -149,7 +161,7 @@ class WorkdirCleaner {
 
  private:
   struct Job {
-    std::unique_ptr<Workdir> dir;
+    std::unique_ptr<WorkdirProvider::Directory> dir;
     OnFailure on_failure;
   };
   void Loop();
@@ -163,11 +175,15 @@ class WorkdirCleaner {
     return !jobs_.empty() || stopping_ || (NeedsSpare() && spares_.empty());
   }
   void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool Drained() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return jobs_.empty() && in_flight_ == 0;
+  }
 
   const absl::Duration timeout_;
   const std::size_t max_pending_;
   const std::string root_;
   const std::size_t spare_target_ = 0;
+  const std::shared_ptr<WorkdirProvider> provider_;
   mutable absl::Mutex mu_;
   std::deque<Job> jobs_ ABSL_GUARDED_BY(mu_);
   std::size_t in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // taken, being removed

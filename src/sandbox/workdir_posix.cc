@@ -30,6 +30,7 @@
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "posix/errno_status.h"
+#include "procsandbox/limits.h"
 #include "procsandbox/sandbox/violation.h"
 #include "sandbox/security_violation.h"
 #include "sandbox/workdir.h"
@@ -412,7 +413,7 @@ void WorkdirCleaner::StartLocked() {
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
 }
 
-bool WorkdirCleaner::Submit(std::unique_ptr<Workdir>& dir,
+bool WorkdirCleaner::Submit(std::unique_ptr<WorkdirProvider::Directory>& dir,
                             OnFailure on_failure) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || jobs_.size() + in_flight_ >= max_pending_) return false;
@@ -421,7 +422,9 @@ bool WorkdirCleaner::Submit(std::unique_ptr<Workdir>& dir,
   return true;
 }
 
-absl::StatusOr<std::unique_ptr<Workdir>> WorkdirCleaner::Take() {
+absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>>
+WorkdirCleaner::Take() {
+  if (provider_ != nullptr) return provider_->Create(root_);
   if (spare_target_ == 0) return Workdir::Create(root_);
   auto next_spare = [this]() -> std::unique_ptr<Workdir> {
     absl::MutexLock lock(&mu_);
@@ -445,14 +448,26 @@ absl::StatusOr<std::unique_ptr<Workdir>> WorkdirCleaner::Take() {
   };
   absl::StatusOr<std::unique_ptr<Workdir>> dir =
       Workdir::Create(root_, next_spare, discard);
-  if (dir.ok()) {
+  if (!dir.ok()) return dir.status();
+  {
     absl::MutexLock lock(&mu_);
     if (!stopping_) {
       refill_ = true;
       StartLocked();
     }
   }
-  return dir;
+  return std::unique_ptr<WorkdirProvider::Directory>(*std::move(dir));
+}
+
+absl::Status WorkdirCleaner::WaitForPending(absl::Duration timeout) const {
+  absl::MutexLock lock(&mu_);
+  if (mu_.AwaitWithTimeout(absl::Condition(this, &WorkdirCleaner::Drained),
+                           timeout)) {
+    return absl::OkStatus();
+  }
+  return absl::DeadlineExceededError(fmt::format(
+      "wait for working directory removal: {} still pending after {}",
+      jobs_.size() + in_flight_, procsandbox::FormatDuration(timeout)));
 }
 
 std::size_t WorkdirCleaner::spares() const {

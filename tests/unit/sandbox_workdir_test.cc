@@ -491,7 +491,7 @@ TEST_F(SandboxWorkdirTest, SynchronousModeReportsInTheResult) {
 }
 
 TEST_F(SandboxWorkdirTest, TheCleanerRefusesWhenFullOrShutDown) {
-  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> dir =
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> dir =
       sandbox_internal::Workdir::Create(root_);
   ASSERT_THAT(dir, IsOk());
   {
@@ -506,7 +506,7 @@ TEST_F(SandboxWorkdirTest, TheCleanerRefusesWhenFullOrShutDown) {
   cleaner.Shutdown();
   EXPECT_EQ(cleaner.pending(), 0u);
   EXPECT_FALSE(fs::exists(path));
-  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> late =
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> late =
       sandbox_internal::Workdir::Create(root_);
   ASSERT_THAT(late, IsOk());
   EXPECT_FALSE(cleaner.Submit(*late, nullptr));
@@ -640,7 +640,7 @@ TEST_F(SandboxWorkdirTest, ATamperedSpareIsNotUsed) {
   for (const Tamper& tamper : tampers) {
     SCOPED_TRACE(tamper.what);
     sandbox_internal::WorkdirCleaner cleaner(absl::Seconds(10), 16, root_, 1);
-    absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> first =
+    absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> first =
         cleaner.Take();
     ASSERT_THAT(first, IsOk());
     ASSERT_TRUE(SparesWithin(cleaner, 1, absl::Seconds(30)));
@@ -649,7 +649,7 @@ TEST_F(SandboxWorkdirTest, ATamperedSpareIsNotUsed) {
     ASSERT_EQ(dirs.size(), 1u);
     const std::string spare = *dirs.begin();
     tamper.apply(spare);
-    absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> second =
+    absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> second =
         cleaner.Take();
     ASSERT_THAT(second, IsOk());
     EXPECT_NE((*second)->path(), spare);
@@ -671,18 +671,18 @@ TEST_F(SandboxWorkdirTest, ATamperedSpareIsNotUsed) {
 
 TEST_F(SandboxWorkdirTest, ARootTurnedUnsafeIsRefusedDespiteSpares) {
   sandbox_internal::WorkdirCleaner cleaner(absl::Seconds(10), 16, root_, 2);
-  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> first =
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> first =
       cleaner.Take();
   ASSERT_THAT(first, IsOk());
   ASSERT_TRUE(SparesWithin(cleaner, 2, absl::Seconds(30)));
   ASSERT_EQ(chmod(root_.c_str(), 0770), 0);
-  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> refused =
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> refused =
       cleaner.Take();
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kPermissionDenied,
                                 HasSubstr("mode 0770")));
   EXPECT_EQ(cleaner.spares(), 2u);  // untouched
   ASSERT_EQ(chmod(root_.c_str(), 0700), 0);
-  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> again =
+  absl::StatusOr<std::unique_ptr<WorkdirProvider::Directory>> again =
       cleaner.Take();
   ASSERT_THAT(again, IsOk());
   EXPECT_EQ(cleaner.discarded(), 0u);

@@ -44,8 +44,11 @@
 #include "procsandbox/sandbox/audit.h"
 #include "procsandbox/sandbox/quota.h"
 #include "procsandbox/sandbox/result.h"
+#include "procsandbox/sandbox/workdir.h"
 
 namespace procsandbox {
+
+class MemoryManager;  // procsandbox/memory_manager.h
 
 // Which variables a child gets. Names are checked (`[A-Za-z_][A-Za-z0-9_]*`).
 // Patterns: "NAME" (exact), "PREFIX*", "*SUFFIX", "*PART*".
@@ -142,6 +145,21 @@ class PROCSANDBOX_EXPORT FakeProgramResolver : public ProgramResolver {
   std::map<std::string, uint32_t, std::less<>> directories_;
 };
 
+// The in-memory fake's registrations as files (asked live at each Resolve(),
+// so programs registered later are found): a program registered by absolute
+// path is a regular file, 0755 (Register, RegisterStartError: Start() then
+// fails with that error), or 0644, not executable (RegisterNotExecutable).
+// A name is looked up on the absolute directories of the search path. A
+// program registered by bare name only is not found (NotFound saying so): a
+// Sandbox runs the resolved absolute path, so register a path such as
+// "/usr/bin/tool". Directories are safe, links do not exist (use a
+// FakeProgramResolver to test those). A Sandbox over a MemoryManager uses
+// this one when ProgramPolicy::resolver is null, so a test registers each
+// program once, with the fake. `fake` must outlive the resolver.
+// Thread-safe.
+PROCSANDBOX_EXPORT std::shared_ptr<const ProgramResolver> MemoryProgramResolver(
+    const MemoryManager& fake);
+
 // Which programs may run. Checked on the resolved file, in this order:
 // shell or exec wrapper, privilege tool, allowlist, file safety (including
 // where it lives: ProgramFile::unsafe_location), setuid/setgid.
@@ -167,7 +185,8 @@ struct PROCSANDBOX_EXPORT ProgramPolicy {
   // Weakens the policy: run setuid/setgid programs. (Isolation::no_new_privs,
   // on by default, keeps them from gaining privileges anyway.)
   bool allow_setuid = false;
-  // Null: HostProgramResolver().
+  // Null: HostProgramResolver(), or MemoryProgramResolver(manager) when the
+  // Sandbox's manager is a MemoryManager (then Sandbox::policy() shows it).
   std::shared_ptr<const ProgramResolver> resolver;
 
   // sudo, sudoedit, su, doas, pkexec, chroot, setpriv, runuser, nsenter,
@@ -217,6 +236,11 @@ struct PROCSANDBOX_EXPORT WorkdirPolicy {
   // For debugging: keep the directory of a run that did not complete
   // (SandboxResult::workdir_kept).
   bool keep_on_failure = false;
+  // Where the directories come from. Null: the host's file system (as
+  // described above). Another provider (a MemoryWorkdirProvider, for unit
+  // tests on the in-memory manager) is given `root` and does its own checks;
+  // no directories are made ahead of time then.
+  std::shared_ptr<WorkdirProvider> provider;
 };
 
 // Capture of stdout and stderr. Both caps count both streams together; a

@@ -179,7 +179,17 @@ PROCSANDBOX_EXPORT SandboxStatus
 StatusOf(const absl::StatusOr<SandboxResult>& result);
 
 struct PROCSANDBOX_EXPORT QueueStats {
+  // Runs holding one of the max_concurrent slots (never more): from
+  // admission (Position() 0) until the run leaves the queue. That covers
+  // making its working directory, starting, running, a launched process
+  // until SandboxProcess::Finish() (or its destruction) returns, the
+  // removal of its directory when synchronous (remove_in_background false)
+  // and its audit record. A background removal holds no slot: the run
+  // leaves once it has handed its directory over. A run refused after
+  // admission (its start failed, VerifyPolicy::kRefuse) counts until its
+  // refusal is reported.
   std::size_t running = 0;
+  // Runs waiting for a slot (Position() 1 and up).
   std::size_t pending = 0;
   std::size_t max_concurrent = 0;
   std::size_t max_queued = 0;

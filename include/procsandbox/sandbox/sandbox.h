@@ -203,6 +203,14 @@ class PROCSANDBOX_EXPORT Sandbox {
   // FailedPrecondition when quotas are not enabled.
   absl::StatusOr<QuotaKeyStats> KeyStats(absl::string_view key) const;
 
+  // Waits (in real time, at most `timeout`) until every working directory
+  // handed to the background cleaner (WorkdirPolicy::remove_in_background)
+  // so far is removed or given up on, its kCleanupFailed event sent: a test
+  // checks the removal without destroying the Sandbox. OK at once when
+  // nothing is pending; DeadlineExceeded naming how many are still pending.
+  // Thread-safe; directories handed over meanwhile are waited for too.
+  absl::Status WaitForCleanup(absl::Duration timeout);
+
   const SandboxPolicy& policy() const;
   Manager& manager() const;
 
