@@ -396,13 +396,13 @@ TEST_F(SandboxAuditTest, QueueFullAndCancelledRunsAreRecorded) {
     slow.id = "slow";
     (void)sandbox->Run(slow);
   });
-  sandbox_test::AwaitState([&] { return sandbox->Stats().running == 1; });
+  ASSERT_THAT(rig_.fake.WaitIdle(1), IsOk());  // "slow" runs
   std::thread queued([&] {
     RunRequest next = Request("tool");
     next.id = "queued";
     EXPECT_THAT(sandbox->Run(next), StatusIs(absl::StatusCode::kCancelled));
   });
-  sandbox_test::AwaitState([&] { return sandbox->Stats().pending == 1; });
+  ASSERT_THAT(rig_.fake.WaitIdle(2), IsOk());  // "queued" waits
   RunRequest full = Request("tool");
   full.id = "full";
   EXPECT_THAT(sandbox->Run(full),

@@ -22,7 +22,6 @@
 namespace procsandbox {
 namespace {
 
-using ::procsandbox::sandbox_test::AwaitState;
 using ::procsandbox::sandbox_test::Request;
 using ::procsandbox::sandbox_test::Rig;
 using ::procsandbox_testing::Cancelled;
@@ -57,10 +56,8 @@ struct Blocked {
     sandbox.emplace(rig.fake, policy);
     runner =
         std::thread([this] { first = sandbox->Run(Named("a", "sleeper")); });
-    AwaitState([this] {
-      return sandbox->Position("a").value_or(9) == 0 &&
-             rig.fake.List().size() == 1;
-    });
+    // "a" runs: its thread waits for the program.
+    EXPECT_THAT(rig.fake.WaitIdle(1), IsOk());
   }
   ~Blocked() {
     (void)sandbox->Cancel("a");
@@ -177,7 +174,8 @@ TEST(SandboxQueueTest, FullQueueRefusesAtOnce) {
   Blocked b(/*max_queued=*/1);
   std::optional<absl::StatusOr<SandboxResult>> second;
   std::thread queued([&] { second = b.sandbox->Run(Named("b", "sleeper")); });
-  AwaitState([&] { return b.sandbox->Stats().pending == 1; });
+  ASSERT_THAT(b.rig.fake.WaitIdle(2), IsOk());  // "b" waits in the queue
+  EXPECT_EQ(b.sandbox->Stats().pending, 1u);
   absl::StatusOr<SandboxResult> third = b.sandbox->Run(Named("c", "sleeper"));
   EXPECT_THAT(third, StatusIs(absl::StatusCode::kResourceExhausted,
                               HasSubstr("queue is full")));
@@ -192,7 +190,8 @@ TEST(SandboxQueueTest, CancelledWhileQueuedReturnsCancelled) {
   Blocked b;
   std::optional<absl::StatusOr<SandboxResult>> second;
   std::thread queued([&] { second = b.sandbox->Run(Named("b", "sleeper")); });
-  AwaitState([&] { return b.sandbox->Position("b").value_or(0) == 1; });
+  ASSERT_THAT(b.rig.fake.WaitIdle(2), IsOk());
+  EXPECT_THAT(b.sandbox->Position("b"), IsOkAndHolds(1u));
   ASSERT_THAT(b.sandbox->Cancel("b"), IsOk());
   queued.join();
   EXPECT_THAT(*second, StatusIs(absl::StatusCode::kCancelled,
@@ -222,8 +221,10 @@ TEST(SandboxQueueTest, QueueTimeoutPassesInVirtualTime) {
     r.queue_timeout = absl::Minutes(1);
     second = b.sandbox->Run(r);
   });
-  AwaitState([&] { return b.sandbox->Stats().pending == 1; });
+  ASSERT_THAT(b.rig.fake.WaitIdle(2), IsOk());
   ASSERT_THAT(b.rig.fake.clock().Advance(absl::Seconds(59)), IsOk());
+  // Still queued one second before its timeout.
+  ASSERT_THAT(b.rig.fake.WaitIdle(2), IsOk());
   EXPECT_EQ(b.sandbox->Stats().pending, 1u);
   ASSERT_THAT(b.rig.fake.clock().Advance(absl::Seconds(1)), IsOk());
   queued.join();
@@ -235,9 +236,9 @@ TEST(SandboxQueueTest, QueueTimeoutPassesInVirtualTime) {
 TEST(SandboxQueueTest, PositionAndStatsDescribeTheQueue) {
   Blocked b;
   std::thread q1([&] { (void)b.sandbox->Run(Named("b", "sleeper")); });
-  AwaitState([&] { return b.sandbox->Stats().pending == 1; });
+  ASSERT_THAT(b.rig.fake.WaitIdle(2), IsOk());
   std::thread q2([&] { (void)b.sandbox->Run(Named("c", "sleeper")); });
-  AwaitState([&] { return b.sandbox->Stats().pending == 2; });
+  ASSERT_THAT(b.rig.fake.WaitIdle(3), IsOk());
   EXPECT_THAT(b.sandbox->Position("a"), IsOkAndHolds(0u));
   EXPECT_THAT(b.sandbox->Position("b"), IsOkAndHolds(1u));
   EXPECT_THAT(b.sandbox->Position("c"), IsOkAndHolds(2u));
@@ -284,9 +285,10 @@ TEST(SandboxQueueTest, DestroyingTheSandboxCancelsQueuedAndRunning) {
   auto sandbox = std::make_unique<Sandbox>(rig.fake, policy);
   std::optional<absl::StatusOr<SandboxResult>> a, b;
   std::thread ta([&] { a = sandbox->Run(Named("a", "sleeper")); });
-  AwaitState([&] { return rig.fake.List().size() == 1; });
+  ASSERT_THAT(rig.fake.WaitIdle(1), IsOk());
   std::thread tb([&] { b = sandbox->Run(Named("b", "sleeper")); });
-  AwaitState([&] { return sandbox->Stats().pending == 1; });
+  ASSERT_THAT(rig.fake.WaitIdle(2), IsOk());
+  EXPECT_EQ(sandbox->Stats().pending, 1u);
   sandbox.reset();
   ta.join();
   tb.join();

@@ -112,6 +112,11 @@ struct QuotaRig {
     return out;
   }
   absl::Time Now() { return rig.fake.Now(); }
+  // Waits until the fake is idle with `waiting` host threads parked (runs
+  // in Wait() or in the queue): no polling.
+  void Settle(std::size_t waiting) {
+    ASSERT_THAT(rig.fake.WaitIdle(waiting), IsOk());
+  }
   void Advance(absl::Duration d) {
     ASSERT_THAT(rig.fake.clock().Advance(d), IsOk());
   }
@@ -321,29 +326,37 @@ TEST(SandboxQuotaTest, KeyAtItsCapDoesNotHoldUpOtherKeys) {
   policy.quota.overrides["a"] = AtOnce(1);
   Sandbox sandbox(q.rig.fake, policy);
 
+  // Each Settle(n) names the runs parked: running (in Wait()) or queued.
   Async a1(sandbox, Keyed("a1", "a"));
-  AwaitStarted(q, sandbox, "a1");
+  q.Settle(1);  // a1 runs
+  EXPECT_TRUE(Started(q.rig.fake, "a1"));
   Async a2(sandbox, Keyed("a2", "a"));
-  AwaitPosition(sandbox, "a2", 1);
+  q.Settle(2);  // a2 queued
+  EXPECT_THAT(sandbox.Position("a2"), IsOkAndHolds(1u));
   // A global slot is free: a's second run waits for its key's cap only.
   EXPECT_EQ(sandbox.Stats().running, 1u);
   EXPECT_EQ(sandbox.Stats().pending, 1u);
 
   // A later run of another key starts at once, passing a2.
   Async b1(sandbox, Keyed("b1", "b"));
-  AwaitStarted(q, sandbox, "b1");
+  q.Settle(3);
+  EXPECT_THAT(sandbox.Position("b1"), IsOkAndHolds(0u));
+  EXPECT_TRUE(Started(q.rig.fake, "b1"));
   EXPECT_THAT(sandbox.Position("a2"), IsOkAndHolds(1u));
   EXPECT_FALSE(b1.done());
 
   // Both slots busy: c1 waits behind a2 in arrival order.
   Async c1(sandbox, Keyed("c1", "c"));
-  AwaitPosition(sandbox, "c1", 2);
+  q.Settle(4);
+  EXPECT_THAT(sandbox.Position("c1"), IsOkAndHolds(2u));
   EXPECT_THAT(sandbox.Position("a2"), IsOkAndHolds(1u));
 
   // b1's slot frees: it goes to c1 (a is still at its cap), not to a2.
   ASSERT_THAT(sandbox.Cancel("b1"), IsOk());
   ASSERT_THAT(b1.Get(), IsOk());
-  AwaitStarted(q, sandbox, "c1");
+  q.Settle(3);  // a1, c1 running; a2 queued
+  EXPECT_THAT(sandbox.Position("c1"), IsOkAndHolds(0u));
+  EXPECT_TRUE(Started(q.rig.fake, "c1"));
   EXPECT_THAT(sandbox.Position("a2"), IsOkAndHolds(1u));
   const QuotaKeyStats a = KeyStatsOf(sandbox, "a");
   EXPECT_EQ(a.running, 1u);
@@ -352,7 +365,8 @@ TEST(SandboxQuotaTest, KeyAtItsCapDoesNotHoldUpOtherKeys) {
   // a1 ends: a2 takes its slot.
   ASSERT_THAT(sandbox.Cancel("a1"), IsOk());
   ASSERT_THAT(a1.Get(), IsOk());
-  AwaitStarted(q, sandbox, "a2");
+  q.Settle(2);  // c1, a2 running
+  EXPECT_THAT(sandbox.Position("a2"), IsOkAndHolds(0u));
   EXPECT_EQ(sandbox.Stats().pending, 0u);
   EXPECT_EQ(q.rig.fake.History().size(), 4u);
 }
