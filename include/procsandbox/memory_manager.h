@@ -32,7 +32,16 @@
 // time jumps to the next wake-up or deadline. So a program sleeping 10
 // virtual minutes under a 1 s wall_time ends kTimedOut at once, while host
 // calls between Start() and a wait all happen at the same virtual instant.
-// With `auto_advance` off only `clock().Advance()` moves time.
+// With `auto_advance` off only `clock().Advance()` moves time. A host thread
+// blocked on something of its own that the fake's programs release (the
+// Sandbox's queue) counts as waiting inside a `MemoryManager::HostWait`;
+// one working for the fake between its calls (the Sandbox's steps) holds
+// time still inside a `MemoryManager::HostCall`.
+//
+// Idle. `WaitIdle(n)` waits, without moving time, until every program is
+// blocked, no host thread is busy and exactly `n` wait: the deterministic
+// way for a test with several host threads to reach a known state (see
+// WaitIdle below), instead of polling in real time.
 //
 // Fidelity. Start failures (program not found, not executable), causes of
 // death, output capping, the TERM/grace/KILL sequence and the outcome
@@ -362,9 +371,10 @@ class PROCSANDBOX_EXPORT MemoryManager final : public Manager {
   //
   // Example (a Sandbox of one slot; runs "a" and "b" on their own threads):
   //   fake.clock().SetAutoAdvance(false);
-  //   std::thread ta([&] { ra = sandbox.Run(a); });   // runs, in Wait()
-  //   std::thread tb([&] { rb = sandbox.Run(b); });   // queued behind "a"
-  //   ASSERT_THAT(fake.WaitIdle(2), IsOk());
+  //   std::thread ta([&] { ra = sandbox.Run(a); });
+  //   ASSERT_THAT(fake.WaitIdle(1), IsOk());   // "a" runs, ta in Wait()
+  //   std::thread tb([&] { rb = sandbox.Run(b); });
+  //   ASSERT_THAT(fake.WaitIdle(2), IsOk());   // "b" queued behind "a"
   //   EXPECT_THAT(sandbox.Position("b"), IsOkAndHolds(1u));   // no polling
   //
   // Waits (in real time, at most `timeout`, a guard against a hang) until

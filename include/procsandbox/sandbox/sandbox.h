@@ -44,6 +44,21 @@
 //     LOG(WARNING) << *v;   // "privilege_tool (critical): ..."
 //   }
 //
+// On the in-memory fake (MemoryManager), for unit tests: a policy without a
+// resolver finds programs in the fake's registrations
+// (MemoryProgramResolver), WorkdirPolicy::provider may keep directories in
+// memory (MemoryWorkdirProvider), a run waiting in the queue counts as a
+// host waiting on the fake (MemoryManager::HostWait: the clock may
+// auto-advance to its queue timeout, and MemoryManager::WaitIdle() counts
+// it), and the Sandbox's own steps between calls into the fake count as
+// busy (MemoryManager::HostCall). A test with several runs at once:
+//   fake.clock().SetAutoAdvance(false);
+//   std::thread a([&] { ra = sandbox.Run(first); });
+//   ASSERT_THAT(fake.WaitIdle(1), IsOk());   // "first" runs, a in Wait()
+//   std::thread b([&] { rb = sandbox.Run(second); });
+//   ASSERT_THAT(fake.WaitIdle(2), IsOk());   // "second" queued (1 slot)
+//   ... Position(), Stats(), clock().Advance(), WaitForCleanup() ...
+//
 // Thread-safety: a Sandbox may be used from any number of threads at once;
 // Run() blocks the calling thread while queued and while the program runs.
 // The Sandbox must outlive every call into it; its Manager must outlive it.
