@@ -257,25 +257,27 @@ void Core::StartClockDriverLocked() {
   clock_driver = true;
   ++threads;
   try {
-    std::thread([core = shared_from_this()] {
-      absl::MutexLock lock(&core->mu);
-      // Moves time (and runs started programs to their first blocking
-      // call) as any waiting host would, as long as HostWait scopes exist.
-      core->AwaitLocked(
-          [c = core.get()]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu) {
-            return c->host_wait_scopes == 0 || c->shut_down;
-          },
-          /*host_wait=*/false);
-      core->clock_driver = false;
-      --core->threads;
-      core->changed.SignalAll();
-    }).detach();
+    std::thread([core = shared_from_this()] { core->DriveClock(); }).detach();
   } catch (const std::system_error&) {
     // No thread: the HostWait still counts, only nothing drives the clock
     // for it alone (a host waiting in a call still does).
     clock_driver = false;
     --threads;
   }
+}
+
+void Core::DriveClock() {
+  absl::MutexLock lock(&mu);
+  // Moves time (and runs started programs to their first blocking call) as
+  // any waiting host would, as long as HostWait scopes exist.
+  AwaitLocked(
+      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+        return host_wait_scopes == 0 || shut_down;
+      },
+      /*host_wait=*/false);
+  clock_driver = false;
+  --threads;
+  changed.SignalAll();
 }
 
 void Core::LeaveHostWait(HostWaiter& w) {

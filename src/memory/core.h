@@ -247,6 +247,8 @@ class Core : public std::enable_shared_from_this<Core> {
   // Starts the clock driver unless it runs: a thread that auto-advances
   // time (AwaitLocked) while any HostWait scope exists.
   void StartClockDriverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
+  // The clock driver's thread body.
+  void DriveClock() ABSL_LOCKS_EXCLUDED(mu);
   void LeaveHostWait(HostWaiter& w) ABSL_LOCKS_EXCLUDED(mu);
   // Runs `p`'s program on this thread (inline) for a host that waits for it
   // to end, and returns when it has.
