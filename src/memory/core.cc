@@ -307,7 +307,7 @@ std::string Core::NotIdleLocked(std::size_t waiting_hosts) const {
                                 p->command.program));
     }
   }
-  if (sampling > 0) why.push_back("an on_sample callback runs");
+  if (sampling > 0) why.emplace_back("an on_sample callback runs");
   if (busy_hosts > 0) {
     why.push_back(fmt::format("{} host thread(s) inside a HostCall not waiting",
                               busy_hosts));
