@@ -3,7 +3,7 @@
 #   <prefix>/include/procsandbox/...                   public headers
 #   <prefix>/include/procsandbox_testing/...           only with procsandbox::testing
 #   <prefix>/include/procsandbox/testing/...           (deprecated spellings of it)
-#   <libdir>/libprocsandbox.a (or .so.* with BUILD_SHARED_LIBS=ON)
+#   <libdir>/libprocsandbox.a (or .so.* with BUILD_SHARED_LIBS=ON; Debug: libprocsandboxd.*)
 #   <libdir>/cmake/procsandbox/procsandboxConfig.cmake           find_package(procsandbox)
 #   <libdir>/cmake/procsandbox/procsandboxConfigVersion.cmake
 #   <libdir>/cmake/procsandbox/procsandboxTargets*.cmake         procsandbox::procsandbox
@@ -134,9 +134,15 @@ else()
   set(PROCSANDBOX_PC_LIBS_PRIVATE "")
 endif()
 
+# -l names the installed config's file: -lprocsandboxd for Debug
+# (DEBUG_POSTFIX). One .pc per prefix, so the last config installed wins
+# there; find_package picks per config (docs/ABI.md).
+set(PROCSANDBOX_PC_LIBNAME "$<TARGET_FILE_BASE_NAME:procsandbox>")
 configure_file("${CMAKE_CURRENT_LIST_DIR}/procsandbox.pc.in"
-  "${PROJECT_BINARY_DIR}/procsandbox.pc" @ONLY)
-install(FILES "${PROJECT_BINARY_DIR}/procsandbox.pc"
+  "${PROJECT_BINARY_DIR}/procsandbox.pc.in" @ONLY)
+file(GENERATE OUTPUT "${PROJECT_BINARY_DIR}/pkgconfig/$<CONFIG>/procsandbox.pc"
+  INPUT "${PROJECT_BINARY_DIR}/procsandbox.pc.in")
+install(FILES "${PROJECT_BINARY_DIR}/pkgconfig/$<CONFIG>/procsandbox.pc"
   DESTINATION "${PROCSANDBOX_INSTALL_PKGCONFIGDIR}"
   COMPONENT procsandbox_development)
 

@@ -156,7 +156,8 @@ class ProcsandboxConan(ConanFile):
         core = self.cpp_info.components["procsandbox"]
         core.set_property("cmake_target_name", "procsandbox::procsandbox")
         core.set_property("pkg_config_name", "procsandbox")
-        core.libs = ["procsandbox"]
+        # DEBUG_POSTFIX d (src/CMakeLists.txt): libprocsandboxd in Debug.
+        core.libs = ["procsandboxd" if self.settings.build_type == "Debug" else "procsandbox"]
         # What src/CMakeLists.txt links `procsandbox` with, PUBLIC and
         # PRIVATE (a static library needs both on its consumers' links).
         core.requires = [

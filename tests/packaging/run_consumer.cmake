@@ -15,6 +15,11 @@
 #                  an executable per target they link: USAGE_SOURCES gives
 #                  "target=source|..."; the RUN target is built, the others
 #                  only generated (EXCLUDE_FROM_ALL).
+# MODE=components  `cmake --install BUILD_DIR --component C --prefix WORK_DIR/C` for
+#                  each component; runtime holds only the shared library
+#                  (nothing when STATIC), tools only BINDIR/procsandbox (when
+#                  TOOLS), development the rest: together they are exactly
+#                  the full install in PREFIX.
 # MODE=pkg_config  compile SOURCE with `CXX CXX_FLAGS $(pkg-config --cflags
 #                  --libs procsandbox)`, PKG_CONFIG_PATH=PKG_CONFIG_DIR, and run it.
 #
@@ -167,6 +172,53 @@ elseif(MODE STREQUAL "cmake")
                    --output-on-failure --no-tests=error
            WORKING_DIRECTORY "${WORK_DIR}")
   endif()
+
+elseif(MODE STREQUAL "components")
+  # The files under $1 (relative), sorted, into the variable $2.
+  function(ps_files dir out)
+    file(GLOB_RECURSE files LIST_DIRECTORIES false RELATIVE "${dir}" "${dir}/*")
+    list(SORT files)
+    set(${out} "${files}" PARENT_SCOPE)
+  endfunction()
+  file(REMOVE_RECURSE "${WORK_DIR}")
+  set(all "")
+  foreach(c runtime development tools)
+    ps_run(COMMAND "${CMAKE_COMMAND}" --install "${BUILD_DIR}" --config "${CONFIG}"
+                   --component procsandbox_${c} --prefix "${WORK_DIR}/${c}")
+    ps_files("${WORK_DIR}/${c}" files_${c})
+    message(STATUS "procsandbox_${c}: ${files_${c}}")
+    list(APPEND all ${files_${c}})
+  endforeach()
+  set(shared_lib "(^|/)(lib)?procsandboxd?([.]so[.][0-9.]+|[.]dll)$")
+  foreach(f IN LISTS files_runtime)
+    if(NOT f MATCHES "${shared_lib}")
+      ps_fail("procsandbox_runtime holds ${f}: only the shared library belongs there")
+    endif()
+  endforeach()
+  if(STATIC AND files_runtime)
+    ps_fail("procsandbox_runtime of a static build is not empty: ${files_runtime}")
+  elseif(NOT STATIC AND NOT files_runtime)
+    ps_fail("procsandbox_runtime of a shared build holds no library")
+  endif()
+  if(TOOLS)
+    set(want_tools "${BINDIR}/procsandbox")
+  else()
+    set(want_tools "")
+  endif()
+  if(NOT "${files_tools}" STREQUAL "${want_tools}")
+    ps_fail("procsandbox_tools holds '${files_tools}', want '${want_tools}'")
+  endif()
+  foreach(f IN LISTS files_development)
+    if(f MATCHES "${shared_lib}" OR f MATCHES "^${BINDIR}/procsandbox")
+      ps_fail("procsandbox_development holds ${f}, which is not a development file")
+    endif()
+  endforeach()
+  list(SORT all)
+  ps_files("${PREFIX}" files_full)
+  if(NOT "${all}" STREQUAL "${files_full}")
+    ps_fail("the components together install\n  ${all}\nbut the full install is\n  ${files_full}")
+  endif()
+  file(REMOVE_RECURSE "${WORK_DIR}")
 
 elseif(MODE STREQUAL "pkg_config")
   file(REMOVE_RECURSE "${WORK_DIR}")
