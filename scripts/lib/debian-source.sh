@@ -1,10 +1,12 @@
-# Sourced by scripts/lib/tsan-abseil.sh and scripts/lib/windows-deps.sh (not
-# run): fetches and unpacks a Debian source package, the version installed
-# here, so a library can be rebuilt (with TSan, for mingw) from the same
-# sources and patches as the host's -dev package.
+# Sourced by scripts/lib/tsan-abseil.sh, scripts/lib/windows-deps.sh and
+# scripts/test-deb (not run): fetches and unpacks a Debian source package,
+# the version installed here, so a library can be rebuilt (with TSan, for
+# mingw) from the same sources and patches as the host's -dev package; and
+# names the host's Debian mirrors (for a fresh root).
 #
 #   debian_source_version BINARY_PACKAGE   # prints its source version
 #   debian_source_fetch SOURCE VERSION DIR # unpacks into DIR/SOURCE
+#   debian_host_archives                   # "URI SUITE" of the host's apt sources
 #
 # The sources come through a private deb-src list derived from the host's
 # own apt sources (the same mirrors, with "deb" turned into "deb-src"), kept
@@ -73,4 +75,36 @@ debian_source_fetch() {
   # only the .dsc's own signature (its keyring is not installed).
   dpkg-source --no-check -x "${dsc}" "${dir}/${package}" >&2
   rm -rf "${apt_dir}" "${download}"
+}
+
+# Prints "URI SUITE" for every enabled binary ("deb") source of the host, one
+# a line, from /etc/apt/sources.list and sources.list.d (one-line and deb822
+# formats): scripts/test-deb points a fresh root at the host's own mirrors.
+debian_host_archives() {
+  local file
+  for file in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [[ -f "${file}" ]] || continue
+    # deb [options] URI SUITE COMPONENT...
+    sed -n 's/^[[:space:]]*deb[[:space:]]\+\(\[[^]]*\][[:space:]]\+\)\?\([^[:space:]]\+\)[[:space:]]\+\([^[:space:]]\+\).*/\2 \3/p' \
+      "${file}"
+  done
+  for file in /etc/apt/sources.list.d/*.sources; do
+    [[ -f "${file}" ]] || continue
+    # deb822: stanzas separated by blank lines; Types must include deb and
+    # Enabled must not be "no". Every URI serves every suite.
+    awk '
+      function flush(  i, j) {
+        if (types ~ /(^| )deb( |$)/ && enabled != "no")
+          for (i = 1; i <= nu; i++) for (j = 1; j <= ns; j++) print u[i], s[j]
+        types = ""; enabled = ""; nu = 0; ns = 0
+      }
+      /^[[:space:]]*#/ { next }
+      /^[[:space:]]*$/ { flush(); next }
+      tolower($1) == "types:" { $1 = ""; types = $0 " " }
+      tolower($1) == "enabled:" { enabled = tolower($2) }
+      tolower($1) == "uris:" { for (i = 2; i <= NF; i++) u[++nu] = $i }
+      tolower($1) == "suites:" { for (i = 2; i <= NF; i++) s[++ns] = $i }
+      END { flush() }
+    ' "${file}"
+  done
 }
