@@ -6,10 +6,32 @@
 // In strict mode a limit that cannot be enforced fails Start() with
 // FailedPrecondition; otherwise the run goes on and the report says so.
 //
+// Names. Every name a `Capabilities` reports is a snake_case identifier, and
+// `procsandbox doctor --json` uses the same ones as keys: the fields
+// (`backend`, `strict`, `tree_kill`, `tree_freeze`, `limits`, `isolation`,
+// `features`), the limits (LimitKindName: `wall_time`, `memory_bytes`, ...),
+// the isolation mechanisms (IsolationKindName: `no_new_privs`,
+// `net_namespace`, ...) and the features below. Mechanism names
+// ("cgroup-v2", "job-object") are values, not names. docs/CAPABILITIES.md
+// lists each name with its meaning. Features by backend (FeatureNames()):
+//   linux:    pidfd, close_range, clone3, cgroups, cgroup_v2, cgroup_v1,
+//             root, kernel, namespaces, seccomp, no_new_privs
+//   posix:    posix_spawn, exit_watch, no_new_privs, die_with_parent
+//   windows:  job_object, handle_list, ctrl_break, die_with_parent,
+//             no_new_privs, wine (under Wine only)
+//   memory:   virtual_clock
+// Until 0.3, Has() also answers the names of 0.1 (deprecated): "cgroup-v2",
+// "cgroup-v1", "virtual-clock", "exit-watch", "job-object", "handle-list",
+// "ctrl-break"; "tree-kill" (now `tree_kill`), "freeze" and "suspend" (now
+// `tree_freeze`).
+//
 // Example:
 //   for (const auto& e : process->enforcement().limits) {
-//     if (!e.enforced()) LOG(WARNING) << e;   // "memory_bytes: none (no
-//     cgroup)"
+//     if (!e.enforced()) LOG(WARNING) << e;   // "memory_bytes: none (...)"
+//   }
+//   if (!manager->capabilities().tree_kill) {
+//     // Kill() reaches the child's process group only: a daemon that called
+//     // setsid() survives it. tree_kill_detail says why.
 //   }
 #ifndef PROCSANDBOX_CAPABILITIES_H_
 #define PROCSANDBOX_CAPABILITIES_H_
@@ -96,7 +118,11 @@ struct PROCSANDBOX_EXPORT Enforcement {
   }
 };
 
-// A named feature of the host ("pidfd", "clone3", "cgroup-v2", ...).
+// Every feature name a backend may list, in no particular order (see the
+// banner); a backend lists the ones it probes, each once.
+PROCSANDBOX_EXPORT const std::vector<std::string>& FeatureNames();
+
+// A named feature of the host ("pidfd", "clone3", "cgroup_v2", ...).
 struct PROCSANDBOX_EXPORT Feature {
   std::string name;
   bool available = false;
@@ -116,6 +142,19 @@ struct PROCSANDBOX_EXPORT Capabilities {
   std::string backend;
   // Strict mode: Start() fails when a requested limit is not enforced.
   bool strict = false;
+  // Kill(), the kill after Terminate()'s grace and a limit's kill reach every
+  // process the child started, also one that left its process group (setsid,
+  // a double fork). False: they reach the child and its process group only.
+  bool tree_kill = false;
+  // What kills the tree ("cgroup.kill"), or why nothing can.
+  std::string tree_kill_detail;
+  // Suspend() freezes every process of the tree at once, as a group none of
+  // them can leave or observe (a cgroup freezer, the threads of a Job
+  // Object). False: Suspend() sends SIGSTOP to the child and its process
+  // group, which a process outside the group escapes.
+  bool tree_freeze = false;
+  // What freezes the tree ("cgroup.freeze"), or why nothing can.
+  std::string tree_freeze_detail;
   // One entry per LimitKind.
   std::vector<LimitEnforcement> limits;
   // One entry per IsolationKind: can it be had here, and how or why not.
@@ -124,11 +163,17 @@ struct PROCSANDBOX_EXPORT Capabilities {
 
   const LimitEnforcement* Find(LimitKind kind) const;
   const IsolationEnforcement* Find(IsolationKind kind) const;
-  // True when a feature of that name is listed and available.
+  // True when a feature of that name is listed and available. Until 0.3 it
+  // also answers a deprecated name of 0.1 (see the banner): "tree-kill" is
+  // `tree_kill`, "freeze" and "suspend" are `tree_freeze`.
   bool Has(absl::string_view feature) const;
 
   friend bool operator==(const Capabilities& a, const Capabilities& b) {
     return a.backend == b.backend && a.strict == b.strict &&
+           a.tree_kill == b.tree_kill &&
+           a.tree_kill_detail == b.tree_kill_detail &&
+           a.tree_freeze == b.tree_freeze &&
+           a.tree_freeze_detail == b.tree_freeze_detail &&
            a.limits == b.limits && a.isolation == b.isolation &&
            a.features == b.features;
   }

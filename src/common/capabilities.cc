@@ -42,7 +42,40 @@ std::string JoinLimits(const std::vector<LimitEnforcement>& limits) {
                        });
 }
 
+// The names of 0.1, answered by Has() until 0.3.
+struct DeprecatedFeature {
+  absl::string_view old_name;
+  absl::string_view name;
+};
+constexpr DeprecatedFeature kDeprecatedFeatures[] = {
+    {"cgroup-v2", "cgroup_v2"},         {"cgroup-v1", "cgroup_v1"},
+    {"virtual-clock", "virtual_clock"}, {"exit-watch", "exit_watch"},
+    {"job-object", "job_object"},       {"handle-list", "handle_list"},
+    {"ctrl-break", "ctrl_break"},
+};
+
+std::string FlagText(absl::string_view name, bool available,
+                     const std::string& detail) {
+  std::string text = absl::StrCat(name, "=", available ? "yes" : "no");
+  if (!detail.empty()) absl::StrAppend(&text, " (", detail, ")");
+  return text;
+}
+
 }  // namespace
+
+const std::vector<std::string>& FeatureNames() {
+  static const auto* const names = new std::vector<std::string>{
+      // linux
+      "pidfd", "close_range", "clone3", "cgroups", "cgroup_v2", "cgroup_v1",
+      "root", "kernel", "namespaces", "seccomp", "no_new_privs",
+      // posix
+      "posix_spawn", "exit_watch", "die_with_parent",
+      // windows
+      "job_object", "handle_list", "ctrl_break", "wine",
+      // memory
+      "virtual_clock"};
+  return *names;
+}
 
 absl::string_view MechanismName(Mechanism mechanism) {
   switch (mechanism) {
@@ -91,6 +124,11 @@ const IsolationEnforcement* Capabilities::Find(IsolationKind kind) const {
 }
 
 bool Capabilities::Has(absl::string_view feature) const {
+  if (feature == "tree-kill") return tree_kill;
+  if (feature == "freeze" || feature == "suspend") return tree_freeze;
+  for (const DeprecatedFeature& d : kDeprecatedFeatures) {
+    if (feature == d.old_name) feature = d.name;
+  }
   for (const Feature& entry : features) {
     if (entry.name == feature) return entry.available;
   }
@@ -127,8 +165,7 @@ std::string ToString(const Enforcement& enforcement) {
 std::string ToString(const Capabilities& capabilities) {
   const std::string features = absl::StrJoin(
       capabilities.features, ", ", [](std::string* out, const Feature& f) {
-        absl::StrAppend(out, f.name, "=", f.available ? "yes" : "no");
-        if (!f.detail.empty()) absl::StrAppend(out, " (", f.detail, ")");
+        out->append(FlagText(f.name, f.available, f.detail));
       });
   const std::string isolation =
       capabilities.isolation.empty()
@@ -136,7 +173,12 @@ std::string ToString(const Capabilities& capabilities) {
           : absl::StrCat(", isolation={", JoinIsolation(capabilities.isolation),
                          "}");
   return absl::StrCat("{backend=", capabilities.backend,
-                      ", strict=", capabilities.strict ? "true" : "false",
+                      ", strict=", capabilities.strict ? "true" : "false", ", ",
+                      FlagText("tree_kill", capabilities.tree_kill,
+                               capabilities.tree_kill_detail),
+                      ", ",
+                      FlagText("tree_freeze", capabilities.tree_freeze,
+                               capabilities.tree_freeze_detail),
                       ", limits={", JoinLimits(capabilities.limits), "}",
                       isolation, ", features={", features, "}}");
 }

@@ -472,6 +472,11 @@ Capabilities PosixCapabilities(const OsManagerOptions& options) {
   Capabilities caps;
   caps.backend = "posix";
   caps.strict = options.strict;
+  caps.tree_kill_detail =
+      "no cgroups in the posix backend: SIGKILL to the child's process "
+      "group; a process that left the group survives";
+  caps.tree_freeze_detail =
+      "no freezer in the posix backend: SIGSTOP to the child's process group";
   for (LimitKind kind : kAllLimitKinds) {
     LimitEnforcement e{kind, Mechanism::kNone, "unknown"};
     switch (kind) {
@@ -521,9 +526,7 @@ Capabilities PosixCapabilities(const OsManagerOptions& options) {
              "and credentials"
            : "fork for every child (this libc's posix_spawn cannot close "
              "descriptors or change directory)"});
-  caps.features.push_back({"exit-watch", true, ExitWatchMechanism()});
-  caps.features.push_back(
-      {"freeze", false, "no freezer: Suspend sends SIGSTOP to the group"});
+  caps.features.push_back({"exit_watch", true, ExitWatchMechanism()});
   caps.features.push_back(
       {"no_new_privs", false,
        "Linux only: Isolation::no_new_privs is not applied by this backend"});

@@ -151,6 +151,10 @@ class CgroupDriver {
   virtual LimitEnforcement Enforces(LimitKind kind) const = 0;
   // Whether a group can be frozen / killed as a whole, and account CPU time.
   virtual bool can_track() const = 0;
+  // How a group kills / freezes its whole tree, for Capabilities ("write
+  // cgroup.kill"); empty when it cannot.
+  virtual std::string tree_kill() const = 0;
+  virtual std::string tree_freeze() const = 0;
   virtual bool can_account_cpu() const = 0;
   virtual bool can_account_memory() const = 0;
   // A group for one process tree with `request` applied. Takes a directory
@@ -219,6 +223,15 @@ absl::StatusOr<UniqueFd> MakeManagerDirectory(int parent,
                                               const std::string& name,
                                               const std::string& path,
                                               bool* created = nullptr);
+
+// The driver whose group stops and kills a whole tree: v2 where it can (it
+// also accounts CPU and memory at no extra cost), else the v1 freezer; null
+// when neither can (stops then reach the child's process group only).
+inline CgroupDriver* TrackingDriver(CgroupDriver* v2, CgroupDriver* v1) {
+  if (v2 != nullptr && v2->can_track()) return v2;
+  if (v1 != nullptr && v1->can_track()) return v1;
+  return nullptr;
+}
 
 // --- The v2 driver -----------------------------------------------------------
 

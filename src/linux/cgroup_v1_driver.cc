@@ -196,6 +196,14 @@ class V1Driver final : public CgroupDriver {
   // it a group can still be killed (Cgroup::can_kill) by listing the
   // cgroup.procs of its memory or pids leaf and killing round after round.
   bool can_track() const override { return Has("freezer"); }
+  std::string tree_kill() const override {
+    return can_track() ? "cgroup v1 freezer: freeze, SIGKILL each process of "
+                         "cgroup.procs, thaw"
+                       : "";
+  }
+  std::string tree_freeze() const override {
+    return can_track() ? "cgroup v1 freezer: freezer.state FROZEN" : "";
+  }
   bool can_account_cpu() const override { return Has("cpuacct"); }
   bool can_account_memory() const override { return Has("memory"); }
   absl::StatusOr<std::unique_ptr<Cgroup>> Create(

@@ -203,12 +203,23 @@ class V2Driver final : public CgroupDriver {
         parent_(HoldParentIfMountRoot(dir_->get())),
         controllers_(std::move(controllers)),
         clone_into_(clone_into),
-        can_track_(Exists(dir_->get(), "cgroup.kill") ||
-                   Exists(dir_->get(), "cgroup.freeze")) {}
+        has_kill_(Exists(dir_->get(), "cgroup.kill")),
+        has_freeze_(Exists(dir_->get(), "cgroup.freeze")) {}
 
   Mechanism mechanism() const override { return Mechanism::kCgroupV2; }
   LimitEnforcement Enforces(LimitKind kind) const override;
-  bool can_track() const override { return can_track_; }
+  bool can_track() const override { return has_kill_ || has_freeze_; }
+  std::string tree_kill() const override {
+    if (has_kill_) return "cgroup v2: write cgroup.kill";
+    if (has_freeze_) {
+      return "cgroup v2 without cgroup.kill (Linux < 5.14): freeze, SIGKILL "
+             "each process of cgroup.procs, thaw";
+    }
+    return "";
+  }
+  std::string tree_freeze() const override {
+    return has_freeze_ ? "cgroup v2: write cgroup.freeze" : "";
+  }
   bool can_account_cpu() const override { return true; }
   bool can_account_memory() const override {
     return controllers_[kMemory].enabled;
@@ -243,7 +254,8 @@ class V2Driver final : public CgroupDriver {
   const UniqueFd parent_;
   const Controllers controllers_;
   const bool clone_into_;
-  const bool can_track_;
+  const bool has_kill_;    // cgroup.kill, Linux 5.14
+  const bool has_freeze_;  // cgroup.freeze, Linux 5.2
 
   absl::Mutex mu_;
   int64_t next_leaf_ ABSL_GUARDED_BY(mu_) = 0;

@@ -107,14 +107,14 @@ absl::Status LinuxChild::CreateCgroupsLocked(const SpawnRequest& request,
         break;
     }
   }
-  // The tree is tracked (stopped and killed as a whole) by v2 where it can,
-  // else by the v1 freezer; v2 also accounts CPU and, with its memory
-  // controller, memory, at no extra cost.
-  if (v2 != nullptr && v2->can_track()) {
+  // The tree is tracked (stopped and killed as a whole) by one driver; v2
+  // also accounts CPU and, with its memory controller, memory.
+  const CgroupDriver* tracking = TrackingDriver(v2, v1);
+  if (tracking != nullptr && tracking == v2) {
     requests[0].track = true;
     requests[0].cpu_accounting = true;
     requests[0].memory_accounting = v2->can_account_memory();
-  } else if (v1 != nullptr && v1->can_track()) {
+  } else if (tracking != nullptr) {
     requests[1].track = true;
   }
   CgroupDriver* drivers[2] = {v2, v1};

@@ -44,7 +44,6 @@ std::string FeatureDetail(const CgroupDriver* driver, absl::string_view why) {
       parts.emplace_back(LimitKindName(kind));
     }
   }
-  if (driver->can_track()) parts.emplace_back("tree kill and freeze");
   return fmt::format("{}: {}", fmt::join(driver->directories(), ", "),
                      parts.empty() ? std::string("no controller")
                                    : fmt::format("{}", fmt::join(parts, ", ")));
@@ -83,12 +82,39 @@ std::vector<Feature> HostFeatures() {
   return features;
 }
 
+// Capabilities::tree_kill and tree_freeze: what the tracking driver's group
+// does (LinuxChild stops a tree through it), else the process group.
+void SetTreeControl(const OsManagerCore& core, Capabilities& caps) {
+  const CgroupDriver* tracking =
+      TrackingDriver(core.cgroup_v2.get(), core.cgroup_v1.get());
+  const char* why = core.cgroup_v2 == nullptr && core.cgroup_v1 == nullptr
+                        ? "no usable cgroup"
+                        : "no cgroup.kill, cgroup.freeze or cgroup v1 freezer";
+  caps.tree_kill = tracking != nullptr;
+  caps.tree_kill_detail =
+      tracking != nullptr
+          ? tracking->tree_kill()
+          : fmt::format(
+                "{}: SIGKILL to the child's process group and pidfd; "
+                "a process that left the group survives",
+                why);
+  caps.tree_freeze_detail =
+      tracking != nullptr ? tracking->tree_freeze() : std::string();
+  caps.tree_freeze = !caps.tree_freeze_detail.empty();
+  if (!caps.tree_freeze) {
+    caps.tree_freeze_detail =
+        fmt::format("{}: SIGSTOP to the child's process group",
+                    tracking != nullptr ? "no cgroup.freeze" : why);
+  }
+}
+
 }  // namespace
 
 Capabilities Probe(const OsManagerCore& core, const CgroupSetup& setup) {
   Capabilities caps;
   caps.backend = "linux";
   caps.strict = core.options.strict;
+  SetTreeControl(core, caps);
   const bool root = geteuid() == 0;
   for (LimitKind kind : kAllLimitKinds) {
     LimitEnforcement entry = RlimitFallback(kind);
@@ -128,9 +154,9 @@ Capabilities Probe(const OsManagerCore& core, const CgroupSetup& setup) {
                                             "themselves before exec")},
       {"cgroups", core.cgroup_v2 != nullptr || core.cgroup_v1 != nullptr,
        fmt::format("mode {}", CgroupModeName(setup.host.mode))},
-      {"cgroup-v2", core.cgroup_v2 != nullptr,
+      {"cgroup_v2", core.cgroup_v2 != nullptr,
        FeatureDetail(core.cgroup_v2.get(), setup.v2_why)},
-      {"cgroup-v1", core.cgroup_v1 != nullptr,
+      {"cgroup_v1", core.cgroup_v1 != nullptr,
        FeatureDetail(core.cgroup_v1.get(), setup.v1_why)},
       {"root", root, root ? "" : fmt::format("euid {}", geteuid())},
   };

@@ -261,10 +261,17 @@ Capabilities MemoryManager::capabilities() const {
     caps.limits.push_back(std::move(e));
   }
   caps.isolation = memory_internal::VirtualIsolation(core_->options);
+  // The fake's children (SpawnChildren) are counts that live and die with
+  // their program: a kill ends them all, a suspended program stops them too.
+  caps.tree_kill = true;
+  caps.tree_kill_detail =
+      "virtual: a kill ends the program and the children it spawned";
+  caps.tree_freeze = true;
+  caps.tree_freeze_detail =
+      "virtual: Suspend stops the program; its children do no work of their "
+      "own";
   caps.features = {
-      {"virtual-clock", true, "time moves only in blocking calls"},
-      {"tree-kill", true, "simulated"},
-      {"suspend", true, "simulated"},
+      {"virtual_clock", true, "time moves only in blocking calls"},
   };
   return caps;
 }

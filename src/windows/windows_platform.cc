@@ -84,6 +84,14 @@ Capabilities WindowsCapabilities(const OsManagerOptions& options) {
   Capabilities caps;
   caps.backend = "windows";
   caps.strict = options.strict;
+  // Each tree has a Job Object of its own, assigned before the child runs,
+  // and every process it starts joins it.
+  caps.tree_kill = true;
+  caps.tree_kill_detail = "TerminateJobObject on the tree's Job Object";
+  caps.tree_freeze = true;
+  caps.tree_freeze_detail =
+      "SuspendThread on every thread of every process of the job, again "
+      "while new ones appear";
   for (LimitKind kind : kAllLimitKinds) {
     LimitEnforcement e{kind, Mechanism::kNone, "unknown"};
     switch (kind) {
@@ -120,17 +128,14 @@ Capabilities WindowsCapabilities(const OsManagerOptions& options) {
     caps.limits.push_back(std::move(e));
   }
   caps.features.push_back(
-      {"job-object", true,
+      {"job_object", true,
        "each tree in a Job Object of its own, assigned before it runs"});
   caps.features.push_back(
-      {"handle-list", true,
+      {"handle_list", true,
        "PROC_THREAD_ATTRIBUTE_HANDLE_LIST: a child inherits its three "
        "standard handles only"});
   caps.features.push_back(
-      {"freeze", true,
-       "Suspend suspends every thread of every process of the job"});
-  caps.features.push_back(
-      {"ctrl-break", true,
+      {"ctrl_break", true,
        "a graceful stop is CTRL_BREAK_EVENT to the child's process group; "
        "a program without the host's console gets the kill after the grace"});
   caps.features.push_back(

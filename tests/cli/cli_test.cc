@@ -456,16 +456,22 @@ TEST_F(CliTest, DoctorSaysWhatThisMachineCanEnforce) {
   EXPECT_EQ(text.status, 0);
   EXPECT_THAT(text.out, HasSubstr("backend: linux"));
   EXPECT_THAT(text.out, HasSubstr("memory_bytes"));
+  EXPECT_THAT(text.out, ContainsRegex("\n  tree_kill +(yes|no) "));
+  EXPECT_THAT(text.out, ContainsRegex("\n  tree_freeze +(yes|no) "));
   ToolRun r = Run({"doctor", "--json"});
   ASSERT_EQ(r.status, 0);
   json j = r.Json();
   EXPECT_EQ(j["backend"], "linux");
-  EXPECT_THAT(j["kernel"].get<std::string>(), StartsWith("Linux "));
-  EXPECT_EQ(j["root"].get<bool>(), geteuid() == 0);
-  EXPECT_TRUE(j["cgroup"]["mode"].is_string());
-  EXPECT_TRUE(j["cgroup"]["usable"].is_boolean());
+  EXPECT_TRUE(j["strict"].is_boolean());
+  EXPECT_TRUE(j["tree_kill"]["available"].is_boolean());
+  EXPECT_TRUE(j["tree_freeze"]["detail"].is_string());
+  EXPECT_THAT(j["features"]["kernel"]["detail"].get<std::string>(),
+              StartsWith("Linux "));
+  EXPECT_EQ(j["features"]["root"]["available"].get<bool>(), geteuid() == 0);
+  EXPECT_THAT(j["features"]["cgroups"]["detail"].get<std::string>(),
+              StartsWith("mode "));
   for (const char* f : {"clone3", "pidfd", "close_range", "namespaces",
-                        "seccomp", "no_new_privs"}) {
+                        "seccomp", "no_new_privs", "cgroup_v2", "cgroup_v1"}) {
     EXPECT_TRUE(j["features"][f]["available"].is_boolean()) << f;
   }
   for (const char* l :
@@ -542,7 +548,7 @@ TEST_F(CliTest, DoctorJsonIsUtf8InACgroupWhoseNameIsNot) {
   EXPECT_EQ(rmdir(group.c_str()), 0) << std::strerror(errno);
   EXPECT_EQ(r.status, 0) << r.err;
   ASSERT_TRUE(json::accept(r.out)) << r.out;
-  EXPECT_THAT(r.Json()["cgroup"]["v2"]["detail"].get<std::string>(),
+  EXPECT_THAT(r.Json()["features"]["cgroup_v2"]["detail"].get<std::string>(),
               HasSubstr("/procsandbox-cli-\xEF\xBF\xBD-"));
 }
 

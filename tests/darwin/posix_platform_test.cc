@@ -29,6 +29,7 @@ using ::procsandbox::os_internal::Platform;
 using ::procsandbox::os_internal::SpawnRequest;
 using ::procsandbox_testing::IsOk;
 using ::procsandbox_testing::StatusIs;
+using ::testing::Contains;
 using ::testing::HasSubstr;
 
 constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
@@ -140,7 +141,13 @@ TEST_F(PosixPlatformTest, SaysWhatItEnforcesWithoutCgroups) {
   EXPECT_EQ(caps.Find(LimitKind::kMemory)->mechanism, Mechanism::kRlimit);
   EXPECT_EQ(caps.Find(LimitKind::kCpuTime)->mechanism, Mechanism::kRlimit);
   EXPECT_EQ(caps.Find(LimitKind::kCpuWeight)->mechanism, Mechanism::kNone);
-  EXPECT_FALSE(caps.Has("freeze"));
+  EXPECT_FALSE(caps.tree_kill);
+  EXPECT_THAT(caps.tree_kill_detail, HasSubstr("process group"));
+  EXPECT_FALSE(caps.tree_freeze);
+  EXPECT_THAT(caps.tree_freeze_detail, HasSubstr("SIGSTOP"));
+  for (const Feature& f : caps.features) {
+    EXPECT_THAT(FeatureNames(), Contains(f.name));
+  }
 }
 
 TEST_F(PosixPlatformTest, ReportsOutputThenTheExitOfTheLeader) {

@@ -164,8 +164,8 @@ class CgroupManagerFixture : public ::testing::Test {
   }
   // Whether a v2 group tracks each tree (cgroup.kill, freeze).
   bool HasV2Tracking() const {
-    return caps_.Has("cgroup-v2") &&
-           absl::StrContains(ToString(caps_), "tree kill and freeze");
+    return caps_.Has("cgroup_v2") && caps_.tree_kill &&
+           absl::StartsWith(caps_.tree_kill_detail, "cgroup v2");
   }
 
   EventLog events_;

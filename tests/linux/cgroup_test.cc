@@ -136,6 +136,7 @@ TEST_F(CgroupTest, AForkBombUnderAProcessLimitIsContainedAndEndsWithTheTree) {
 }
 
 TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnTimeout) {
+  if (!caps_.tree_kill) GTEST_SKIP() << caps_.tree_kill_detail;
   ScopedSubreaper subreaper;  // in case it escaped after all
   const std::string marker = Unique("DAEMON");
   Command cmd = Helper(
@@ -152,6 +153,7 @@ TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnTimeout) {
 }
 
 TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnKill) {
+  if (!caps_.tree_kill) GTEST_SKIP() << caps_.tree_kill_detail;
   ScopedSubreaper subreaper;
   const std::string marker = Unique("DAEMON");
   Command cmd = Helper(
@@ -170,10 +172,11 @@ TEST_F(CgroupTest, ADaemonThatLeftTheGroupDiesWithTheTreeOnKill) {
 }
 
 TEST_F(CgroupTest, ADaemonLeftBehindByAnExitedProgramEndsWithIt) {
+  if (!caps_.tree_kill) GTEST_SKIP() << caps_.tree_kill_detail;
   ScopedSubreaper subreaper;
   const std::string marker = Unique("DAEMON");
-  absl::StatusOr<RunResult> r =
-      procsandbox::RunCommand(*manager_, Helper({"daemonize", "print", marker}));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
+      *manager_, Helper({"daemonize", "print", marker}));
   ASSERT_THAT(r, ExitedWith(0));
   std::vector<pid_t> left = HelpersWithMarker(marker);
   EXPECT_THAT(left, ::testing::IsEmpty()) << "the daemon outlived the run";
@@ -423,6 +426,41 @@ TEST(CgroupOptionsTest, WithCgroupsOffLimitsFallBackToRlimitsAndSaySo) {
   EXPECT_FALSE(caps.Has("cgroups"));
   EXPECT_EQ(caps.Find(LimitKind::kMemory)->mechanism, Mechanism::kRlimit);
   EXPECT_EQ(caps.Find(LimitKind::kCpuWeight)->mechanism, Mechanism::kNone);
+}
+
+TEST(CgroupOptionsTest, WithCgroupsOffKillAndSuspendReachTheProcessGroupOnly) {
+  OsManagerOptions options;
+  options.cgroups = false;
+  auto m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  const Capabilities caps = (*m)->capabilities();
+  EXPECT_FALSE(caps.tree_kill);
+  EXPECT_THAT(caps.tree_kill_detail, HasSubstr("process group"));
+  EXPECT_FALSE(caps.tree_freeze);
+  EXPECT_THAT(caps.tree_freeze_detail, HasSubstr("SIGSTOP"));
+}
+
+// The other side of tree_kill: without it, a daemon that left the process
+// group outlives Kill(), as tree_kill_detail says.
+TEST(CgroupOptionsTest, WithoutTreeKillADaemonThatLeftTheGroupSurvivesKill) {
+  OsManagerOptions options;
+  options.cgroups = false;
+  auto m = NewOsManager(options);
+  ASSERT_THAT(m, IsOk());
+  ASSERT_FALSE((*m)->capabilities().tree_kill);
+  ScopedSubreaper subreaper;  // the daemon's reaper, to end it below
+  const std::string marker = Unique("DAEMON");
+  Command cmd = Helper(
+      {"daemonize", "print-stderr", marker, "print", "up", "sleep-forever"});
+  cmd.stdout_ = Stdio::Pipe();
+  std::shared_ptr<Process> p = (*m)->New(cmd);
+  ASSERT_THAT(p->Start(), IsOk());
+  ASSERT_THAT(p->ReadLine(Stream::kStdout, absl::Seconds(60)), IsOk());
+  ASSERT_EQ(HelpersWithMarker(marker).size(), 2u) << "parent and daemon";
+  ASSERT_THAT(p->Kill(), IsOk());
+  EXPECT_THAT(p->Wait(), Cancelled());
+  EXPECT_EQ(HelpersWithMarker(marker).size(), 1u) << "the daemon is gone";
+  KillAndReapMarked(marker);
 }
 
 TEST_F(CgroupTest, WhenTheGroupCannotBeMadeStrictRefusesAndLenientDegrades) {

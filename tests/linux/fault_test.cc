@@ -488,7 +488,7 @@ TEST(FaultTest, Clone3GoneAfterTheProbeChildrenJoinTheirGroupThemselves) {
       if (!v.Check(manager.ok(), "NewOsManager: " + Show(manager.status()))) {
         return;
       }
-      if (!(*manager)->capabilities().Has("cgroup-v2")) {
+      if (!(*manager)->capabilities().Has("cgroup_v2")) {
         v.Skip("no cgroup v2 group to start children in");
         return;
       }

@@ -347,7 +347,7 @@ TEST_F(NamespacesTest, AHostThatIsNotRootGetsThemThroughAUserNamespace) {
   EXPECT_THAT(r, ExitedWith(0)) << r.stderr_;
   std::vector<std::string> lines = absl::StrSplit(r.stdout_, '\n');
   ASSERT_GE(lines.size(), 6u) << r.stdout_;
-  EXPECT_THAT(lines[0], ::testing::StartsWith("cgroup-v2: "));
+  EXPECT_THAT(lines[0], ::testing::StartsWith("cgroup_v2: "));
   lines.erase(lines.begin());
   EXPECT_EQ(lines[0], "pid=1");
   EXPECT_EQ(lines[1], "0");  // root inside
@@ -407,7 +407,7 @@ TEST_F(NamespacesTest, AHostThatIsNotRootUsesADelegatedV2Group) {
     GTEST_SKIP() << r->stdout_;
   }
   EXPECT_THAT(*r, ExitedWith(0)) << r->stderr_;
-  EXPECT_THAT(r->stdout_, HasSubstr("cgroup-v2: yes " + group + "/"));
+  EXPECT_THAT(r->stdout_, HasSubstr("cgroup_v2: yes " + group + "/"));
   // The leaf's cgroup.procs, read from the child's pid namespace: itself.
   EXPECT_THAT(r->stdout_, HasSubstr("\n1\n"));
 }

@@ -2,7 +2,7 @@
 // namespaces test starts it as uid 65534 (Isolation::uid); it makes its own
 // OS manager and runs its arguments as one command in pid, net, ipc, uts
 // (hostname "inner") and cgroup namespaces, the library adding the user
-// namespace. Prints "cgroup-v2: yes|no <detail>" (its manager's), the
+// namespace. Prints "cgroup_v2: yes|no <detail>" (its manager's), the
 // command's stdout, then the user_namespace entry of the enforcement
 // report, and exits with the command's exit code.
 // Exit 77 with "skip: <why>" when this host cannot have a user namespace;
@@ -39,8 +39,8 @@ int main(int argc, char** argv) {
     return 77;
   }
   for (const procsandbox::Feature& f : (*manager)->capabilities().features) {
-    if (f.name == "cgroup-v2") {
-      std::printf("cgroup-v2: %s %s\n", f.available ? "yes" : "no",
+    if (f.name == "cgroup_v2") {
+      std::printf("cgroup_v2: %s %s\n", f.available ? "yes" : "no",
                   f.detail.c_str());
     }
   }

@@ -1,8 +1,10 @@
 #include "procsandbox/capabilities.h"
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -30,8 +32,12 @@ Capabilities LinuxCapabilities() {
       Entry(LimitKind::kMemory, Mechanism::kCgroupV2, "memory.max"),
       Entry(LimitKind::kCpuWeight, Mechanism::kNone, "no cpu controller"),
   };
+  capabilities.tree_kill = true;
+  capabilities.tree_kill_detail = "cgroup.kill";
+  capabilities.tree_freeze_detail = "no cgroup.freeze";
   capabilities.features = {{"pidfd", true, ""},
-                           {"clone3", false, "kernel 5.2"}};
+                           {"clone3", false, "kernel 5.2"},
+                           {"cgroup_v2", true, "/sys/fs/cgroup/x"}};
   return capabilities;
 }
 
@@ -86,10 +92,48 @@ TEST(CapabilitiesTest, HasOnlyListedAvailableFeatures) {
   EXPECT_FALSE(capabilities.Has("seccomp"));
 }
 
+TEST(CapabilitiesTest, HasAnswersTheDeprecatedNamesOfTheFirstRelease) {
+  Capabilities capabilities = LinuxCapabilities();
+  EXPECT_TRUE(capabilities.Has("cgroup-v2"));
+  EXPECT_FALSE(capabilities.Has("cgroup-v1"));
+  EXPECT_TRUE(capabilities.Has("tree-kill"));
+  EXPECT_FALSE(capabilities.Has("freeze"));
+  EXPECT_FALSE(capabilities.Has("suspend"));
+  capabilities.tree_freeze = true;
+  EXPECT_TRUE(capabilities.Has("freeze"));
+  EXPECT_TRUE(capabilities.Has("suspend"));
+  // The new names of the fields are fields, not features.
+  EXPECT_FALSE(capabilities.Has("tree_kill"));
+}
+
+TEST(CapabilitiesTest, FeatureNamesAreSnakeCaseAndUnique) {
+  const std::vector<std::string>& names = FeatureNames();
+  ASSERT_FALSE(names.empty());
+  for (const std::string& name : names) {
+    EXPECT_FALSE(name.empty());
+    EXPECT_EQ(name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_"),
+              std::string::npos)
+        << name;
+    EXPECT_EQ(std::count(names.begin(), names.end(), name), 1) << name;
+  }
+}
+
 TEST(CapabilitiesTest, EqualityComparesEveryField) {
   EXPECT_EQ(LinuxCapabilities(), LinuxCapabilities());
   Capabilities other = LinuxCapabilities();
   other.strict = true;
+  EXPECT_NE(LinuxCapabilities(), other);
+  other = LinuxCapabilities();
+  other.tree_kill = false;
+  EXPECT_NE(LinuxCapabilities(), other);
+  other = LinuxCapabilities();
+  other.tree_kill_detail = "freezer";
+  EXPECT_NE(LinuxCapabilities(), other);
+  other = LinuxCapabilities();
+  other.tree_freeze = true;
+  EXPECT_NE(LinuxCapabilities(), other);
+  other = LinuxCapabilities();
+  other.tree_freeze_detail = "cgroup.freeze";
   EXPECT_NE(LinuxCapabilities(), other);
   other = LinuxCapabilities();
   other.features[0].available = false;
@@ -116,9 +160,11 @@ TEST(CapabilitiesToStringTest, PrintsAnEnforcementReport) {
 
 TEST(CapabilitiesToStringTest, PrintsBackendLimitsAndFeatures) {
   const std::string expected =
-      "{backend=linux, strict=false, limits={wall_time: reactor, "
+      "{backend=linux, strict=false, tree_kill=yes (cgroup.kill), "
+      "tree_freeze=no (no cgroup.freeze), limits={wall_time: reactor, "
       "memory_bytes: cgroup-v2 (memory.max), cpu_weight: none (no cpu "
-      "controller)}, features={pidfd=yes, clone3=no (kernel 5.2)}}";
+      "controller)}, features={pidfd=yes, clone3=no (kernel 5.2), "
+      "cgroup_v2=yes (/sys/fs/cgroup/x)}}";
   EXPECT_EQ(ToString(LinuxCapabilities()), expected);
   std::ostringstream os;
   os << LinuxCapabilities();

@@ -22,6 +22,7 @@
 namespace procsandbox {
 namespace {
 
+using ::testing::Contains;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 
@@ -302,8 +303,8 @@ TEST(MemoryManagerTest, StrictModeRefusesALimitItCannotEnforce) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()), HasSubstr("memory_bytes"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no cgroup"));
-  EXPECT_TRUE(
-      procsandbox::RunCommand(fake, Command("t")).ok());  // without the limit it runs
+  EXPECT_TRUE(procsandbox::RunCommand(fake, Command("t"))
+                  .ok());  // without the limit it runs
 }
 
 TEST(MemoryManagerTest, DroppedCapabilitiesAreReportedAsEnforced) {
@@ -337,8 +338,8 @@ TEST(MemoryManagerTest, StrictModeRefusesCapabilitiesItCannotDrop) {
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_THAT(std::string(s.message()), HasSubstr("capabilities"));
   EXPECT_THAT(std::string(s.message()), HasSubstr("no CAP_SETPCAP"));
-  EXPECT_TRUE(
-      procsandbox::RunCommand(fake, Command("t")).ok());  // without them it runs
+  EXPECT_TRUE(procsandbox::RunCommand(fake, Command("t"))
+                  .ok());  // without them it runs
 }
 TEST(MemoryManagerTest,
      WithoutStrictModeAnUnenforcedLimitIsReportedAndNotApplied) {
@@ -369,7 +370,8 @@ TEST(MemoryManagerTest, AnExceptionEscapingAProgramIsAnAbort) {
   MemoryManager fake;
   fake.Register("thrower",
                 [](FakeProcess&) -> int { throw std::runtime_error("boom"); });
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("thrower"));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(fake, Command("thrower"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.reason, ExitReason::kSignaled);
   EXPECT_EQ(r->outcome.signal, SIGABRT);
@@ -427,8 +429,8 @@ TEST(MemoryManagerTest, ManyThreadsRunManyProgramsAtOnce) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 100; ++i) {
         const int ms = t * 100 + i;
-        absl::StatusOr<RunResult> r =
-            procsandbox::RunCommand(fake, Command("work", {std::to_string(ms)}));
+        absl::StatusOr<RunResult> r = procsandbox::RunCommand(
+            fake, Command("work", {std::to_string(ms)}));
         if (!r.ok() || r->outcome.exit_code != ms % 7 ||
             r->stdout_ != std::to_string(ms)) {
           ++wrong;
@@ -481,7 +483,8 @@ TEST(MemoryManagerTest, AProgramCanStartAndWaitForAnother) {
     p.WriteStdout(c->Captured().stdout_);
     return outcome.ok() ? outcome->exit_code : 101;
   });
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(fake, Command("parent"));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(fake, Command("parent"));
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->outcome.exit_code, 7);
   EXPECT_EQ(r->stdout_, "child done\n");
@@ -493,7 +496,22 @@ TEST(MemoryManagerTest, CapabilitiesDescribeTheFake) {
   Capabilities caps = fake.capabilities();
   EXPECT_EQ(caps.backend, "memory");
   EXPECT_EQ(caps.limits.size(), std::size(kAllLimitKinds));
-  EXPECT_TRUE(caps.Has("virtual-clock"));
+  EXPECT_TRUE(caps.Has("virtual_clock"));
+  for (const Feature& f : caps.features) {
+    EXPECT_THAT(FeatureNames(), Contains(f.name));
+  }
+}
+
+// The fake's children (SpawnChildren) live and die with their program, so
+// it says it kills and freezes whole trees; a host reading tree_kill sees
+// what an OS manager with cgroups would say.
+TEST(MemoryManagerTest, CapabilitiesSayAKillAndASuspendReachTheWholeTree) {
+  MemoryManager fake;
+  const Capabilities caps = fake.capabilities();
+  EXPECT_TRUE(caps.tree_kill);
+  EXPECT_THAT(caps.tree_kill_detail, HasSubstr("virtual"));
+  EXPECT_TRUE(caps.tree_freeze);
+  EXPECT_THAT(caps.tree_freeze_detail, HasSubstr("virtual"));
 }
 
 // A host call returns once every program it woke is blocked again: a started

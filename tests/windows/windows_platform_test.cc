@@ -7,6 +7,7 @@
 
 #include <windows.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -96,12 +97,27 @@ TEST(WindowsPlatformTest, ExitCodeIsTheOutcome) {
   EXPECT_EQ(manager->capabilities().backend, "windows");
 }
 
+TEST(WindowsPlatformTest, CapabilitiesSayTheJobKillsAndFreezesTheTree) {
+  std::unique_ptr<Manager> manager = NewManager();
+  ASSERT_NE(manager, nullptr);
+  const Capabilities caps = manager->capabilities();
+  EXPECT_TRUE(caps.tree_kill);
+  EXPECT_THAT(caps.tree_kill_detail, HasSubstr("TerminateJobObject"));
+  EXPECT_TRUE(caps.tree_freeze);
+  EXPECT_TRUE(caps.Has("job_object"));
+  for (const Feature& f : caps.features) {
+    EXPECT_NE(std::find(FeatureNames().begin(), FeatureNames().end(), f.name),
+              FeatureNames().end())
+        << f.name;
+  }
+}
+
 TEST(WindowsPlatformTest, CapturesAFloodOnBothStreams) {
   std::unique_ptr<Manager> manager = NewManager();
   ASSERT_NE(manager, nullptr);
   constexpr std::size_t kBytes = std::size_t{8} << 20;
-  absl::StatusOr<RunResult> result =
-      procsandbox::RunCommand(*manager, Child({"flood", std::to_string(kBytes)}));
+  absl::StatusOr<RunResult> result = procsandbox::RunCommand(
+      *manager, Child({"flood", std::to_string(kBytes)}));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_TRUE(result->outcome.ok()) << result->outcome;
   EXPECT_EQ(result->stdout_, std::string(kBytes, 'o'));
@@ -264,8 +280,8 @@ TEST(WindowsPlatformTest, ConcurrentRunsEachKeepTheirOwnOutput) {
     threads.emplace_back([&manager, &go, i] {
       const std::string text = "run " + std::to_string(i);
       go.WaitForNotification();
-      absl::StatusOr<RunResult> result =
-          procsandbox::RunCommand(*manager, Child({"print", text, "exit", "3"}));
+      absl::StatusOr<RunResult> result = procsandbox::RunCommand(
+          *manager, Child({"print", text, "exit", "3"}));
       ASSERT_TRUE(result.ok()) << result.status();
       EXPECT_EQ(result->outcome.exit_code, 3) << result->outcome;
       EXPECT_EQ(result->stdout_, text + "\n") << result->outcome;

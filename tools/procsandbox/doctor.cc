@@ -27,29 +27,16 @@ nlohmann::ordered_json FeatureJson(const Feature* f) {
 }  // namespace
 
 nlohmann::ordered_json DoctorJson(const Capabilities& caps) {
+  // The keys are the names of the library (capabilities.h,
+  // docs/CAPABILITIES.md): the fields of Capabilities, LimitKindName,
+  // IsolationKindName and each Feature's name.
   nlohmann::ordered_json j;
   j["backend"] = caps.backend;
-  const Feature* kernel = FindFeature(caps, "kernel");
-  j["kernel"] = kernel != nullptr ? kernel->detail : "";
-  const Feature* root = FindFeature(caps, "root");
-  j["root"] = root != nullptr && root->available;
-  // "mode hybrid": how the host mounts cgroups; the drivers say where the
-  // manager could create groups (writable, delegated) and what they carry.
-  const Feature* cgroups = FindFeature(caps, "cgroups");
-  std::string mode = "none";
-  if (cgroups != nullptr && absl::StartsWith(cgroups->detail, "mode ")) {
-    mode = cgroups->detail.substr(5);
-  }
-  j["cgroup"] = {{"mode", mode},
-                 {"usable", cgroups != nullptr && cgroups->available},
-                 {"v2", FeatureJson(FindFeature(caps, "cgroup-v2"))},
-                 {"v1", FeatureJson(FindFeature(caps, "cgroup-v1"))}};
-  nlohmann::ordered_json features = nlohmann::ordered_json::object();
-  for (const char* name : {"clone3", "pidfd", "close_range", "namespaces",
-                           "seccomp", "no_new_privs"}) {
-    features[name] = FeatureJson(FindFeature(caps, name));
-  }
-  j["features"] = features;
+  j["strict"] = caps.strict;
+  j["tree_kill"] = {{"available", caps.tree_kill},
+                    {"detail", caps.tree_kill_detail}};
+  j["tree_freeze"] = {{"available", caps.tree_freeze},
+                      {"detail", caps.tree_freeze_detail}};
   nlohmann::ordered_json limits = nlohmann::ordered_json::object();
   for (const LimitEnforcement& e : caps.limits) {
     limits[std::string(LimitKindName(e.limit))] = {
@@ -63,6 +50,31 @@ nlohmann::ordered_json DoctorJson(const Capabilities& caps) {
         {"available", e.enforced}, {"detail", e.detail}};
   }
   j["isolation"] = isolation;
+  nlohmann::ordered_json features = nlohmann::ordered_json::object();
+  for (const Feature& f : caps.features) features[f.name] = FeatureJson(&f);
+  j["features"] = features;
+
+  // Deprecated in 0.2, removed in 0.3: the keys of 0.1 that repeat a
+  // feature under another name.
+  const Feature* kernel = FindFeature(caps, "kernel");
+  j["kernel"] = kernel != nullptr ? kernel->detail : "";
+  const Feature* root = FindFeature(caps, "root");
+  j["root"] = root != nullptr && root->available;
+  // "mode hybrid": how the host mounts cgroups.
+  const Feature* cgroups = FindFeature(caps, "cgroups");
+  std::string mode = "none";
+  if (cgroups != nullptr && absl::StartsWith(cgroups->detail, "mode ")) {
+    mode = cgroups->detail.substr(5);
+  }
+  j["cgroup"] = {{"mode", mode},
+                 {"usable", cgroups != nullptr && cgroups->available},
+                 {"v2", FeatureJson(FindFeature(caps, "cgroup_v2"))},
+                 {"v1", FeatureJson(FindFeature(caps, "cgroup_v1"))}};
+  j["deprecated"] = {{"kernel", "features.kernel.detail"},
+                     {"root", "features.root.available"},
+                     {"cgroup",
+                      "features.cgroups (detail \"mode <mode>\"), "
+                      "features.cgroup_v2, features.cgroup_v1"}};
   return j;
 }
 
@@ -84,8 +96,14 @@ int Doctor(bool json) {
     return 0;
   }
   std::printf(
-      "backend: %s\n\nlimits (what enforces each, or why nothing does):\n",
+      "backend: %s\n\ntree (what kills and freezes a whole process tree, or "
+      "why nothing can):\n",
       caps.backend.c_str());
+  std::printf("  %-16s %-4s %s\n", "tree_kill", caps.tree_kill ? "yes" : "no",
+              caps.tree_kill_detail.c_str());
+  std::printf("  %-16s %-4s %s\n", "tree_freeze",
+              caps.tree_freeze ? "yes" : "no", caps.tree_freeze_detail.c_str());
+  std::printf("\nlimits (what enforces each, or why nothing does):\n");
   for (const LimitEnforcement& e : caps.limits) {
     std::printf(
         "  %-16s %-10s %s\n", std::string(LimitKindName(e.limit)).c_str(),
@@ -101,7 +119,7 @@ int Doctor(bool json) {
   }
   std::printf("\nfeatures:\n");
   for (const Feature& f : caps.features) {
-    std::printf("  %-13s %-4s %s\n", f.name.c_str(), f.available ? "yes" : "no",
+    std::printf("  %-16s %-4s %s\n", f.name.c_str(), f.available ? "yes" : "no",
                 f.detail.c_str());
   }
   if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
