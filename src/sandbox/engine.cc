@@ -466,7 +466,7 @@ absl::StatusOr<std::unique_ptr<RunState>> Engine::Launch(RunRequest request) {
   return run;
 }
 
-SandboxResult Engine::Finish(RunState& run) {
+absl::StatusOr<SandboxResult> Engine::Finish(RunState& run) {
   const RunRequest& r = run.request;
   SandboxResult result;
   result.id = r.id;
@@ -480,7 +480,16 @@ SandboxResult Engine::Finish(RunState& run) {
   result.dropped_env = run.dropped_env;
   result.pid = run.process->Id();
   absl::StatusOr<Outcome> outcome = run.process->Wait();
-  if (outcome.ok()) result.outcome = *std::move(outcome);
+  absl::Status wait_error;
+  if (outcome.ok()) {
+    result.outcome = *std::move(outcome);
+  } else {
+    // No outcome: never report the default one (exited 0) as the run's.
+    wait_error = run.redactor.Redact(absl::Status(
+        outcome.status().code(),
+        fmt::format("run {}: waiting for the program failed: {}", r.id,
+                    outcome.status().message())));
+  }
   result.finished_at = manager_.Now();
   result.enforcement = run.process->enforcement();
   result.verification = run.verification;
@@ -520,9 +529,16 @@ SandboxResult Engine::Finish(RunState& run) {
   result.wall_time = result.outcome.wall_time;
   result.cpu_time = result.outcome.user_time + result.outcome.system_time;
   result.peak_memory_bytes = result.outcome.peak_memory_bytes;
-  Emit(&run,
-       cancelled ? SandboxEvent::Kind::kCancelled : SandboxEvent::Kind::kExited,
-       r.id, ToString(result.outcome));
+  if (!wait_error.ok()) {
+    result.status = SandboxStatus::kError;
+    Emit(&run, SandboxEvent::Kind::kExited, r.id,
+         std::string(wait_error.message()));
+  } else {
+    Emit(&run,
+         cancelled ? SandboxEvent::Kind::kCancelled
+                   : SandboxEvent::Kind::kExited,
+         r.id, ToString(result.outcome));
+  }
 
   if (run.workdir != nullptr) {
     result.workdir = run.redactor.Redact(run.workdir->path());
@@ -536,9 +552,12 @@ SandboxResult Engine::Finish(RunState& run) {
   }
   // Before the slot is left: until then ~Sandbox waits for this call.
   if (policy_.audit) {
-    result.audit_status = Audit(run, RecordOf(run, result, manager_.Now()));
+    result.audit_status =
+        wait_error.ok() ? Audit(run, RecordOf(run, result, manager_.Now()))
+                        : Audit(run, RecordOf(run, wait_error, manager_.Now()));
   }
   queue_.Leave(run.slot, result.outcome.wall_time);
+  if (!wait_error.ok()) return wait_error;
   return result;
 }
 

@@ -81,8 +81,10 @@ class Engine {
   absl::StatusOr<SandboxResult> Run(RunRequest request);
   absl::StatusOr<std::unique_ptr<RunState>> Launch(RunRequest request);
   // Collects, cleans up and reports a started run (its process ended or is
-  // ended here by Wait()).
-  SandboxResult Finish(RunState& run);
+  // ended here by Wait()). When Wait() fails (a Process implementation's
+  // error: there is no outcome to report), the run is cleaned up all the
+  // same and the error returned, naming the run.
+  absl::StatusOr<SandboxResult> Finish(RunState& run);
 
   RunQueue& queue() { return queue_; }
   WorkdirCleaner& cleaner() { return cleaner_; }
@@ -132,7 +134,7 @@ class Engine {
 struct LaunchState {
   std::shared_ptr<Engine> engine;
   std::unique_ptr<RunState> run;
-  std::optional<SandboxResult> result;
+  std::optional<absl::StatusOr<SandboxResult>> result;
 };
 
 }  // namespace procsandbox::sandbox_internal

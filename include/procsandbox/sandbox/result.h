@@ -54,7 +54,8 @@ struct PROCSANDBOX_EXPORT SandboxEvent {
                        // ..."); a ceiling's cap comes after kQueued
     kLimitDegraded,    // a limit asked for and not enforced here (why)
     kOutputTruncated,  // a cap was reached (detail: which)
-    kExited,           // the program ended (detail: the outcome)
+    kExited,           // the program ended (detail: the outcome, or why
+                       // waiting for it failed)
     kRejected,         // refused before running (detail: why)
     kCancelled,        // cancelled while queued or running
     kCleanupFailed,    // the working directory could not be removed (why)
