@@ -34,6 +34,11 @@ procsandbox::SandboxPolicy MakePolicy(const ToolRunnerOptions& options) {
   policy.output.max_lines = options.max_output_lines;
   policy.queue.max_concurrent = options.max_concurrent_builds;
   policy.queue.max_queued = options.max_queued_builds;
+  if (options.max_builds_per_user.has_value()) {
+    policy.quota.enabled = true;
+    policy.quota.default_quota.max_concurrent = options.max_builds_per_user;
+    policy.quota.default_quota.max_queued = 0;  // refused, not queued
+  }
   return policy;
 }
 
@@ -68,7 +73,7 @@ BuildStatus StatusFor(
         return BuildStatus::kRefused;
       }
       return result.status().code() == absl::StatusCode::kResourceExhausted
-                 ? BuildStatus::kBusy  // the queue is full
+                 ? BuildStatus::kBusy  // the queue is full, or the user's cap
                  : BuildStatus::kError;
     case procsandbox::SandboxStatus::kError:
       return result.status().code() == absl::StatusCode::kNotFound
@@ -121,7 +126,14 @@ procsandbox::RunRequest ToolRunner::MakeRequest(
   run.limits.memory_bytes = request.memory_limit_bytes;
   run.kill_grace = options_.kill_grace;
   run.name = absl::StrCat("build ", request.project_dir);
+  run.quota_key = request.user;
+  run.principal = request.user;
   return run;
+}
+
+absl::StatusOr<procsandbox::SandboxResult> ToolRunner::Execute(
+    const BuildRequest& request) {
+  return sandbox_.Run(MakeRequest(request));
 }
 
 BuildReport ToolRunner::Build(const BuildRequest& request) {

@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "procsandbox/environment.h"
@@ -54,6 +55,10 @@ struct BuildRequest {
   absl::Duration time_limit = absl::Minutes(10);
   // Memory for the whole build; unset means no limit.
   std::optional<int64_t> memory_limit_bytes;
+  // Who asked: builds are counted per user when
+  // ToolRunnerOptions::max_builds_per_user is set (then it must not be
+  // empty).
+  std::string user;
 };
 
 enum class BuildStatus {
@@ -62,7 +67,8 @@ enum class BuildStatus {
   kTimedOut,     // time_limit passed
   kOutOfMemory,  // memory_limit_bytes exceeded
   kRefused,      // the policy refused the program (BuildReport::violation)
-  kBusy,         // too many builds running and waiting: try again later
+  kBusy,         // too many builds running and waiting, in all or for this
+                 // user: try again later
   kToolMissing,  // make is not installed (not found on the PATH)
   kError,        // anything else that kept make from running
 };
@@ -108,6 +114,9 @@ struct ToolRunnerOptions {
   // Builds at once, and builds waiting for a slot (one more: kBusy).
   std::size_t max_concurrent_builds = 2;
   std::size_t max_queued_builds = 16;
+  // Builds of one user (BuildRequest::user) at once; one more is refused at
+  // once (kBusy) rather than waiting. Unset: no per-user cap.
+  std::optional<int64_t> max_builds_per_user;
   // SIGTERM -> SIGKILL grace when the time limit passes.
   absl::Duration kill_grace = absl::Seconds(2);
 
@@ -136,6 +145,12 @@ class ToolRunner {
       std::function<void(procsandbox::Stream stream, absl::string_view line)>;
   BuildReport BuildWithProgress(const BuildRequest& request,
                                 LineCallback on_line);
+
+  // The sandbox's own result of the build, for a caller that wants every
+  // detail (events, usage, the violation of a refused build); Build() maps
+  // it to a BuildReport.
+  absl::StatusOr<procsandbox::SandboxResult> Execute(
+      const BuildRequest& request);
 
   // The sandbox request Build() makes for `request`.
   procsandbox::RunRequest MakeRequest(const BuildRequest& request) const;

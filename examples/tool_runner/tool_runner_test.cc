@@ -1,10 +1,12 @@
 // ToolRunner's unit tests: scripted `make` programs on the in-memory manager
-// (virtual time, nothing spawned), found through a FakeProgramResolver, and
-// one test with the gmock MockManager.
+// (virtual time, nothing spawned; the sandbox finds them among the fake's own
+// registrations), the procsandbox_testing matchers on the sandbox's results,
+// idle-waiting instead of polling for the queue, and two tests with the
+// gmock MockManager.
 #include "tool_runner/tool_runner.h"
 
+#include <csignal>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -14,7 +16,6 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -34,12 +35,21 @@ using ::procsandbox::FakeProgram;
 using ::procsandbox::FakeProgramResolver;
 using ::procsandbox::FakeRun;
 using ::procsandbox::MemoryManager;
+using ::procsandbox::QuotaExceeded;
+using ::procsandbox::SandboxStatus;
 using ::procsandbox::SecurityViolation;
 using ::procsandbox_testing::ExceededMemory;
+using ::procsandbox_testing::ExceededQuota;
 using ::procsandbox_testing::ExitedWith;
+using ::procsandbox_testing::HasSandboxStatus;
+using ::procsandbox_testing::HasViolation;
+using ::procsandbox_testing::IsOk;
 using ::procsandbox_testing::MockManager;
 using ::procsandbox_testing::MockProcess;
+using ::procsandbox_testing::StatusIs;
+using ::procsandbox_testing::StoppedGracefully;
 using ::procsandbox_testing::TimedOut;
+using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::Field;
 using ::testing::HasSubstr;
@@ -58,28 +68,18 @@ BuildRequest AppRequest() {
   return request;
 }
 
-// Spins (no sleep) until `done`, for at most 10 s of real time.
-void AwaitState(const std::function<bool()>& done) {
-  const absl::Time give_up = absl::Now() + absl::Seconds(10);
-  while (!done()) {
-    ASSERT_LT(absl::Now(), give_up) << "state never reached";
-    std::this_thread::yield();
-  }
-}
-
-// A fake manager, and the program table the sandbox checks programs in: a
-// scripted program must be in both.
+// A fake manager. A Sandbox over it checks programs against the fake's own
+// registrations (MemoryProgramResolver), so each scripted program is
+// registered once, by the path the sandbox will resolve.
 class ToolRunnerTest : public ::testing::Test {
  protected:
   void AddMake(FakeProgram make, const std::string& path = "/usr/bin/make") {
     fake_.Register(path, std::move(make));
-    programs_->AddProgram(path);
   }
 
-  // The defaults, on the fake's programs and a fixed host environment.
+  // The defaults, with a fixed host environment.
   ToolRunnerOptions Options() const {
     ToolRunnerOptions options;
-    options.resolver = programs_;
     options.host_env =
         procsandbox::Environment{{"HOME", "/home/ci"},
                                  {"LANG", "C.UTF-8"},
@@ -91,8 +91,6 @@ class ToolRunnerTest : public ::testing::Test {
   }
 
   MemoryManager fake_;
-  std::shared_ptr<FakeProgramResolver> programs_ =
-      std::make_shared<FakeProgramResolver>();
 };
 
 TEST_F(ToolRunnerTest, ReportsSuccessWhenMakeExitsZero) {
@@ -216,9 +214,14 @@ TEST_F(ToolRunnerTest, ReportsBusyWhenTheQueueIsFull) {
   BuildReport running;
   BuildReport waiting;
   std::thread first([&] { running = runner.Build(AppRequest()); });
-  AwaitState([&] { return runner.Stats().running == 1; });
+  // One host thread waits on the fake: the first build's, in Wait().
+  ASSERT_THAT(fake_.WaitIdle(1), IsOk());
   std::thread second([&] { waiting = runner.Build(AppRequest()); });
-  AwaitState([&] { return runner.Stats().pending == 1; });
+  // Two: the second build waits in the sandbox's queue, which the fake counts
+  // as waiting on it. No polling, nothing left to chance.
+  ASSERT_THAT(fake_.WaitIdle(2), IsOk());
+  EXPECT_EQ(runner.Stats().running, 1u);
+  EXPECT_EQ(runner.Stats().pending, 1u);
 
   const BuildReport refused = runner.Build(AppRequest());
 
@@ -230,6 +233,74 @@ TEST_F(ToolRunnerTest, ReportsBusyWhenTheQueueIsFull) {
   EXPECT_EQ(running.status, BuildStatus::kSucceeded);
   EXPECT_EQ(waiting.status, BuildStatus::kSucceeded);
   EXPECT_EQ(fake_.History().size(), 2u);
+}
+
+TEST_F(ToolRunnerTest, RefusesAUsersSecondBuildWhileOthersStillRun) {
+  fake_.clock().SetAutoAdvance(false);
+  AddMake([](FakeProcess& make) {
+    make.Sleep(absl::Seconds(10));
+    return 0;
+  });
+  ToolRunnerOptions options = Options();
+  options.max_builds_per_user = 1;
+  ToolRunner runner(fake_, options);
+  BuildRequest alice = AppRequest();
+  alice.user = "alice";
+  BuildRequest bob = AppRequest();
+  bob.user = "bob";
+  absl::StatusOr<procsandbox::SandboxResult> alices_first;
+  absl::StatusOr<procsandbox::SandboxResult> bobs;
+  std::thread first([&] { alices_first = runner.Execute(alice); });
+  std::thread other([&] { bobs = runner.Execute(bob); });
+  ASSERT_THAT(fake_.WaitIdle(2), IsOk());  // both builds run
+
+  const absl::StatusOr<procsandbox::SandboxResult> alices_second =
+      runner.Execute(alice);
+
+  EXPECT_THAT(alices_second,
+              AllOf(StatusIs(absl::StatusCode::kResourceExhausted),
+                    ExceededQuota(QuotaExceeded::Kind::kConcurrency),
+                    HasSandboxStatus(SandboxStatus::kRejected)));
+  EXPECT_EQ(runner.Build(alice).status, BuildStatus::kBusy);
+  fake_.clock().SetAutoAdvance(true);
+  first.join();
+  other.join();
+  EXPECT_THAT(alices_first, ExitedWith(0));
+  EXPECT_THAT(bobs, ExitedWith(0));
+}
+
+TEST_F(ToolRunnerTest, ExecuteGivesTheSandboxResultOfAStoppedBuild) {
+  // A make that cleans up when told to stop, and exits 2 within the grace.
+  AddMake([](FakeProcess& make) {
+    make.OnSignal(SIGTERM, [&make] {
+          make.WriteStderr("make: *** interrupted, removing main.o\n");
+          make.Exit(2);
+        })
+        .IgnoreError();
+    make.Sleep(absl::Minutes(10));
+    return 0;
+  });
+  ToolRunner runner(fake_, Options());
+  BuildRequest request = AppRequest();
+  request.time_limit = absl::Seconds(1);
+
+  const absl::StatusOr<procsandbox::SandboxResult> result =
+      runner.Execute(request);
+
+  EXPECT_THAT(result, AllOf(TimedOut(), StoppedGracefully(2),
+                            HasSandboxStatus(SandboxStatus::kTimedOut)));
+  ASSERT_THAT(result, IsOk());
+  EXPECT_THAT(result->stderr_, HasSubstr("interrupted"));
+}
+
+TEST_F(ToolRunnerTest, ExecuteCarriesTheViolationOfARefusedBuild) {
+  AddMake([](FakeProcess&) { return 0; }, "/usr/local/bin/make");
+  ToolRunner runner(fake_, Options());
+
+  EXPECT_THAT(
+      runner.Execute(AppRequest()),
+      AllOf(HasSandboxStatus(SandboxStatus::kRejected),
+            HasViolation(SecurityViolation::Kind::kProgramNotAllowed)));
 }
 
 TEST_F(ToolRunnerTest, ReportsToolMissingNamingMakeWhenNotInstalled) {
@@ -333,6 +404,23 @@ TEST(ToolRunnerMockTest, ReportsAnErrorWhenMakeCannotBeExecuted) {
   EXPECT_EQ(report.status, BuildStatus::kError);
   EXPECT_THAT(report.summary, HasSubstr("permission denied"));
   EXPECT_FALSE(report.violation.has_value());
+}
+
+// Without an expectation, MockManager::New hands out a NiceMock process
+// that starts and whose Wait() reports it was not scripted: the runner
+// reports an error, never a null process or a made-up outcome.
+TEST(ToolRunnerMockTest, ReportsAnErrorWhenTheProcessIsNotScripted) {
+  NiceMock<MockManager> manager;
+  auto programs = std::make_shared<FakeProgramResolver>();
+  programs->AddProgram("/usr/bin/make");
+  ToolRunnerOptions options;
+  options.resolver = programs;
+  options.host_env = procsandbox::Environment{};
+  ToolRunner runner(manager, options);
+
+  const BuildReport report = runner.Build(AppRequest());
+
+  EXPECT_EQ(report.status, BuildStatus::kError);
 }
 
 }  // namespace
