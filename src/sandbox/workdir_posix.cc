@@ -108,8 +108,11 @@ absl::Status RemoveEntry(int parent, const std::string& parent_path,
     // A program took its own permissions away; the directory is ours. Not
     // following a symlink the program may have put there meanwhile (where
     // that cannot be promised the call fails, and so does the removal).
-    (void)fchmodat(parent, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW);
+    const int chmod_error =
+        fchmodat(parent, name.c_str(), 0700, AT_SYMLINK_NOFOLLOW) == 0 ? 0
+                                                                       : errno;
     child = openat(parent, name.c_str(), kDirFlags);
+    if (child < 0 && chmod_error != 0) return Errno(chmod_error, "chmod", path);
   }
   if (child < 0) return Errno(errno, "open", path);
   (void)fchmod(child, 0700);
