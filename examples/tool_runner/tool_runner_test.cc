@@ -272,10 +272,12 @@ TEST_F(ToolRunnerTest, RefusesAUsersSecondBuildWhileOthersStillRun) {
 TEST_F(ToolRunnerTest, ExecuteGivesTheSandboxResultOfAStoppedBuild) {
   // A make that cleans up when told to stop, and exits 2 within the grace.
   AddMake([](FakeProcess& make) {
-    make.OnSignal(SIGTERM, [&make] {
-          make.WriteStderr("make: *** interrupted, removing main.o\n");
-          make.Exit(2);
-        })
+    make.OnSignal(
+            SIGTERM,
+            [&make] {
+              make.WriteStderr("make: *** interrupted, removing main.o\n");
+              make.Exit(2);
+            })
         .IgnoreError();
     make.Sleep(absl::Minutes(10));
     return 0;
@@ -297,10 +299,9 @@ TEST_F(ToolRunnerTest, ExecuteCarriesTheViolationOfARefusedBuild) {
   AddMake([](FakeProcess&) { return 0; }, "/usr/local/bin/make");
   ToolRunner runner(fake_, Options());
 
-  EXPECT_THAT(
-      runner.Execute(AppRequest()),
-      AllOf(HasSandboxStatus(SandboxStatus::kRejected),
-            HasViolation(SecurityViolation::Kind::kProgramNotAllowed)));
+  EXPECT_THAT(runner.Execute(AppRequest()),
+              AllOf(HasSandboxStatus(SandboxStatus::kRejected),
+                    HasViolation(SecurityViolation::Kind::kProgramNotAllowed)));
 }
 
 TEST_F(ToolRunnerTest, ReportsToolMissingNamingMakeWhenNotInstalled) {
@@ -381,6 +382,17 @@ TEST_F(ToolRunnerTest, StreamsOutputLinesInOrderWhileBuilding) {
               ElementsAre("main.c:7: warning: unused variable 'x'"));
 }
 
+// A mock manager is no MemoryManager: the sandbox needs a table of the
+// programs it may find.
+ToolRunnerOptions MockOptions() {
+  auto programs = std::make_shared<FakeProgramResolver>();
+  programs->AddProgram("/usr/bin/make");
+  ToolRunnerOptions options;
+  options.resolver = programs;
+  options.host_env = procsandbox::Environment{};
+  return options;
+}
+
 // The mock alternative: script the exact calls, here a start failure the
 // fake would also model (RegisterNotExecutable), to show the shape.
 TEST(ToolRunnerMockTest, ReportsAnErrorWhenMakeCannotBeExecuted) {
@@ -392,12 +404,7 @@ TEST(ToolRunnerMockTest, ReportsAnErrorWhenMakeCannotBeExecuted) {
   EXPECT_CALL(manager,
               New(Field(&procsandbox::Command::program, "/usr/bin/make")))
       .WillOnce(Return(make));
-  auto programs = std::make_shared<FakeProgramResolver>();
-  programs->AddProgram("/usr/bin/make");
-  ToolRunnerOptions options;
-  options.resolver = programs;
-  options.host_env = procsandbox::Environment{};
-  ToolRunner runner(manager, options);
+  ToolRunner runner(manager, MockOptions());
 
   const BuildReport report = runner.Build(AppRequest());
 
@@ -411,12 +418,7 @@ TEST(ToolRunnerMockTest, ReportsAnErrorWhenMakeCannotBeExecuted) {
 // reports an error, never a null process or a made-up outcome.
 TEST(ToolRunnerMockTest, ReportsAnErrorWhenTheProcessIsNotScripted) {
   NiceMock<MockManager> manager;
-  auto programs = std::make_shared<FakeProgramResolver>();
-  programs->AddProgram("/usr/bin/make");
-  ToolRunnerOptions options;
-  options.resolver = programs;
-  options.host_env = procsandbox::Environment{};
-  ToolRunner runner(manager, options);
+  ToolRunner runner(manager, MockOptions());
 
   const BuildReport report = runner.Build(AppRequest());
 

@@ -1,16 +1,18 @@
 // procsandbox/run.h: run a command to completion and collect what it did.
 //
-// `RunCommand()` is the one-call form of New + Start + Wait. It captures stdout and
-// stderr (within Limits::output_bytes) unless the command says otherwise,
-// feeds Stdio::Data to stdin, and returns a start failure as its error Status.
-// A program that ran, whatever its end, is an OK result with an Outcome.
+// `RunCommand()` is the one-call form of New + Start + Wait. It captures
+// stdout and stderr (within Limits::output_bytes) unless the command says
+// otherwise, feeds Stdio::Data to stdin, and returns a start failure as its
+// error Status. A program that ran, whatever its end, is an OK result with an
+// Outcome.
 //
 // Example:
 //   procsandbox::Command cmd("python3", {"-c", "print(42)"});
 //   cmd.limits.wall_time = absl::Seconds(2);
-//   absl::StatusOr<procsandbox::RunResult> r = procsandbox::RunCommand(manager, cmd);
-//   if (!r.ok()) return r.status();            // e.g. NotFound: no python3
-//   if (r->ok()) use(r->stdout_);              // "42\n"
+//   absl::StatusOr<procsandbox::RunResult> r =
+//       procsandbox::RunCommand(manager, cmd);
+//   if (!r.ok()) return r.status();     // e.g. NotFound: no python3
+//   if (r->ok()) use(r->stdout_);       // "42\n"
 #ifndef PROCSANDBOX_RUN_H_
 #define PROCSANDBOX_RUN_H_
 

@@ -485,10 +485,10 @@ absl::StatusOr<SandboxResult> Engine::Finish(RunState& run) {
     result.outcome = *std::move(outcome);
   } else {
     // No outcome: never report the default one (exited 0) as the run's.
-    wait_error = run.redactor.Redact(absl::Status(
-        outcome.status().code(),
-        fmt::format("run {}: waiting for the program failed: {}", r.id,
-                    outcome.status().message())));
+    wait_error = run.redactor.Redact(
+        absl::Status(outcome.status().code(),
+                     fmt::format("run {}: waiting for the program failed: {}",
+                                 r.id, outcome.status().message())));
   }
   result.finished_at = manager_.Now();
   result.enforcement = run.process->enforcement();

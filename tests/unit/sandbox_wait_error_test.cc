@@ -50,7 +50,8 @@ TEST(SandboxWaitErrorTest, AFailedWaitIsAnErrorAndFreesTheSlot) {
   ON_CALL(*ended, Wait()).WillByDefault(Return(Outcome{}));
   EXPECT_CALL(manager, New(::testing::_)).WillOnce(Return(ended));
   request.id = "second";
-  EXPECT_THAT(sandbox.Run(request), HasSandboxStatus(SandboxStatus::kCompleted));
+  EXPECT_THAT(sandbox.Run(request),
+              HasSandboxStatus(SandboxStatus::kCompleted));
 }
 
 }  // namespace

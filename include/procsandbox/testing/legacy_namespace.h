@@ -15,9 +15,9 @@
 namespace procsandbox_testing {}
 
 namespace procsandbox {
-namespace [[deprecated(
-    "procsandbox::testing is now procsandbox_testing (include "
-    "procsandbox_testing/testing.h)")]] testing {
+namespace
+    [[deprecated("procsandbox::testing is now procsandbox_testing (include "
+                 "procsandbox_testing/testing.h)")]] testing {
 using namespace ::procsandbox_testing;  // NOLINT(google-build-using-namespace)
 }  // namespace testing
 }  // namespace procsandbox
