@@ -696,9 +696,15 @@ TEST_P(ConformanceTest, SamplesEveryIntervalAndOnceAtTheEnd) {
   EXPECT_LE(static_cast<int64_t>(s.size()),
             r->outcome.wall_time / command.monitor.interval + 1);
   EXPECT_GE(s.front().elapsed, command.monitor.interval);
+  EXPECT_GE(s.front().processes, 1);  // a 500 ms program, sampled at 10 ms
   for (std::size_t i = 0; i + 1 < s.size(); ++i) {
     EXPECT_EQ(s[i].state, ProcessState::kRunning) << i;
-    EXPECT_GE(s[i].processes, 1) << i;
+    // Samples taken after the program exited and before the manager saw
+    // it count no process in a Windows job (seen under load under Wine),
+    // while the state still says running: once 0, the count stays 0.
+    if (i > 0 && s[i - 1].processes == 0) {
+      EXPECT_EQ(s[i].processes, 0) << i;
+    }
     if (i > 0) {
       EXPECT_GT(s[i].elapsed, s[i - 1].elapsed) << i;
     }
