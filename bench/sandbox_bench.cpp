@@ -142,8 +142,8 @@ TEST_CASE("Sandbox::Run vs Run on the OS manager", "[os]") {
     std::vector<Variant> v = {
         {"bare Run(os, /bin/true)",
          [&] {
-           auto r =
-               procsandbox::RunCommand(**manager, procsandbox::Command("/bin/true"));
+           auto r = procsandbox::RunCommand(**manager,
+                                            procsandbox::Command("/bin/true"));
            return r.ok() && r->ok();
          },
          {}},

@@ -16,11 +16,11 @@ absl::StatusOr<RunResult> RunCommand(Manager& manager, Command command) {
   for (const Stdio* stdio :
        {&command.stdin_, &command.stdout_, &command.stderr_}) {
     if (stdio->kind() == Stdio::Kind::kPipe) {
-      return absl::FailedPreconditionError(
-          fmt::format("run \"{}\": RunCommand() cannot drive a Stdio::Pipe(); use "
-                      "Manager::New and "
-                      "Process::Write/ReadLine",
-                      command.label()));
+      return absl::FailedPreconditionError(fmt::format(
+          "run \"{}\": RunCommand() cannot drive a Stdio::Pipe(); use "
+          "Manager::New and "
+          "Process::Write/ReadLine",
+          command.label()));
     }
   }
   if (command.stdout_.kind() == Stdio::Kind::kDefault) {

@@ -270,11 +270,9 @@ void Core::DriveClock() {
   absl::MutexLock lock(&mu);
   // Moves time (and runs started programs to their first blocking call) as
   // any waiting host would, as long as HostWait scopes exist.
-  AwaitLocked(
-      [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
-        return host_wait_scopes == 0 || shut_down;
-      },
-      /*host_wait=*/false);
+  AwaitLocked([this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(
+                  mu) { return host_wait_scopes == 0 || shut_down; },
+              /*host_wait=*/false);
   clock_driver = false;
   --threads;
   changed.SignalAll();

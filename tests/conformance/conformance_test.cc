@@ -312,9 +312,9 @@ class ConformanceTest : public ::testing::TestWithParam<ManagerParam> {
 
 TEST_P(ConformanceTest, ReportsTheExitCodeTheProgramExitedWith) {
   for (int code : {0, 1, 42, 255}) {
-    EXPECT_THAT(
-        procsandbox::RunCommand(manager(), Helper({"exit", std::to_string(code)})),
-        ExitedWith(code))
+    EXPECT_THAT(procsandbox::RunCommand(manager(),
+                                        Helper({"exit", std::to_string(code)})),
+                ExitedWith(code))
         << "exit " << code;
   }
 }
@@ -355,18 +355,19 @@ TEST_P(ConformanceTest, ReportsWindowsExceptionStatusesWithTheirCodes) {
     GTEST_SKIP() << "exit codes are 8 bits on POSIX (exit-code-hex is a "
                     "Windows step)";
   }
-  EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0x107"})),
-              ExitedWith(0x107));
   EXPECT_THAT(
-      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "4294967295"})),
-      ExitedWith(-1));
-  EXPECT_THAT(
-      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0xC0000005"})),
-      AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGSEGV),
-            KilledByException(0xC0000005)));
-  EXPECT_THAT(
-      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0xC00000FD"})),
-      AllOf(KilledBy(SIGSEGV), KilledByException(0xC00000FD)));
+      procsandbox::RunCommand(manager(), Helper({"exit-code-hex", "0x107"})),
+      ExitedWith(0x107));
+  EXPECT_THAT(procsandbox::RunCommand(manager(),
+                                      Helper({"exit-code-hex", "4294967295"})),
+              ExitedWith(-1));
+  EXPECT_THAT(procsandbox::RunCommand(manager(),
+                                      Helper({"exit-code-hex", "0xC0000005"})),
+              AllOf(EndedWith(ExitReason::kSignaled), KilledBy(SIGSEGV),
+                    KilledByException(0xC0000005)));
+  EXPECT_THAT(procsandbox::RunCommand(manager(),
+                                      Helper({"exit-code-hex", "0xC00000FD"})),
+              AllOf(KilledBy(SIGSEGV), KilledByException(0xC00000FD)));
   if (OnWindows()) {  // The real thing, not ExitProcess: the twin has none.
     EXPECT_THAT(procsandbox::RunCommand(manager(), Helper({"crash"})),
                 KilledByException(0xC0000005));
@@ -390,7 +391,8 @@ TEST_P(ConformanceTest, EchoesTenMegabytesOfStdinData) {
   Command cmd = Helper({"echo-stdin"});
   cmd.stdin_ = Stdio::Data(data);
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_.size(), data.size());
   EXPECT_TRUE(r->stdout_ == data) << "stdout differs from stdin";
@@ -401,7 +403,8 @@ TEST_P(ConformanceTest, CapturesTwentyMegabytesOnBothStreamsWithoutDeadlock) {
   constexpr std::size_t kSize = 20 << 20;
   Command cmd = Helper({"write-both", std::to_string(kSize)});
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   const std::string expected = Pattern(kSize);
   EXPECT_EQ(r->stdout_.size(), kSize);
@@ -413,7 +416,8 @@ TEST_P(ConformanceTest, CapturesTwentyMegabytesOnBothStreamsWithoutDeadlock) {
 TEST_P(ConformanceTest, TruncatesCapturedStdoutAtTheOutputLimit) {
   Command cmd = Helper({"write-stdout", "100000"});
   cmd.limits.output_bytes = 1000;
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, Pattern(1000));
   EXPECT_TRUE(r->stdout_truncated);
@@ -431,7 +435,8 @@ TEST_P(ConformanceTest, DeliversEveryLineOfStdoutToALinesCallback) {
     std::lock_guard<std::mutex> lock(lines->mu);
     lines->lines.emplace_back(line);
   });
-  EXPECT_THAT(procsandbox::RunCommand(manager(), std::move(cmd)), ExitedWith(0));
+  EXPECT_THAT(procsandbox::RunCommand(manager(), std::move(cmd)),
+              ExitedWith(0));
   std::lock_guard<std::mutex> lock(lines->mu);
   EXPECT_THAT(lines->lines, ElementsAre("a", "b", "c"));
 }
@@ -471,7 +476,8 @@ TEST_P(ConformanceTest, GivesTheProgramExactlyTheGivenEnvironment) {
   ASSERT_THAT(cmd.env.Set("ALPHA", "1"), IsOk());
   ASSERT_THAT(cmd.env.Set("EMPTY", ""), IsOk());
   ASSERT_THAT(cmd.env.Set("BETA", "two words"), IsOk());
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   // Nothing of the host's (PATH, HOME, ...) is inherited.
   EXPECT_EQ(WithoutWineVariables(r->stdout_),
@@ -483,7 +489,8 @@ TEST_P(ConformanceTest, RunsTheProgramInTheGivenWorkingDirectory) {
   ASSERT_FALSE(dir.empty());
   Command cmd = Helper({"print-cwd"});
   cmd.working_dir = dir;
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, dir + "\n");
 }
@@ -861,7 +868,8 @@ TEST_P(ConformanceTest, RunReturnsAlthoughAGrandchildHoldsThePipes) {
   if (fake() != nullptr) GTEST_SKIP() << "the fake models no grandchildren";
   Command cmd = Helper({"grandchild-holds-pipe", "print", "done"});
   cmd.limits.wall_time = kSafetyNet;
-  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), std::move(cmd));
+  absl::StatusOr<RunResult> r =
+      procsandbox::RunCommand(manager(), std::move(cmd));
   EXPECT_THAT(r, ExitedWith(0));
   ASSERT_THAT(r, IsOk());
   EXPECT_EQ(r->stdout_, "done\n");

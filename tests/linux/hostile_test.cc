@@ -135,7 +135,8 @@ TEST(FloodTest, ChunksDeliverTheBytesUnchangedUpToTheCap) {
     EXPECT_FALSE(bytes.empty());
     out.append(bytes.data(), bytes.size());
   });
-  absl::StatusOr<RunResult> result = procsandbox::RunCommand(**manager, command);
+  absl::StatusOr<RunResult> result =
+      procsandbox::RunCommand(**manager, command);
   ASSERT_THAT(result.status(), IsOk());
   EXPECT_EQ(result->outcome.reason, ExitReason::kExited);
   EXPECT_TRUE(out == expected) << out.size() << " bytes";

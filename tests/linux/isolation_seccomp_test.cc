@@ -65,8 +65,8 @@ std::vector<std::string> Calls(const std::vector<std::string>& names) {
 
 TEST_F(SeccompTest, WithoutAFilterTheCallsReachTheKernel) {
   // The baseline the tests below differ from: the kernel's own answers.
-  absl::StatusOr<RunResult> r =
-      procsandbox::RunCommand(*manager_, Helper(Calls({"ptrace", "bpf", "getpid"})));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
+      *manager_, Helper(Calls({"ptrace", "bpf", "getpid"})));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(*r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "ptrace ESRCH\nbpf EINVAL\ngetpid ok\n");

@@ -87,8 +87,8 @@ TEST(OsManagerTest, AWallTimeLimitEndsTheRunAsTimedOut) {
 
 TEST(OsManagerTest, WaitReturnsAlthoughAGrandchildHoldsThePipe) {
   auto m = NewManager();
-  absl::StatusOr<RunResult> r =
-      procsandbox::RunCommand(*m, Helper({"grandchild-holds-pipe", "print", "done"}));
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(
+      *m, Helper({"grandchild-holds-pipe", "print", "done"}));
   ASSERT_THAT(r, IsOk());
   EXPECT_THAT(r, ExitedWith(0));
   EXPECT_EQ(r->stdout_, "done\n");

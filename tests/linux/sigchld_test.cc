@@ -27,9 +27,9 @@ TEST(SigchldTest, StartRefusesWhenTheHostIgnoresSigchld) {
   EXPECT_THAT(refused, StatusIs(absl::StatusCode::kFailedPrecondition,
                                 HasSubstr("ignores SIGCHLD")));
   // With the disposition restored it runs.
-  EXPECT_THAT(
-      procsandbox::RunCommand(**m, Command(PROCSANDBOX_TEST_HELPER, {"exit", "4"})),
-      ExitedWith(4));
+  EXPECT_THAT(procsandbox::RunCommand(
+                  **m, Command(PROCSANDBOX_TEST_HELPER, {"exit", "4"})),
+              ExitedWith(4));
 }
 
 }  // namespace
