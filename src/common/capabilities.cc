@@ -64,7 +64,7 @@ std::string FlagText(absl::string_view name, bool available,
 }  // namespace
 
 const std::vector<std::string>& FeatureNames() {
-  static const auto* const names = new std::vector<std::string>{
+  static const auto* const kNames = new std::vector<std::string>{
       // linux
       "pidfd", "close_range", "clone3", "cgroups", "cgroup_v2", "cgroup_v1",
       "root", "kernel", "namespaces", "seccomp", "no_new_privs",
@@ -74,7 +74,7 @@ const std::vector<std::string>& FeatureNames() {
       "job_object", "handle_list", "ctrl_break", "wine",
       // memory
       "virtual_clock"};
-  return *names;
+  return *kNames;
 }
 
 absl::string_view MechanismName(Mechanism mechanism) {
