@@ -16,8 +16,8 @@
 //   });
 //   procsandbox::Command cmd("go", {"build"});
 //   cmd.limits.memory_bytes = 100 << 20;
-//   auto result = procsandbox::RunCommand(fake, cmd);   // kMemoryExceeded at t=3s
-//   fake.History();                    // every command: argv, env, outcome...
+//   auto result = procsandbox::RunCommand(fake, cmd);  // memory, at t=3s
+//   fake.History();                   // every command: argv, env, outcome...
 //
 // The model. A scripted program is a function run on its own thread; it
 // takes no virtual time except in its blocking calls (Sleep, UseCpu, reading
