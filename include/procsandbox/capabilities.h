@@ -20,6 +20,7 @@
 //   windows:  job_object, handle_list, ctrl_break, die_with_parent,
 //             no_new_privs, wine (under Wine only)
 //   memory:   virtual_clock
+//   slurm:    cluster, accounting, suspend
 // Until 0.3, Has() also answers the names of 0.1 (deprecated): "cgroup-v2",
 // "cgroup-v1", "virtual-clock", "exit-watch", "job-object", "handle-list",
 // "ctrl-break"; "tree-kill" (now `tree_kill`), "freeze" and "suspend" (now
@@ -55,10 +56,11 @@ enum class Mechanism {
   kCgroupV2,   // a cgroup v2 controller (whole tree)
   kCgroupV1,   // a cgroup v1 controller (whole tree)
   kJobObject,  // a Windows Job Object (whole tree)
+  kSlurm,      // the Slurm cluster that runs the job (NewSlurmManager)
 };
 
 // "none", "virtual", "reactor", "rlimit", "cgroup-v2", "cgroup-v1",
-// "job-object".
+// "job-object", "slurm".
 PROCSANDBOX_EXPORT absl::string_view MechanismName(Mechanism mechanism);
 
 struct PROCSANDBOX_EXPORT LimitEnforcement {

@@ -38,11 +38,16 @@ enum class ExitReason {
   kOutputExceeded,    // Limits::output_bytes with OutputLimitAction::kStop
   kCancelled,         // the host stopped it: Terminate(), Kill(), Signal()
   kSeccompViolation,  // a call the seccomp filter kills; see syscall
+  // Cluster managers (NewSlurmManager) only: the node running the job
+  // failed (Slurm NODE_FAIL, BOOT_FAIL); the job was preempted by another
+  // (PREEMPTED). exit_code and signal are what the cluster reported.
+  kNodeFailed,
+  kPreempted,
 };
 
 // "exited", "signaled", "timed_out", "cpu_time_exceeded", "memory_exceeded",
-// "file_size_exceeded", "output_exceeded", "cancelled", "seccomp_violation":
-// stable names for reports and JSON.
+// "file_size_exceeded", "output_exceeded", "cancelled", "seccomp_violation",
+// "node_failed", "preempted": stable names for reports and JSON.
 PROCSANDBOX_EXPORT absl::string_view ExitReasonName(ExitReason reason);
 
 // "SIGKILL", "SIGTERM", ... for this platform's signal numbers, or

@@ -15,6 +15,7 @@
 #include "procsandbox/process.h"
 #include "procsandbox/run.h"
 #include "procsandbox/sandbox.h"
+#include "procsandbox/slurm_manager.h"
 #include "procsandbox/stdio.h"
 #include "procsandbox/verification.h"
 #include "procsandbox/version.h"

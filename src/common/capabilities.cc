@@ -73,7 +73,9 @@ const std::vector<std::string>& FeatureNames() {
       // windows
       "job_object", "handle_list", "ctrl_break", "wine",
       // memory
-      "virtual_clock"};
+      "virtual_clock",
+      // slurm
+      "cluster", "accounting", "suspend"};
   return *kNames;
 }
 
@@ -93,6 +95,8 @@ absl::string_view MechanismName(Mechanism mechanism) {
       return "cgroup-v1";
     case Mechanism::kJobObject:
       return "job-object";
+    case Mechanism::kSlurm:
+      return "slurm";
   }
   return "unknown";
 }

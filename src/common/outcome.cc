@@ -61,6 +61,10 @@ absl::string_view ExitReasonName(ExitReason reason) {
       return "cancelled";
     case ExitReason::kSeccompViolation:
       return "seccomp_violation";
+    case ExitReason::kNodeFailed:
+      return "node_failed";
+    case ExitReason::kPreempted:
+      return "preempted";
   }
   return "unknown";
 }
@@ -139,6 +143,11 @@ std::string ToString(const Outcome& outcome) {
         absl::StrAppend(&call, " (", outcome.syscall, ")");
       return absl::StrCat("killed by seccomp: ", call, " after ", wall);
     }
+    case ExitReason::kNodeFailed:
+      return absl::StrCat("ended by a node failure after ", wall, " (",
+                          Ending(outcome), ")");
+    case ExitReason::kPreempted:
+      return absl::StrCat("preempted after ", wall, " (", Ending(outcome), ")");
   }
   return absl::StrCat("ended (", ExitReasonName(outcome.reason), ") after ",
                       wall);

@@ -295,6 +295,8 @@ SandboxStatus StatusOf(const Outcome& outcome) {
                                     : SandboxStatus::kFailed;
     case ExitReason::kSignaled:
     case ExitReason::kSeccompViolation:
+    case ExitReason::kNodeFailed:
+    case ExitReason::kPreempted:
       return SandboxStatus::kFailed;
     case ExitReason::kTimedOut:
       return SandboxStatus::kTimedOut;
