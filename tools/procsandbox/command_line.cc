@@ -77,6 +77,26 @@ std::vector<std::pair<std::string, std::string>> MountsInOrder(
   return ordered;
 }
 
+// Adds --backend slurm's own options to `app` (run, doctor).
+void AddSlurmOptions(CLI::App& app, SlurmFlags& flags,
+                     std::vector<CLI::Option*>& values, bool with_cpus) {
+  values.push_back(app.add_option("--partition", flags.partition,
+                                  "slurm: the partition (default: the "
+                                  "cluster's default)"));
+  values.push_back(app.add_option("--account", flags.account,
+                                  "slurm: the account to charge"));
+  values.push_back(
+      app.add_option("--qos", flags.qos, "slurm: the quality of service"));
+  if (with_cpus) {
+    values.push_back(app.add_option("--cpus-per-task", flags.cpus_per_task,
+                                    "slurm: CPUs given to the job (default "
+                                    "1)"));
+  }
+  values.push_back(app.add_option(
+      "--slurm-conf", flags.slurm_conf,
+      "slurm: the cluster's slurm.conf (default: this host's SLURM_CONF)"));
+}
+
 // Adds the options of `run`; returns those that take a value.
 std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
                                         MountValues& mounts) {
@@ -120,7 +140,9 @@ std::vector<CLI::Option*> AddRunOptions(CLI::App& run, RunOptions& o,
                "fail when a limit or an isolation asked for cannot be had "
                "here");
   add("--backend", o.backend,
-      "auto|linux|linux-nocgroup|posix (posix: the portable backend)");
+      "auto|linux|linux-nocgroup|posix|slurm (posix: the portable backend; "
+      "slurm: a job of a Slurm cluster, run by srun)");
+  AddSlurmOptions(run, o.slurm, values, /*with_cpus=*/true);
   add("--uid", o.uid, "run as this user id");
   add("--gid", o.gid, "run as this group id");
   AddIsolationOptions(run, o, mounts, values);
@@ -186,6 +208,12 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
   CLI::App* doctor = app.add_subcommand(
       "doctor", "what this machine can enforce, and why not");
   doctor->add_flag("--json", line.doctor_json, "as JSON");
+  std::vector<CLI::Option*> doctor_values = {doctor->add_option(
+      "--backend", line.doctor_backend,
+      "auto|linux|linux-nocgroup|posix|slurm: the backend to report "
+      "(slurm: the cluster SLURM_CONF or --slurm-conf names)")};
+  AddSlurmOptions(*doctor, line.doctor_slurm, doctor_values,
+                  /*with_cpus=*/false);
   CLI::App* plot = app.add_subcommand(
       "plot", "an SVG chart of a timeline (run --timeline FILE)");
   plot->add_option("TIMELINE", line.plot_input, "the timeline file")
@@ -213,6 +241,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(std::vector<std::string> args) {
   }
   if (app.got_subcommand("doctor")) {
     if (separator) return absl::InvalidArgumentError("doctor takes no program");
+    if (std::string empty = EmptyValue(doctor_values); !empty.empty()) {
+      return absl::InvalidArgumentError(empty);
+    }
     line.action = CommandLine::Action::kDoctor;
     return line;
   }

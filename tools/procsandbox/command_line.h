@@ -22,9 +22,11 @@ struct CommandLine {
   Action action = Action::kHelp;
   RunOptions run;            // kRun: the options, and the program in argv
   bool doctor_json = false;  // kDoctor
-  std::string plot_input;    // kPlot: the timeline file
-  std::string plot_output;   // kPlot: the SVG file, empty for stdout
-  std::string help;          // kHelp: the text to print on stdout
+  std::string doctor_backend = "auto";  // kDoctor: --backend
+  SlurmFlags doctor_slurm;              // kDoctor: with --backend slurm
+  std::string plot_input;               // kPlot: the timeline file
+  std::string plot_output;              // kPlot: the SVG file, empty for stdout
+  std::string help;                     // kHelp: the text to print on stdout
 };
 
 // Parses the arguments after the command's name ("run", "--memory", "64M",

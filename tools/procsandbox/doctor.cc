@@ -78,10 +78,18 @@ nlohmann::ordered_json DoctorJson(const Capabilities& caps) {
   return j;
 }
 
-int Doctor(bool json) {
-  absl::StatusOr<std::unique_ptr<Manager>> manager = NewOsManager();
-  if (!manager.ok()) {
+int Doctor(bool json, const std::string& backend, const SlurmFlags& slurm) {
+  absl::StatusOr<BackendPlan> plan =
+      MakeBackendPlan(backend, slurm, /*strict=*/false);
+  if (!plan.ok()) {
     std::fprintf(stderr, "procsandbox: %s\n",
+                 std::string(plan.status().message()).c_str());
+    return kExitToolFailed;
+  }
+  absl::StatusOr<std::unique_ptr<Manager>> manager = NewManagerOf(*plan);
+  if (!manager.ok()) {
+    std::fprintf(stderr, "procsandbox: backend %s cannot be used here: %s\n",
+                 plan->name.c_str(),
                  std::string(manager.status().message()).c_str());
     return kExitToolFailed;
   }

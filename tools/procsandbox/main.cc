@@ -1,7 +1,7 @@
 // procsandbox: run a program under limits and report exactly what happened.
 //
 //   procsandbox run [OPTIONS] -- PROGRAM [ARGS...]
-//   procsandbox doctor [--json]
+//   procsandbox doctor [--json] [--backend NAME [--slurm-conf FILE ...]]
 //   procsandbox plot TIMELINE [-o OUT.svg]
 //   procsandbox version
 //
@@ -68,7 +68,8 @@ int main(int argc, char** argv) {
       }
       return 0;
     case CommandLine::Action::kDoctor:
-      return procsandbox::cli::Doctor(line->doctor_json);
+      return procsandbox::cli::Doctor(line->doctor_json, line->doctor_backend,
+                                      line->doctor_slurm);
     case CommandLine::Action::kPlot:
       if (absl::Status plotted = procsandbox::cli::PlotCommand(
               line->plot_input, line->plot_output);

@@ -80,6 +80,16 @@ int ExitStatusOf(const Outcome& outcome) {
   // never 0, and the same status as when the TERM lands (no race decides
   // what a script sees).
   if (outcome.reason == ExitReason::kOutputExceeded) return 128 + SIGTERM;
+  // A cluster's out-of-memory end may carry no signal (Slurm reports its own
+  // code): the status of the kill a local run gets.
+  if (outcome.reason == ExitReason::kMemoryExceeded) return 128 + SIGKILL;
+  // The node failed or another job took its place: never 0 (the program
+  // did not finish), the cluster's exit code where it reported one.
+  if ((outcome.reason == ExitReason::kNodeFailed ||
+       outcome.reason == ExitReason::kPreempted) &&
+      outcome.exit_code == 0) {
+    return kExitToolFailed;
+  }
   return outcome.exit_code;
 }
 

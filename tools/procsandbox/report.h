@@ -35,7 +35,9 @@ struct VerifyReport {
 nlohmann::ordered_json VerificationJson(const VerifyReport& report);
 
 // The program's exit code; 128+N when a signal N ended it (128+SIGSYS for a
-// seccomp kill); 124 on timeout.
+// seccomp kill, 128+SIGKILL for a memory kill reported without a signal);
+// 124 on timeout; 125 for a cluster job whose node failed or that was
+// preempted with neither a signal nor an exit code.
 int ExitStatusOf(const Outcome& outcome);
 // 127 when the program was not found, 126 when found but not executable,
 // 125 otherwise (procsandbox itself failed).

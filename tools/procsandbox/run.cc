@@ -266,9 +266,7 @@ int RunProgram(RunPlan plan) {
   audit.run_id = NewRunId();
   audit.received_at = absl::Now();
 
-  absl::StatusOr<std::unique_ptr<Manager>> manager =
-      plan.backend == "posix" ? NewPosixManager(plan.manager)
-                              : NewOsManager(plan.manager);
+  absl::StatusOr<std::unique_ptr<Manager>> manager = NewManagerOf(plan.backend);
   if (!manager.ok()) {
     Say(false, std::string(manager.status().message()));
     (void)Audited(audit, RecordOfStartFailure(plan.command, manager.status()));

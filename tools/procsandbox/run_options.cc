@@ -296,6 +296,48 @@ absl::Status SetStreams(const RunOptions& o, RunPlan& plan) {
   return absl::OkStatus();
 }
 
+// A partition, account or QOS name: printable, no blank (srun takes it as
+// one argument; Slurm itself says whether it exists).
+absl::Status CheckSlurmName(const char* option, const std::string& name) {
+  for (char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7f) {
+      return Bad(option, absl::CHexEscape(name),
+                 "contains a blank or a control character");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SlurmOptions> MakeSlurmOptions(const SlurmFlags& flags) {
+  SlurmOptions slurm;
+  for (const auto& [option, text, field] :
+       {std::tuple{"--partition", &flags.partition, &slurm.partition},
+        std::tuple{"--account", &flags.account, &slurm.account},
+        std::tuple{"--qos", &flags.qos, &slurm.qos}}) {
+    if (absl::Status s = CheckSlurmName(option, *text); !s.ok()) return s;
+    *field = *text;
+  }
+  if (!flags.cpus_per_task.empty()) {
+    absl::StatusOr<int64_t> n =
+        ParseCount("--cpus-per-task", flags.cpus_per_task, 1, 1 << 16);
+    if (!n.ok()) return n.status();
+    slurm.cpus_per_task = static_cast<int>(*n);
+  }
+  if (!flags.slurm_conf.empty()) {
+    // Slurm's commands wait up to a minute for a missing file to appear.
+    struct stat st;
+    if (stat(flags.slurm_conf.c_str(), &st) != 0) {
+      return Bad("--slurm-conf", flags.slurm_conf, "no such file");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return Bad("--slurm-conf", flags.slurm_conf, "not a regular file");
+    }
+    slurm.slurm_conf = flags.slurm_conf;
+  }
+  return slurm;
+}
+
 }  // namespace
 
 absl::Status OptionError(const std::string& option, const std::string& value,
@@ -328,6 +370,55 @@ absl::StatusOr<absl::Duration> ParseDurationOption(const std::string& option,
   }
   if (d < absl::ZeroDuration()) return Bad(option, text, "negative");
   return d;
+}
+
+absl::StatusOr<BackendPlan> MakeBackendPlan(const std::string& backend,
+                                            const SlurmFlags& flags,
+                                            bool strict) {
+  BackendPlan plan;
+  if (backend == "auto" || backend == "linux") {
+    plan.name = "linux";
+  } else if (backend == "linux-nocgroup") {
+    // The Linux manager on rlimits and process groups alone.
+    plan.name = "linux";
+    plan.os.cgroups = false;
+  } else if (backend == "posix") {
+    // The portable POSIX backend (macOS's): posix_spawn, rlimits.
+    plan.name = "posix";
+  } else if (backend == "slurm") {
+    // A job of the Slurm cluster the client commands reach: a local srun.
+    plan.name = "slurm";
+  } else {
+    return Bad("--backend", backend,
+               "want auto, linux, linux-nocgroup, posix or slurm");
+  }
+  if (plan.name != "slurm") {
+    for (const auto& [option, text] :
+         {std::pair{"--partition", &flags.partition},
+          std::pair{"--account", &flags.account},
+          std::pair{"--qos", &flags.qos},
+          std::pair{"--cpus-per-task", &flags.cpus_per_task},
+          std::pair{"--slurm-conf", &flags.slurm_conf}}) {
+      if (!text->empty()) {
+        return Bad(option, *text,
+                   absl::StrCat("only with --backend slurm (the backend is ",
+                                backend, ")"));
+      }
+    }
+    plan.os.strict = strict;
+    return plan;
+  }
+  absl::StatusOr<SlurmOptions> slurm = MakeSlurmOptions(flags);
+  if (!slurm.ok()) return slurm.status();
+  plan.slurm = *std::move(slurm);
+  plan.slurm.strict = strict;
+  return plan;
+}
+
+absl::StatusOr<std::unique_ptr<Manager>> NewManagerOf(const BackendPlan& plan) {
+  if (plan.name == "slurm") return NewSlurmManager(plan.slurm);
+  if (plan.name == "posix") return NewPosixManager(plan.os);
+  return NewOsManager(plan.os);
 }
 
 absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
@@ -394,20 +485,10 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
     if (!n.ok()) return n.status();
     *id = static_cast<uint32_t>(*n);
   }
-  if (o.backend == "auto" || o.backend == "linux") {
-    plan.backend = "linux";
-  } else if (o.backend == "linux-nocgroup") {
-    // The Linux manager on rlimits and process groups alone.
-    plan.backend = "linux";
-    plan.manager.cgroups = false;
-  } else if (o.backend == "posix") {
-    // The portable POSIX backend (macOS's): posix_spawn, rlimits.
-    plan.backend = "posix";
-  } else {
-    return Bad("--backend", o.backend,
-               "want auto, linux, linux-nocgroup or posix");
-  }
-  plan.manager.strict = o.strict;
+  absl::StatusOr<BackendPlan> backend =
+      MakeBackendPlan(o.backend, o.slurm, o.strict);
+  if (!backend.ok()) return backend.status();
+  plan.backend = *std::move(backend);
   plan.quiet = o.quiet;
   if (o.verify == "report") {
     plan.verify = VerifyPolicy::kReport;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,6 +17,20 @@
 #include "procsandbox/procsandbox.h"
 
 namespace procsandbox::cli {
+
+// --backend slurm's own options, as text (run and doctor).
+struct SlurmFlags {
+  std::string partition, account, qos;  // srun --partition, --account, --qos
+  std::string cpus_per_task;            // srun --cpus-per-task
+  std::string slurm_conf;               // SLURM_CONF for Slurm's commands
+};
+
+// The manager a --backend names, with its options checked.
+struct BackendPlan {
+  std::string name;     // "linux" (with or without cgroups), "posix", "slurm"
+  OsManagerOptions os;  // linux and posix
+  SlurmOptions slurm;   // slurm
+};
 
 // What the command line said, as text: every value is checked by
 // MakeRunPlan(), so that each error names the option and the value.
@@ -35,6 +50,7 @@ struct RunOptions {
   std::string verify;     // --verify[=report|refuse]: "" when not given
   bool strict = false;
   std::string backend = "auto";
+  SlurmFlags slurm;  // only with --backend slurm
   std::string uid, gid;
   // Isolation (isolation_options.cc): --isolate and the fine-grained flags.
   bool isolate = false;
@@ -54,8 +70,7 @@ struct RunOptions {
 // Everything checked and ready to start.
 struct RunPlan {
   Command command;
-  OsManagerOptions manager;
-  std::string backend;   // "linux" (with or without cgroups) or "posix"
+  BackendPlan backend;
   std::string result;    // as in RunOptions
   std::string timeline;  // --timeline: a file, empty for none
   // --monitor or --timeline: the command samples (command.monitor) and the
@@ -87,6 +102,19 @@ struct RunPlan {
 // malformed durations or sizes, a bad environment name, a missing working
 // directory, a result file in a directory that does not exist, ...
 absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& options);
+
+// --backend auto|linux|linux-nocgroup|posix|slurm and, for slurm alone, its
+// flags (another backend given one: InvalidArgument naming the flag).
+// `strict`: --strict. InvalidArgument naming the option for a bad value or
+// a --slurm-conf that is no file (Slurm's commands would wait a minute for
+// it to appear).
+absl::StatusOr<BackendPlan> MakeBackendPlan(const std::string& backend,
+                                            const SlurmFlags& flags,
+                                            bool strict);
+
+// The manager of `plan` (NewOsManager, NewPosixManager or NewSlurmManager):
+// their errors, e.g. FailedPrecondition when no Slurm controller answers.
+absl::StatusOr<std::unique_ptr<Manager>> NewManagerOf(const BackendPlan& plan);
 
 // InvalidArgument `<option> "<value>": <why>`, the form of every error of
 // the options.
