@@ -50,7 +50,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
                plan.status().code() == absl::StatusCode::kFailedPrecondition);
     return 0;
   }
-  FUZZ_CHECK(plan->backend == "linux" || plan->backend == "posix");
+  const std::string& backend = plan->backend.name;
+  FUZZ_CHECK(backend == "linux" || backend == "posix" || backend == "slurm");
+  // The Slurm flags are --backend slurm's alone.
+  if (backend != "slurm") {
+    const cli::SlurmFlags& slurm = line->run.slurm;
+    FUZZ_CHECK(slurm.partition.empty() && slurm.account.empty() &&
+               slurm.qos.empty() && slurm.cpus_per_task.empty() &&
+               slurm.slurm_conf.empty());
+  } else {
+    FUZZ_CHECK(plan->backend.slurm.cpus_per_task >= 1);
+  }
   FUZZ_CHECK(plan->command.program == line->run.argv.at(0));
   FUZZ_CHECK(procsandbox::ValidateLimits(plan->command.limits).ok());
   // The durations the command accepts are finite and not negative.
