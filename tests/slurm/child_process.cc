@@ -336,7 +336,22 @@ std::vector<pid_t> KillProcessesWithEnvironment(const std::string& entry) {
     }
   }
   closedir(proc);
+  // kill() returns before the process is gone: wait (bounded) until each
+  // is reaped or a zombie, so that the caller's next look finds none.
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  for (pid_t pid : killed) {
+    while (ProcessRunning(pid) && absl::Now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
   return killed;
+}
+
+bool ProcessRunning(pid_t pid) {
+  const std::string stat = ReadFile(fmt::format("/proc/{}/stat", pid));
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= stat.size()) return false;
+  return stat[paren + 2] != 'Z' && stat[paren + 2] != 'X';
 }
 
 absl::Status RemoveCgroups(const std::vector<std::string>& names) {

@@ -66,8 +66,12 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
 // The last `lines` lines of the file at `path` ("" when unreadable).
 std::string TailOfFile(const std::string& path, int lines);
 
+// Whether `pid` exists and is not a zombie.
+bool ProcessRunning(pid_t pid);
+
 // SIGKILLs every process but this one whose environment holds exactly
-// `entry` (e.g. "SLURM_CONF=/tmp/ps-slurm-x/slurm.conf"); the pids killed.
+// `entry` (e.g. "SLURM_CONF=/tmp/ps-slurm-x/slurm.conf") and waits (up to
+// 10 s) until they are gone or zombies; the pids killed.
 std::vector<pid_t> KillProcessesWithEnvironment(const std::string& entry);
 
 // Every cgroup directory (in each mounted v1 hierarchy and the v2 one) named
