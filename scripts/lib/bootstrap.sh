@@ -17,6 +17,13 @@ PROCSANDBOX_PACKAGES=(
   # tests/cli renders `procsandbox plot`'s SVG with rsvg-convert and reads
   # the PNG's pixels with libpng.
   librsvg2-bin libpng-dev
+  # tests/slurm starts a one-node Slurm cluster (munged, slurmctld, slurmd
+  # from a generated config in a temp dir). Installing starts no Slurm
+  # daemon: their init scripts exit 0 without /etc/slurm/slurm.conf and
+  # the systemd units have ConditionPathExists on it. munge's postinst
+  # makes /etc/munge/munge.key and may start the system munged (harmless:
+  # the tests run their own on their own socket).
+  slurmd slurmctld slurm-client munge
 )
 
 ensure_packages() {

@@ -62,7 +62,9 @@ enum class Confinement {
 struct StartOptions {
   std::string partition = "debug";
   int cpus = 32;
-  // RealMemory of the node in MiB; 0: this machine's MemTotal.
+  // RealMemory of the node in MiB; 0: `cpus` times this machine's MemTotal.
+  // A job without --mem gets DefMemPerCPU = MemTotal per CPU, so jobs without
+  // a memory limit run side by side (up to `cpus` of them).
   int64_t real_memory_mib = 0;
   // Lines appended to slurm.conf (e.g. "OverTimeLimit=1"); later lines win.
   std::vector<std::string> extra_config;
@@ -85,7 +87,7 @@ class SlurmCluster {
   // quotes the end of its log. On failure everything started is stopped and
   // removed.
   static absl::StatusOr<std::unique_ptr<SlurmCluster>> Start(
-      StartOptions options);
+      const StartOptions& options);
 
   ~SlurmCluster();  // Stop(), ignoring its status.
   SlurmCluster(const SlurmCluster&) = delete;

@@ -116,86 +116,87 @@ class SlurmClusterTest : public ::testing::Test {
     absl::StatusOr<std::unique_ptr<SlurmCluster>> started =
         SlurmCluster::Start({});
     if (started.ok()) {
-      cluster_ = *std::move(started);
+      cluster = *std::move(started);
     } else {
-      start_error_ = new absl::Status(started.status());
+      start_error = new absl::Status(started.status());
     }
   }
   static void TearDownTestSuite() {
-    if (cluster_ != nullptr) {
-      EXPECT_THAT(cluster_->Stop(), IsOk());
+    if (cluster != nullptr) {
+      EXPECT_THAT(cluster->Stop(), IsOk());
     }
-    cluster_.reset();
-    delete start_error_;
-    start_error_ = nullptr;
+    cluster.reset();
+    delete start_error;
+    start_error = nullptr;
   }
   void SetUp() override {
     if (std::optional<std::string> why = SlurmCluster::WhyUnavailable()) {
       GTEST_SKIP() << *why;
     }
-    ASSERT_NE(cluster_, nullptr) << *start_error_;
+    ASSERT_NE(cluster, nullptr) << *start_error;
   }
   void TearDown() override {
-    if (cluster_ != nullptr && !IsSkipped()) {
-      EXPECT_THAT(cluster_->QueuedJobs(), IsOkAndHolds(IsEmpty()));
+    if (cluster != nullptr && !IsSkipped()) {
+      EXPECT_THAT(cluster->QueuedJobs(), IsOkAndHolds(IsEmpty()));
     }
   }
 
-  static std::unique_ptr<SlurmCluster> cluster_;
-  static absl::Status* start_error_;
+  static std::unique_ptr<SlurmCluster> cluster;
+  static absl::Status* start_error;
 };
 
-std::unique_ptr<SlurmCluster> SlurmClusterTest::cluster_;
-absl::Status* SlurmClusterTest::start_error_ = nullptr;
+std::unique_ptr<SlurmCluster> SlurmClusterTest::cluster;
+absl::Status* SlurmClusterTest::start_error = nullptr;
 
 TEST_F(SlurmClusterTest, StartedClusterHasAnIdleNodeInItsPartition) {
-  EXPECT_THAT(cluster_->Run({"sinfo", "-h", "-o", "%P %N %t"}),
-              IsOkAndHolds(fmt::format("{}* {} idle\n", cluster_->partition(),
-                                       cluster_->node_name())));
-  EXPECT_THAT(cluster_->Run({"scontrol", "show", "config"}),
-              IsOkAndHolds(HasSubstr(cluster_->cluster_name())));
-  EXPECT_EQ(cluster_->conf_path(), cluster_->dir() + "/slurm.conf");
+  EXPECT_THAT(cluster->Run({"sinfo", "-h", "-o", "%P %N %t"}),
+              IsOkAndHolds(fmt::format("{}* {} idle\n", cluster->partition(),
+                                       cluster->node_name())));
+  EXPECT_THAT(cluster->Run({"scontrol", "show", "config"}),
+              IsOkAndHolds(HasSubstr(cluster->cluster_name())));
+  EXPECT_EQ(cluster->conf_path(), cluster->dir() + "/slurm.conf");
 }
 
 TEST_F(SlurmClusterTest, SrunRunsAJobAndReturnsItsOutput) {
-  EXPECT_THAT(cluster_->Run({"srun", "true"}), IsOkAndHolds(""));
-  EXPECT_THAT(cluster_->Run({"srun", "echo", "hello"}),
-              IsOkAndHolds("hello\n"));
+  EXPECT_THAT(cluster->Run({"srun", "true"}), IsOkAndHolds(""));
+  EXPECT_THAT(cluster->Run({"srun", "echo", "hello"}), IsOkAndHolds("hello\n"));
 }
 
 TEST_F(SlurmClusterTest, RunReportsANonZeroExitWithStderr) {
-  EXPECT_THAT(cluster_->Run({"srun", "sh", "-c", "echo oops >&2; exit 3"}),
+  EXPECT_THAT(cluster->Run({"srun", "sh", "-c", "echo oops >&2; exit 3"}),
               StatusIs(absl::StatusCode::kUnknown,
                        AllOf(HasSubstr("exit code"), HasSubstr("oops"))));
-  EXPECT_THAT(cluster_->Run({"no-such-slurm-command"}),
+  EXPECT_THAT(cluster->Run({"no-such-slurm-command"}),
               StatusIs(absl::StatusCode::kNotFound,
                        HasSubstr("no-such-slurm-command")));
 }
 
 TEST_F(SlurmClusterTest, FinishedJobReadsCompletedInScontrol) {
   absl::StatusOr<std::string> id =
-      cluster_->Run({"srun", "sh", "-c", "echo $SLURM_JOB_ID"});
+      cluster->Run({"srun", "sh", "-c", "echo $SLURM_JOB_ID"});
   ASSERT_THAT(id, IsOk());
   const std::string job(absl::StripAsciiWhitespace(*id));
   int64_t number = 0;
   ASSERT_TRUE(absl::SimpleAtoi(job, &number)) << job;
   EXPECT_GE(number, 1000000);
-  const std::string record = FinishedJob(*cluster_, job);
+  const std::string record = FinishedJob(*cluster, job);
   EXPECT_EQ(Field(record, "JobState"), "COMPLETED") << record;
   EXPECT_EQ(Field(record, "ExitCode"), "0:0") << record;
-  EXPECT_EQ(Field(record, "Partition"), cluster_->partition()) << record;
+  EXPECT_EQ(Field(record, "Partition"), cluster->partition()) << record;
 }
+
+constexpr char kAllocate300MiB[] =
+    "exec python3 -c 'import time; b = bytearray(300 << 20); time.sleep(60)'";
 
 TEST_F(SlurmClusterTest, MemoryOverTheLimitEndsTheJob) {
   // 300 MiB touched under --mem=64M.
-  absl::StatusOr<std::string> submitted = cluster_->Run(
-      {"sbatch", "--parsable", "--mem=64M", "--output=/dev/null", "--wrap",
-       "exec python3 -c 'import time; b = bytearray(300 << 20); "
-       "time.sleep(60)'"});
+  absl::StatusOr<std::string> submitted =
+      cluster->Run({"sbatch", "--parsable", "--mem=64M", "--output=/dev/null",
+                    "--wrap", kAllocate300MiB});
   ASSERT_THAT(submitted, IsOk());
   const std::string job(absl::StripAsciiWhitespace(*submitted));
-  const std::string record = FinishedJob(*cluster_, job);
-  if (cluster_->memory_confinement() == "task/cgroup") {
+  const std::string record = FinishedJob(*cluster, job);
+  if (cluster->memory_confinement() == "task/cgroup") {
     // The cgroup's OOM killer; Slurm reports it as such.
     EXPECT_EQ(Field(record, "JobState"), "OUT_OF_MEMORY") << record;
     EXPECT_EQ(Field(record, "ExitCode"), "0:125") << record;
@@ -203,6 +204,32 @@ TEST_F(SlurmClusterTest, MemoryOverTheLimitEndsTheJob) {
     // OverMemoryKill's SIGKILL (sampled every second): a plain failure.
     EXPECT_EQ(Field(record, "JobState"), "FAILED") << record;
     EXPECT_EQ(Field(record, "ExitCode"), "0:9") << record;
+  }
+}
+
+TEST_F(SlurmClusterTest, JobsWithoutAMemoryRequestRunSideBySide) {
+  std::vector<std::string> jobs;
+  jobs.reserve(2);
+  for (int i = 0; i < 2; ++i) {
+    absl::StatusOr<std::string> id = cluster->Run(
+        {"sbatch", "--parsable", "--output=/dev/null", "--wrap", "sleep 300"});
+    ASSERT_THAT(id, IsOk());
+    jobs.emplace_back(absl::StripAsciiWhitespace(*id));
+  }
+  std::string states;
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  while (states != "RUNNING\nRUNNING\n" && absl::Now() < deadline) {
+    absl::StatusOr<std::string> out = cluster->Run(
+        {"squeue", "-h", "-j", jobs[0] + "," + jobs[1], "-o", "%T"});
+    states = out.ok() ? *out : std::string(out.status().message());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(states, "RUNNING\nRUNNING\n");
+  EXPECT_THAT(cluster->Run({"scancel", jobs[0], jobs[1]}), IsOk());
+  absl::StatusOr<std::vector<std::string>> queued = cluster->QueuedJobs();
+  while (queued.ok() && !queued->empty() && absl::Now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    queued = cluster->QueuedJobs();
   }
 }
 
