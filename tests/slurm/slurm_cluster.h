@@ -19,6 +19,9 @@
 //   EXPECT_THAT(cluster->QueuedJobs(), IsOkAndHolds(IsEmpty()));
 //   cluster.reset();  // Stop(): cancels jobs, stops the daemons, removes all
 //
+// Jobs run in the caller's working directory: give sbatch --output (its
+// default, slurm-<id>.out, would land there).
+//
 // Several clusters can run at once on one machine (ctest -j): each has its own
 // temporary directory, munge socket, ports, NodeName (its cgroups are
 // slurm_<NodeName>) and a random FirstJobId. Memory is confined by

@@ -264,8 +264,8 @@ TEST_F(SlurmClusterLifecycleTest, TwoClustersRunAtOnceApart) {
   EXPECT_NE(first.node_name(), second.node_name());
   EXPECT_NE(first.dir(), second.dir());
   // A job held running on the first is not in the second's queue.
-  absl::StatusOr<std::string> held =
-      first.Run({"sbatch", "--parsable", "--wrap", "sleep 300"});
+  absl::StatusOr<std::string> held = first.Run(
+      {"sbatch", "--parsable", "--output=/dev/null", "--wrap", "sleep 300"});
   ASSERT_THAT(held, IsOk());
   const std::string job(absl::StripAsciiWhitespace(*held));
   EXPECT_THAT(first.QueuedJobs(), IsOkAndHolds(::testing::ElementsAre(job)));
@@ -287,8 +287,8 @@ TEST_F(SlurmClusterLifecycleTest, StopLeavesNoProcessCgroupOrDirectory) {
   const std::string conf = cluster.conf_path();
   const std::string dir = cluster.dir();
   const std::string node = cluster.node_name();
-  absl::StatusOr<std::string> held =
-      cluster.Run({"sbatch", "--parsable", "--wrap", "sleep 300"});
+  absl::StatusOr<std::string> held = cluster.Run(
+      {"sbatch", "--parsable", "--output=/dev/null", "--wrap", "sleep 300"});
   ASSERT_THAT(held, IsOk());
   const std::string job(absl::StripAsciiWhitespace(*held));
   // The job's processes (the batch shell and its sleep, as slurmd lists
