@@ -126,10 +126,14 @@ absl::Status CheckOptions(const StartOptions& options) {
     return absl::InvalidArgumentError(fmt::format(
         "real_memory_mib {}: must not be negative", options.real_memory_mib));
   }
-  for (const std::string& line : options.extra_config) {
-    if (line.find('\n') != std::string::npos) {
-      return absl::InvalidArgumentError(fmt::format(
-          "extra_config line \"{}\": holds a newline", absl::CEscape(line)));
+  for (const auto& [name, lines] :
+       {std::pair("extra_config", &options.extra_config),
+        std::pair("extra_cgroup_config", &options.extra_cgroup_config)}) {
+    for (const std::string& line : *lines) {
+      if (line.find('\n') != std::string::npos) {
+        return absl::InvalidArgumentError(fmt::format(
+            "{} line \"{}\": holds a newline", name, absl::CEscape(line)));
+      }
     }
   }
   return absl::OkStatus();
@@ -334,6 +338,9 @@ absl::Status SlurmCluster::WriteConfig(const StartOptions& options,
     // Without systemd to ask for a scope, slurmd makes its cgroup/v2
     // hierarchy itself (cgroup.conf(5) of Slurm 22.05).
     if (CgroupV2Only()) cgroup_conf += "IgnoreSystemd=yes\n";
+    for (const std::string& line : options.extra_cgroup_config) {
+      cgroup_conf += line + "\n";
+    }
     absl::Status s = WriteFile(dir_ + "/cgroup.conf", cgroup_conf, 0644);
     if (!s.ok()) return s;
   } else {
@@ -391,12 +398,13 @@ SlurmCluster::Daemon* SlurmCluster::FindExited() {
 
 absl::Status SlurmCluster::DaemonFailed(const Daemon& daemon,
                                         const std::string& what) {
-  std::string tail = TailOfFile(daemon.log, kLogLines);
+  // The daemon's own log file; before it opened it (a bad slurm.conf), its
+  // stderr. Both hold the same lines after that.
   std::string log = daemon.log;
-  const std::string output = TailOfFile(daemon.output, kLogLines);
-  if (tail.empty() || !output.empty()) {
-    tail += output;
-    log += " and " + daemon.output;
+  std::string tail = TailOfFile(daemon.log, kLogLines);
+  if (tail.empty()) {
+    log = daemon.output;
+    tail = TailOfFile(daemon.output, kLogLines);
   }
   if (absl::StrContains(tail, "Address already in use") ||
       absl::StrContains(tail, "Unable to bind")) {

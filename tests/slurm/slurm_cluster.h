@@ -72,6 +72,8 @@ struct StartOptions {
   // Lines appended to slurm.conf (e.g. "OverTimeLimit=1"); later lines win.
   std::vector<std::string> extra_config;
   Confinement confinement = Confinement::kAuto;
+  // Lines appended to cgroup.conf (with task/cgroup only).
+  std::vector<std::string> extra_cgroup_config;
   // Bound on each daemon reaching readiness (the node idle).
   absl::Duration ready_timeout = absl::Seconds(60);
 };
@@ -105,7 +107,8 @@ class SlurmCluster {
   // The generated slurm.conf: clients need SLURM_CONF=conf_path().
   const std::string& conf_path() const { return conf_path_; }
   // The cluster's temporary directory (logs: slurmctld.log, slurmd.log,
-  // munge/log).
+  // munge/log; each daemon's stderr: slurmctld.out, slurmd.out,
+  // munge/output).
   const std::string& dir() const { return dir_; }
   const std::string& node_name() const { return node_name_; }
   const std::string& partition() const { return partition_; }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -332,7 +333,7 @@ TEST_F(SlurmClusterLifecycleTest, BadConfigLineFailsNamingTheLog) {
       SlurmCluster::Start(options);
   EXPECT_THAT(started, StatusIs(absl::StatusCode::kUnavailable,
                                 AllOf(HasSubstr("start slurmctld"),
-                                      HasSubstr("slurmctld.log"),
+                                      HasSubstr("slurmctld.out"),
                                       HasSubstr("NoSuchParameter"))));
 }
 
@@ -353,6 +354,41 @@ TEST_F(SlurmClusterLifecycleTest, FallbackWithoutCgroupsRunsJobs) {
   const std::string node = cluster.node_name();
   EXPECT_THAT(cluster.Stop(), IsOk());
   EXPECT_THAT(CgroupsOf(node), IsEmpty());
+}
+
+// The cgroup plugin this host does not have: slurmd cannot start with it.
+std::string WrongCgroupPlugin() {
+  return access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+             ? "CgroupPlugin=cgroup/v1"
+             : "CgroupPlugin=cgroup/v2";
+}
+
+TEST_F(SlurmClusterLifecycleTest, FallsBackWhenSlurmdRejectsTaskCgroup) {
+  if (const char* forced = std::getenv("PROCSANDBOX_SLURM_CONFINEMENT")) {
+    GTEST_SKIP() << "PROCSANDBOX_SLURM_CONFINEMENT=" << forced
+                 << " decides instead of slurmd";
+  }
+  StartOptions options;
+  options.extra_cgroup_config = {WrongCgroupPlugin()};
+  absl::StatusOr<std::unique_ptr<SlurmCluster>> started =
+      SlurmCluster::Start(options);
+  ASSERT_THAT(started, IsOk());
+  EXPECT_EQ((*started)->memory_confinement(), "");
+  EXPECT_THAT((*started)->memory_confinement_detail(),
+              AllOf(HasSubstr("task/cgroup failed"), HasSubstr("slurmd")));
+  EXPECT_THAT((*started)->Run({"srun", "echo", "fallback"}),
+              IsOkAndHolds("fallback\n"));
+  EXPECT_THAT((*started)->Stop(), IsOk());
+}
+
+TEST_F(SlurmClusterLifecycleTest, CgroupOnlyFailsNamingSlurmdsLog) {
+  StartOptions options;
+  options.confinement = Confinement::kCgroup;
+  options.extra_cgroup_config = {WrongCgroupPlugin()};
+  EXPECT_THAT(
+      SlurmCluster::Start(options),
+      StatusIs(absl::StatusCode::kUnavailable,
+               AllOf(HasSubstr("start slurmd"), HasSubstr("slurmd.log"))));
 }
 
 }  // namespace
