@@ -7,6 +7,12 @@
 // On Windows the suite runs the fake and the Windows manager; what Windows
 // has no equivalent for is skipped on the Windows manager with the reason
 // (the list is at the INSTANTIATE_TEST_SUITE_P below).
+//
+// Built with PROCSANDBOX_CONFORMANCE_SLURM
+// (procsandbox_slurm_conformance_tests) the suite runs the Slurm manager alone,
+// on a one-node cluster the binary starts (tests/slurm/shared_cluster.h); what
+// Slurm cannot express is skipped there with the reason (the list is at
+// INSTANTIATE_TEST_SUITE_P).
 #if defined(_WIN32)
 #include <windows.h>
 // <windows.h> first.
@@ -25,6 +31,7 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -59,6 +66,9 @@
 #include "procsandbox/stdio.h"
 #include "procsandbox_testing/matchers.h"
 #include "real_time.h"
+#if defined(PROCSANDBOX_CONFORMANCE_SLURM)
+#include "slurm/shared_cluster.h"
+#endif
 
 namespace procsandbox::conformance {
 namespace {
@@ -98,7 +108,7 @@ struct ManagerParam {
 
 void PrintTo(const ManagerParam& param, std::ostream* os) { *os << param.name; }
 
-absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
+[[maybe_unused]] absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
   auto fake = std::make_unique<MemoryManager>();
   RegisterHelperTwin(*fake, kHelper);
   return std::unique_ptr<Manager>(std::move(fake));
@@ -107,18 +117,30 @@ absl::StatusOr<std::unique_ptr<Manager>> NewFake() {
 #if defined(_WIN32)
 absl::StatusOr<std::unique_ptr<Manager>> NewWindows() { return NewOsManager(); }
 #else
-absl::StatusOr<std::unique_ptr<Manager>> NewLinux() { return NewOsManager(); }
+[[maybe_unused]] absl::StatusOr<std::unique_ptr<Manager>> NewLinux() {
+  return NewOsManager();
+}
 
-absl::StatusOr<std::unique_ptr<Manager>> NewPosix() {
+[[maybe_unused]] absl::StatusOr<std::unique_ptr<Manager>> NewPosix() {
   return NewPosixManager();
 }
 
 // The Linux manager on rlimits and process groups alone.
-absl::StatusOr<std::unique_ptr<Manager>> NewLinuxNoCgroup() {
+[[maybe_unused]] absl::StatusOr<std::unique_ptr<Manager>> NewLinuxNoCgroup() {
   OsManagerOptions options;
   options.cgroups = false;
   return NewOsManager(options);
 }
+#endif
+
+#if defined(PROCSANDBOX_CONFORMANCE_SLURM)
+constexpr bool kSlurmSuite = true;
+// The Slurm manager over the binary's one-node cluster.
+absl::StatusOr<std::unique_ptr<Manager>> NewSlurm() {
+  return slurm_testing::NewClusterManager();
+}
+#else
+constexpr bool kSlurmSuite = false;
 #endif
 
 // The helper's write-* pattern: byte i is 'a' + i % 26.
@@ -177,11 +199,44 @@ std::vector<int> OpenFds() {
   return fds;
 }
 
+#if defined(PROCSANDBOX_CONFORMANCE_SLURM)
+// True when this process has a child, running or a zombie, other than the
+// cluster's daemons (which this process started and keeps for the run).
+bool HasChildren() {
+  std::vector<pid_t> daemons;
+  if (slurm_testing::SlurmCluster* cluster = slurm_testing::SharedCluster()) {
+    daemons = cluster->daemon_pids();
+  }
+  std::error_code error;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc", error)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(entry.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), {});
+    // "pid (comm) state ppid ...": comm may hold spaces, not ')'.
+    const std::size_t paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    char state = 0;
+    int ppid = 0;
+    if (std::sscanf(stat.c_str() + paren + 1, " %c %d", &state, &ppid) != 2) {
+      continue;
+    }
+    const pid_t pid = static_cast<pid_t>(std::stoi(name));
+    if (ppid == getpid() &&
+        std::find(daemons.begin(), daemons.end(), pid) == daemons.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+#else
 // True when this process has a child, running or a zombie (none is reaped).
 bool HasChildren() {
   siginfo_t info = {};
   return waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
 }
+#endif
 #endif
 
 #if defined(_WIN32)
@@ -202,16 +257,22 @@ bool UnderWine() { return false; }
 bool HasConsole() { return true; }
 #endif
 
-// `output` without the lines whose variable Wine adds to every process's
-// environment (SystemDrive, SystemRoot, WINE...), when under Wine.
-std::string WithoutWineVariables(const std::string& output) {
-  if (!UnderWine()) return output;
+// `output` without the lines whose variable the platform adds to every
+// process's environment: Wine's (SystemDrive, SystemRoot, WINE...) under
+// Wine, Slurm's (SLURM_*, SLURMD_NODENAME, TMPDIR) on the Slurm manager.
+std::string WithoutPlatformVariables(const std::string& output) {
+  if (!UnderWine() && !kSlurmSuite) return output;
+  const std::vector<std::string> added =
+      kSlurmSuite
+          ? std::vector<std::string>{"SLURM", "TMPDIR="}
+          : std::vector<std::string>{"WINE", "SystemDrive=", "SystemRoot="};
   std::string kept;
   for (std::size_t at = 0, end; at < output.size(); at = end + 1) {
     end = std::min(output.find('\n', at), output.size());
     const std::string line = output.substr(at, end + 1 - at);
-    if (line.rfind("WINE", 0) != 0 && line.rfind("SystemDrive=", 0) != 0 &&
-        line.rfind("SystemRoot=", 0) != 0) {
+    if (std::none_of(added.begin(), added.end(), [&](const std::string& p) {
+          return line.rfind(p, 0) == 0;
+        })) {
       kept += line;
     }
   }
@@ -251,6 +312,8 @@ class ConformanceTest : public ::testing::TestWithParam<ManagerParam> {
   // True on a real manager of Windows (not on the fake, whose twin models
   // the POSIX helper on every platform).
   bool OnWindows() { return kWindowsHost && fake() == nullptr; }
+  // True on the Slurm manager (procsandbox_slurm_conformance_tests).
+  bool OnSlurm() { return kSlurmSuite; }
 
   // The helper running `steps`.
   Command Helper(std::vector<std::string> steps) const {
@@ -480,7 +543,7 @@ TEST_P(ConformanceTest, GivesTheProgramExactlyTheGivenEnvironment) {
       procsandbox::RunCommand(manager(), std::move(cmd));
   ASSERT_THAT(r, ExitedWith(0));
   // Nothing of the host's (PATH, HOME, ...) is inherited.
-  EXPECT_EQ(WithoutWineVariables(r->stdout_),
+  EXPECT_EQ(WithoutPlatformVariables(r->stdout_),
             "ALPHA=1\nBETA=two words\nEMPTY=\nGAMMA=x=y\n");
 }
 
@@ -955,7 +1018,9 @@ TEST_P(ConformanceTest, VerifyFailsBeforeStartAndOnceEnded) {
 // fake on Windows: NotExecutableOnASecretPathNamesTheProgramOnly (the fake's
 // PATH is POSIX).
 std::vector<ManagerParam> Managers() {
-#if defined(_WIN32)
+#if defined(PROCSANDBOX_CONFORMANCE_SLURM)
+  return {ManagerParam{"Slurm", NewSlurm, kHelper}};
+#elif defined(_WIN32)
   return {ManagerParam{"Fake", NewFake, kHelper},
           ManagerParam{"Windows", NewWindows, kHelper}};
 #else

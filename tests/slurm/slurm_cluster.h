@@ -120,6 +120,15 @@ class SlurmCluster {
     return confinement_detail_;
   }
 
+  // The daemons' pids (munged, slurmctld, slurmd): children of this process
+  // while the cluster runs, which a test counting its children leaves out.
+  std::vector<pid_t> daemon_pids() const {
+    std::vector<pid_t> pids;
+    pids.reserve(daemons_.size());
+    for (const Daemon& daemon : daemons_) pids.push_back(daemon.pid);
+    return pids;
+  }
+
   // This process's environment for a Slurm client of this cluster: SLURM_*
   // variables dropped, SLURM_CONF set.
   std::vector<std::string> ClientEnvironment() const;
