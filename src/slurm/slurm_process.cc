@@ -330,13 +330,13 @@ absl::StatusOr<Command> SlurmProcess::SrunCommand(const Core& core,
     args.push_back(absl::StrCat(
         "--time=", FormatTimeLimit(*limits.wall_time + command.kill_grace)));
   }
-  std::vector<std::string> propagated;
+  // This host's core-dump size always, as a local child inherits it (a
+  // node's own may be unlimited: cores in the working directory).
+  std::vector<std::string> propagated = {"CORE"};
   for (const Propagated& p : kPropagated) {
     if (limits.has(p.kind)) propagated.emplace_back(p.name);
   }
-  args.push_back(absl::StrCat(
-      "--propagate=", propagated.empty() ? std::string("NONE")
-                                         : absl::StrJoin(propagated, ",")));
+  args.push_back(absl::StrCat("--propagate=", absl::StrJoin(propagated, ",")));
   if (!command.working_dir.empty()) {
     args.push_back(absl::StrCat("--chdir=", command.working_dir));
   }
