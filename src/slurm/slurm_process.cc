@@ -543,6 +543,10 @@ absl::Status SlurmProcess::Start() {
   if (!job_id.ok()) {
     srun->Kill().IgnoreError();
     srun->Wait().IgnoreError();
+    // Whatever is queued under this name (unique to this process) goes too:
+    // an error reading the queue must not leave a job behind.
+    core->client->Run(core->client->tools().scancel, {"--name", job_name})
+        .IgnoreError();
     if (absl::IsFailedPrecondition(job_id.status()) &&
         job_id.status().message() == "refused") {
       return fail(RefusalOf(*core, *srun_command));
