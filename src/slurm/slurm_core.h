@@ -152,6 +152,10 @@ class SlurmProcess final : public Process,
   // Why Slurm refused the job (srun --test-only with the same options).
   absl::Status RefusalOf(Core& core, const Command& srun) const;
 
+  // srun, whose pipes are the job's; an error once it is gone.
+  absl::StatusOr<std::shared_ptr<Process>> Reader(Stream stream) const;
+  // scontrol suspend/resume, or STOP/CONT for a user who may not.
+  absl::Status SetSuspended(bool suspended);
   // Stops: TERM now and KILL after the grace (deadline, Terminate).
   void Stop(HostAction action);
   void SendKill();

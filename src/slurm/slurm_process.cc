@@ -705,34 +705,28 @@ absl::Status SlurmProcess::Kill() {
   return absl::OkStatus();
 }
 
-absl::Status SlurmProcess::Suspend() {
-  absl::StatusOr<int64_t> job_id = LiveJob("suspend");
-  if (!job_id.ok()) return job_id.status();
-  std::shared_ptr<Core> core = core_.lock();
-  if (core == nullptr) return absl::FailedPreconditionError("manager gone");
-  absl::Status s = core->client->Suspend(*job_id);
-  if (absl::IsFailedPrecondition(s)) {
-    // Not an operator: STOP to the step's processes instead.
-    s = core->client->Signal(*job_id, SIGSTOP);
-  }
-  if (!s.ok()) return s;
-  absl::MutexLock lock(&mu_);
-  suspended_ = true;
-  return absl::OkStatus();
-}
+absl::Status SlurmProcess::Suspend() { return SetSuspended(true); }
 
-absl::Status SlurmProcess::Resume() {
-  absl::StatusOr<int64_t> job_id = LiveJob("resume");
+absl::Status SlurmProcess::Resume() { return SetSuspended(false); }
+
+absl::Status SlurmProcess::SetSuspended(bool suspended) {
+  const char* action = suspended ? "suspend" : "resume";
+  absl::StatusOr<int64_t> job_id = LiveJob(action);
   if (!job_id.ok()) return job_id.status();
   std::shared_ptr<Core> core = core_.lock();
-  if (core == nullptr) return absl::FailedPreconditionError("manager gone");
-  absl::Status s = core->client->Resume(*job_id);
+  if (core == nullptr) {
+    absl::MutexLock lock(&mu_);
+    return internal::ManagerGoneError(action, command_, kManagerName);
+  }
+  absl::Status s = suspended ? core->client->Suspend(*job_id)
+                             : core->client->Resume(*job_id);
   if (absl::IsFailedPrecondition(s)) {
-    s = core->client->Signal(*job_id, SIGCONT);
+    // Not a Slurm operator: STOP or CONT to the step's processes instead.
+    s = core->client->Signal(*job_id, suspended ? SIGSTOP : SIGCONT);
   }
   if (!s.ok()) return s;
   absl::MutexLock lock(&mu_);
-  suspended_ = false;
+  suspended_ = suspended;
   return absl::OkStatus();
 }
 
@@ -946,43 +940,32 @@ absl::Status SlurmProcess::CloseStdin() {
   return srun->CloseStdin();
 }
 
+absl::StatusOr<std::shared_ptr<Process>> SlurmProcess::Reader(
+    Stream stream) const {
+  absl::MutexLock lock(&mu_);
+  if (srun_ != nullptr) return srun_;
+  if (phase_ != Phase::kEnded) {
+    return internal::NotStartedError(
+        stream == Stream::kStdout ? "read stdout of" : "read stderr of",
+        command_);
+  }
+  return absl::OutOfRangeError(absl::StrCat("read from \"", command_.label(),
+                                            "\": it has ended (end of file)"));
+}
+
 absl::StatusOr<std::string> SlurmProcess::ReadLine(Stream stream,
                                                    absl::Duration timeout) {
-  std::shared_ptr<Process> srun;
-  {
-    absl::MutexLock lock(&mu_);
-    if (srun_ == nullptr && phase_ != Phase::kEnded) {
-      return internal::NotStartedError(
-          stream == Stream::kStdout ? "read stdout of" : "read stderr of",
-          command_);
-    }
-    srun = srun_;
-  }
-  if (srun == nullptr) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "read from \"", command().label(), "\": it has ended (end of file)"));
-  }
-  return srun->ReadLine(stream, timeout);
+  absl::StatusOr<std::shared_ptr<Process>> srun = Reader(stream);
+  if (!srun.ok()) return srun.status();
+  return (*srun)->ReadLine(stream, timeout);
 }
 
 absl::StatusOr<std::string> SlurmProcess::Read(Stream stream,
                                                std::size_t max_bytes,
                                                absl::Duration timeout) {
-  std::shared_ptr<Process> srun;
-  {
-    absl::MutexLock lock(&mu_);
-    if (srun_ == nullptr && phase_ != Phase::kEnded) {
-      return internal::NotStartedError(
-          stream == Stream::kStdout ? "read stdout of" : "read stderr of",
-          command_);
-    }
-    srun = srun_;
-  }
-  if (srun == nullptr) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "read from \"", command().label(), "\": it has ended (end of file)"));
-  }
-  return srun->Read(stream, max_bytes, timeout);
+  absl::StatusOr<std::shared_ptr<Process>> srun = Reader(stream);
+  if (!srun.ok()) return srun.status();
+  return (*srun)->Read(stream, max_bytes, timeout);
 }
 
 // --- State -------------------------------------------------------------------
