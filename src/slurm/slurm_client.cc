@@ -39,7 +39,7 @@ std::string FindTool(absl::string_view tool, absl::string_view bin_dir,
   }
   std::vector<absl::string_view> dirs =
       absl::StrSplit(search_path, ':', absl::SkipEmpty());
-  dirs.push_back("/usr/bin");
+  dirs.emplace_back("/usr/bin");
   for (absl::string_view dir : dirs) {
     if (!absl::StartsWith(dir, "/")) continue;  // never relative to our cwd
     std::string path = absl::StrCat(dir, "/", tool);
@@ -68,12 +68,12 @@ std::string Message(absl::string_view stderr_text) {
 absl::StatusOr<SlurmTools> FindSlurmTools(absl::string_view bin_dir,
                                           absl::string_view search_path) {
   SlurmTools tools;
-  const std::pair<absl::string_view, std::string*> kRequired[] = {
+  const std::pair<absl::string_view, std::string*> required[] = {
       {"srun", &tools.srun},
       {"scancel", &tools.scancel},
       {"scontrol", &tools.scontrol},
       {"squeue", &tools.squeue}};
-  for (const auto& [name, path] : kRequired) {
+  for (const auto& [name, path] : required) {
     *path = FindTool(name, bin_dir, search_path);
     if (path->empty()) {
       return absl::FailedPreconditionError(
@@ -92,7 +92,7 @@ absl::StatusOr<SlurmTools> FindSlurmTools(absl::string_view bin_dir,
 }
 
 SlurmClient::SlurmClient(Manager& local, SlurmTools tools,
-                         std::string slurm_conf)
+                         absl::string_view slurm_conf)
     : local_(local), tools_(std::move(tools)) {
   env_ = Environment{{"PATH", "/usr/local/bin:/usr/bin:/bin"}};
   if (!slurm_conf.empty()) env_.Set("SLURM_CONF", slurm_conf).IgnoreError();

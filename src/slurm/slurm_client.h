@@ -36,7 +36,7 @@ absl::StatusOr<SlurmTools> FindSlurmTools(absl::string_view bin_dir,
 class SlurmClient {
  public:
   // `local` runs the commands; it must outlive the client.
-  SlurmClient(Manager& local, SlurmTools tools, std::string slurm_conf);
+  SlurmClient(Manager& local, SlurmTools tools, absl::string_view slurm_conf);
 
   const SlurmTools& tools() const { return tools_; }
   // The environment every tool runs with: a fixed PATH, SLURM_CONF when

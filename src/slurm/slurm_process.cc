@@ -824,7 +824,7 @@ Outcome SlurmProcess::ComposeOutcome(Core* core, const Outcome& srun_outcome) {
       std::max(absl::ZeroDuration(), srun_outcome.wall_time - pending);
   for (const UsageSample& s : srun_outcome.samples) {
     if (std::optional<UsageSample> job = JobSample(s)) {
-      outcome.samples.push_back(*std::move(job));
+      outcome.samples.push_back(*job);
     }
   }
 
