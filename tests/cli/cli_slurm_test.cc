@@ -26,7 +26,7 @@ using ::testing::StartsWith;
 
 // The Slurm-only flags with a value each would accept under --backend slurm.
 const std::vector<std::pair<std::string, std::string>>& SlurmFlags() {
-  static const auto* const flags =
+  static const auto* const kFlags =
       new std::vector<std::pair<std::string, std::string>>{
           {"--partition", "debug"},
           {"--account", "physics"},
@@ -34,7 +34,7 @@ const std::vector<std::pair<std::string, std::string>>& SlurmFlags() {
           {"--cpus-per-task", "2"},
           {"--slurm-conf", "/etc/hostname"},
       };
-  return *flags;
+  return *kFlags;
 }
 
 // The lines of `text` (without the empty one after the last newline).
@@ -56,7 +56,7 @@ class CliSlurmTest : public CliTest {
     socklen_t len = sizeof(addr);
     EXPECT_EQ(bind(dead_, reinterpret_cast<sockaddr*>(&addr), len), 0);
     EXPECT_EQ(getsockname(dead_, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-    const std::string conf = Path("slurm.conf");
+    std::string conf = Path("slurm.conf");
     WriteFile(conf, absl::StrCat("ClusterName=nowhere\n",
                                  "SlurmctldHost=localhost(127.0.0.1)\n",
                                  "SlurmctldPort=", ntohs(addr.sin_port), "\n",
