@@ -69,8 +69,12 @@ bool IsReservedSrunOption(absl::string_view arg);
 
 struct Core {
   SlurmOptions options;
-  // Runs srun and the client commands on this host.
+  // Runs each job's srun on this host.
   std::unique_ptr<Manager> local;
+  // Runs the client commands (scancel, squeue, ...): not on srun's thread,
+  // where the host's callbacks run (one that stops its job must not wait
+  // for the thread it runs on).
+  std::unique_ptr<Manager> tools;
   std::unique_ptr<SlurmClient> client;
   ClusterConfig config;
   Capabilities capabilities;
@@ -186,6 +190,10 @@ class SlurmProcess final : public Process,
   bool suspended_ ABSL_GUARDED_BY(mu_) = false;
   bool kill_sent_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<uint64_t> timers_ ABSL_GUARDED_BY(mu_);
+  // Signals, Terminate() (0) and Kill() (SIGKILL) asked for while Start()
+  // waited for the job (from a callback of the job's output): done once it
+  // runs.
+  std::vector<int> early_ ABSL_GUARDED_BY(mu_);
   std::optional<Outcome> outcome_ ABSL_GUARDED_BY(mu_);
   CapturedOutput captured_ ABSL_GUARDED_BY(mu_);
   int64_t output_bytes_ ABSL_GUARDED_BY(mu_) = 0;

@@ -321,12 +321,19 @@ absl::StatusOr<std::unique_ptr<Manager>> NewSlurmManager(SlurmOptions options) {
   local.default_limits = Limits();
   local.cgroups = false;
   local.cgroup_root.clear();
-  absl::StatusOr<std::unique_ptr<Manager>> local_manager =
-      NewOsManager(std::move(local));
+  // Two local managers, two threads: the host's callbacks for a job (its
+  // output, its samples) run on srun's manager's thread and may signal or
+  // stop the job, which runs scancel: on the same thread it would wait for
+  // itself.
+  absl::StatusOr<std::unique_ptr<Manager>> local_manager = NewOsManager(local);
   if (!local_manager.ok()) return local_manager.status();
+  absl::StatusOr<std::unique_ptr<Manager>> tools_manager =
+      NewOsManager(std::move(local));
+  if (!tools_manager.ok()) return tools_manager.status();
 
   auto core = std::make_shared<Core>();
   core->local = *std::move(local_manager);
+  core->tools = *std::move(tools_manager);
   std::string conf = options.slurm_conf;
   if (conf.empty()) {
     if (const char* env = std::getenv("SLURM_CONF")) conf = env;
@@ -338,7 +345,7 @@ absl::StatusOr<std::unique_ptr<Manager>> NewSlurmManager(SlurmOptions options) {
                      conf, "\" cannot be read: ", std::strerror(errno)));
   }
   core->client = std::make_unique<slurm_internal::SlurmClient>(
-      *core->local, *std::move(tools), conf);
+      *core->tools, *std::move(tools), conf);
   absl::StatusOr<std::string> shown =
       core->client->Run(core->client->tools().scontrol, {"show", "config"});
   if (!shown.ok()) {

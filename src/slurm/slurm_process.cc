@@ -42,6 +42,8 @@ constexpr absl::string_view kManagerName = "Slurm manager";
 // After a KILL to the job's step, how long srun may take to end before the
 // job itself is cancelled.
 constexpr absl::Duration kKillCheck = absl::Seconds(5);
+// In SlurmProcess::early_: Terminate() (signals are themselves).
+constexpr int kEarlyTerminate = 0;
 // The largest signal number Signal() accepts.
 constexpr int kMaxSignal = 64;
 
@@ -524,6 +526,7 @@ absl::Status SlurmProcess::Start() {
     absl::MutexLock lock(&mu_);
     phase_ = Phase::kNew;
     enforcement_ = Enforcement();
+    early_.clear();
     return status;
   };
 
@@ -577,6 +580,21 @@ absl::Status SlurmProcess::Start() {
   {
     absl::MutexLock core_lock(&core->mu);
     core->live.emplace(seq, self);
+  }
+  // What was asked while it started, now that there is a job to ask.
+  std::vector<int> early;
+  {
+    absl::MutexLock lock(&mu_);
+    early.swap(early_);
+  }
+  for (int what : early) {
+    if (what == kEarlyTerminate) {
+      Terminate().IgnoreError();
+    } else if (what == SIGKILL) {
+      Kill().IgnoreError();
+    } else {
+      Signal(what).IgnoreError();
+    }
   }
   return absl::OkStatus();
 }
@@ -665,6 +683,15 @@ absl::Status SlurmProcess::Signal(int signo) {
     absl::MutexLock lock(&mu_);
     return internal::NotASignalError("signal", command_, signo);
   }
+  {
+    absl::MutexLock lock(&mu_);
+    if (phase_ == Phase::kStarting) {
+      // From a callback of its own output while Start() waits for the job
+      // (`yes | head -1`): sent once the job runs.
+      early_.push_back(signo);
+      return absl::OkStatus();
+    }
+  }
   absl::StatusOr<int64_t> job_id = LiveJob("signal");
   if (!job_id.ok()) return job_id.status();
   std::shared_ptr<Core> core = core_.lock();
@@ -682,7 +709,11 @@ absl::Status SlurmProcess::Signal(int signo) {
 absl::Status SlurmProcess::Terminate() {
   {
     absl::MutexLock lock(&mu_);
-    if (phase_ == Phase::kNew || phase_ == Phase::kStarting) {
+    if (phase_ == Phase::kStarting) {
+      early_.push_back(kEarlyTerminate);
+      return absl::OkStatus();
+    }
+    if (phase_ == Phase::kNew) {
       return internal::NotStartedError("terminate", command_);
     }
   }
@@ -693,7 +724,11 @@ absl::Status SlurmProcess::Terminate() {
 absl::Status SlurmProcess::Kill() {
   {
     absl::MutexLock lock(&mu_);
-    if (phase_ == Phase::kNew || phase_ == Phase::kStarting) {
+    if (phase_ == Phase::kStarting) {
+      early_.push_back(SIGKILL);
+      return absl::OkStatus();
+    }
+    if (phase_ == Phase::kNew) {
       return internal::NotStartedError("kill", command_);
     }
     if (phase_ == Phase::kRunning && srun_->Running() &&
