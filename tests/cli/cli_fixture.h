@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -33,6 +34,30 @@ namespace procsandbox_cli_test {
 using json = nlohmann::json;
 
 inline constexpr char kTool[] = PROCSANDBOX_CLI;
+
+// Starts the tool with `args` (after the tool's name) and its stdout the
+// write end of a new pipe; returns its pid (0 on failure) and the read end
+// in `read_end`.
+inline pid_t SpawnIntoPipe(std::vector<std::string> args, int& read_end) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
+  args.insert(args.begin(), kTool);
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  pid_t pid = 0;
+  if (posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ) != 0) {
+    pid = 0;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  close(fds[1]);
+  read_end = fds[0];
+  return pid;
+}
+
 inline constexpr char kHelper[] = PROCSANDBOX_TEST_HELPER;
 
 inline std::string ReadFile(const std::string& path) {

@@ -162,6 +162,22 @@ TEST_F(CliSlurmClusterTest, TermToTheToolCancelsTheJob) {
   EXPECT_EQ(result["status"], "cancelled") << result.dump();
 }
 
+TEST_F(CliSlurmClusterTest, AReaderThatGoesAwayStopsTheJobAsAPipelineWould) {
+  // `procsandbox run --backend slurm -- yes | head -1`: srun ignores
+  // SIGPIPE (it would read the job's output for ever, at full CPU), so the
+  // tool reads it, and the job gets SIGPIPE once the reader is gone.
+  int reader = -1;
+  const pid_t pid =
+      SpawnIntoPipe({"run", "--quiet", "--backend", "slurm", "--slurm-conf",
+                     conf(), "--timeout", "60s", "--", "/usr/bin/yes"},
+                    reader);
+  ASSERT_GT(pid, 0);
+  char first[2] = {};
+  ASSERT_EQ(read(reader, first, sizeof(first)), 2);  // "y\n": it runs
+  close(reader);                                     // the reader goes away
+  EXPECT_EQ(WaitExit(pid), 128 + SIGPIPE);
+}
+
 TEST_F(CliSlurmClusterTest, MemoryLimitIsTheJobsAndAKillIs137) {
   if (Suite().cluster->memory_confinement().empty()) {
     GTEST_SKIP() << "jobs' memory not confined by cgroups here: "

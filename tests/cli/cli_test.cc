@@ -202,29 +202,6 @@ TEST_F(CliTest, AResultThatCannotBeWrittenAfterAStartFailureIs125) {
   EXPECT_THAT(r.err, HasSubstr("write the result to stdout: "));
 }
 
-// Starts the tool with `args` (after the tool's name) and its stdout the
-// write end of a new pipe; returns its pid (0 on failure) and the read end
-// in `read_end`.
-pid_t SpawnIntoPipe(std::vector<std::string> args, int& read_end) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) return 0;
-  args.insert(args.begin(), kTool);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  pid_t pid = 0;
-  if (posix_spawn(&pid, kTool, &actions, nullptr, argv.data(), environ) != 0) {
-    pid = 0;
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  read_end = fds[0];
-  return pid;
-}
-
 TEST_F(CliTest, AReaderThatStopsReadingHoldsNeitherTheDeadlineNorAStop) {
   // The tool's stdout is a pipe nobody reads. Forwarding writes run on the
   // library's only thread: before, a full pipe held it, and the 1 s

@@ -489,6 +489,10 @@ absl::StatusOr<RunPlan> MakeRunPlan(const RunOptions& o) {
       MakeBackendPlan(o.backend, o.slurm, o.strict);
   if (!backend.ok()) return backend.status();
   plan.backend = *std::move(backend);
+  // srun ignores SIGPIPE: a reader of its output that goes away (`| head`)
+  // would leave the job running, srun reading it for ever. The tool reads
+  // a job's output itself and passes SIGPIPE on, as in a pipeline.
+  if (plan.backend.name == "slurm") plan.forward_output = true;
   plan.quiet = o.quiet;
   if (o.verify == "report") {
     plan.verify = VerifyPolicy::kReport;
