@@ -721,15 +721,22 @@ TEST_P(ConformanceTest, KillCancelsASleepingProgramWithSigkill) {
   EXPECT_THAT(p->Wait(), AllOf(Cancelled(), KilledBy(SIGKILL)));
 }
 
+// The program ends only once stdin is closed: nothing but the test decides
+// when (a timed program could end before Suspend() on a slow machine).
 TEST_P(ConformanceTest, ASuspendedProgramFinishesOnceResumed) {
-  std::shared_ptr<Process> p = manager().New(Helper({"sleep-ms", "200"}));
+  std::shared_ptr<Process> p = manager().New(Helper({"count-stdin"}));
+  ASSERT_THAT(p->SetStdin(Stdio::Pipe()), IsOk());
+  ASSERT_THAT(p->SetStdout(Stdio::Capture()), IsOk());
   ASSERT_THAT(p->Start(), IsOk());
   ASSERT_THAT(p->Suspend(), IsOk());
   EXPECT_EQ(p->state(), ProcessState::kSuspended);
   EXPECT_TRUE(p->Running());
+  ASSERT_THAT(p->Write("abc"), IsOk());
   ASSERT_THAT(p->Resume(), IsOk());
+  ASSERT_THAT(p->CloseStdin(), IsOk());
   EXPECT_THAT(p->Wait(), ExitedWith(0));
   EXPECT_EQ(p->state(), ProcessState::kEnded);
+  EXPECT_EQ(p->Captured().stdout_, "3\n");
 }
 
 TEST_P(ConformanceTest, WaitForRunsOutOnASleepingProgramThenKillEndsIt) {

@@ -478,12 +478,28 @@ absl::StatusOr<std::string> SlurmCluster::Run(std::vector<std::string> argv,
   return std::move(r->out);
 }
 
-absl::StatusOr<std::vector<std::string>> SlurmCluster::QueuedJobs() const {
-  absl::StatusOr<std::string> out =
-      Run({"squeue", "-h", "-t", kQueuedStates, "-o", "%i"});
-  if (!out.ok()) return out.status();
-  return std::vector<std::string>(
-      absl::StrSplit(*out, absl::ByAnyChar(" \n"), absl::SkipEmpty()));
+absl::StatusOr<std::vector<std::string>> SlurmCluster::QueuedJobs(
+    absl::Duration completing) const {
+  const absl::Time give_up = absl::Now() + completing;
+  while (true) {
+    absl::StatusOr<std::string> out =
+        Run({"squeue", "-h", "-t", kQueuedStates, "-o", "%i %T"});
+    if (!out.ok()) return out.status();
+    std::vector<std::string> jobs;
+    bool completing_left = false;
+    for (absl::string_view line :
+         absl::StrSplit(*out, '\n', absl::SkipWhitespace())) {
+      std::vector<absl::string_view> fields =
+          absl::StrSplit(line, ' ', absl::SkipEmpty());
+      if (fields.empty()) continue;
+      jobs.emplace_back(fields[0]);
+      completing_left =
+          completing_left || (fields.size() > 1 && fields[1] == "COMPLETING");
+    }
+    // A job that ended but whose node still cleans up leaves by itself.
+    if (!completing_left || absl::Now() >= give_up) return jobs;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 absl::Status SlurmCluster::Stop() {
@@ -495,7 +511,8 @@ absl::Status SlurmCluster::Stop() {
   };
   const bool ctld_up = daemons_.size() >= 2 && daemons_[1].pid > 0;
   if (ctld_up) {
-    absl::StatusOr<std::vector<std::string>> jobs = QueuedJobs();
+    absl::StatusOr<std::vector<std::string>> jobs =
+        QueuedJobs(absl::ZeroDuration());
     if (jobs.ok() && !jobs->empty()) {
       std::vector<std::string> argv = {"scancel"};
       argv.insert(argv.end(), jobs->begin(), jobs->end());
@@ -505,7 +522,7 @@ absl::Status SlurmCluster::Stop() {
       const absl::Time deadline = absl::Now() + absl::Seconds(30);
       while (jobs.ok() && !jobs->empty() && absl::Now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        jobs = QueuedJobs();
+        jobs = QueuedJobs(absl::ZeroDuration());
       }
       if (jobs.ok() && !jobs->empty()) {
         note(absl::DeadlineExceededError(

@@ -134,8 +134,10 @@ class SlurmCluster {
   std::vector<std::string> ClientEnvironment() const;
 
   // The ids of jobs still in the queue (pending, running, suspended,
-  // completing, configuring).
-  absl::StatusOr<std::vector<std::string>> QueuedJobs() const;
+  // completing, configuring). While one is COMPLETING (it ended, its node
+  // cleans up: it leaves by itself) it asks again, at most `completing`.
+  absl::StatusOr<std::vector<std::string>> QueuedJobs(
+      absl::Duration completing = absl::Seconds(30)) const;
 
   // Runs a Slurm client command (argv[0] a name searched in PATH and
   // /usr/sbin, or a path) with ClientEnvironment(); returns its stdout.
