@@ -37,7 +37,17 @@
 //   - Slurm writes its own notices into the task's stderr ("slurmstepd:
 //     error: Detected 1 oom-kill event(s) ...").
 //   - Usage (CPU time, peak memory) comes from Slurm's accounting (sacct)
-//     where the cluster has it; 0 otherwise.
+//     where the cluster has it; 0 otherwise. Usage samples carry time,
+//     state and the bytes of each stream, no CPU or memory.
+//   - Start() returns once the job runs (a job pending past start_timeout
+//     is cancelled): a loop of Start() calls waits for each job in turn;
+//     start many from threads of their own.
+//   - srun ignores SIGPIPE: a reader of an inherited stream (Inherit, Fd, a
+//     file that is a pipe) that goes away does not end the job. Read the
+//     output through the library (Capture, Lines, Chunks, Pipe) and send
+//     Signal(SIGPIPE) on EPIPE, as `procsandbox run --backend slurm` does.
+//   - A host that dies leaves its jobs running until their --time (or the
+//     cluster's InactiveLimit).
 //
 // Thread-safety: the manager and its processes may be used from any thread.
 #ifndef PROCSANDBOX_SLURM_MANAGER_H_
