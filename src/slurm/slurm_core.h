@@ -147,11 +147,12 @@ class SlurmProcess final : public Process,
   absl::StatusOr<Command> SrunCommand(const Core& core, const Command& command,
                                       const Limits& limits,
                                       const std::string& job_name);
-  // Waits until the job runs: its id, or (cancelled, nothing left) why not.
+  // Waits until the job runs: its id; nullopt when srun ended without a
+  // job (the controller refused it); or (cancelled, nothing left) why not.
   // `last_pending`: when squeue last showed it queued.
-  absl::StatusOr<int64_t> AwaitJob(Core& core, const std::string& job_name,
-                                   const std::shared_ptr<Process>& srun,
-                                   absl::Time& last_pending);
+  absl::StatusOr<std::optional<int64_t>> AwaitJob(
+      Core& core, const std::string& job_name,
+      const std::shared_ptr<Process>& srun, absl::Time& last_pending);
   static bool TaskStarted(Core& core, const std::string& step);
   // Why Slurm refused the job (srun --test-only with the same options).
   absl::Status RefusalOf(Core& core, const Command& srun) const;
@@ -188,7 +189,6 @@ class SlurmProcess final : public Process,
   HostAction host_action_ ABSL_GUARDED_BY(mu_) = HostAction::kNone;
   std::set<int> host_signals_ ABSL_GUARDED_BY(mu_);
   bool suspended_ ABSL_GUARDED_BY(mu_) = false;
-  bool kill_sent_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<uint64_t> timers_ ABSL_GUARDED_BY(mu_);
   // Signals, Terminate() (0) and Kill() (SIGKILL) asked for while Start()
   // waited for the job (from a callback of the job's output): done once it

@@ -127,8 +127,6 @@ constexpr Propagated kPropagated[] = {
     {LimitKind::kOpenFiles, "NOFILE"},
 };
 
-std::string JobLabel(int64_t job_id) { return absl::StrCat("job ", job_id); }
-
 }  // namespace
 
 SlurmProcess::SlurmProcess(std::weak_ptr<Core> core, Command command)
@@ -392,14 +390,12 @@ absl::StatusOr<Command> SlurmProcess::SrunCommand(const Core& core,
 absl::Status SlurmProcess::RefusalOf(Core& core, const Command& srun) const {
   std::vector<std::string> args = srun.args;
   args.insert(args.begin(), "--test-only");
-  Command test(srun.program, std::move(args));
-  test.env = srun.env;
   absl::StatusOr<std::string> out =
-      core.client->Run(test.program, std::move(test.args));
-  std::string why = out.ok() ? std::string(
-                                   "srun ended before its job was "
-                                   "queued")
-                             : std::string(out.status().message());
+      core.client->Run(srun.program, std::move(args));
+  const std::string why = out.ok() ? std::string(
+                                         "srun ended before its job was "
+                                         "queued")
+                                   : std::string(out.status().message());
   return absl::FailedPreconditionError(
       absl::StrCat("start \"", srun.name, "\": Slurm refused the job: ", why));
 }
@@ -420,7 +416,7 @@ bool SlurmProcess::TaskStarted(Core& core, const std::string& step) {
   return !pids.ok() || !absl::StripAsciiWhitespace(*pids).empty();
 }
 
-absl::StatusOr<int64_t> SlurmProcess::AwaitJob(
+absl::StatusOr<std::optional<int64_t>> SlurmProcess::AwaitJob(
     Core& core, const std::string& job_name,
     const std::shared_ptr<Process>& srun, absl::Time& last_pending) {
   const absl::Time give_up = absl::Now() + core.options.start_timeout;
@@ -461,7 +457,7 @@ absl::StatusOr<int64_t> SlurmProcess::AwaitJob(
     }
     if (job_id == 0 && !srun->Running()) {
       // srun ended, and no job of this name: the controller refused it.
-      return absl::FailedPreconditionError("refused");
+      return std::nullopt;
     }
     if (absl::Now() >= give_up) break;
     absl::SleepFor(pause);
@@ -469,7 +465,7 @@ absl::StatusOr<int64_t> SlurmProcess::AwaitJob(
   }
   if (job_id != 0) core.client->Signal(job_id, 0).IgnoreError();
   return absl::DeadlineExceededError(absl::StrCat(
-      job_id != 0 ? absl::StrCat(JobLabel(job_id), " still pending after ")
+      job_id != 0 ? absl::StrCat("job ", job_id, " still pending after ")
                   : std::string("no job queued within "),
       procsandbox::FormatDuration(core.options.start_timeout),
       reason.empty() ? "" : absl::StrCat(" (reason: ", reason, ")"),
@@ -541,19 +537,16 @@ absl::Status SlurmProcess::Start() {
   // The last moment the job was seen queued: that wait is not the job's
   // wall time (a job never seen queued started at once).
   absl::Time last_pending = srun_started;
-  absl::StatusOr<int64_t> job_id =
+  absl::StatusOr<std::optional<int64_t>> job_id =
       AwaitJob(*core, job_name, srun, last_pending);
-  if (!job_id.ok()) {
+  if (!job_id.ok() || !job_id->has_value()) {
     srun->Kill().IgnoreError();
     srun->Wait().IgnoreError();
     // Whatever is queued under this name (unique to this process) goes too:
     // an error reading the queue must not leave a job behind.
     core->client->Run(core->client->tools().scancel, {"--name", job_name})
         .IgnoreError();
-    if (absl::IsFailedPrecondition(job_id.status()) &&
-        job_id.status().message() == "refused") {
-      return fail(RefusalOf(*core, *srun_command));
-    }
+    if (job_id.ok()) return fail(RefusalOf(*core, *srun_command));
     return fail(absl::Status(job_id.status().code(),
                              absl::StrCat("start \"", command.label(),
                                           "\": ", job_id.status().message())));
@@ -563,7 +556,7 @@ absl::Status SlurmProcess::Start() {
   {
     absl::MutexLock lock(&mu_);
     srun_ = srun;
-    job_id_ = *job_id;
+    job_id_ = **job_id;
     seq_ = seq;
     started_ = absl::Now();
     pending_ = last_pending - srun_started;
@@ -654,7 +647,6 @@ void SlurmProcess::SendKill() {
     job_id = job_id_;
     resume = suspended_;
     suspended_ = false;
-    kill_sent_ = true;
   }
   if (resume) core->client->Resume(job_id).IgnoreError();
   // The step's processes, at once; then the job itself, should the step be

@@ -211,10 +211,13 @@ TEST_F(SlurmManagerTest, TwentyConcurrentRunsAllEndAsTheyShould) {
   for (std::thread& t : starters) t.join();
   for (int i = 0; i < kRuns; ++i) ASSERT_THAT(started[i], IsOk()) << i;
   for (int i = 2; i < kRuns; i += 3) {
-    // Killed once it has said it runs (its output arrives by line).
-    while (processes[i]->Captured().stdout_.empty()) {
+    // Killed once it has said it runs (its output arrives by line); the
+    // bound only turns a hang into a failure.
+    const absl::Time give_up = absl::Now() + kLineTimeout;
+    while (processes[i]->Captured().stdout_.empty() && absl::Now() < give_up) {
       absl::SleepFor(absl::Milliseconds(5));
     }
+    ASSERT_FALSE(processes[i]->Captured().stdout_.empty()) << i;
     ASSERT_THAT(processes[i]->Kill(), IsOk());
   }
   for (int i = 0; i < kRuns; ++i) {
