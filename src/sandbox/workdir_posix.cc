@@ -83,15 +83,82 @@ int MakeDirectory(int parent, const std::string& name, bool exclusive,
   return fd;
 }
 
+// One entry of a directory listing: its name and its type as the listing
+// gives it (DT_UNKNOWN where the file system does not say).
+struct DirEntry {
+  std::string name;
+  unsigned char type;
+};
+
+// The entries of the directory `fd` (without "." and ".."), read from its
+// offset on; false when it cannot be listed. `fd`'s offset is left at the
+// end: a caller that reads it again rewinds it.
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
+bool ListEntries(int fd, std::vector<DirEntry>& entries) {
+  // Straight through `fd`: no dup, no DIR buffer (this runs on a run's path
+  // and once per directory removed).
+  alignas(alignof(struct dirent64)) char buf[2048];
+  while (true) {
+    const ssize_t n = getdents64(fd, buf, sizeof buf);
+    if (n < 0) return false;
+    if (n == 0) return true;
+    for (ssize_t off = 0; off < n;) {
+      struct dirent64 entry;
+      std::memcpy(&entry, buf + off,
+                  std::min(sizeof entry, static_cast<size_t>(n - off)));
+      if (entry.d_reclen == 0) return false;
+      const absl::string_view name(buf + off +
+                                   offsetof(struct dirent64, d_name));
+      if (name != "." && name != "..") {
+        entries.push_back(DirEntry{std::string(name), entry.d_type});
+      }
+      off += entry.d_reclen;
+    }
+  }
+}
+#else
+bool ListEntries(int fd, std::vector<DirEntry>& entries) {
+  const int listing = dup(fd);
+  if (listing < 0) return false;
+  DIR* dir = fdopendir(listing);
+  if (dir == nullptr) {
+    close(listing);
+    return false;
+  }
+  while (const dirent* entry = readdir(dir)) {
+    const absl::string_view name = entry->d_name;
+    if (name != "." && name != "..") {
+      entries.push_back(DirEntry{std::string(name), entry->d_type});
+    }
+  }
+  closedir(dir);
+  return true;
+}
+#endif
+
 absl::Status RemoveContents(int fd, const std::string& path,
                             absl::Time deadline);
 
 absl::Status RemoveEntry(int parent, const std::string& parent_path,
-                         const std::string& name, absl::Time deadline) {
+                         const std::string& name, unsigned char type,
+                         absl::Time deadline) {
   const std::string path = absl::StrCat(parent_path, "/", name);
   if (absl::Now() >= deadline) {
     return absl::DeadlineExceededError(fmt::format(
         "remove \"{}\": gave up at the time limit", absl::CEscape(path)));
+  }
+  // Most entries go in one call, by the type the listing gave: a file (a
+  // symlink is never followed) with unlink, an empty directory with rmdir.
+  // Should the entry have changed since (a running program), the call
+  // fails and the path below looks at what is there now.
+  if (type == DT_DIR) {
+    if (unlinkat(parent, name.c_str(), AT_REMOVEDIR) == 0 || errno == ENOENT) {
+      return absl::OkStatus();
+    }
+  } else if (type != DT_UNKNOWN) {
+    if (unlinkat(parent, name.c_str(), 0) == 0 || errno == ENOENT) {
+      return absl::OkStatus();
+    }
   }
   struct stat st;
   if (fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
@@ -127,22 +194,12 @@ absl::Status RemoveEntry(int parent, const std::string& parent_path,
 
 absl::Status RemoveContents(int fd, const std::string& path,
                             absl::Time deadline) {
-  const int listing = dup(fd);
-  if (listing < 0) return Errno(errno, "open", path);
-  DIR* dir = fdopendir(listing);
-  if (dir == nullptr) {
-    const int error = errno;
-    close(listing);
-    return Errno(error, "list", path);
-  }
-  std::vector<std::string> names;
-  while (const dirent* entry = readdir(dir)) {
-    const absl::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  closedir(dir);
-  for (const std::string& name : names) {
-    if (absl::Status s = RemoveEntry(fd, path, name, deadline); !s.ok()) {
+  std::vector<DirEntry> entries;
+  if (!ListEntries(fd, entries)) return Errno(errno, "list", path);
+  for (const DirEntry& entry : entries) {
+    if (absl::Status s =
+            RemoveEntry(fd, path, entry.name, entry.type, deadline);
+        !s.ok()) {
       return s;
     }
   }
@@ -251,48 +308,6 @@ bool PrivateDirectory(const struct stat& st) {
          (st.st_mode & 07777) == 0700;
 }
 
-// The names in the directory `fd` (without "." and ".."); false when it
-// cannot be listed. Leaves `fd`'s offset at the start.
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 30)
-bool ListNames(int fd, std::vector<std::string>& names) {
-  // Straight through `fd` (a fresh descriptor, offset 0): no dup, no DIR
-  // buffer; this runs on the run's path.
-  alignas(alignof(struct dirent64)) char buf[2048];
-  while (true) {
-    const ssize_t n = getdents64(fd, buf, sizeof buf);
-    if (n < 0) return false;
-    if (n == 0) break;
-    for (ssize_t off = 0; off < n;) {
-      struct dirent64 entry;
-      std::memcpy(&entry, buf + off,
-                  std::min(sizeof entry, static_cast<size_t>(n - off)));
-      if (entry.d_reclen == 0) return false;
-      const absl::string_view name(buf + off +
-                                   offsetof(struct dirent64, d_name));
-      if (name != "." && name != "..") names.emplace_back(name);
-      off += entry.d_reclen;
-    }
-  }
-  return lseek(fd, 0, SEEK_SET) == 0;
-}
-#else
-bool ListNames(int fd, std::vector<std::string>& names) {
-  const int listing = dup(fd);
-  if (listing < 0) return false;
-  DIR* dir = fdopendir(listing);
-  if (dir == nullptr) {
-    close(listing);
-    return false;
-  }
-  while (const dirent* entry = readdir(dir)) {
-    const absl::string_view name = entry->d_name;
-    if (name != "." && name != "..") names.emplace_back(name);
-  }
-  closedir(dir);
-  return lseek(fd, 0, SEEK_SET) == 0;
-}
-#endif
-
 }  // namespace
 
 int Workdir::ReopenIfPristine(int root_fd, const std::string& root) const {
@@ -303,8 +318,10 @@ int Workdir::ReopenIfPristine(int root_fd, const std::string& root) const {
   bool ok = fstat(fd, &st) == 0 && PrivateDirectory(st) &&
             static_cast<uint64_t>(st.st_dev) == dev_ &&
             static_cast<uint64_t>(st.st_ino) == ino_;
-  std::vector<std::string> names;
-  ok = ok && ListNames(fd, names) && names.size() == 2;
+  std::vector<DirEntry> names;
+  // Listed, then rewound: the run's directory is used through `fd`.
+  ok = ok && ListEntries(fd, names) && names.size() == 2 &&
+       lseek(fd, 0, SEEK_SET) == 0;
   for (const char* sub : {"tmp", "log"}) {
     if (!ok) break;
     const int sub_fd = openat(fd, sub, kDirFlags);
@@ -312,9 +329,9 @@ int Workdir::ReopenIfPristine(int root_fd, const std::string& root) const {
       ok = false;
       break;
     }
-    std::vector<std::string> inside;
+    std::vector<DirEntry> inside;
     ok = fstat(sub_fd, &st) == 0 && PrivateDirectory(st) &&
-         ListNames(sub_fd, inside) && inside.empty();
+         ListEntries(sub_fd, inside) && inside.empty();
     close(sub_fd);
   }
   if (!ok) {
@@ -550,7 +567,7 @@ absl::Status Workdir::Remove(absl::Duration timeout) {
   }
   absl::Status s =
       RemoveEntry(root_fd_, path_.substr(0, path_.size() - name_.size() - 1),
-                  name_, deadline);
+                  name_, DT_UNKNOWN, deadline);
   if (s.ok()) {
     close(root_fd_);
     root_fd_ = -1;

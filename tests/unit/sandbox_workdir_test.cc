@@ -161,6 +161,40 @@ TEST_F(SandboxWorkdirTest, RemovalTakesDirectoriesAProgramMadeUnwritable) {
   EXPECT_THAT((*dir)->Remove(absl::Seconds(10)), IsOk());
 }
 
+// What a program leaves is removed by the listing's types without
+// following a link out of the directory: files, links to a directory and
+// to a file outside, a FIFO, empty and nested directories.
+TEST_F(SandboxWorkdirTest, RemovalTakesEveryKindOfEntryAndFollowsNoLink) {
+  const std::string outside = root_ + "-outside";
+  ASSERT_TRUE(fs::create_directory(outside));
+  {
+    std::FILE* f = std::fopen((outside + "/keep").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  absl::StatusOr<std::unique_ptr<sandbox_internal::Workdir>> dir =
+      sandbox_internal::Workdir::Create(root_);
+  ASSERT_THAT(dir, IsOk());
+  const std::string base = (*dir)->path();
+  fs::create_directories(base + "/log/a/b/c");
+  fs::create_directory(base + "/empty");
+  for (const std::string& file : {base + "/f", base + "/log/a/b/g"}) {
+    std::FILE* f = std::fopen(file.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fclose(f);
+  }
+  fs::create_directory_symlink(outside, base + "/to-dir");
+  fs::create_directory_symlink(outside, base + "/tmp/to-dir");
+  fs::create_symlink(outside + "/keep", base + "/log/to-file");
+  fs::create_symlink(base + "/missing", base + "/dangling");
+  ASSERT_EQ(mkfifo((base + "/tmp/fifo").c_str(), 0600), 0);
+
+  EXPECT_THAT((*dir)->Remove(absl::Seconds(10)), IsOk());
+  EXPECT_FALSE(fs::exists(fs::symlink_status(base)));
+  EXPECT_TRUE(fs::exists(outside + "/keep"));
+  fs::remove_all(outside);
+}
+
 TEST_F(SandboxWorkdirTest, WorkingDirectoryWithoutARootIsRefused) {
   Sandbox sandbox(rig_.fake, rig_.Policy());
   RunRequest request = Request("where");
