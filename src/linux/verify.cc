@@ -3,8 +3,10 @@
 #include "linux/verify.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -549,13 +551,12 @@ absl::Status LinuxChild::ReadBack(const Limits& limits,
         link(proc.get(), absl::StrCat("ns/", file)),
         link(AT_FDCWD, absl::StrCat("/proc/self/ns/", file))};
   }
-  if (absl::StatusOr<std::string> own =
-          ReadCgroupFile(AT_FDCWD, "/proc/self/status");
-      own.ok()) {
-    uint64_t eff = 0;
-    std::optional<std::string> field = StatusField(*own, "CapEff");
-    r.manager_has_setpcap = field && absl::SimpleHexAtoi(*field, &eff) &&
-                            ((eff >> 8) & 1) != 0;  // CAP_SETPCAP
+  // The manager's own effective set, from the kernel in one call (what
+  // /proc/self/status's CapEff shows, without building that file).
+  __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct own[2] = {};
+  if (syscall(SYS_capget, &header, own) == 0) {
+    r.manager_has_setpcap = ((own[0].effective >> 8) & 1U) != 0;  // SETPCAP
   }
   FillVerification(limits, enforcement, isolation, r, verification);
   return absl::OkStatus();
