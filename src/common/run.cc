@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/captured_handover.h"
 #include "common/fmt_absl.h"
 #include "fmt/format.h"
 #include "procsandbox/process.h"
@@ -36,7 +37,11 @@ absl::StatusOr<RunResult> RunCommand(Manager& manager, Command command) {
   RunResult result;
   result.outcome = *std::move(outcome);
   result.pid = process->Id();
-  CapturedOutput captured = process->Captured();
+  // The process is ours and dropped after this: what it captured is moved
+  // out where the process can (a GiB copied touches a GiB of fresh memory).
+  auto* handover = dynamic_cast<internal::CapturedHandover*>(process.get());
+  CapturedOutput captured =
+      handover != nullptr ? handover->TakeCaptured() : process->Captured();
   result.stdout_ = std::move(captured.stdout_);
   result.stderr_ = std::move(captured.stderr_);
   result.stdout_truncated = captured.stdout_truncated;

@@ -22,7 +22,9 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "common/captured_handover.h"
 #include "common/usage_timeline.h"
+#include "os/capture_buffer.h"
 #include "os/platform.h"
 #include "procsandbox/capabilities.h"
 #include "procsandbox/os_manager.h"
@@ -59,6 +61,7 @@ struct ManagerState {
 };
 
 class OsProcess final : public Process,
+                        public internal::CapturedHandover,
                         public ChildEvents,
                         public std::enable_shared_from_this<OsProcess> {
  public:
@@ -94,6 +97,7 @@ class OsProcess final : public Process,
   ResourceUsage Usage() const override;
   Enforcement enforcement() const override;
   CapturedOutput Captured() const override;
+  CapturedOutput TakeCaptured() override;
   absl::StatusOr<Verification> Verify() override;
 
   // ChildEvents (loop thread, the lock not held).
@@ -114,7 +118,7 @@ class OsProcess final : public Process,
   struct Output {
     Stdio::Kind kind = Stdio::Kind::kNull;
     bool open = false;       // not at its end yet (capture, lines, chunks)
-    std::string kept;        // capture
+    CaptureBuffer kept;      // capture
     bool truncated = false;  // capture
     std::string partial;     // lines: the unterminated tail
     Stdio::LineCallback callback;  // lines or chunks

@@ -2,9 +2,11 @@
 // CPU budget, the end of the tree), deadlines, the drain after the exit and
 // the outcome; and stopping (TERM, then KILL after the grace).
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -148,7 +150,12 @@ void OsProcess::OnOutput(Stream stream, absl::string_view data) {
     }
     kept_ += static_cast<int64_t>(data.size());
     if (o.kind == Stdio::Kind::kCapture) {
-      o.kept.append(data.data(), data.size());
+      std::optional<std::size_t> room;  // what the cap still allows after
+      if (limits_.output_bytes.has_value()) {
+        room = static_cast<std::size_t>(
+            std::max<int64_t>(0, *limits_.output_bytes - kept_));
+      }
+      o.kept.Append(data, room, *manager_->platform);
     } else if (o.kind == Stdio::Kind::kChunks) {
       body = data;
     } else {

@@ -226,11 +226,25 @@ CapturedOutput OsProcess::Captured() const {
   absl::MutexLock lock(&mu_);
   CapturedOutput captured;
   if (out_.kind == Stdio::Kind::kCapture) {
-    captured.stdout_ = out_.kept;
+    captured.stdout_ = out_.kept.text();
     captured.stdout_truncated = out_.truncated;
   }
   if (err_.kind == Stdio::Kind::kCapture) {
-    captured.stderr_ = err_.kept;
+    captured.stderr_ = err_.kept.text();
+    captured.stderr_truncated = err_.truncated;
+  }
+  return captured;
+}
+
+CapturedOutput OsProcess::TakeCaptured() {
+  absl::MutexLock lock(&mu_);
+  CapturedOutput captured;
+  if (out_.kind == Stdio::Kind::kCapture) {
+    captured.stdout_ = out_.kept.Take();
+    captured.stdout_truncated = out_.truncated;
+  }
+  if (err_.kind == Stdio::Kind::kCapture) {
+    captured.stderr_ = err_.kept.Take();
     captured.stderr_truncated = err_.truncated;
   }
   return captured;
