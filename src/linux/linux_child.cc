@@ -258,23 +258,39 @@ void LinuxChild::OnOutputReadable(Stream stream,
   // and then waits its turn behind the timers, the other descriptors and
   // the posted work (epoll is level-triggered and queues a ready descriptor
   // behind the others). The block is reported as a view: what is held is
-  // the block, however much the program writes.
+  // the block, however much the program writes. Once nothing more is kept
+  // (the output cap), what comes is spliced to /dev/null, with the same
+  // bound per wake-up: neither copied here nor kept.
   static thread_local std::string block(kReadBlock, '\0');
   Output& o = OutputOf(stream);
   if (!o.fd.valid()) return;
+  const bool spliced = o.sink.valid();
   ssize_t n;
   do {
-    n = read(o.fd.get(), block.data(), block.size());
+    n = spliced ? splice(o.fd.get(), nullptr, o.sink.get(), nullptr, kReadBlock,
+                         SPLICE_F_NONBLOCK)
+                : read(o.fd.get(), block.data(), block.size());
   } while (n < 0 && errno == EINTR);
   if (n < 0 && errno == EAGAIN) return;
+  if (n < 0 && spliced) {  // cannot splice here: read and drop instead
+    o.sink.reset();
+    return;  // level-triggered: the next wake-up reads
+  }
   if (n <= 0) {  // end of file (or an error: the same for us)
     core_->reactor->Unwatch(o.fd.get());
     o.fd.reset();
+    o.sink.reset();
     events->OnOutputEnd(stream);
     return;
   }
-  events->OnOutput(
-      stream, absl::string_view(block.data(), static_cast<std::size_t>(n)));
+  const auto size = static_cast<std::size_t>(n);
+  if (spliced) {
+    events->OnOutputDiscarded(stream, size);
+  } else if (!events->OnOutput(stream, absl::string_view(block.data(), size)) &&
+             o.wanted) {
+    o.wanted = false;
+    o.sink.reset(open("/dev/null", O_WRONLY | O_CLOEXEC));
+  }
 }
 
 void LinuxChild::OnExitReadable(const std::shared_ptr<ChildEvents>& events) {
@@ -382,6 +398,7 @@ void LinuxChild::DrainHostPipe(Stream stream, std::string& buffer) {
 
 void LinuxChild::Close() {
   for (Output* o : {&out_, &err_}) {
+    o->sink.reset();
     if (!o->fd.valid()) continue;
     if (o->kind != Stdio::Kind::kPipe) core_->reactor->Unwatch(o->fd.get());
     o->host_fd = -1;

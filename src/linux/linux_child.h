@@ -126,6 +126,10 @@ class LinuxChild final : public os_internal::Child,
     UniqueFd fd;
     // Pipe: the number, for a host thread that waits without the lock.
     std::atomic<int> host_fd{-1};
+    // Past the output cap (loop thread): nothing more is kept, and what
+    // comes goes to `sink` (/dev/null) unread where it could be opened.
+    bool wanted = true;
+    UniqueFd sink;
   };
   Output& OutputOf(Stream stream) {
     return stream == Stream::kStdout ? out_ : err_;

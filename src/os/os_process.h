@@ -101,7 +101,8 @@ class OsProcess final : public Process,
   absl::StatusOr<Verification> Verify() override;
 
   // ChildEvents (loop thread, the lock not held).
-  void OnOutput(Stream stream, absl::string_view data) override;
+  bool OnOutput(Stream stream, absl::string_view data) override;
+  void OnOutputDiscarded(Stream stream, std::size_t count) override;
   void OnOutputEnd(Stream stream) override;
   void OnExit(const ChildExit& exit) override;
   void OnCpuBudgetSpent() override;
@@ -136,6 +137,10 @@ class OsProcess final : public Process,
   void TerminateLocked(ExitReason cause) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The child has ended (reaped, or a zombie not reaped yet).
   bool ExitedLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Counts `count` bytes read from `o` and applies the output cap to them:
+  // how many of them may be kept (the rest is dropped).
+  std::size_t ReceiveLocked(Output& o, std::size_t count)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   Output& OutputOf(Stream stream) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return stream == Stream::kStdout ? out_ : err_;
   }

@@ -124,7 +124,7 @@ UsageSample OsProcess::EndSampleLocked() {
   return sample;
 }
 
-void OsProcess::OnOutput(Stream stream, absl::string_view data) {
+bool OsProcess::OnOutput(Stream stream, absl::string_view data) {
   // The lines of this block are delivered after the mutex is released, as
   // views into the block: what is held for lines is the block and the
   // unterminated tail, however much the program writes.
@@ -132,23 +132,14 @@ void OsProcess::OnOutput(Stream stream, absl::string_view data) {
   absl::string_view body;  // complete lines inside `data`
   Stdio::LineCallback callback;
   bool chunks = false;
+  bool wanted = true;
   {
     absl::MutexLock lock(&mu_);
     Output& o = OutputOf(stream);
-    if (!o.open) return;
-    received_ += static_cast<int64_t>(data.size());
-    o.received += static_cast<int64_t>(data.size());
-    const internal::OutputCap cap = internal::CapOutput(
-        limits_.output_bytes, kept_, data.size(), command_.on_output_limit);
-    data = data.substr(0, cap.keep);
-    if (cap.truncated) o.truncated = true;
-    if (cap.stop) {
-      // Output was dropped: the outcome says so even when the program has
-      // already exited and the stop reaches nobody (FinishLocked).
-      output_dropped_ = true;
-      TerminateLocked(ExitReason::kOutputExceeded);
-    }
+    if (!o.open) return true;
+    data = data.substr(0, ReceiveLocked(o, data.size()));
     kept_ += static_cast<int64_t>(data.size());
+    wanted = !limits_.output_bytes.has_value() || kept_ < *limits_.output_bytes;
     if (o.kind == Stdio::Kind::kCapture) {
       std::optional<std::size_t> room;  // what the cap still allows after
       if (limits_.output_bytes.has_value()) {
@@ -164,12 +155,35 @@ void OsProcess::OnOutput(Stream stream, absl::string_view data) {
     chunks = o.kind == Stdio::Kind::kChunks;
     if (o.callback) callback = o.callback;
   }
-  if (!callback) return;
-  if (chunks) {
-    if (!body.empty()) callback(body);
-  } else {
-    internal::DeliverLines(callback, head, body);
+  if (callback) {
+    if (chunks) {
+      if (!body.empty()) callback(body);
+    } else {
+      internal::DeliverLines(callback, head, body);
+    }
   }
+  return wanted;
+}
+
+void OsProcess::OnOutputDiscarded(Stream stream, std::size_t count) {
+  absl::MutexLock lock(&mu_);
+  Output& o = OutputOf(stream);
+  if (o.open) (void)ReceiveLocked(o, count);
+}
+
+std::size_t OsProcess::ReceiveLocked(Output& o, std::size_t count) {
+  received_ += static_cast<int64_t>(count);
+  o.received += static_cast<int64_t>(count);
+  const internal::OutputCap cap = internal::CapOutput(
+      limits_.output_bytes, kept_, count, command_.on_output_limit);
+  if (cap.truncated) o.truncated = true;
+  if (cap.stop) {
+    // Output was dropped: the outcome says so even when the program has
+    // already exited and the stop reaches nobody (FinishLocked).
+    output_dropped_ = true;
+    TerminateLocked(ExitReason::kOutputExceeded);
+  }
+  return cap.keep;
 }
 
 void OsProcess::OnOutputEnd(Stream stream) {

@@ -81,8 +81,14 @@ class ChildEvents {
   // Bytes of a stream the library reads (capture, lines, chunks), in the
   // order they came; `bytes` is valid during the call only. A platform
   // reports bounded blocks (Linux: 256 KiB per stream per turn) so that
-  // timers and exits are not queued behind a flood.
-  virtual void OnOutput(Stream stream, absl::string_view bytes) = 0;
+  // timers and exits are not queued behind a flood. Returns whether bytes
+  // of this stream are still wanted: false once the output cap is reached
+  // (nothing more is kept of any stream); the platform may then drop what
+  // follows unread and report only how much (OnOutputDiscarded).
+  virtual bool OnOutput(Stream stream, absl::string_view bytes) = 0;
+  // `count` bytes of that stream, after OnOutput() returned false, were
+  // dropped unread (Linux: spliced to /dev/null).
+  virtual void OnOutputDiscarded(Stream stream, std::size_t count) = 0;
   // That stream is at its end (end of file, or an error: the same here).
   // Nothing more is reported of it.
   virtual void OnOutputEnd(Stream stream) = 0;

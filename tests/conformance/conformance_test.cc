@@ -822,6 +822,27 @@ TEST_P(ConformanceTest, CountsTheBytesOfEachStreamItReads) {
   EXPECT_EQ(r->outcome.samples.back().stderr_bytes, 700);
 }
 
+TEST_P(ConformanceTest, CountsTheBytesItDropsPastTheOutputLimit) {
+  // Megabytes past the cap on both streams: what a platform drops unread
+  // (Linux splices it to /dev/null) is counted as read, and marks the
+  // stream truncated.
+  Command command =
+      Helper({"write-stdout", "3000000", "write-stderr", "2000000"});
+  command.stdout_ = Stdio::Capture();
+  command.stderr_ = Stdio::Capture();
+  command.limits.output_bytes = 1000;
+  command.monitor.enabled = true;
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(manager(), command);
+  ASSERT_THAT(r, ExitedWith(0));
+  EXPECT_EQ(r->stdout_, Pattern(1000));
+  EXPECT_TRUE(r->stdout_truncated);
+  EXPECT_EQ(r->stderr_, "");
+  EXPECT_TRUE(r->stderr_truncated);
+  ASSERT_FALSE(r->outcome.samples.empty());
+  EXPECT_EQ(r->outcome.samples.back().stdout_bytes, 3000000);
+  EXPECT_EQ(r->outcome.samples.back().stderr_bytes, 2000000);
+}
+
 TEST_P(ConformanceTest, NoSamplesWithoutMonitoring) {
   absl::StatusOr<RunResult> r =
       procsandbox::RunCommand(manager(), Helper({"sleep-ms", "50"}));

@@ -40,12 +40,14 @@ constexpr absl::Duration kHang = absl::Seconds(10);
 // ended.
 class Recorder final : public ChildEvents {
  public:
-  void OnOutput(Stream stream, absl::string_view bytes) override {
+  bool OnOutput(Stream stream, absl::string_view bytes) override {
     absl::MutexLock lock(&mu_);
     (stream == Stream::kStdout ? out_ : err_)
         .append(bytes.data(), bytes.size());
     order_.push_back(stream == Stream::kStdout ? "out" : "err");
+    return true;
   }
+  void OnOutputDiscarded(Stream, std::size_t) override {}
   void OnOutputEnd(Stream stream) override {
     absl::MutexLock lock(&mu_);
     order_.push_back(stream == Stream::kStdout ? "out-end" : "err-end");
