@@ -261,9 +261,17 @@ TEST_CASE("capture 1 GiB, 64 MiB kept, vs a raw loop with one 1 MiB buffer",
     auto r = procsandbox::RunCommand(*m, std::move(cmd));
     return r.ok() && r->stdout_truncated && r->stdout_.size() == 64 << 20;
   };
+  // The same with nothing kept: the path that reads and drops alone.
+  auto dropped = [&] {
+    Command cmd(kHelper, {"write-stdout", std::to_string(kCaptureBytes)});
+    cmd.limits.output_bytes = 1;
+    auto r = procsandbox::RunCommand(*m, std::move(cmd));
+    return r.ok() && r->stdout_truncated && r->stdout_.size() == 1;
+  };
   std::vector<Variant> v = {
       {"raw read loop, one reused 1 MiB buffer", raw, {}},
-      {"manager capture (Run), 64 MiB kept", managed, {}}};
+      {"manager capture (Run), 64 MiB kept", managed, {}},
+      {"manager capture (Run), 1 byte kept", dropped, {}}};
   CaptureRounds(v, 7);
   CHECK(Median(v[1].samples) > 0);
 }
