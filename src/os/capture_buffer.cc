@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <new>
 #include <optional>
 #include <string>
 #include <utility>
@@ -14,6 +15,10 @@ namespace {
 // thread serves every process's timers) while amortising the call.
 constexpr std::size_t kFirstCapacity = std::size_t{64} * 1024;
 constexpr std::size_t kPrefaultStep = std::size_t{4} << 20;
+// Growth goes straight to the cap from a text this large, when the cap is
+// at most kJumpFactor times it.
+constexpr std::size_t kJumpFrom = std::size_t{4} << 20;
+constexpr std::size_t kJumpFactor = 16;
 
 }  // namespace
 
@@ -24,12 +29,24 @@ void CaptureBuffer::Append(absl::string_view data,
   const std::size_t need = text_.size() + data.size();
   if (need > text_.capacity()) {
     // Doubling, so that the copies add up to less than the text; at most
-    // what the cap still allows.
-    std::size_t capacity =
+    // what the cap still allows. Once the text is large and the cap within
+    // kJumpFactor of it, the whole cap at once: its pages are touched only
+    // as the text reaches them, and the doublings' copies are saved.
+    const std::size_t doubled =
         std::max({need, 2 * text_.capacity(), kFirstCapacity});
-    if (room.has_value()) capacity = std::min(capacity, need + *room);
+    std::size_t capacity = doubled;
+    if (room.has_value()) {
+      const std::size_t most = need + *room;
+      const bool jump = need >= kJumpFrom && most / kJumpFactor <= need;
+      capacity = jump ? most : std::min(doubled, most);
+    }
     std::string bigger;
-    bigger.reserve(capacity);
+    try {
+      bigger.reserve(capacity);
+    } catch (const std::bad_alloc&) {
+      if (capacity <= doubled) throw;
+      bigger.reserve(doubled);  // the address space for the jump is refused
+    }
     // reserve() leaves the new block untouched: huge pages for it, made
     // present before the copy writes them.
     platform.AdviseBulkWrite(bigger.data(), bigger.capacity());

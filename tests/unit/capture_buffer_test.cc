@@ -133,5 +133,37 @@ TEST(CaptureBufferTest, NeverGrowsPastWhatTheCapAllows) {
   }
 }
 
+TEST(CaptureBufferTest, GoesStraightToANearCapOnceTheTextIsLarge) {
+  HintPlatform platform;
+  CaptureBuffer buffer;
+  constexpr std::size_t kCap = std::size_t{40} << 20;
+  const std::string block = Block(256 * 1024, 'z');
+  std::size_t kept = 0;
+  while (kept < kCap) {
+    kept += block.size();
+    buffer.Append(block, kCap - kept, platform);
+    if (kept > (std::size_t{4} << 20)) {
+      // Past 4 MiB, with the cap within 16x: one block of the cap's size.
+      EXPECT_EQ(buffer.text().capacity(), kCap) << "at " << kept;
+    }
+  }
+  EXPECT_EQ(buffer.text().size(), kCap);
+  // 256 KiB doubled up to 4 MiB (5 blocks), then the cap.
+  EXPECT_EQ(platform.advised.size(), 6u);
+  EXPECT_TRUE(platform.Covered(buffer.text().data(), buffer.text().size()));
+}
+
+TEST(CaptureBufferTest, DoublesWhenTheCapIsFar) {
+  HintPlatform platform;
+  CaptureBuffer buffer;
+  const std::string block = Block(256 * 1024, 'w');
+  std::size_t kept = 0;
+  for (int i = 0; i < 40; ++i) {  // 10 MiB of a 1 GiB cap
+    kept += block.size();
+    buffer.Append(block, (std::size_t{1} << 30) - kept, platform);
+  }
+  EXPECT_EQ(buffer.text().capacity(), std::size_t{16} << 20);
+}
+
 }  // namespace
 }  // namespace procsandbox::os_internal
