@@ -272,7 +272,7 @@ TEST_CASE("capture 1 GiB, 64 MiB kept, vs a raw loop with one 1 MiB buffer",
       {"raw read loop, one reused 1 MiB buffer", raw, {}},
       {"manager capture (Run), 64 MiB kept", managed, {}},
       {"manager capture (Run), 1 byte kept", dropped, {}}};
-  CaptureRounds(v, 7);
+  CaptureRounds(v, 15);
   CHECK(Median(v[1].samples) > 0);
 }
 
