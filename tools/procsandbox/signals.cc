@@ -20,6 +20,12 @@ constexpr int kRelayed[] = {SIGHUP,  SIGINT,  SIGQUIT, SIGTERM,   SIGUSR1,
 // keeps the first real-time signals for itself, SIGRTMIN is past them.
 int InterruptSignal() { return SIGRTMIN; }
 
+// Sent to the relay's thread alone (pthread_kill) to end its wait: when the
+// relay is destroyed, and when AllowInterrupts() finds a stop to act on.
+// Blocked in every thread, it stays pending on that thread until its wait
+// takes it, so a wake-up sent just before the wait starts is not lost.
+int WakeSignal() { return SIGRTMIN + 1; }
+
 extern "C" void OnInterrupt(int) {}
 
 // The relayed signals the tool's caller did not set to be ignored: under
@@ -47,12 +53,14 @@ SignalRelay::SignalRelay() : owner_(pthread_self()), relayed_(RelayedSet()) {
   sigaction(InterruptSignal(), &interrupt, nullptr);
   sigset_t set = relayed_;
   sigaddset(&set, InterruptSignal());  // until AllowInterrupts()
+  sigaddset(&set, WakeSignal());
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   thread_ = std::thread([this] { Loop(); });
 }
 
 SignalRelay::~SignalRelay() {
   done_ = true;
+  pthread_kill(thread_.native_handle(), WakeSignal());
   thread_.join();
 }
 
@@ -63,6 +71,11 @@ void SignalRelay::AllowInterrupts() {
   sigaddset(&set, InterruptSignal());
   pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
   interruptible_ = true;
+  // A signal taken before: the relay's thread, waiting without a tick,
+  // starts interrupting this one.
+  if (stop_signal_ != 0 && process_ == nullptr) {
+    pthread_kill(thread_.native_handle(), WakeSignal());
+  }
 }
 
 int SignalRelay::stop_signal() const {
@@ -87,28 +100,32 @@ void SignalRelay::Detach() {
 }
 
 void SignalRelay::Loop() {
-  const sigset_t set = relayed_;
+  sigset_t set = relayed_;
+  sigaddset(&set, WakeSignal());
   const struct timespec tick = {0, 50L * 1000 * 1000};
   while (!done_) {
-    const int sig = sigtimedwait(&set, nullptr, &tick);
+    bool interrupting = false;
+    {
+      absl::MutexLock lock(&mu_);
+      interrupting = process_ == nullptr && stop_signal_ != 0 && interruptible_;
+      if (interrupting) pthread_kill(owner_, InterruptSignal());
+    }
+    // While the owner is interrupted, again at every tick: one sent before
+    // it entered the call that blocks was spent on nothing. Otherwise no
+    // tick: a signal, or the wake-up of the destructor, ends the wait.
+    const int sig = interrupting ? sigtimedwait(&set, nullptr, &tick)
+                                 : sigwaitinfo(&set, nullptr);
+    if (sig <= 0 || sig == WakeSignal()) continue;
     std::shared_ptr<Process> target;
     bool kill = false;
     {
       absl::MutexLock lock(&mu_);
       target = process_;
-      if (sig > 0 && target == nullptr && stop_signal_ == 0) {
-        stop_signal_ = sig;
-      }
-      if (sig > 0 && target != nullptr && (sig == SIGINT || sig == SIGTERM)) {
+      if (target == nullptr && stop_signal_ == 0) stop_signal_ = sig;
+      if (target != nullptr && (sig == SIGINT || sig == SIGTERM)) {
         kill = ++stops_ >= 2;
       }
-      // Again at every tick: one sent before the owner entered the call
-      // that blocks was spent on nothing.
-      if (target == nullptr && stop_signal_ != 0 && interruptible_) {
-        pthread_kill(owner_, InterruptSignal());
-      }
     }
-    if (sig <= 0) continue;
     if (target == nullptr) continue;
     if (kill || sig == SIGINT || sig == SIGTERM || sig == SIGHUP ||
         sig == SIGQUIT) {

@@ -47,7 +47,8 @@ class SignalRelay {
   // Blocks the relayed signals in the calling thread (so in every thread it
   // creates afterwards) and starts the relay's thread.
   SignalRelay();
-  // Stops the relay's thread; the signals stay blocked.
+  // Stops the relay's thread at once (it waits without a tick; a private
+  // real-time signal, SIGRTMIN+1, wakes it); the signals stay blocked.
   ~SignalRelay();
   SignalRelay(const SignalRelay&) = delete;
   SignalRelay& operator=(const SignalRelay&) = delete;
