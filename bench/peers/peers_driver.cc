@@ -13,8 +13,8 @@
 //   peers_driver facts                      page-touch cost
 //
 // Output: {"samples": [seconds, ...], "exit": [distinct exit statuses]}.
-// VARIANT: posix_spawn, vfork, raw, library, library_no_cgroups, boost,
-// boost_vfork (which measure has which: see Run() below). Unknown input
+// VARIANT: posix_spawn, vfork, raw, raw_huge, library, library_no_cgroups,
+// boost, boost_vfork (which measure has which: see Run() below). Unknown input
 // exits 2 with a message.
 #include <fcntl.h>
 #include <poll.h>
@@ -163,24 +163,6 @@ long long RawCapture(Drain drain) {
   return total;
 }
 
-long long BoundedLoop(int fd) {
-  // The first 64 MiB kept, the rest read into one reused 1 MiB buffer.
-  std::string kept(kKeptBytes, '\0');
-  static std::vector<char> block(kPipeBytes);
-  std::size_t size = 0;
-  long long total = 0;
-  for (;;) {
-    const bool keeping = size < kKeptBytes;
-    char* into = keeping ? kept.data() + size : block.data();
-    const std::size_t room = keeping ? kKeptBytes - size : block.size();
-    const ssize_t n = read(fd, into, room);
-    if (n <= 0) break;
-    if (keeping) size += static_cast<std::size_t>(n);
-    total += n;
-  }
-  return total;
-}
-
 long long GrowingString(int fd) {
   // Fresh memory, as a caller gets it: a std::string grown by resize().
   std::string out;
@@ -193,6 +175,40 @@ long long GrowingString(int fd) {
   }
   out.resize(size);
   return static_cast<long long>(out.size());
+}
+
+// Address space for `bytes`, backed by huge pages where the kernel gives
+// them (MADV_HUGEPAGE: one fault per 2 MiB instead of one per 4 KiB), as
+// the library's capture buffer is; unmapped by the deleter.
+std::unique_ptr<char, std::function<void(char*)>> HugePages(std::size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) Die("mmap failed");
+  madvise(p, bytes, MADV_HUGEPAGE);
+  return {static_cast<char*>(p), [bytes](char* q) { munmap(q, bytes); }};
+}
+
+// Reads all of `fd` into `buffer` (its first `keep` bytes; the rest into
+// one reused 1 MiB block); returns the bytes read.
+long long ReadInto(int fd, char* buffer, std::size_t keep) {
+  static std::vector<char> block(kPipeBytes);
+  std::size_t size = 0;
+  long long total = 0;
+  for (;;) {
+    const bool keeping = size < keep;
+    const ssize_t n = read(fd, keeping ? buffer + size : block.data(),
+                           keeping ? keep - size : block.size());
+    if (n <= 0) break;
+    if (keeping) size += static_cast<std::size_t>(n);
+    total += n;
+  }
+  return total;
+}
+
+long long BoundedLoop(int fd) {
+  // The first 64 MiB kept, the rest read into one reused 1 MiB buffer.
+  std::string kept(kKeptBytes, '\0');
+  return ReadInto(fd, kept.data(), kKeptBytes);
 }
 
 procsandbox::Command ChildWrite() {
@@ -255,6 +271,14 @@ std::function<void()> Step(const std::string& measure,
         if (RawCapture(BoundedLoop) != kCaptureBytes) Die("short read");
       };
     }
+    if (variant == "raw_huge") {
+      return [] {
+        if (RawCapture([](int fd) {
+              return ReadInto(fd, HugePages(kKeptBytes).get(), kKeptBytes);
+            }) != kCaptureBytes)
+          Die("short read");
+      };
+    }
     if (manager) {
       return [] {
         procsandbox::Command cmd = ChildWrite();
@@ -270,6 +294,16 @@ std::function<void()> Step(const std::string& measure,
     if (variant == "raw") {
       return [] {
         if (RawCapture(GrowingString) != kCaptureBytes) Die("short read");
+      };
+    }
+    if (variant == "raw_huge") {
+      return [] {
+        // Address space for twice what comes, filled in order.
+        const std::size_t room = 2 * kCaptureBytes;
+        if (RawCapture([room](int fd) {
+              return ReadInto(fd, HugePages(room).get(), room);
+            }) != kCaptureBytes)
+          Die("short read");
       };
     }
     if (manager) {
