@@ -7,9 +7,10 @@ the other load of a shared machine hit all alike. A batch is one process
 (peers_driver, python_peer.py, node_peer.mjs) that times its iterations
 itself and prints them as JSON; the rounds' samples are pooled. Ratios are
 medians over the floor's median in the same run. Before the rounds, one
-batch of one iteration of each variant is run and thrown away: a warm-up,
-and the check that the variant runs here at all (one that does not is
-reported with why, not measured).
+batch of one iteration of each variant is run: the check that the variant
+runs here at all (one that does not is reported with why, not measured),
+and a warm-up thrown away, except for measures of one iteration a batch
+(capture), where it is the first round.
 
 Writes results.json, results.md and peers.svg into --out, and, with
 --readme, rewrites the part of that file between the markers
@@ -219,16 +220,21 @@ def run_batch(argv, timeout):
 
 
 def run_measure(measure, rounds, batch, timeout, log):
+    """The probe batch of each variant, then `rounds` rounds. Where a batch
+    is one long iteration (capture: seconds each), the probe is kept as
+    the first round (it ran in round 0's order) instead of a warm-up."""
     variants = measure["variants"]
+    keep_probe = batch == 1
     for v in variants:
         try:
-            v["exit"] = run_batch(v["argv"](1), timeout)["exit"]
-            v["samples"] = []
+            probe = run_batch(v["argv"](1), timeout)
+            v["exit"] = probe["exit"]
+            v["samples"] = probe["samples"] if keep_probe else []
         except RuntimeError as e:
             v["error"] = str(e)
             log(f"  {v['label']}: not run: {e}")
     live = [v for v in variants if "error" not in v]
-    for r in range(rounds):
+    for r in range(1 if keep_probe else 0, rounds):
         for v in rotated(live, r):
             try:
                 result = run_batch(v["argv"](batch), timeout)
@@ -323,7 +329,7 @@ def measures(paths, quick):
          ]},
         {"id": "capture-bounded",
          "title": "4a. capture 1 GiB of stdout, first 64 MiB kept",
-         "bytes": 2**30, "rounds": 1 if q else 5, "batch": 1,
+         "bytes": 2**30, "rounds": 2 if q else 6, "batch": 1,
          "variants": [
              v("C read loop, one reused 1 MiB buffer",
                driver("capture-bounded", "raw"), "floor", True),
