@@ -160,7 +160,7 @@ def svg_chart(measures, title):
         out.append(f'<rect x="{10 + 130 * k}" y="47" width="12" height="12" '
                    f'fill="{colors[who]}"/>')
         out.append(f'<text x="{27 + 130 * k}" y="57">{name}</text>')
-    ticks = [t * 10**e for e in range(-1, 5) for t in (1, 2, 5)]
+    ticks = [t * 10**e for e in range(-3, 5) for t in (1, 2, 5)]
     for t in ticks:
         if lo <= t <= hi:
             xt = x(t)
@@ -609,15 +609,22 @@ def run_all(args):
             contain = containment(paths, tmp, log)
     facts["load_average_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     elapsed = time.monotonic() - started
-    title = (f"procsandbox and its peers, {facts['date_utc']}, "
-             f"{facts['nproc']} CPUs, {facts['virtualization']}")
-    svg = svg_chart(results, title)
-    md = report_markdown(facts, results, contain, args.svg_link, elapsed,
-                         args.quick)
     with open(os.path.join(args.out, "results.json"), "w") as f:
         json.dump({"facts": facts, "measures": results,
                    "containment": contain, "elapsed_s": elapsed,
                    "quick": args.quick}, f, indent=1)
+    write_reports(args, facts, results, contain, elapsed, args.quick)
+
+
+def write_reports(args, facts, results, contain, elapsed, quick):
+    """results.md and peers.svg into args.out; the chart's copy and the
+    README section where asked."""
+    os.makedirs(args.out, exist_ok=True)
+    title = (f"procsandbox and its peers, {facts['date_utc']}, "
+             f"{facts['nproc']} CPUs, {facts['virtualization']}")
+    svg = svg_chart(results, title)
+    md = report_markdown(facts, results, contain, args.svg_link, elapsed,
+                         quick)
     with open(os.path.join(args.out, "results.md"), "w") as f:
         f.write(md + "\n")
     with open(os.path.join(args.out, "peers.svg"), "w") as f:
@@ -629,9 +636,8 @@ def run_all(args):
             text = f.read()
         with open(args.readme, "w") as f:
             f.write(replace_marked(text, md))
-    log(f"\n{md}\n\nwrote {args.out}/results.json, results.md, peers.svg"
-        f"{' and ' + args.readme if args.readme else ''} "
-        f"in {elapsed / 60:.1f} min")
+    print(f"\n{md}\n\nwrote results.md and peers.svg into {args.out}"
+          f"{', and ' + args.readme if args.readme else ''}")
 
 
 # --- self-test ------------------------------------------------------------
@@ -726,10 +732,19 @@ def main():
     ap.add_argument("--timeout", type=float, default=600,
                     help="seconds one batch may take")
     ap.add_argument("--quick", action="store_true", help="few rounds")
+    ap.add_argument("--from-results", metavar="JSON",
+                    help="measure nothing: write the reports again from "
+                         "this results.json")
     ap.add_argument("--self-test", action="store_true")
     args = ap.parse_args()
     if args.self_test:
         unittest.main(argv=[sys.argv[0], "-v"])
+    if args.from_results:
+        with open(args.from_results) as f:
+            r = json.load(f)
+        write_reports(args, r["facts"], r["measures"], r["containment"],
+                      r["elapsed_s"], r["quick"])
+        return
     run_all(args)
 
 
