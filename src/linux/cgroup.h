@@ -129,6 +129,11 @@ class Cgroup {
   virtual bool can_kill() const = 0;
   // True when no process is left in the group.
   virtual bool Empty() const = 0;
+  // A descriptor that polls EPOLLPRI when the group's population changes
+  // (v2: the kept cgroup.events; kernfs notifies every change, and Empty()
+  // reading it consumes the notification), or -1 where there is none (v1):
+  // Empty() is then polled. Valid until CloseDescriptors().
+  virtual int events_fd() const { return -1; }
   // Removes the group's directories: Unavailable (EBUSY) while a process is
   // still in it (the caller retries), other codes for other failures.
   virtual absl::Status Remove() = 0;

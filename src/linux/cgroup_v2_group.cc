@@ -117,6 +117,9 @@ class V2Group final : public Cgroup {
   }
   bool can_kill() const override { return true; }
   bool Empty() const override;
+  int events_fd() const override {
+    return files_[kEvents].valid() ? files_[kEvents].fd() : -1;
+  }
   absl::Status Remove() override;
   std::string Describe() const override { return path_; }
   std::vector<CgroupPlace> Places() const override { return {{"", path_}}; }

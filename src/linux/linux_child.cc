@@ -414,6 +414,8 @@ void LinuxChild::Close() {
     seccomp_listener_.reset();
   }
   absl::MutexLock lock(&mu_);
+  StopTreeWatchLocked();  // before the descriptor it watches is closed
+  tree_dying_ = false;
   events_.reset();
   pidfd_.reset();
   // Nothing stays open; the groups are removed by path, after this (their

@@ -171,9 +171,14 @@ class LinuxChild final : public os_internal::Child,
   int64_t CpuKillAtNs() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ArmCpuCheck() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnCpuCheck();
-  // Checks every millisecond until the killed rest of the tree is gone (or
-  // `give_up_ns`), then reports OnTreeGone.
+  // Waits until the killed rest of the tree is gone (or `give_up_ns`), then
+  // reports OnTreeGone: woken by the group's cgroup.events where it has one
+  // (v2), with a slow check as a backstop; checked every millisecond
+  // otherwise.
   void AwaitTreeGone(int64_t give_up_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ArmTreeCheck(int64_t give_up_ns) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void OnTreeCheck(int64_t give_up_ns);
+  void StopTreeWatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReadEndUsageLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleCgroupRemoval() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   static void RemoveCgroups(const std::shared_ptr<LinuxChild>& self,
@@ -213,6 +218,10 @@ class LinuxChild final : public os_internal::Child,
   Cgroup* memory_group_ ABSL_GUARDED_BY(mu_) = nullptr;
   CgroupUsage cgroup_usage_ ABSL_GUARDED_BY(mu_);  // last read; final at end
   bool tree_dying_ ABSL_GUARDED_BY(mu_) = false;   // killed at the exit
+  // While tree_dying_: the watched cgroup.events descriptor (or -1) and the
+  // backstop timer.
+  int tree_watch_fd_ ABSL_GUARDED_BY(mu_) = -1;
+  uint64_t tree_timer_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t cpu_timer_ ABSL_GUARDED_BY(mu_) = 0;
 };
 

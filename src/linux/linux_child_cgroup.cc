@@ -1,5 +1,6 @@
 // A Linux child's cgroups: which groups a tree gets, placement, CPU time of
 // the whole tree, the end of the tree, usage, and removal.
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -33,6 +34,10 @@ constexpr absl::Duration kRemoveEvery = absl::Milliseconds(20);
 // How long Wait() waits for the rest of a tree killed at the leader's exit
 // (freeing gigabytes takes a while).
 constexpr absl::Duration kTreeGoneFor = absl::Seconds(2);
+// Meanwhile the group is looked at this often: a backstop where
+// cgroup.events wakes the reactor (v2), the check itself where not (v1).
+constexpr absl::Duration kTreeBackstopEvery = absl::Milliseconds(10);
+constexpr absl::Duration kTreePollEvery = absl::Milliseconds(1);
 
 }  // namespace
 
@@ -302,28 +307,62 @@ bool LinuxChild::EndTree(bool frozen) {
 
 void LinuxChild::AwaitTreeGone(int64_t give_up_ns) {
   std::weak_ptr<LinuxChild> weak = weak_from_this();
-  core_->reactor->AddTimer(
-      MonotonicNanos() + absl::ToInt64Nanoseconds(absl::Milliseconds(1)),
-      [weak, give_up_ns] {
-        std::shared_ptr<LinuxChild> self = weak.lock();
-        if (self == nullptr) return;
-        std::shared_ptr<ChildEvents> events;
-        {
-          absl::MutexLock lock(&self->mu_);
-          if (!self->tree_dying_) return;
-          const bool gone =
-              self->tracker_ == nullptr || self->tracker_->Empty();
-          if (!gone && MonotonicNanos() < give_up_ns) {
-            self->AwaitTreeGone(give_up_ns);
-            return;
-          }
-          // (A tree that outlives the bound is reported by the removal.)
-          self->tree_dying_ = false;
-          self->ReadEndUsageLocked();  // now with the stragglers' last CPU
-          events = self->events_.lock();
-        }
-        if (events != nullptr) events->OnTreeGone();
-      });
+  const int fd = tracker_ != nullptr ? tracker_->events_fd() : -1;
+  auto check = [weak, give_up_ns](uint32_t) {
+    if (std::shared_ptr<LinuxChild> self = weak.lock())
+      self->OnTreeCheck(give_up_ns);
+  };
+  // Level-triggered: a change since the last read (Empty() just read it)
+  // is reported at once, so none falls between that read and this watch.
+  if (fd >= 0 &&
+      core_->reactor->Watch(fd, EPOLLPRI, check, /*urgent=*/true).ok()) {
+    tree_watch_fd_ = fd;
+  }
+  ArmTreeCheck(give_up_ns);
+}
+
+void LinuxChild::ArmTreeCheck(int64_t give_up_ns) {
+  // Watched: a backstop against a missed wake-up; else the check itself.
+  const absl::Duration every =
+      tree_watch_fd_ >= 0 ? kTreeBackstopEvery : kTreePollEvery;
+  const int64_t at =
+      std::min(give_up_ns, MonotonicNanos() + absl::ToInt64Nanoseconds(every));
+  std::weak_ptr<LinuxChild> weak = weak_from_this();
+  tree_timer_ = core_->reactor->AddTimer(at, [weak, give_up_ns] {
+    std::shared_ptr<LinuxChild> self = weak.lock();
+    if (self == nullptr) return;
+    {
+      absl::MutexLock lock(&self->mu_);
+      self->tree_timer_ = 0;
+    }
+    self->OnTreeCheck(give_up_ns);
+  });
+}
+
+void LinuxChild::OnTreeCheck(int64_t give_up_ns) {
+  std::shared_ptr<ChildEvents> events;
+  {
+    absl::MutexLock lock(&mu_);
+    if (!tree_dying_) return;
+    const bool gone = tracker_ == nullptr || tracker_->Empty();
+    if (!gone && MonotonicNanos() < give_up_ns) {
+      if (tree_timer_ == 0) ArmTreeCheck(give_up_ns);
+      return;
+    }
+    // (A tree that outlives the bound is reported by the removal.)
+    StopTreeWatchLocked();
+    tree_dying_ = false;
+    ReadEndUsageLocked();  // now with the stragglers' last CPU
+    events = events_.lock();
+  }
+  if (events != nullptr) events->OnTreeGone();
+}
+
+void LinuxChild::StopTreeWatchLocked() {
+  if (tree_watch_fd_ >= 0) core_->reactor->Unwatch(tree_watch_fd_);
+  tree_watch_fd_ = -1;
+  if (tree_timer_ != 0) core_->reactor->CancelTimer(tree_timer_);
+  tree_timer_ = 0;
 }
 
 void LinuxChild::ReadEndUsageLocked() {
