@@ -14,9 +14,12 @@
 # consumers link what their own find_package() gives. A shared
 # libprocsandbox (BUILD_SHARED_LIBS, Debian's package) keeps the shared
 # libraries: archives built without -fPIC cannot go into it.
+#
+# Off by default under add_subdirectory(): the targets swapped are the
+# build's own imported ones, which a parent project may share.
 option(PROCSANDBOX_STATIC_DEPS
   "With a static libprocsandbox, link Abseil and libseccomp from their static archives where they exist"
-  ON)
+  ${_ps_top})
 
 # The archive beside a shared library `path` (lib/libX.so.N.M -> lib/libX.a),
 # in `out`; empty when there is none.
