@@ -60,7 +60,8 @@ struct PROCSANDBOX_EXPORT Limits {
   // kCpuTimeExceeded.
   std::optional<absl::Duration> cpu_time;
   // Memory in bytes (cgroup memory.max / Job memory; RLIMIT_AS as a
-  // fallback). An out-of-memory kill is kMemoryExceeded.
+  // fallback). An out-of-memory kill of any process of the tree is
+  // kMemoryExceeded, also when the leader then exits by itself.
   std::optional<int64_t> memory_bytes;
   // Largest file the process may write (RLIMIT_FSIZE): kFileSizeExceeded.
   std::optional<int64_t> file_size_bytes;

@@ -379,10 +379,13 @@ void OsProcess::FinishLocked() {
   } else if (signaled && host_signals_.count(outcome.signal) != 0) {
     outcome.reason = ExitReason::kCancelled;
   } else if ((signaled && outcome.signal == kSigKill && tree.oom_killed) ||
-             (tree.memory_refused && limits_.memory_bytes)) {
-    // The kernel's OOM killer (nobody on the host sent SIGKILL); or memory
-    // over the limit was refused (a Windows job): however the program ended
-    // after that, the limit ended it.
+             ((tree.oom_killed || tree.memory_refused) &&
+              limits_.memory_bytes)) {
+    // The kernel's OOM killer (nobody on the host sent SIGKILL); or, under
+    // the memory limit, it killed another process of the tree (the leader
+    // then ended by itself), or memory over the limit was refused (a
+    // Windows job): however the program ended after that, the limit ended
+    // it, as a peer that kills only the leader would also say.
     outcome.reason = ExitReason::kMemoryExceeded;
   } else if (output_dropped_) {
     // Past the cap with kStop, and nothing else explains the end: the stop

@@ -102,6 +102,23 @@ TEST_F(CgroupTest, AMemoryBombIsKilledAsMemoryExceededAndTheHostGoesOn) {
   EXPECT_THAT(procsandbox::RunCommand(*manager_, small), ExitedWith(0));
 }
 
+// The OOM killer takes the largest process of the group: here a child of
+// the shell, which then exits by itself. The limit ended the run all the
+// same, and the outcome keeps the shell's own exit code.
+TEST_F(CgroupTest, AChildKilledForMemoryMakesTheRunMemoryExceeded) {
+  if (!CarriedByCgroup(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
+  Command cmd("/bin/sh",
+              {"-c", "\"$0\" alloc-mb 256 print survived; exit 3", kHelper});
+  cmd.limits.memory_bytes = 64 << 20;
+  cmd.stdout_ = Stdio::Capture();
+  absl::StatusOr<RunResult> r = procsandbox::RunCommand(*manager_, cmd);
+  ASSERT_THAT(r, ExceededMemory());
+  EXPECT_EQ(r->outcome.signal, 0);
+  EXPECT_EQ(r->outcome.exit_code, 3);
+  EXPECT_EQ(r->stdout_, "");
+  EXPECT_THAT(ToString(r->outcome), HasSubstr("memory limit 64 MiB"));
+}
+
 TEST_F(CgroupTest, PeakMemoryIsWithinTenPercentOfWhatTheTreeTouched) {
   if (!CarriedByCgroup(LimitKind::kMemory)) GTEST_SKIP() << "memory: " << caps_;
   // 64 MiB: the helper's own megabyte stays well inside the 10 %.
