@@ -53,15 +53,14 @@ class LinuxPlatform final : public os_internal::Platform {
 
   void AdviseBulkWrite(char* block, std::size_t size) override {
     // The whole huge pages inside the block only: the memory around it is
-    // not ours to advise.
-    constexpr uintptr_t kHuge = uintptr_t{2} << 20;
-    const uintptr_t first =
-        (reinterpret_cast<uintptr_t>(block) + kHuge - 1) & ~(kHuge - 1);
-    const uintptr_t end =
-        (reinterpret_cast<uintptr_t>(block) + size) & ~(kHuge - 1);
-    if (end > first) {
-      (void)madvise(reinterpret_cast<void*>(first), end - first, MADV_HUGEPAGE);
-    }
+    // not ours to advise. (Offsets from the block's own pointer: no
+    // integer becomes a pointer.)
+    constexpr std::size_t kHuge = std::size_t{2} << 20;
+    const std::size_t lead =
+        (kHuge - reinterpret_cast<uintptr_t>(block) % kHuge) % kHuge;
+    if (size <= lead) return;
+    const std::size_t length = (size - lead) / kHuge * kHuge;
+    if (length > 0) (void)madvise(block + lead, length, MADV_HUGEPAGE);
   }
 
   void Prefault(char* begin, std::size_t size) override {
@@ -70,12 +69,12 @@ class LinuxPlatform final : public os_internal::Platform {
     // Whole pages: each holds a byte of the range, so each is mapped and
     // writable; populating does not change what they hold. EINVAL before
     // Linux 5.14; then the writes fault the pages in as before.
-    static const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-    const auto first = reinterpret_cast<uintptr_t>(begin) & ~(page - 1);
-    const uintptr_t end =
-        (reinterpret_cast<uintptr_t>(begin) + size + page - 1) & ~(page - 1);
-    (void)madvise(reinterpret_cast<void*>(first), end - first,
-                  MADV_POPULATE_WRITE);
+    static const auto kPageBytes =
+        static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    const std::size_t back = reinterpret_cast<uintptr_t>(begin) % kPageBytes;
+    const std::size_t length =
+        (back + size + kPageBytes - 1) / kPageBytes * kPageBytes;
+    (void)madvise(begin - back, length, MADV_POPULATE_WRITE);
 #else
     (void)begin;
     (void)size;
