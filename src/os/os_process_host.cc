@@ -20,6 +20,22 @@ namespace {
 // looks again whether the process ended (see ReadPipe).
 constexpr int64_t kHostPollSliceMs = 50;
 
+// What Stdio::Capture kept of the two streams, each text as `text` gives
+// it from its buffer (a copy, or moved out).
+template <typename Output, typename Text>
+CapturedOutput CollectCaptured(Output& out, Output& err, Text text) {
+  CapturedOutput captured;
+  if (out.kind == Stdio::Kind::kCapture) {
+    captured.stdout_ = text(out.kept);
+    captured.stdout_truncated = out.truncated;
+  }
+  if (err.kind == Stdio::Kind::kCapture) {
+    captured.stderr_ = text(err.kept);
+    captured.stderr_truncated = err.truncated;
+  }
+  return captured;
+}
+
 }  // namespace
 
 // --- Waiting
@@ -224,30 +240,13 @@ Enforcement OsProcess::enforcement() const {
 
 CapturedOutput OsProcess::Captured() const {
   absl::MutexLock lock(&mu_);
-  CapturedOutput captured;
-  if (out_.kind == Stdio::Kind::kCapture) {
-    captured.stdout_ = out_.kept.text();
-    captured.stdout_truncated = out_.truncated;
-  }
-  if (err_.kind == Stdio::Kind::kCapture) {
-    captured.stderr_ = err_.kept.text();
-    captured.stderr_truncated = err_.truncated;
-  }
-  return captured;
+  return CollectCaptured(out_, err_,
+                         [](const CaptureBuffer& b) { return b.text(); });
 }
 
 CapturedOutput OsProcess::TakeCaptured() {
   absl::MutexLock lock(&mu_);
-  CapturedOutput captured;
-  if (out_.kind == Stdio::Kind::kCapture) {
-    captured.stdout_ = out_.kept.Take();
-    captured.stdout_truncated = out_.truncated;
-  }
-  if (err_.kind == Stdio::Kind::kCapture) {
-    captured.stderr_ = err_.kept.Take();
-    captured.stderr_truncated = err_.truncated;
-  }
-  return captured;
+  return CollectCaptured(out_, err_, [](CaptureBuffer& b) { return b.Take(); });
 }
 
 }  // namespace procsandbox::os_internal
