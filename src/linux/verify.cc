@@ -558,6 +558,15 @@ absl::Status LinuxChild::ReadBack(const Limits& limits,
   if (syscall(SYS_capget, &header, own) == 0) {
     r.manager_has_setpcap = ((own[0].effective >> 8) & 1U) != 0;  // SETPCAP
   }
+  // A zombie's files no longer say where it ran: on exit the kernel moves
+  // it to the root cgroup of a v1 hierarchy and frees its memory. Readings
+  // taken as it exited are not evidence of a mismatch (a program ending
+  // with --verify=refuse was killed for "moved out of its group"); asked
+  // after the reads, so an exit during them shows here.
+  if (Exited()) {
+    return absl::FailedPreconditionError(
+        fmt::format("read {}: the process has ended", r.proc_dir));
+  }
   FillVerification(limits, enforcement, isolation, r, verification);
   return absl::OkStatus();
 }
