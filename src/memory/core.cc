@@ -254,16 +254,38 @@ void Core::EnterHostWait(HostWaiter& w) {
 
 void Core::StartClockDriverLocked() {
   if (clock_driver || shut_down) return;
-  clock_driver = true;
-  ++threads;
+  // Without a thread the HostWait still counts, only nothing drives the
+  // clock for it alone (a host waiting in a call still does).
+  clock_driver =
+      StartWorkerLocked([core = shared_from_this()] { core->DriveClock(); });
+}
+
+bool Core::StartWorkerLocked(std::function<void()> body) {
+  std::thread thread;
   try {
-    std::thread([core = shared_from_this()] { core->DriveClock(); }).detach();
+    thread = std::thread(
+        [core = shared_from_this(), body = std::move(body)]() mutable {
+          // Threads that ended before this one: joined here, off the lock, so
+          // they never pile up in a long-lived fake.
+          std::vector<std::thread> ended;
+          {
+            absl::MutexLock lock(&core->mu);
+            ended.swap(core->ended_workers);
+          }
+          for (std::thread& t : ended) t.join();
+          body();
+          body = nullptr;  // its captures go before the thread counts as ended
+          absl::MutexLock lock(&core->mu);
+          auto self = core->workers.extract(std::this_thread::get_id());
+          core->ended_workers.push_back(std::move(self.mapped()));
+          core->changed.SignalAll();
+        });
   } catch (const std::system_error&) {
-    // No thread: the HostWait still counts, only nothing drives the clock
-    // for it alone (a host waiting in a call still does).
-    clock_driver = false;
-    --threads;
+    return false;
   }
+  // The new thread waits for `mu` (held here) before it looks itself up.
+  workers.emplace(thread.get_id(), std::move(thread));
+  return true;
 }
 
 void Core::DriveClock() {
@@ -274,7 +296,6 @@ void Core::DriveClock() {
                   mu) { return host_wait_scopes == 0 || shut_down; },
               /*host_wait=*/false);
   clock_driver = false;
-  --threads;
   changed.SignalAll();
 }
 
@@ -371,18 +392,13 @@ void Core::MaterializeLocked(const std::shared_ptr<ProgramState>& p) {
   if (p->phase != Phase::kLazy) return;
   --lazy;
   p->phase = Phase::kReady;
-  ++threads;
-  try {
-    std::thread([core = shared_from_this(), p] {
-      absl::MutexLock lock(&core->mu);
-      core->Execute(p);
-      --core->threads;
-      core->changed.SignalAll();
-    }).detach();
-  } catch (const std::system_error&) {
+  const bool started = StartWorkerLocked([core = shared_from_this(), p] {
+    absl::MutexLock lock(&core->mu);
+    core->Execute(p);
+  });
+  if (!started) {
     // No thread to run it on: it dies before its first instruction, as a
     // process the OS could not schedule would.
-    --threads;
     p->dying = true;
     p->death_signal = internal::kSigKill;
     if (!p->cause) p->cause = ExitReason::kCancelled;
@@ -656,8 +672,24 @@ void Core::DeliverSamplesLocked(const std::shared_ptr<ProgramState>& p) {
   changed.SignalAll();
 }
 
+namespace {
+
+// Joins `threads`, but the calling one (a manager destroyed on a thread of
+// its own, by a program or a callback), which can only be let go.
+void JoinAll(std::vector<std::thread>& threads) {
+  for (std::thread& t : threads) {
+    if (t.get_id() == std::this_thread::get_id()) {
+      t.detach();
+    } else if (t.joinable()) {
+      t.join();
+    }
+  }
+}
+
+}  // namespace
+
 void Core::Shutdown() {
-  absl::MutexLock lock(&mu);
+  absl::ReleasableMutexLock lock(&mu);
   shut_down = true;
   MaterializeAllLocked();
   QuiesceLocked();
@@ -667,9 +699,21 @@ void Core::Shutdown() {
                   ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return live.empty(); },
               /*host_wait=*/true);
   AwaitLocked([this]()
-                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return threads == 0; },
+                  ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) { return workers.empty(); },
               /*host_wait=*/false);
   --force_advance;
+  std::vector<std::thread> ended;
+  ended.swap(ended_workers);
+  lock.Release();
+  JoinAll(ended);
+}
+
+Core::~Core() {
+  // Shutdown() joined every thread; this is for a core it never ran on.
+  std::vector<std::thread> left;
+  left.swap(ended_workers);
+  for (auto& [id, thread] : workers) left.push_back(std::move(thread));
+  JoinAll(left);
 }
 
 }  // namespace procsandbox::memory_internal

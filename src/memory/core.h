@@ -30,6 +30,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -211,6 +212,9 @@ std::vector<IsolationEnforcement> VirtualIsolation(
 class Core : public std::enable_shared_from_this<Core> {
  public:
   explicit Core(MemoryManagerOptions opts);
+  ~Core();
+  Core(const Core&) = delete;
+  Core& operator=(const Core&) = delete;
 
   absl::Mutex mu;
   absl::CondVar changed;  // signalled on every change of state
@@ -249,6 +253,10 @@ class Core : public std::enable_shared_from_this<Core> {
   void StartClockDriverLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   // The clock driver's thread body.
   void DriveClock() ABSL_LOCKS_EXCLUDED(mu);
+  // Runs `body` (which takes `mu` itself) on a new thread, counted in
+  // `workers` until it returns. False when no thread could be made.
+  bool StartWorkerLocked(std::function<void()> body)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu);
   void LeaveHostWait(HostWaiter& w) ABSL_LOCKS_EXCLUDED(mu);
   // Runs `p`'s program on this thread (inline) for a host that waits for it
   // to end, and returns when it has.
@@ -333,7 +341,14 @@ class Core : public std::enable_shared_from_this<Core> {
   bool clock_driver ABSL_GUARDED_BY(mu) = false;
   // Threads in DeliverSamplesLocked: the clock waits for their callbacks.
   int sampling ABSL_GUARDED_BY(mu) = 0;
-  int threads ABSL_GUARDED_BY(mu) = 0;
+  // The threads this core started (program threads, the clock driver), by
+  // id until their body returns; then in `ended_workers` until joined, by
+  // the next thread started or by Shutdown(). None outlives the manager:
+  // a thread still ending while the host process exits can deadlock it
+  // (MinGW's winpthreads: a thread's TLS cleanup against exit()'s
+  // pthread_key_delete).
+  absl::flat_hash_map<std::thread::id, std::thread> workers ABSL_GUARDED_BY(mu);
+  std::vector<std::thread> ended_workers ABSL_GUARDED_BY(mu);
   int lazy ABSL_GUARDED_BY(mu) = 0;
   // Started, not ended; ordered by pid, which is the scheduling order.
   std::map<Pid, std::shared_ptr<ProgramState>> live ABSL_GUARDED_BY(mu);

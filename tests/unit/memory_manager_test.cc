@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/signals.h"  // Windows's <csignal> has no SIGKILL
 #include "gmock/gmock.h"
@@ -394,6 +395,38 @@ TEST(MemoryManagerTest, DestructionStopsWhatStillRunsAndTheHandleOutlivesIt) {
   EXPECT_EQ(outcome->reason, ExitReason::kCancelled);
   EXPECT_EQ(outcome->signal, SIGTERM);
   EXPECT_EQ(p->Start().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// Set by the thread-exit cleanup of a program's thread: the last thing such
+// a thread does.
+std::atomic<bool> program_thread_gone{false};
+
+struct OnThreadExit {
+  ~OnThreadExit() {
+    // Widens the window between a thread's body and its real end, where a
+    // thread the manager let go would still run after its destruction.
+    absl::SleepFor(absl::Milliseconds(50));
+    program_thread_gone = true;
+  }
+};
+
+// No thread of the fake outlives it: one still ending while the host
+// process exits can hang that exit (MinGW's runtime did, under Wine).
+TEST(MemoryManagerTest, DestructionWaitsForTheProgramThreadsToEnd) {
+  program_thread_gone = false;
+  {
+    MemoryManager fake;
+    fake.Register("server", [](FakeProcess& program) {
+      static thread_local OnThreadExit cleanup;
+      (void)&cleanup;
+      program.Sleep(absl::InfiniteDuration());
+      return 0;
+    });
+    std::shared_ptr<Process> p = fake.New(Command("server"));
+    ASSERT_TRUE(p->Start().ok());
+    EXPECT_TRUE(p->Running());  // runs it on a thread of its own
+  }
+  EXPECT_TRUE(program_thread_gone);
 }
 
 TEST(MemoryManagerTest, DestructionKillsAProgramThatIgnoresTermAfterTheGrace) {
