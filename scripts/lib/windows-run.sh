@@ -79,10 +79,25 @@ fi
 
 # The C runtime writes text-mode stdout ("\r\n"); gtest's test list, read
 # by gtest_discover_tests, and the logs want plain lines. Unbuffered, so
-# the output of a test killed by a timeout is not lost.
+# the output of a test killed by a timeout is not lost. The first line is
+# also kept in `first` (beside the prefix, in the build tree): whether the
+# program printed anything.
+first="$(mktemp "${prefix}.first.XXXXXX")"
+trap 'rm -f "${first}"' EXIT
+run() {
+  "${wine[@]}" "$@" | sed -u -e 's/\r$//' -e "1w ${first}"
+  status="${PIPESTATUS[0]}"
+}
+
 set +e
-"${wine[@]}" "$@" | sed -u 's/\r$//'
-status="${PIPESTATUS[0]}"
+run "$@"
+if ((status != 0)) && [[ ! -s "${first}" ]]; then
+  # Failed before it printed a byte: under load, Wine now and then ends a
+  # program within 50 ms of its launch without a word (a GoogleTest
+  # program prints its first line before any test runs). Once more, said.
+  echo "windows-run.sh: ${1##*/} under wine: status ${status} before any output on stdout; launching it once more" >&2
+  run "$@"
+fi
 if ((status > 128)); then
   # Wine itself was killed (or the program's exit code ends so): say it,
   # a test with no output otherwise fails without a word.
