@@ -89,12 +89,19 @@ run() {
   status="${PIPESTATUS[0]}"
 }
 
+# A GoogleTest program (ctest and gtest_discover_tests pass it a --gtest_
+# flag) prints its first line before any test runs.
+gtest=false
+for arg in "$@"; do
+  [[ "${arg}" != --gtest_* ]] || gtest=true
+done
+
 set +e
 run "$@"
-if ((status != 0)) && [[ ! -s "${first}" ]]; then
+if [[ "${gtest}" == true ]] && ((status != 0)) && [[ ! -s "${first}" ]]; then
   # Failed before it printed a byte: under load, Wine now and then ends a
-  # program within 50 ms of its launch without a word (a GoogleTest
-  # program prints its first line before any test runs). Once more, said.
+  # program within 50 ms of its launch without a word. Once more, said.
+  # (Other programs, the test helper's failing steps, may well fail mute.)
   echo "windows-run.sh: ${1##*/} under wine: status ${status} before any output on stdout; launching it once more" >&2
   run "$@"
 fi
