@@ -709,7 +709,7 @@ void Core::Shutdown() {
 }
 
 Core::~Core() {
-  // Shutdown() joined every thread; this is for a core it never ran on.
+  // Shutdown() joined every thread; this covers a core never shut down.
   std::vector<std::thread> left;
   left.swap(ended_workers);
   for (auto& [id, thread] : workers) left.push_back(std::move(thread));
