@@ -324,7 +324,9 @@ class PROCSANDBOX_EXPORT MemoryManager final : public Manager {
  public:
   explicit MemoryManager(MemoryManagerOptions options = {});
   // Terminates, kills and reaps (in virtual time) everything still running,
-  // then waits for every program thread to finish.
+  // then joins every thread the fake started: none outlives it. Not from a
+  // scripted program or a callback of this manager (it would wait for its
+  // own thread).
   ~MemoryManager() override;
 
   MemoryManager(const MemoryManager&) = delete;

@@ -672,22 +672,6 @@ void Core::DeliverSamplesLocked(const std::shared_ptr<ProgramState>& p) {
   changed.SignalAll();
 }
 
-namespace {
-
-// Joins `threads`, but the calling one (a manager destroyed on a thread of
-// its own, by a program or a callback), which can only be let go.
-void JoinAll(std::vector<std::thread>& threads) {
-  for (std::thread& t : threads) {
-    if (t.get_id() == std::this_thread::get_id()) {
-      t.detach();
-    } else if (t.joinable()) {
-      t.join();
-    }
-  }
-}
-
-}  // namespace
-
 void Core::Shutdown() {
   absl::ReleasableMutexLock lock(&mu);
   shut_down = true;
@@ -705,15 +689,9 @@ void Core::Shutdown() {
   std::vector<std::thread> ended;
   ended.swap(ended_workers);
   lock.Release();
-  JoinAll(ended);
-}
-
-Core::~Core() {
-  // Shutdown() joined every thread; this covers a core never shut down.
-  std::vector<std::thread> left;
-  left.swap(ended_workers);
-  for (auto& [id, thread] : workers) left.push_back(std::move(thread));
-  JoinAll(left);
+  // Every thread the core started is here or was joined by one that is: no
+  // more can start (shut_down), so none outlives the manager.
+  for (std::thread& t : ended) t.join();
 }
 
 }  // namespace procsandbox::memory_internal

@@ -212,9 +212,6 @@ std::vector<IsolationEnforcement> VirtualIsolation(
 class Core : public std::enable_shared_from_this<Core> {
  public:
   explicit Core(MemoryManagerOptions opts);
-  ~Core();
-  Core(const Core&) = delete;
-  Core& operator=(const Core&) = delete;
 
   absl::Mutex mu;
   absl::CondVar changed;  // signalled on every change of state
